@@ -1,0 +1,143 @@
+"""The ``tiktok-claims`` command line: parse arguments, call the library, print.
+
+This is the only module that prints to the console or sets exit codes. Domain errors
+become ``Error: ...`` on stderr with exit code 1; usage errors exit with code 2.
+Heavy libraries are imported inside the commands so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import config
+from .errors import TiktokClaimsError
+
+app = typer.Typer(
+    name="tiktok-claims",
+    help=(
+        "Validated, honest logistic regression of TikTok video characteristics "
+        "(which videos come from verified accounts), with reports."
+    ),
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DataOption = Annotated[
+    Optional[Path],
+    typer.Option("--data", help="CSV, .csv.gz or Parquet file. Default: the built-in synthetic data."),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for the split, resampling and synthetic data.")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def validate(
+    data: Annotated[Path, typer.Option("--data", help="CSV, .csv.gz or Parquet file to check.")],
+) -> None:
+    """Check a claims file against the schema and print the row accounting."""
+    from .data.load import load_dataset
+
+    try:
+        dataset = load_dataset(data)
+    except TiktokClaimsError as exc:
+        _fail(str(exc))
+    _print_accounting(dataset)
+
+
+@app.command()
+def run(
+    data: DataOption = None,
+    target: Annotated[str, typer.Option("--target", help="Outcome column.")] = config.DEFAULT_TARGET,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the report, metrics and model.")] = Path("out"),
+    seed: SeedOption = config.DEFAULT_SEED,
+    balance: Annotated[
+        str,
+        typer.Option("--balance", help="Class imbalance handling: class-weights, upsample (training part only) or none."),
+    ] = config.DEFAULT_BALANCE,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+) -> None:
+    """Run the whole analysis and write report.html, report.md, metrics.json and the model."""
+    if balance not in config.BALANCE_OPTIONS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.", param_hint="--balance"
+        )
+    from .analysis import analyze
+    from .reporting.render import write_outputs
+
+    progress = None if quiet else _progress_printer()
+    try:
+        analysis = analyze(data, target=target, seed=seed, balance=balance, progress=progress)
+        written = write_outputs(analysis, out, progress=progress)
+    except TiktokClaimsError as exc:
+        _fail(str(exc))
+    if not quiet:
+        if analysis.dataset.synthetic:
+            typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
+        typer.echo(f"Report: {written['report.html']}", err=True)
+    typer.echo(str(out))
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="File to write (.csv, .csv.gz or .parquet).")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Number of rows.")] = config.SYNTHETIC_DEFAULT_ROWS,
+    seed: SeedOption = config.DEFAULT_SEED,
+) -> None:
+    """Write a synthetic dataset with the real data's schema and structure."""
+    from .data.synthetic import write_synthetic
+
+    try:
+        write_synthetic(out, rows=rows, seed=seed)
+    except (TiktokClaimsError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"Wrote {rows:,} synthetic rows to {out}", err=True)
+
+
+def _progress_printer():
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def report(stage: str) -> None:
+        console.print(f"[bold cyan]›[/] {stage}", highlight=False)
+
+    return report
+
+
+def _print_accounting(dataset) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Row accounting: {dataset.source}")
+    table.add_column("item")
+    table.add_column("rows", justify="right")
+    for item, rows in dataset.accounting().itertuples(index=False):
+        table.add_row(item, f"{rows:,}")
+    console = Console()
+    console.print(table)
+    for note in dataset.notes:
+        console.print(f"note: {note}", highlight=False)
+    console.print(
+        f"OK: {dataset.rows_read:,} rows read = {dataset.rows_used:,} used + "
+        f"{sum(dataset.rows_set_aside.values()):,} set aside.",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    """Entry point of the ``tiktok-claims`` script."""
+    app(prog_name="tiktok-claims")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

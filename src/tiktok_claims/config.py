@@ -1,0 +1,59 @@
+"""Column names, categories and defaults. Standard library only; no I/O on import."""
+
+from __future__ import annotations
+
+ID_COLUMN = "#"
+CLAIM = "claim_status"
+VIDEO_ID = "video_id"
+DURATION = "video_duration_sec"
+TRANSCRIPT = "video_transcription_text"
+VERIFIED = "verified_status"
+BAN = "author_ban_status"
+VIEWS = "video_view_count"
+LIKES = "video_like_count"
+SHARES = "video_share_count"
+DOWNLOADS = "video_download_count"
+COMMENTS = "video_comment_count"
+
+COUNT_COLUMNS: tuple[str, ...] = (VIEWS, LIKES, SHARES, DOWNLOADS, COMMENTS)
+CONTINUOUS_COLUMNS: tuple[str, ...] = (DURATION, *COUNT_COLUMNS)
+
+COLUMNS: tuple[str, ...] = (
+    ID_COLUMN,
+    CLAIM,
+    VIDEO_ID,
+    DURATION,
+    TRANSCRIPT,
+    VERIFIED,
+    BAN,
+    *COUNT_COLUMNS,
+)
+
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    CLAIM: ("claim", "opinion"),
+    VERIFIED: ("not verified", "verified"),
+    BAN: ("active", "under review", "banned"),
+}
+
+# The level coded 1 for each binary outcome (the "positive" class of reports).
+POSITIVE_CLASS: dict[str, str] = {VERIFIED: "verified", CLAIM: "claim"}
+
+# Header spellings seen in the wild that mean one of our columns.
+COLUMN_ALIASES: dict[str, str] = {"id": ID_COLUMN}
+
+DEFAULT_TARGET = VERIFIED
+DEFAULT_SEED = 42
+TEST_SIZE = 0.25
+BALANCE_OPTIONS: tuple[str, ...] = ("class-weights", "upsample", "none")
+DEFAULT_BALANCE = "class-weights"
+DECISION_THRESHOLD = 0.5
+
+# Multicollinearity rule for continuous predictors (see features.py).
+VIF_LIMIT = 5.0
+CORRELATION_REPORT_LIMIT = 0.7
+
+# IQR outlier fences: Q1 - k*IQR and Q3 + k*IQR.
+IQR_MULTIPLIER = 1.5
+
+SYNTHETIC_DEFAULT_ROWS = 19_382
+MAX_REPORTED_LINES = 5

@@ -1,0 +1,388 @@
+"""Read a claims file (CSV, .csv.gz or Parquet), validate it and account for every row.
+
+Structural problems (missing columns, non-numeric or negative values, unknown
+categories, broken rows, an empty or truncated file) refuse the whole file with one
+:class:`~tiktok_claims.errors.DataError` that names the file, the column, the first
+offending lines and what was expected. Rows with missing values are *set aside*,
+each with its reason, so that ``rows_read == rows_used + sum(rows_set_aside)``.
+
+Line numbers count the header as line 1 and assume one line per record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from ..errors import DataError
+from .schema import SCHEMA, ColumnSpec
+
+FIRST_DATA_LINE = 2
+# Spellings of "no value" that spreadsheets and pandas write (pandas' default list).
+MISSING_MARKERS = (
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+UNNAMED_INDEX_HEADERS = ("", "Unnamed: 0")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated rows plus the accounting of every row read.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Complete, typed rows used by the analysis; the index is the source line.
+    all_rows : DataFrame
+        Every row read, typed, with missing values kept (for the EDA).
+    set_aside : DataFrame
+        ``line, #, video_id, reason`` for each row not used.
+    source, sha256, synthetic, notes
+        Provenance: where the data came from, its digest, whether it was generated,
+        and every adaptation applied while reading (BOM, renamed columns, ...).
+    """
+
+    frame: pd.DataFrame
+    all_rows: pd.DataFrame
+    set_aside: pd.DataFrame
+    source: str
+    sha256: str
+    synthetic: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.all_rows)
+
+    @property
+    def rows_used(self) -> int:
+        return len(self.frame)
+
+    @property
+    def rows_set_aside(self) -> dict[str, int]:
+        counts = self.set_aside["reason"].value_counts(sort=True)
+        return {str(reason): int(n) for reason, n in counts.items()}
+
+    def accounting(self) -> pd.DataFrame:
+        """Rows read, used and set aside per reason, as a tidy table."""
+        rows = [("rows read", self.rows_read), ("rows used", self.rows_used)]
+        rows += [(f"set aside: {reason}", n) for reason, n in self.rows_set_aside.items()]
+        return pd.DataFrame(rows, columns=["item", "rows"])
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read and validate the claims file at ``path``.
+
+    Examples
+    --------
+    >>> ds = load_dataset("tiktok_dataset.csv")  # doctest: +SKIP
+    >>> ds.rows_read == ds.rows_used + sum(ds.rows_set_aside.values())  # doctest: +SKIP
+    True
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file.")
+    raw, notes = _read_raw(path)
+    return validate_frame(raw, source=str(path), sha256=_file_sha256(path), notes=notes)
+
+
+def dataset_from_frame(
+    frame: pd.DataFrame, *, source: str, synthetic: bool = False
+) -> Dataset:
+    """Validate an in-memory frame (e.g. the synthetic default) exactly like a file."""
+    digest = hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
+    return validate_frame(frame, source=source, sha256=digest, synthetic=synthetic)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return _read_parquet(path), []
+    return _read_csv(path)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    notes = _sniff_text_file(path)
+    broken: list[tuple[int | None, int, str]] = []
+
+    def set_broken_row_aside(row) -> str:
+        broken.append((row.number, row.actual_columns, row.text))
+        return "skip"
+
+    read_options = pacsv.ReadOptions(use_threads=False)
+    parse_options = pacsv.ParseOptions(
+        newlines_in_values=True, invalid_row_handler=set_broken_row_aside
+    )
+    try:
+        with pacsv.open_csv(path, read_options=read_options, parse_options=parse_options) as reader:
+            names = reader.schema.names
+        convert = pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+        broken.clear()
+        table = pacsv.read_csv(
+            path, read_options=read_options, parse_options=parse_options, convert_options=convert
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "Empty CSV file" in message:
+            raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
+        raise DataError(f"{path}: cannot be read as CSV ({message}).") from None
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path}: this is not a CSV text file (it is not UTF-8 text); "
+            "expected a comma-separated file with a header row."
+        ) from None
+    if broken:
+        raise DataError(_describe_broken_rows(path, broken, len(names)))
+    return table.to_pandas(), notes
+
+
+def _sniff_text_file(path: Path) -> list[str]:
+    """Notes on the file's encoding details, and a clear refusal of binary files."""
+    import pyarrow as pa
+
+    with pa.input_stream(str(path)) as stream:  # decompresses .gz transparently
+        head = stream.read(64 * 1024)
+    notes = []
+    if head.startswith(b"\xef\xbb\xbf"):
+        notes.append("the file starts with a UTF-8 byte-order mark (ignored)")
+    if b"\r\n" in head:
+        notes.append("the file has Windows (CRLF) line ends")
+    if b"\x00" in head:
+        raise DataError(
+            f"{path}: this is not a CSV text file (it contains binary data); "
+            "expected a comma-separated file with a header row."
+        )
+    return notes
+
+
+def _describe_broken_rows(path: Path, broken: list, expected_fields: int) -> str:
+    lines = []
+    for number, actual, text in broken[: config.MAX_REPORTED_LINES]:
+        where = f"line {number}" if number is not None else "a line"
+        stripped = text.strip()
+        if actual == 1 and stripped.startswith('"') and stripped.count(",") >= expected_fields - 1:
+            why = (
+                "holds a whole record inside one quoted field (a spreadsheet re-quoted "
+                "the row)"
+            )
+        else:
+            why = f"has {actual} fields"
+        lines.append(f"  - {where} {why}: {_preview(stripped)}")
+    last_number = broken[-1][0]
+    truncated = broken[-1][1] < expected_fields and _ends_without_newline(path)
+    head = (
+        f"{path}: the file looks truncated (the last line stops part-way through a record); "
+        if truncated and last_number is not None
+        else f"{path}: "
+    )
+    return (
+        f"{head}{len(broken)} line(s) do not have the {expected_fields} fields of the header, "
+        f"so the rows cannot be read reliably. Expected every line to hold "
+        f"{expected_fields} comma-separated fields. First offending lines:\n" + "\n".join(lines)
+    )
+
+
+def _ends_without_newline(path: Path) -> bool:
+    import pyarrow as pa
+
+    with pa.input_stream(str(path)) as stream:
+        data = stream.read()
+    return not data.endswith(b"\n")
+
+
+def _preview(text: str, width: int = 80) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def validate_frame(
+    raw: pd.DataFrame,
+    *,
+    source: str,
+    sha256: str,
+    synthetic: bool = False,
+    notes: list[str] | tuple[str, ...] = (),
+) -> Dataset:
+    """Check ``raw`` against the schema and split it into used and set-aside rows."""
+    notes = list(notes)
+    raw = _normalise_columns(raw, source, notes)
+    if raw.empty:
+        raise DataError(f"{source}: the file has a header but no data rows; expected at least one row.")
+    raw.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(raw), name="line")
+
+    raw = _blank_missing_markers(raw, notes)
+    problems = _requoted_rows(raw)
+    typed = {}
+    for spec in SCHEMA:
+        values, column_problems = _convert(raw[spec.name], spec)
+        typed[spec.name] = values
+        problems += column_problems
+    if problems:
+        raise DataError(
+            f"{source}: {len(problems)} problem(s) found; nothing was analysed.\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+    all_rows = pd.DataFrame(typed, index=raw.index)
+    missing = all_rows.isna()
+    incomplete = missing.any(axis=1)
+    set_aside = all_rows.loc[incomplete, [config.ID_COLUMN, config.VIDEO_ID]].copy()
+    set_aside.insert(0, "line", set_aside.index)
+    set_aside["reason"] = [_missing_reason(row) for row in missing[incomplete].to_numpy()]
+    frame = all_rows.loc[~incomplete].copy()
+    for name in (config.ID_COLUMN, config.VIDEO_ID, *config.COUNT_COLUMNS):
+        frame[name] = frame[name].astype("int64")
+    return Dataset(
+        frame=frame,
+        all_rows=all_rows,
+        set_aside=set_aside.reset_index(drop=True),
+        source=source,
+        sha256=sha256,
+        synthetic=synthetic,
+        notes=tuple(notes),
+    )
+
+
+def _normalise_columns(raw: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
+    raw = raw.copy()
+    raw.columns = [str(c) for c in raw.columns]
+    first = raw.columns[0] if len(raw.columns) else None
+    if first in UNNAMED_INDEX_HEADERS and first not in config.COLUMNS:
+        raw = raw.drop(columns=first)
+        notes.append("dropped a leading unnamed index column (written by pandas)")
+    renames = {
+        alias: canonical
+        for alias, canonical in config.COLUMN_ALIASES.items()
+        if alias in raw.columns and canonical not in raw.columns
+    }
+    if renames:
+        raw = raw.rename(columns=renames)
+        notes += [f"read column '{a}' as '{c}'" for a, c in renames.items()]
+    missing = [name for name in config.COLUMNS if name not in raw.columns]
+    if missing:
+        found = ", ".join(repr(c) for c in raw.columns[:15])
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(repr(m) for m in missing)}; "
+            f"expected the columns {', '.join(repr(c) for c in config.COLUMNS)}; found {found}."
+        )
+    extra = [c for c in raw.columns if c not in config.COLUMNS]
+    if extra:
+        notes.append("ignored extra column(s): " + ", ".join(repr(c) for c in extra))
+    return raw[list(config.COLUMNS)]
+
+
+def _blank_missing_markers(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Turn the usual spellings of "no value" (e.g. Excel's ``#N/A``) into missing values."""
+    marked = raw.isin(MISSING_MARKERS)
+    if not marked.to_numpy().any():
+        return raw
+    seen = pd.Series(raw.to_numpy()[marked.to_numpy()]).value_counts()
+    for marker, n in seen.items():
+        notes.append(f"read {n:,} cell(s) holding {marker!r} as missing values")
+    return raw.mask(marked)
+
+
+def _requoted_rows(raw: pd.DataFrame) -> list[str]:
+    """Rows whose first field holds a whole record and whose other fields are empty.
+
+    A CSV reader may accept them silently; they must never pass for missing values.
+    """
+    first = raw[config.ID_COLUMN].astype("string")
+    rest_empty = raw.drop(columns=config.ID_COLUMN).isna().all(axis=1)
+    many_commas = first.str.count(",").fillna(0) >= len(config.COLUMNS) - 2
+    lines = raw.index[rest_empty & many_commas]
+    if len(lines) == 0:
+        return []
+    return [
+        f"column '{config.ID_COLUMN}': {len(lines)} row(s) hold a whole record inside one "
+        f"field (a spreadsheet re-quoted them) at {_lines(lines)}; expected each field in "
+        "its own column. Re-export the file without quoting whole rows."
+    ]
+
+
+def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[str]]:
+    present = values.notna()
+    if spec.kind == "text":
+        return values.astype("string").astype(object).where(present, None), []
+    if spec.kind == "category":
+        as_text = values.astype("string")
+        unknown = present & ~as_text.isin(spec.categories)
+        problems = []
+        if unknown.any():
+            problems.append(_problem(spec, values, unknown, "unknown categor(y/ies)"))
+        return as_text.astype(object).where(present, None), problems
+
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    not_number = present & numbers.isna()
+    problems = []
+    if not_number.any():
+        problems.append(_problem(spec, values, not_number, "value(s) that are not numbers"))
+    valid = numbers.notna()
+    if spec.kind in ("identifier", "count"):
+        fractional = valid & (np.floor(numbers) != numbers)
+        if fractional.any():
+            problems.append(_problem(spec, values, fractional, "value(s) that are not whole numbers"))
+    if spec.kind == "count":
+        negative = valid & (numbers < 0)
+        if negative.any():
+            problems.append(_problem(spec, values, negative, "negative value(s)"))
+    if spec.kind == "duration":
+        not_positive = valid & (numbers <= 0)
+        if not_positive.any():
+            problems.append(_problem(spec, values, not_positive, "value(s) that are not positive"))
+    return numbers, problems
+
+
+def _problem(spec: ColumnSpec, values: pd.Series, mask: pd.Series, what: str) -> str:
+    bad = values[mask]
+    shown = bad.iloc[: config.MAX_REPORTED_LINES]
+    examples = ", ".join(f"line {line}: {_preview(str(v), 40)}" for line, v in shown.items())
+    more = f" and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
+    return (
+        f"column '{spec.name}': {len(bad)} {what} ({examples}{more}); "
+        f"expected {spec.expected}."
+    )
+
+
+def _lines(lines) -> str:
+    shown = [str(int(n)) for n in list(lines)[: config.MAX_REPORTED_LINES]]
+    more = f" and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
+    return "line(s) " + ", ".join(shown) + more
+
+
+def _missing_reason(missing_row: np.ndarray) -> str:
+    names = [name for name, is_missing in zip(config.COLUMNS, missing_row) if is_missing]
+    counts = [n for n in names if n in config.COUNT_COLUMNS]
+    if len(counts) == len(config.COUNT_COLUMNS):
+        names = [n for n in names if n not in config.COUNT_COLUMNS] + ["all five counts"]
+    return "missing " + ", ".join(names)

@@ -1,0 +1,19 @@
+"""Domain errors. The CLI maps each to ``Error: ...`` on stderr and exit code 1."""
+
+from __future__ import annotations
+
+
+class TiktokClaimsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DataError(TiktokClaimsError, ValueError):
+    """An input file is unreadable or does not match the expected schema."""
+
+
+class ModelFileError(TiktokClaimsError, ValueError):
+    """A model artifact is not one this tool wrote, was altered, or does not fit."""
+
+
+class AnalysisError(TiktokClaimsError, RuntimeError):
+    """The analysis cannot proceed honestly (e.g. a fit did not converge)."""
