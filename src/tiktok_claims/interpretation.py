@@ -1,0 +1,142 @@
+"""Coefficients per readable unit, odds ratios, and sentences that carry their numbers."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import config
+
+UNIT_NAMES = {
+    config.DURATION: "seconds",
+    config.VIEWS: "views",
+    config.LIKES: "likes",
+    config.SHARES: "shares",
+    config.DOWNLOADS: "downloads",
+    config.COMMENTS: "comments",
+}
+DURATION_UNIT = 10.0
+
+
+def readable_unit(column: str, scale: float) -> float:
+    """The step in which a continuous predictor's odds ratio is reported.
+
+    10 seconds for duration; for counts, the power of ten at or just below one
+    standard deviation (e.g. sd 290,000 views -> per 100,000 views), so the odds ratio
+    describes a change that actually occurs in the data.
+    """
+    if column == config.DURATION:
+        return DURATION_UNIT
+    return float(10 ** math.floor(math.log10(scale))) if scale > 0 else 1.0
+
+
+def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05) -> pd.DataFrame:
+    """Coefficients of the fitted Logit, rescaled to readable units.
+
+    The model is fitted on standardized continuous predictors; a coefficient ``b`` per
+    standard deviation ``s`` becomes ``b * unit / s`` per ``unit``. The transform is
+    linear, so standard errors and confidence limits scale the same way and z and p
+    are unchanged.
+    """
+    params = inference.params
+    ci = inference.conf_int(alpha=alpha)
+    rows = []
+    for name in params.index:
+        if name in scales.index:
+            unit = readable_unit(name, float(scales[name]))
+            factor = unit / float(scales[name])
+            unit_label = f"per {unit:,.0f} {UNIT_NAMES[name]}"
+        else:
+            unit, factor = 1.0, 1.0
+            unit_label = "intercept (log-odds at the mean)" if name == "const" else _category_label(name)
+        coef = float(params[name]) * factor
+        low, high = float(ci.loc[name, 0]) * factor, float(ci.loc[name, 1]) * factor
+        rows.append(
+            {
+                "name": name,
+                "unit": unit_label,
+                "unit_size": unit,
+                "coef": coef,
+                "se": float(inference.bse[name]) * factor,
+                "z": float(inference.tvalues[name]),
+                "p_value": float(inference.pvalues[name]),
+                "ci_low": low,
+                "ci_high": high,
+                "odds_ratio": math.exp(coef),
+                "or_ci_low": math.exp(low),
+                "or_ci_high": math.exp(high),
+                "coef_per_sd": float(params[name]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _category_label(dummy: str) -> str:
+    for column, levels in config.CATEGORIES.items():
+        prefix = f"{column}_"
+        if dummy.startswith(prefix):
+            return f"'{dummy[len(prefix):]}' vs '{levels[0]}'"
+    return dummy
+
+
+def format_p(p: float) -> str:
+    """p-values as readers expect them: ``p < 0.001`` or ``p = 0.023``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def format_ratio(x: float) -> str:
+    """Odds ratios with enough digits to be distinguishable from 1."""
+    return f"{x:.2f}" if 0.1 <= x < 10 else f"{x:.3g}"
+
+
+def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) -> list[dict]:
+    """One plain sentence per predictor, strongest evidence first.
+
+    Each finding keeps the numbers it quotes (``name``, ``odds_ratio``, ``or_ci_low``,
+    ``or_ci_high``, ``p_value``) so every report can trace them to ``metrics.json``.
+    """
+    findings = []
+    terms = table[table["name"] != "const"].sort_values("p_value")
+    for row in terms.itertuples(index=False):
+        ratio, low, high = row.odds_ratio, row.or_ci_low, row.or_ci_high
+        ci = f"95% CI {format_ratio(low)}–{format_ratio(high)}, {format_p(row.p_value)}"
+        if row.name in UNIT_NAMES:
+            change = f"each additional {row.unit_size:,.0f} {UNIT_NAMES[row.name]}"
+            if ratio >= 1:
+                effect = f"multiplies the odds of {outcome_phrase} by {format_ratio(ratio)}"
+            else:
+                effect = f"lowers the odds of {outcome_phrase} by {100 * (1 - ratio):.0f}% (odds ratio {format_ratio(ratio)})"
+            sentence = f"Holding the other characteristics fixed, {change} {effect} ({ci})."
+        else:
+            column, level = _split_dummy(row.name)
+            reference = config.CATEGORIES[column][0]
+            noun = column.replace("_", " ")
+            sentence = (
+                f"Holding the other characteristics fixed, videos whose {noun} is '{level}' have "
+                f"{format_ratio(ratio)} times the odds of {outcome_phrase} of those whose {noun} "
+                f"is '{reference}' ({ci})."
+            )
+        significant = row.p_value < alpha
+        if not significant:
+            sentence += " The data are consistent with no association."
+        findings.append(
+            {
+                "name": row.name,
+                "sentence": sentence,
+                "odds_ratio": ratio,
+                "or_ci_low": low,
+                "or_ci_high": high,
+                "p_value": row.p_value,
+                "significant": bool(significant),
+            }
+        )
+    return findings
+
+
+def _split_dummy(name: str) -> tuple[str, str]:
+    for column in config.CATEGORIES:
+        if name.startswith(f"{column}_"):
+            return column, name[len(column) + 1 :]
+    raise ValueError(f"{name!r} is not an encoded category")
+

@@ -1,0 +1,129 @@
+"""Split first, then fit: a scikit-learn pipeline for prediction, statsmodels for inference.
+
+Every step that learns from data (scaling, encoding, resampling) is fitted on the
+training part only, inside one pipeline. Inference (coefficients, standard errors,
+p-values, confidence intervals) comes from an unweighted maximum-likelihood
+``statsmodels`` Logit on the training part's design matrix: class weights and
+upsampling serve the classifier's decision rule, and copies of rows would shrink
+standard errors without adding information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .errors import AnalysisError
+from .features import FeatureSpec, build_preprocessor
+
+MAX_ITER = 1000
+
+
+@dataclass(frozen=True)
+class Split:
+    """Index labels of the training and test parts (stratified, seeded)."""
+
+    train: pd.Index
+    test: pd.Index
+    seed: int
+    test_size: float
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """The fitted prediction pipeline and the inference results, with convergence facts."""
+
+    pipeline: object = field(repr=False)
+    inference: object = field(repr=False)
+    feature_names: tuple[str, ...]
+    balance: str
+    sklearn_iterations: int
+    inference_converged: bool
+    inference_iterations: int
+    train_scales: pd.Series = field(repr=False)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Score of the positive class for each row of ``frame``."""
+        return self.pipeline.predict_proba(frame)[:, 1]
+
+
+def encode_target(values: pd.Series, positive_class: str) -> pd.Series:
+    """1 for the positive class, 0 otherwise."""
+    return (values == positive_class).astype("int64")
+
+
+def split(frame: pd.DataFrame, target: str, seed: int, test_size: float = config.TEST_SIZE) -> Split:
+    """Stratified train/test split of ``frame``'s index."""
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(
+        frame.index, test_size=test_size, random_state=seed, stratify=frame[target]
+    )
+    return Split(train=pd.Index(train), test=pd.Index(test), seed=seed, test_size=test_size)
+
+
+def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
+    """Preprocessing + (optional resampling) + unpenalized logistic regression.
+
+    ``balance`` is ``"class-weights"`` (reweight classes in the loss), ``"upsample"``
+    (random oversampling of the minority class, inside the pipeline, so it only ever
+    sees training rows) or ``"none"``.
+    """
+    from imblearn.over_sampling import RandomOverSampler
+    from imblearn.pipeline import Pipeline
+    from sklearn.linear_model import LogisticRegression
+
+    if balance not in config.BALANCE_OPTIONS:
+        raise AnalysisError(f"balance must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.")
+    classifier = LogisticRegression(
+        C=np.inf,
+        solver="lbfgs",
+        max_iter=MAX_ITER,
+        tol=1e-8,
+        class_weight="balanced" if balance == "class-weights" else None,
+    )
+    steps = [("preprocess", build_preprocessor(spec.continuous, spec.categorical))]
+    if balance == "upsample":
+        steps.append(("upsample", RandomOverSampler(random_state=seed)))
+    steps.append(("classifier", classifier))
+    return Pipeline(steps)
+
+
+def fit(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, balance: str, seed: int) -> FittedModel:
+    """Fit the prediction pipeline and the inference model on the training part."""
+    import statsmodels.api as sm
+
+    pipeline = build_pipeline(spec, balance, seed)
+    pipeline.fit(train[spec.columns], y_train)
+    iterations = int(np.max(pipeline.named_steps["classifier"].n_iter_))
+    if iterations >= MAX_ITER:
+        raise AnalysisError(
+            f"the logistic regression did not converge in {MAX_ITER} lbfgs iterations; "
+            "its coefficients cannot be trusted."
+        )
+    preprocess = pipeline.named_steps["preprocess"]
+    names = tuple(preprocess.get_feature_names_out())
+    design = pd.DataFrame(preprocess.transform(train[spec.columns]), columns=names, index=train.index)
+    design = sm.add_constant(design, has_constant="add")
+    result = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    converged = bool(result.mle_retvals["converged"])
+    if not converged:
+        raise AnalysisError(
+            "the statsmodels Logit fit did not converge (possible separation); its standard "
+            "errors and p-values cannot be trusted."
+        )
+    scaler = preprocess.named_transformers_["continuous"]
+    scales = pd.Series(scaler.scale_, index=list(spec.continuous))
+    return FittedModel(
+        pipeline=pipeline,
+        inference=result,
+        feature_names=names,
+        balance=balance,
+        sklearn_iterations=iterations,
+        inference_converged=converged,
+        inference_iterations=int(result.mle_retvals["iterations"]),
+        train_scales=scales,
+    )

@@ -1,0 +1,159 @@
+"""Results -> matplotlib Figures. No file paths; callers render and close the figures.
+
+Colours come from the Okabe-Ito palette (safe for colour-blind readers) and every
+distinction drawn in colour is also drawn by line style, hatch or a text label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import config
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+LINESTYLES = ("-", "--", ":", "-.")
+HATCHES = ("", "//", "..", "xx")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure with the name of its file, its title and its alternative text."""
+
+    name: str
+    title: str
+    alt: str
+    figure: object
+
+
+def _new(width: float = 6.4, height: float = 4.0, **kwargs):
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(**kwargs)
+
+
+def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
+    """Histograms of duration and each count per target level; counts on a log1p axis."""
+    fig, axes = _new(9.6, 5.6, nrows=2, ncols=3)
+    levels = [lvl for lvl in config.CATEGORIES.get(target, sorted(frame[target].unique())) if lvl in set(frame[target])]
+    for ax, column in zip(axes.flat, config.CONTINUOUS_COLUMNS):
+        heavy = column in config.COUNT_COLUMNS
+        values = np.log10(frame[column] + 1) if heavy else frame[column]
+        bins = np.histogram_bin_edges(values, bins=30)
+        for i, level in enumerate(levels):
+            ax.hist(
+                values[frame[target] == level], bins=bins, density=True, histtype="step",
+                linewidth=1.6, linestyle=LINESTYLES[i % 4], color=OKABE_ITO[i], label=str(level),
+            )
+        ax.set_title(column.replace("video_", "").replace("_", " "), fontsize=9)
+        ax.set_xlabel("log10(count + 1)" if heavy else "seconds", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7, title=target, title_fontsize=7)
+    fig.suptitle("Distributions of duration and engagement counts", fontsize=10)
+    return Figure(
+        "distributions",
+        "Distributions of duration and engagement counts",
+        f"Six density histograms, one per continuous column, with one outlined histogram per "
+        f"{target} level (solid and dashed lines). Counts are shown as log10(count + 1) because "
+        "they are heavy-tailed.",
+        fig,
+    )
+
+
+def correlation_heatmap(corr: pd.DataFrame, method: str = "Pearson") -> Figure:
+    """Annotated correlation matrix."""
+    fig, ax = _new(6.4, 5.2)
+    names = [c.replace("video_", "").replace("_count", "").replace("_sec", "") for c in corr.columns]
+    image = ax.imshow(corr.to_numpy(), cmap="cividis", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    for (i, j), value in np.ndenumerate(corr.to_numpy()):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                color="black" if value > 0.5 else "white")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=f"{method} r")
+    ax.set_title(f"{method} correlations of continuous predictors", fontsize=10)
+    top = corr.where(~np.eye(len(corr), dtype=bool)).abs().stack().idxmax()
+    return Figure(
+        f"correlation_{method.lower()}",
+        f"{method} correlation matrix",
+        f"Heatmap of {method} correlations among duration and the five engagement counts, each "
+        f"cell labelled with its value; the strongest pair is {top[0]} and {top[1]} "
+        f"(r = {corr.loc[top[0], top[1]]:.2f}).",
+        fig,
+    )
+
+
+def class_balance(balance: pd.DataFrame, target: str) -> Figure:
+    """Bar chart of the target's levels with counts and shares written on the bars."""
+    fig, ax = _new(5.0, 3.4)
+    bars = ax.bar(balance["level"], balance["count"], color=OKABE_ITO[: len(balance)], edgecolor="black")
+    for bar, hatch in zip(bars, HATCHES):
+        bar.set_hatch(hatch)
+    for bar, (count, share) in zip(bars, balance[["count", "share"]].itertuples(index=False)):
+        ax.annotate(f"{count:,} ({share:.1%})", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=9)
+    ax.set_ylabel("videos")
+    ax.set_title(f"Class balance of {target}", fontsize=10)
+    description = "; ".join(f"{r.level}: {r.count:,} ({r.share:.1%})" for r in balance.itertuples())
+    return Figure("class_balance", f"Class balance of {target}", f"Bar chart of {target}. {description}.", fig)
+
+
+def text_length_by_class(frame: pd.DataFrame, target: str) -> Figure:
+    """Box plots of transcript length (characters) per target level."""
+    fig, ax = _new(5.0, 3.4)
+    levels = [lvl for lvl in config.CATEGORIES.get(target, ()) if lvl in set(frame[target])]
+    lengths = frame[config.TRANSCRIPT].str.len()
+    data = [lengths[frame[target] == level].to_numpy() for level in levels]
+    ax.boxplot(data, tick_labels=levels, showfliers=False)
+    ax.set_ylabel("transcript length (characters)")
+    ax.set_title(f"Transcript length by {target}", fontsize=10)
+    medians = "; ".join(f"{lvl}: median {np.median(d):.0f}" for lvl, d in zip(levels, data))
+    return Figure("text_length", f"Transcript length by {target}",
+                  f"Box plots of transcript length in characters per {target} level ({medians}).", fig)
+
+
+def confusion_matrix(confusion: pd.DataFrame) -> Figure:
+    """Confusion matrix with counts written in every cell and labelled axes."""
+    fig, ax = _new(4.6, 3.8)
+    values = confusion.to_numpy()
+    ax.imshow(values, cmap="Blues")
+    ax.set_xticks([0, 1], list(confusion.columns), fontsize=8)
+    ax.set_yticks([0, 1], list(confusion.index), fontsize=8)
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:,}", ha="center", va="center", fontsize=11,
+                color="white" if v > values.max() / 2 else "black")
+    ax.set_title("Confusion matrix (test part)", fontsize=10)
+    cells = "; ".join(f"{r} / {c}: {confusion.loc[r, c]:,}" for r in confusion.index for c in confusion.columns)
+    return Figure("confusion_matrix", "Confusion matrix (test part)", f"Confusion matrix on the test part: {cells}.", fig)
+
+
+def roc_curve(roc: pd.DataFrame, auc: float) -> Figure:
+    """ROC curve against the chance diagonal."""
+    fig, ax = _new(4.6, 4.0)
+    ax.plot(roc["fpr"], roc["tpr"], color=OKABE_ITO[0], linewidth=2, label=f"model (ROC-AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color=OKABE_ITO[7], linestyle="--", linewidth=1, label="chance (0.500)")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate (recall)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("ROC curve (test part)", fontsize=10)
+    return Figure("roc_curve", "ROC curve (test part)",
+                  f"ROC curve of the model on the test part, ROC-AUC {auc:.3f}, above the dashed chance diagonal.", fig)
+
+
+def precision_recall_curve(pr: pd.DataFrame, average_precision: float, base_rate: float) -> Figure:
+    """Precision-recall curve with the base rate (a random classifier's precision)."""
+    fig, ax = _new(4.6, 4.0)
+    ax.plot(pr["recall"], pr["precision"], color=OKABE_ITO[0], linewidth=2,
+            label=f"model (average precision {average_precision:.3f})")
+    ax.axhline(base_rate, color=OKABE_ITO[7], linestyle="--", linewidth=1, label=f"base rate ({base_rate:.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title("Precision-recall curve (test part)", fontsize=10)
+    return Figure("precision_recall_curve", "Precision-recall curve (test part)",
+                  f"Precision against recall on the test part; average precision {average_precision:.3f} "
+                  f"against a base rate of {base_rate:.3f} (dashed line).", fig)

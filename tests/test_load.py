@@ -1,0 +1,526 @@
+"""Reading, validating and accounting for claims files (``tiktok_claims.data.load``).
+
+Every input here is a few made-up rows written to ``tmp_path``; only the tests marked
+as real-data tests read the real dataset, through the conftest fixtures.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tiktok_claims import config
+from tiktok_claims.data.load import dataset_from_frame, load_dataset, validate_frame
+from tiktok_claims.data.schema import SPEC_BY_NAME
+from tiktok_claims.errors import DataError
+
+HEADER = ",".join(config.COLUMNS)
+N_ROWS = 5
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+    b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def made_up_record(number: int) -> dict[str, str]:
+    """One valid record, every value invented (no real rows are used)."""
+    return {
+        config.ID_COLUMN: str(number),
+        config.CLAIM: config.CATEGORIES[config.CLAIM][number % 2],
+        config.VIDEO_ID: str(7_000_000_000 + number),
+        config.DURATION: str(5 + number % 55),
+        config.TRANSCRIPT: f"made-up transcript number {number}",
+        config.VERIFIED: config.CATEGORIES[config.VERIFIED][number % 2],
+        config.BAN: config.CATEGORIES[config.BAN][number % 3],
+        config.VIEWS: str(1000 * number),
+        config.LIKES: str(100 * number),
+        config.SHARES: str(10 * number),
+        config.DOWNLOADS: str(number),
+        config.COMMENTS: str(number // 2),
+    }
+
+
+def record_line(record: dict[str, str]) -> str:
+    return ",".join(record[column] for column in config.COLUMNS)
+
+
+def claims_csv(
+    n_rows: int = N_ROWS,
+    cells: dict[tuple[int, str], str] | None = None,
+    lines: dict[int, str] | None = None,
+) -> str:
+    """CSV text of ``n_rows`` valid made-up rows, with the header on line 1.
+
+    ``cells`` maps ``(line, column)`` to the raw text that cell should hold instead;
+    ``lines`` maps a line number to the raw text of the whole line.
+    """
+    records = [made_up_record(number) for number in range(1, n_rows + 1)]
+    for (line, column), value in (cells or {}).items():
+        records[line - 2][column] = value
+    text_lines = [HEADER, *(record_line(r) for r in records)]
+    for line, text in (lines or {}).items():
+        text_lines[line - 1] = text
+    return "\n".join(text_lines) + "\n"
+
+
+def write_file(directory: Path, content: str | bytes, name: str = "claims.csv") -> Path:
+    """Write ``content`` byte for byte (no newline translation)."""
+    path = directory / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def refusal(path: Path) -> str:
+    """The DataError message load_dataset gives for ``path`` (fails if it loads)."""
+    with pytest.raises(DataError) as caught:
+        load_dataset(path)
+    message = str(caught.value)
+    assert path.name in message
+    return message
+
+
+def expected_frame() -> pd.DataFrame:
+    """The valid rows as an independent reader (pandas) types them, indexed by line."""
+    frame = pd.read_csv(io.StringIO(claims_csv()), dtype={config.DURATION: "float64"})
+    text_columns = [config.CLAIM, config.TRANSCRIPT, config.VERIFIED, config.BAN]
+    frame = frame.astype(dict.fromkeys(text_columns, object))
+    frame.index = pd.RangeIndex(2, 2 + len(frame), name="line")
+    return frame
+
+
+# ---------------------------------------------------------------- accepted shapes
+
+
+def test_plain_csv_is_read_typed_and_indexed_by_source_line(tmp_path):
+    dataset = load_dataset(write_file(tmp_path, claims_csv()))
+
+    assert (dataset.rows_read, dataset.rows_used, dataset.rows_set_aside) == (N_ROWS, N_ROWS, {})
+    pd.testing.assert_frame_equal(dataset.frame, expected_frame())
+    assert dataset.notes == ()
+    assert dataset.synthetic is False
+
+
+def test_sha256_is_the_digest_of_the_file_bytes(tmp_path):
+    path = write_file(tmp_path, claims_csv())
+
+    assert load_dataset(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_dataset(path).source == str(path)
+
+
+def _gzip(directory: Path) -> Path:
+    return write_file(directory, gzip.compress(claims_csv().encode()), "claims.csv.gz")
+
+
+def _parquet(directory: Path) -> Path:
+    path = directory / "claims.parquet"
+    pd.read_csv(io.StringIO(claims_csv())).to_parquet(path)
+    return path
+
+
+def _pandas_index(directory: Path) -> Path:
+    path = directory / "claims.csv"
+    pd.read_csv(io.StringIO(claims_csv())).to_csv(path, index=True)
+    return path
+
+
+def _id_header(directory: Path) -> Path:
+    return write_file(directory, claims_csv().replace("#,", "id,", 1))
+
+
+def _byte_order_mark(directory: Path) -> Path:
+    return write_file(directory, b"\xef\xbb\xbf" + claims_csv().encode())
+
+
+def _crlf(directory: Path) -> Path:
+    return write_file(directory, claims_csv().replace("\n", "\r\n"))
+
+
+@pytest.mark.parametrize(
+    ("write", "note"),
+    [
+        pytest.param(_gzip, None, id="csv.gz"),
+        pytest.param(_parquet, None, id="parquet"),
+        pytest.param(_pandas_index, "unnamed index column", id="pandas-index-column"),
+        pytest.param(_id_header, "read column 'id' as '#'", id="id-for-#"),
+        pytest.param(_byte_order_mark, "byte-order mark", id="utf8-bom"),
+        pytest.param(_crlf, "CRLF", id="crlf"),
+    ],
+)
+def test_accepted_shape_gives_the_same_rows_as_plain_csv(tmp_path, write, note):
+    dataset = load_dataset(write(tmp_path))
+
+    pd.testing.assert_frame_equal(dataset.frame, expected_frame())
+    assert dataset.rows_read == dataset.rows_used == N_ROWS
+    if note is not None:
+        assert any(note in n for n in dataset.notes), dataset.notes
+
+
+def test_integer_valued_floats_are_accepted_as_counts(tmp_path):
+    path = write_file(tmp_path, claims_csv(cells={(3, config.VIEWS): "343296.0"}))
+
+    frame = load_dataset(path).frame
+
+    assert frame.loc[3, config.VIEWS] == 343296
+    assert frame[config.VIEWS].dtype == "int64"
+
+
+@pytest.mark.parametrize("marker", ["#N/A", ""], ids=["excel-#N/A", "empty-field"])
+@pytest.mark.parametrize("column", [config.VIEWS, config.CLAIM, config.TRANSCRIPT, config.DURATION])
+def test_missing_value_sets_the_row_aside_with_its_reason(tmp_path, marker, column):
+    dataset = load_dataset(write_file(tmp_path, claims_csv(cells={(4, column): marker})))
+
+    assert dataset.rows_used == N_ROWS - 1
+    assert dataset.rows_set_aside == {f"missing {column}": 1}
+    assert dataset.set_aside["line"].tolist() == [4]
+    assert dataset.set_aside[config.ID_COLUMN].tolist() == [3]
+    assert 4 not in dataset.frame.index
+    assert dataset.all_rows[column].isna().sum() == 1
+
+
+def test_every_row_is_accounted_for_with_line_numbers(tmp_path):
+    no_counts = {(6, c): "#N/A" for c in config.COUNT_COLUMNS}
+    cells = {(3, config.LIKES): "#N/A", (5, config.LIKES): "", (7, config.CLAIM): "", **no_counts}
+    dataset = load_dataset(write_file(tmp_path, claims_csv(n_rows=8, cells=cells)))
+
+    assert dataset.rows_read == 8
+    assert dataset.rows_used == 4
+    assert dataset.rows_read == dataset.rows_used + sum(dataset.rows_set_aside.values())
+    assert dataset.rows_set_aside == {
+        f"missing {config.LIKES}": 2,
+        "missing all five counts": 1,
+        f"missing {config.CLAIM}": 1,
+    }
+    assert sorted(dataset.set_aside["line"]) == [3, 5, 6, 7]
+    assert list(dataset.frame.index) == [2, 4, 8, 9]
+    assert len(dataset.all_rows) == 8
+    accounting = dict(dataset.accounting().itertuples(index=False))
+    assert accounting["rows read"] == 8
+    assert accounting["rows used"] == 4
+    assert accounting[f"set aside: missing {config.LIKES}"] == 2
+
+
+# ---------------------------------------------------------------- refused files
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "what"),
+    [
+        (config.VIEWS, "abc", "not numbers"),
+        (config.DURATION, "ten", "not numbers"),
+        (config.VIDEO_ID, "x17", "not numbers"),
+        (config.LIKES, "-1", "negative"),
+        (config.SHARES, "3.5", "not whole numbers"),
+        (config.ID_COLUMN, "2.5", "not whole numbers"),
+        (config.DURATION, "0", "not positive"),
+        (config.DURATION, "-2", "not positive"),
+        (config.VERIFIED, "Verified", "unknown"),
+        (config.CLAIM, "maybe", "unknown"),
+        (config.BAN, "maybe", "unknown"),
+    ],
+)
+def test_bad_value_refuses_the_file_naming_column_line_and_expectation(tmp_path, column, value, what):
+    message = refusal(write_file(tmp_path, claims_csv(cells={(4, column): value})))
+
+    assert f"'{column}'" in message
+    assert "line 4" in message
+    assert repr(value) in message
+    assert what in message
+    assert SPEC_BY_NAME[column].expected in message
+
+
+def test_problems_in_several_columns_are_all_reported(tmp_path):
+    cells = {(3, config.VIEWS): "abc", (5, config.BAN): "maybe"}
+    message = refusal(write_file(tmp_path, claims_csv(cells=cells)))
+
+    assert f"'{config.VIEWS}'" in message and "line 3" in message
+    assert f"'{config.BAN}'" in message and "line 5" in message
+
+
+def test_missing_columns_are_named(tmp_path):
+    kept = [c for c in config.COLUMNS if c not in (config.SHARES, config.VERIFIED)]
+    frame = pd.read_csv(io.StringIO(claims_csv()))[kept]
+    message = refusal(write_file(tmp_path, frame.to_csv(index=False)))
+
+    assert "missing column(s)" in message
+    assert f"'{config.SHARES}'" in message
+    assert f"'{config.VERIFIED}'" in message
+    assert "expected the columns" in message
+
+
+def test_many_bad_rows_list_the_first_few_and_count_the_rest(tmp_path):
+    cells = {(line, config.LIKES): "-1" for line in range(2, 14)}
+    message = refusal(write_file(tmp_path, claims_csv(n_rows=12, cells=cells)))
+
+    shown = [f"line {n}:" for n in range(2, 2 + config.MAX_REPORTED_LINES)]
+    assert all(s in message for s in shown)
+    assert f"line {2 + config.MAX_REPORTED_LINES}:" not in message
+    assert f"and {12 - config.MAX_REPORTED_LINES} more" in message
+
+
+def test_empty_file_is_refused(tmp_path):
+    assert "empty" in refusal(write_file(tmp_path, b""))
+
+
+def test_header_without_rows_is_refused(tmp_path):
+    assert "no data rows" in refusal(write_file(tmp_path, HEADER + "\n"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a header line without a trailing newline is reported as 'the file is "
+    "empty' (pyarrow's 'Empty CSV file') instead of 'a header but no data rows'",
+)
+def test_header_without_rows_or_final_newline_is_not_called_empty(tmp_path):
+    message = refusal(write_file(tmp_path, HEADER))
+
+    assert "no data rows" in message
+    assert "the file is empty" not in message
+
+
+def test_png_bytes_are_refused_as_not_csv(tmp_path):
+    message = refusal(write_file(tmp_path, PNG_BYTES, "picture.csv"))
+
+    assert "not a CSV" in message
+    assert "expected a comma-separated file" in message
+
+
+JSON_DOCUMENT = [{"#": 1, "claim_status": "claim"}, {"#": 2, "claim_status": "opinion"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(json.dumps(JSON_DOCUMENT, indent=2) + "\n", id="pretty-printed"),
+        pytest.param(json.dumps({"rows": JSON_DOCUMENT}) + "\n", id="one-line"),
+        pytest.param(
+            json.dumps({"rows": JSON_DOCUMENT}),
+            id="one-line-no-final-newline",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG: a one-line file without a final newline is reported as "
+                "'the file is empty' instead of being refused for what it holds",
+            ),
+        ),
+    ],
+)
+def test_json_document_is_refused_saying_what_was_expected(tmp_path, text):
+    message = refusal(write_file(tmp_path, text, "claims.json"))
+
+    assert "expected" in message.lower()
+    assert "the file is empty" not in message
+
+
+def cut_last_line(text: str, keep: int) -> str:
+    """``text`` cut ``keep`` characters into its last line, with no final newline."""
+    start_of_last_line = text.rstrip("\n").rindex("\n") + 1
+    return text[: start_of_last_line + keep]
+
+
+@pytest.mark.parametrize(
+    "cut_text",
+    [
+        pytest.param(cut_last_line(claims_csv(), keep=18), id="inside-a-plain-field"),
+        pytest.param(
+            cut_last_line(
+                claims_csv(cells={(6, config.TRANSCRIPT): '"a quoted, made-up transcript"'}), keep=26
+            ),
+            id="inside-a-quoted-field",
+        ),
+    ],
+)
+def test_truncated_file_is_refused(tmp_path, cut_text):
+    assert not cut_text.endswith("\n")
+    message = refusal(write_file(tmp_path, cut_text))
+
+    assert "truncated" in message
+    assert "line 6" in message
+    assert f"{len(config.COLUMNS)} fields" in message
+
+
+def test_requoted_record_is_refused_never_set_aside(tmp_path):
+    requoted = '"' + record_line(made_up_record(3)) + '"'
+    message = refusal(write_file(tmp_path, claims_csv(lines={4: requoted})))
+
+    assert "line 4" in message
+    assert "whole record inside one quoted field" in message
+
+
+def test_requoted_record_in_a_frame_is_refused_never_set_aside():
+    frame = pd.read_csv(io.StringIO(claims_csv()), dtype=str)
+    frame.loc[2, :] = None
+    frame.loc[2, config.ID_COLUMN] = record_line(made_up_record(3))
+
+    with pytest.raises(DataError) as caught:
+        dataset_from_frame(frame, source="requoted-frame")
+
+    message = str(caught.value)
+    assert "requoted-frame" in message
+    assert f"column '{config.ID_COLUMN}'" in message
+    assert "whole record inside one field" in message
+    assert "line(s) 4" in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: broken-row refusals list the first 5 lines but omit 'and N more' "
+    "(value problems do say it)",
+)
+def test_many_requoted_records_list_the_first_few_and_count_the_rest(tmp_path):
+    requoted = {line: '"' + record_line(made_up_record(line - 1)) + '"' for line in range(2, 14)}
+    message = refusal(write_file(tmp_path, claims_csv(n_rows=12, lines=requoted)))
+
+    assert f"line {2 + config.MAX_REPORTED_LINES} " not in message
+    assert f"and {12 - config.MAX_REPORTED_LINES} more" in message
+
+
+def test_missing_file_is_refused(tmp_path):
+    message = refusal(tmp_path / "no-such-file.csv")
+
+    assert "no such file" in message
+
+
+def test_broken_parquet_is_refused(tmp_path):
+    message = refusal(write_file(tmp_path, "not parquet at all", "claims.parquet"))
+
+    assert "Parquet" in message
+
+
+# ---------------------------------------------------------------- bugs found
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pd.errors.IntCastingNaNError,
+    reason="BUG: 'inf' in a count column passes validation, then the int64 cast "
+    "raises IntCastingNaNError instead of DataError",
+)
+def test_infinite_count_is_refused(tmp_path):
+    message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "inf"})))
+
+    assert f"'{config.VIEWS}'" in message and "line 4" in message
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: 'inf' is accepted as a positive video duration")
+def test_infinite_duration_is_refused(tmp_path):
+    message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.DURATION): "inf"})))
+
+    assert f"'{config.DURATION}'" in message and "line 4" in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a count too large for int64 (1e30) is accepted and silently stored "
+    "as -9223372036854775808",
+)
+def test_count_too_large_for_int64_is_refused(tmp_path):
+    message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "1e30"})))
+
+    assert f"'{config.VIEWS}'" in message and "line 4" in message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OSError,
+    reason="BUG: a .csv.gz file that is not gzip data raises a bare OSError "
+    "('zlib inflate failed') from _sniff_text_file instead of DataError",
+)
+def test_csv_gz_that_is_not_gzip_is_refused(tmp_path):
+    refusal(write_file(tmp_path, claims_csv(), "claims.csv.gz"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: blank lines are skipped by the reader but not counted, so every "
+    "line number after a blank line is reported too small",
+)
+def test_line_numbers_count_blank_lines(tmp_path):
+    lines = claims_csv(cells={(4, config.VIEWS): "abc"}).split("\n")
+    with_blank_line = "\n".join([*lines[:2], "", *lines[2:]])
+    message = refusal(write_file(tmp_path, with_blank_line))
+
+    assert "line 5:" in message
+
+
+# ---------------------------------------------------------------- in-memory frames
+
+
+def test_dataset_from_frame_agrees_with_the_file_loader(tmp_path):
+    cells = {(3, config.VIEWS): "#N/A", (5, config.CLAIM): ""}
+    path = write_file(tmp_path, claims_csv(cells=cells))
+
+    from_file = load_dataset(path)
+    from_frame = dataset_from_frame(pd.read_csv(path), source="memory", synthetic=True)
+
+    pd.testing.assert_frame_equal(from_frame.frame, from_file.frame)
+    pd.testing.assert_frame_equal(from_frame.set_aside, from_file.set_aside)
+    assert (from_frame.source, from_frame.synthetic) == ("memory", True)
+
+
+def test_dataset_from_frame_digest_depends_on_the_content():
+    frame = pd.read_csv(io.StringIO(claims_csv()))
+    changed = frame.copy()
+    changed.loc[0, config.VIEWS] += 1
+
+    first = dataset_from_frame(frame, source="a").sha256
+    assert dataset_from_frame(frame.copy(), source="b").sha256 == first
+    assert dataset_from_frame(changed, source="a").sha256 != first
+
+
+def test_validate_frame_drops_a_pandas_index_column_and_keeps_given_notes():
+    frame = pd.read_csv(io.StringIO(claims_csv())).reset_index(names="Unnamed: 0")
+
+    dataset = validate_frame(frame, source="memory", sha256="0" * 64, notes=["given note"])
+
+    pd.testing.assert_frame_equal(dataset.frame, expected_frame())
+    assert dataset.notes[0] == "given note"
+    assert any("unnamed index column" in n for n in dataset.notes)
+    assert dataset.sha256 == "0" * 64
+
+
+def test_validate_frame_refuses_a_bad_value_with_its_line():
+    frame = pd.read_csv(io.StringIO(claims_csv()), dtype=str)
+    frame.loc[2, config.VIEWS] = "abc"
+
+    with pytest.raises(DataError, match=rf"(?s)memory: .*'{config.VIEWS}'.*line 4: 'abc'"):
+        validate_frame(frame, source="memory", sha256="0" * 64)
+
+
+def test_validate_frame_refuses_a_frame_without_rows():
+    with pytest.raises(DataError, match="no data rows"):
+        validate_frame(pd.DataFrame(columns=list(config.COLUMNS)), source="memory", sha256="0" * 64)
+
+
+# ---------------------------------------------------------------- the real dataset
+
+
+REAL_ROWS_READ = 19_382
+REAL_ROWS_USED = 19_084
+REAL_ROWS_SET_ASIDE = 298
+
+
+def test_real_data_accounting(real_dataset):
+    assert real_dataset.rows_read == REAL_ROWS_READ
+    assert real_dataset.rows_used == REAL_ROWS_USED
+    assert sum(real_dataset.rows_set_aside.values()) == REAL_ROWS_SET_ASIDE
+    assert real_dataset.rows_read == real_dataset.rows_used + sum(real_dataset.rows_set_aside.values())
+    (reason,) = real_dataset.rows_set_aside
+    assert config.CLAIM in reason
+
+
+def test_real_data_set_aside_lines_match_an_independent_reading(real_dataset, real_data_path):
+    with real_data_path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    incomplete_lines = [
+        line for line, row in enumerate(rows[1:], start=2) if any(v in ("", "#N/A") for v in row)
+    ]
+
+    assert len(rows) - 1 == REAL_ROWS_READ
+    assert sorted(real_dataset.set_aside["line"]) == incomplete_lines
+    assert real_dataset.sha256 == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
