@@ -272,11 +272,6 @@ def test_header_without_rows_is_refused(tmp_path):
     assert "no data rows" in refusal(write_file(tmp_path, HEADER + "\n"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a header line without a trailing newline is reported as 'the file is "
-    "empty' (pyarrow's 'Empty CSV file') instead of 'a header but no data rows'",
-)
 def test_header_without_rows_or_final_newline_is_not_called_empty(tmp_path):
     message = refusal(write_file(tmp_path, HEADER))
 
@@ -302,11 +297,6 @@ JSON_DOCUMENT = [{"#": 1, "claim_status": "claim"}, {"#": 2, "claim_status": "op
         pytest.param(
             json.dumps({"rows": JSON_DOCUMENT}),
             id="one-line-no-final-newline",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a one-line file without a final newline is reported as "
-                "'the file is empty' instead of being refused for what it holds",
-            ),
         ),
     ],
 )
@@ -367,11 +357,6 @@ def test_requoted_record_in_a_frame_is_refused_never_set_aside():
     assert "line(s) 4" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: broken-row refusals list the first 5 lines but omit 'and N more' "
-    "(value problems do say it)",
-)
 def test_many_requoted_records_list_the_first_few_and_count_the_rest(tmp_path):
     requoted = {line: '"' + record_line(made_up_record(line - 1)) + '"' for line in range(2, 14)}
     message = refusal(write_file(tmp_path, claims_csv(n_rows=12, lines=requoted)))
@@ -392,54 +377,31 @@ def test_broken_parquet_is_refused(tmp_path):
     assert "Parquet" in message
 
 
-# ---------------------------------------------------------------- bugs found
+# ---------------------------------------------------------------- numbers, encodings and line numbers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pd.errors.IntCastingNaNError,
-    reason="BUG: 'inf' in a count column passes validation, then the int64 cast "
-    "raises IntCastingNaNError instead of DataError",
-)
 def test_infinite_count_is_refused(tmp_path):
     message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "inf"})))
 
     assert f"'{config.VIEWS}'" in message and "line 4" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: 'inf' is accepted as a positive video duration")
 def test_infinite_duration_is_refused(tmp_path):
     message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.DURATION): "inf"})))
 
     assert f"'{config.DURATION}'" in message and "line 4" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a count too large for int64 (1e30) is accepted and silently stored "
-    "as -9223372036854775808",
-)
 def test_count_too_large_for_int64_is_refused(tmp_path):
     message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "1e30"})))
 
     assert f"'{config.VIEWS}'" in message and "line 4" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="BUG: a .csv.gz file that is not gzip data raises a bare OSError "
-    "('zlib inflate failed') from _sniff_text_file instead of DataError",
-)
 def test_csv_gz_that_is_not_gzip_is_refused(tmp_path):
     refusal(write_file(tmp_path, claims_csv(), "claims.csv.gz"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: blank lines are skipped by the reader but not counted, so every "
-    "line number after a blank line is reported too small",
-)
 def test_line_numbers_count_blank_lines(tmp_path):
     lines = claims_csv(cells={(4, config.VIEWS): "abc"}).split("\n")
     with_blank_line = "\n".join([*lines[:2], "", *lines[2:]])

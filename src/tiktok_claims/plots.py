@@ -42,7 +42,8 @@ def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
     for ax, column in zip(axes.flat, config.CONTINUOUS_COLUMNS):
         heavy = column in config.COUNT_COLUMNS
         values = np.log10(frame[column] + 1) if heavy else frame[column]
-        bins = np.histogram_bin_edges(values, bins=30)
+        # Durations are whole seconds: bins of whole seconds avoid empty-bin artefacts.
+        bins = np.histogram_bin_edges(values, bins=30) if heavy else np.arange(values.min() - 0.5, values.max() + 5, 5)
         for i, level in enumerate(levels):
             ax.hist(
                 values[frame[target] == level], bins=bins, density=True, histtype="step",
@@ -115,13 +116,15 @@ def text_length_by_class(frame: pd.DataFrame, target: str) -> Figure:
                   f"Box plots of transcript length in characters per {target} level ({medians}).", fig)
 
 
-def confusion_matrix(confusion: pd.DataFrame) -> Figure:
+def confusion_matrix(confusion: pd.DataFrame, labels: tuple[str, str]) -> Figure:
     """Confusion matrix with counts written in every cell and labelled axes."""
     fig, ax = _new(4.6, 3.8)
     values = confusion.to_numpy()
     ax.imshow(values, cmap="Blues")
-    ax.set_xticks([0, 1], list(confusion.columns), fontsize=8)
-    ax.set_yticks([0, 1], list(confusion.index), fontsize=8)
+    ax.set_xticks([0, 1], list(labels), fontsize=9)
+    ax.set_yticks([0, 1], list(labels), fontsize=9)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, f"{v:,}", ha="center", va="center", fontsize=11,
                 color="white" if v > values.max() / 2 else "black")

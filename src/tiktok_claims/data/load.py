@@ -23,6 +23,8 @@ from ..errors import DataError
 from .schema import SCHEMA, ColumnSpec
 
 FIRST_DATA_LINE = 2
+# Larger whole numbers cannot be held exactly in a float64 (2**53).
+LARGEST_EXACT_INTEGER = 2**53
 # Spellings of "no value" that spreadsheets and pandas write (pandas' default list).
 MISSING_MARKERS = (
     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -129,18 +131,22 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    notes = _sniff_text_file(path)
     broken: list[tuple[int | None, int, str]] = []
+    blank_lines: list[int] = []
 
     def set_broken_row_aside(row) -> str:
-        broken.append((row.number, row.actual_columns, row.text))
+        if row.text.strip() == "" and row.number is not None:
+            blank_lines.append(row.number)
+        else:
+            broken.append((row.number, row.actual_columns, row.text))
         return "skip"
 
     read_options = pacsv.ReadOptions(use_threads=False)
     parse_options = pacsv.ParseOptions(
-        newlines_in_values=True, invalid_row_handler=set_broken_row_aside
+        newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=set_broken_row_aside
     )
     try:
+        notes = _sniff_text_file(path)
         with pacsv.open_csv(path, read_options=read_options, parse_options=parse_options) as reader:
             names = reader.schema.names
         convert = pacsv.ConvertOptions(
@@ -150,14 +156,22 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
             quoted_strings_can_be_null=True,
         )
         broken.clear()
+        blank_lines.clear()
         table = pacsv.read_csv(
             path, read_options=read_options, parse_options=parse_options, convert_options=convert
         )
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "Empty CSV file" in message:
-            raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
+            if path.stat().st_size == 0:
+                raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
+            raise DataError(
+                f"{path}: the file holds a single line (a header?) and no data rows; "
+                "expected a CSV header followed by at least one row."
+            ) from None
         raise DataError(f"{path}: cannot be read as CSV ({message}).") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
     except UnicodeDecodeError:
         raise DataError(
             f"{path}: this is not a CSV text file (it is not UTF-8 text); "
@@ -165,7 +179,18 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
         ) from None
     if broken:
         raise DataError(_describe_broken_rows(path, broken, len(names)))
-    return table.to_pandas(), notes
+    frame = table.to_pandas()
+    if blank_lines:
+        notes.append(f"skipped {len(blank_lines):,} blank line(s) (first: line {blank_lines[0]})")
+        frame.index = _data_line_numbers(len(frame), blank_lines)
+    return frame, notes
+
+
+def _data_line_numbers(n_rows: int, blank_lines: list[int]) -> pd.Index:
+    """Source line of each data row when blank lines were skipped."""
+    skipped = set(blank_lines)
+    lines = [n for n in range(FIRST_DATA_LINE, FIRST_DATA_LINE + n_rows + len(skipped)) if n not in skipped]
+    return pd.Index(lines[:n_rows], name="line")
 
 
 def _sniff_text_file(path: Path) -> list[str]:
@@ -184,6 +209,10 @@ def _sniff_text_file(path: Path) -> list[str]:
             f"{path}: this is not a CSV text file (it contains binary data); "
             "expected a comma-separated file with a header row."
         )
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        raise DataError(
+            f"{path}: this looks like JSON, not CSV; expected a comma-separated file with a header row."
+        )
     return notes
 
 
@@ -200,6 +229,8 @@ def _describe_broken_rows(path: Path, broken: list, expected_fields: int) -> str
         else:
             why = f"has {actual} fields"
         lines.append(f"  - {where} {why}: {_preview(stripped)}")
+    if len(broken) > config.MAX_REPORTED_LINES:
+        lines.append(f"  - and {len(broken) - config.MAX_REPORTED_LINES} more")
     last_number = broken[-1][0]
     truncated = broken[-1][1] < expected_fields and _ends_without_newline(path)
     head = (
@@ -239,7 +270,8 @@ def validate_frame(
     raw = _normalise_columns(raw, source, notes)
     if raw.empty:
         raise DataError(f"{source}: the file has a header but no data rows; expected at least one row.")
-    raw.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(raw), name="line")
+    if raw.index.name != "line":
+        raw.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(raw), name="line")
 
     raw = _blank_missing_markers(raw, notes)
     problems = _requoted_rows(raw)
@@ -344,10 +376,17 @@ def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[str]]
 
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     not_number = present & numbers.isna()
+    infinite = np.isinf(numbers)
     problems = []
     if not_number.any():
         problems.append(_problem(spec, values, not_number, "value(s) that are not numbers"))
-    valid = numbers.notna()
+    if infinite.any():
+        problems.append(_problem(spec, values, infinite, "infinite value(s)"))
+    valid = np.isfinite(numbers)
+    too_large = valid & (numbers.abs() > LARGEST_EXACT_INTEGER)
+    if too_large.any():
+        problems.append(_problem(spec, values, too_large, f"value(s) beyond {LARGEST_EXACT_INTEGER:,}"))
+    valid &= ~too_large
     if spec.kind in ("identifier", "count"):
         fractional = valid & (np.floor(numbers) != numbers)
         if fractional.any():

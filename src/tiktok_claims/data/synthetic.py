@@ -145,7 +145,7 @@ TRANSCRIPT_OFFSET = np.array([0, len(CLAIM_PREFIXES) * len(FACTS), 0])
 VIDEO_ID_MIN = 1_000_000_000
 ID_HIGH_RADIX = 90_000
 ID_LOW_RADIX = 100_000
-ID_ROUNDS = 6
+ID_ROUNDS = 4
 
 _DICTIONARIES = {
     config.CLAIM: pa.array(config.CATEGORIES[config.CLAIM]),
@@ -322,7 +322,9 @@ def _block(seed: int, index: int, start: int, size: int, id_keys: np.ndarray) ->
     opinion = rng.random(size) < OPINION_SHARE
     group = np.where(incomplete, INCOMPLETE_GROUP, opinion.astype(np.int64))
     verified = rng.random(size) < VERIFIED_PROBABILITY[group]
-    ban = (rng.random(size)[:, None] >= BAN_THRESHOLDS[group, verified.astype(np.int64)]).sum(axis=1)
+    thresholds = BAN_THRESHOLDS[group, verified.astype(np.int64)]
+    ban_draw = rng.random(size)
+    ban = (ban_draw >= thresholds[:, 0]).astype(np.int16) + (ban_draw >= thresholds[:, 1])
     duration = rng.integers(DURATION_RANGE[0], DURATION_RANGE[1] + 1, size)
 
     views = rng.integers(VIEW_MIN[group], VIEW_MAX[group] + 1)

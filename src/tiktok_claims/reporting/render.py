@@ -31,7 +31,7 @@ def build_figures(analysis) -> list[plots.Figure]:
         plots.count_distributions(frame, analysis.target),
         plots.correlation_heatmap(eda.pearson, "Pearson"),
         plots.text_length_by_class(frame, analysis.target),
-        plots.confusion_matrix(evaluation.confusion),
+        plots.confusion_matrix(evaluation.confusion, evaluation.labels),
         plots.roc_curve(evaluation.roc, evaluation.metrics["roc_auc"]),
         plots.precision_recall_curve(evaluation.pr, evaluation.metrics["average_precision"], evaluation.metrics["base_rate"]),
     ]
