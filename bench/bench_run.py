@@ -14,7 +14,8 @@ any descendants it waited for), exact per run. Wall time is measured around
 spawn-to-reap with ``time.perf_counter``.
 
 A failed child (non-zero exit) is reported with the tail of its stderr and its row is
-marked failed; the benchmark carries on. Results are printed and written to the section
+marked failed; the benchmark carries on, writes its results, and exits with code 1.
+A missing data file or environment exits with code 2 before anything runs. Results are printed and written to the section
 "## run vs course baseline (real data)" of ``bench/results.md``; other sections of that
 file are left as they are.
 
@@ -36,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -63,7 +65,7 @@ class Measurement:
 @dataclass
 class Command:
     name: str
-    argv_for: object  # callable(output_dir: Path) -> list[str]
+    argv_for: Callable[[Path], list[str]]
     measurements: list[Measurement] = field(default_factory=list)
 
     @property
@@ -322,7 +324,7 @@ def main(argv: list[str]) -> int:
     print()
     print(section)
     print(f"Written to {relative_to_repo(RESULTS_FILE)}")
-    return 0
+    return 1 if any(len(c.succeeded) < len(c.measurements) for c in commands.values()) else 0
 
 
 if __name__ == "__main__":

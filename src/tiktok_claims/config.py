@@ -44,9 +44,13 @@ COLUMN_ALIASES: dict[str, str] = {"id": ID_COLUMN}
 DEFAULT_TARGET = VERIFIED
 DEFAULT_SEED = 42
 TEST_SIZE = 0.25
-BALANCE_OPTIONS: tuple[str, ...] = ("class-weights", "upsample", "none")
+BALANCE_OPTIONS: tuple[str, ...] = ("class-weights", "upsample", "smote", "none")
 DEFAULT_BALANCE = "class-weights"
-DECISION_THRESHOLD = 0.5
+DEFAULT_THRESHOLD_RULE = "f1"
+DEFAULT_TARGET_RECALL = 0.8
+CV_FOLDS = 5
+CV_REPEATS = 1
+BOOTSTRAP_RESAMPLES = 1000
 
 # Multicollinearity rule for continuous predictors (see features.py).
 VIF_LIMIT = 5.0

@@ -68,3 +68,184 @@ def evaluate(y_true, y_score, *, labels: tuple[str, str], threshold: float) -> E
         roc=pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": roc_thresholds}),
         pr=pd.DataFrame({"precision": pr_precision[:-1], "recall": pr_recall[:-1], "threshold": pr_thresholds}),
     )
+
+
+THRESHOLD_RULES = ("f1", "recall", "cost")
+# A stream of its own, so that the bootstrap draws never mirror other draws from the same seed.
+BOOTSTRAP_STREAM = 7
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """A decision threshold, the rule that chose it and the scores it was chosen on."""
+
+    threshold: float
+    rule: str
+    description: str
+
+
+def choose_threshold(
+    y_true,
+    y_score,
+    *,
+    rule: str = "f1",
+    target_recall: float = 0.8,
+    cost_fn: float = 1.0,
+    cost_fp: float = 1.0,
+) -> ThresholdChoice:
+    """Choose a threshold on *training* scores by one of three rules.
+
+    ``"f1"`` maximizes F1 of the positive class; ``"recall"`` takes the highest
+    threshold whose recall reaches ``target_recall``; ``"cost"`` minimizes
+    ``cost_fn * FN + cost_fp * FP``. Candidates are the distinct scores, so the
+    threshold is a score at which the decision actually changes.
+    """
+    if rule not in THRESHOLD_RULES:
+        raise ValueError(f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}; got {rule!r}")
+    y_true = np.asarray(y_true, dtype=int)
+    y_score = np.asarray(y_score, dtype=float)
+    order = np.argsort(-y_score, kind="mergesort")
+    scores, truth = y_score[order], y_true[order]
+    last_of_group = np.r_[scores[1:] != scores[:-1], True]
+    tp = np.cumsum(truth)[last_of_group]
+    fp = np.cumsum(1 - truth)[last_of_group]
+    candidates = scores[last_of_group]
+    positives = truth.sum()
+    fn = positives - tp
+    if rule == "f1":
+        f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+        best = int(np.argmax(f1))
+        description = f"maximizes F1 on the training scores (F1 {f1[best]:.3f})"
+    elif rule == "recall":
+        if not 0 < target_recall <= 1:
+            raise ValueError(f"target recall must be in (0, 1]; got {target_recall}")
+        recall = tp / max(positives, 1)
+        best = int(np.argmax(recall >= target_recall))
+        description = f"the highest threshold reaching recall {target_recall:.2f} on the training scores"
+    else:
+        if cost_fn < 0 or cost_fp < 0:
+            raise ValueError("costs must be non-negative")
+        cost = cost_fn * fn + cost_fp * fp
+        best = int(np.argmin(cost))
+        description = (
+            f"minimizes {cost_fn:g} × missed positives + {cost_fp:g} × false alarms on the training scores"
+        )
+    return ThresholdChoice(threshold=float(candidates[best]), rule=rule, description=description)
+
+
+def per_thousand(metrics: dict) -> dict:
+    """What a threshold means for 1,000 videos at the test part's prevalence."""
+    n = metrics["n"]
+    true_positive = metrics["precision"] * metrics["predicted_positive"]
+    return {
+        "flagged": 1000 * metrics["predicted_positive"] / n,
+        "flagged_positive": 1000 * true_positive / n,
+        "positives": 1000 * metrics["n_positive"] / n,
+    }
+
+
+def _weighted_ranking_metrics(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """ROC-AUC and average precision for many weightings of the same rows at once.
+
+    ``weights`` is (replicates, rows): a bootstrap resample is a row weighting by how
+    often each row was drawn, so one sort serves every replicate. Ties count half.
+    """
+    order = np.argsort(-score, kind="mergesort")
+    s, yy, w = score[order], y[order], weights[:, order]
+    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+    pos_w = np.add.reduceat(w * yy, starts, axis=1)
+    neg_w = np.add.reduceat(w * (1 - yy), starts, axis=1)
+    total_pos, total_neg = pos_w.sum(axis=1), neg_w.sum(axis=1)
+    # Groups are in descending score order: negatives ranked below a group are those after it.
+    neg_below = total_neg[:, None] - np.cumsum(neg_w, axis=1)
+    auc = (pos_w * (neg_below + 0.5 * neg_w)).sum(axis=1) / (total_pos * total_neg)
+    tp, fp = np.cumsum(pos_w, axis=1), np.cumsum(neg_w, axis=1)
+    precision = tp / np.maximum(tp + fp, 1e-300)
+    ap = (pos_w * precision).sum(axis=1) / total_pos
+    return {"roc_auc": auc, "average_precision": ap}
+
+
+def _weighted_threshold_metrics(y, score, weights, threshold) -> dict[str, np.ndarray]:
+    predicted = (score >= threshold).astype(float)
+    tp = weights @ (predicted * y)
+    fp = weights @ (predicted * (1 - y))
+    fn = weights @ ((1 - predicted) * y)
+    tn = weights @ ((1 - predicted) * (1 - y))
+    total = tp + fp + fn + tn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    clipped = np.clip(score, 1e-15, 1 - 1e-15)
+    log_loss = weights @ -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)) / total
+    return {
+        "accuracy": (tp + tn) / total,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "base_rate": (tp + fn) / total,
+        "log_loss": log_loss,
+        "brier": weights @ (score - y) ** 2 / total,
+    }
+
+
+def weighted_metrics(y_true, y_score, weights, threshold: float) -> pd.DataFrame:
+    """Metrics of the same scored rows under each row weighting (one row per weighting)."""
+    y = np.asarray(y_true, dtype=float)
+    score = np.asarray(y_score, dtype=float)
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    values = {**_weighted_ranking_metrics(y, score, weights), **_weighted_threshold_metrics(y, score, weights, threshold)}
+    return pd.DataFrame(values)
+
+
+def bootstrap_intervals(
+    y_true, y_score, *, threshold: float, n_resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> pd.DataFrame:
+    """Percentile bootstrap confidence intervals of every test-set metric.
+
+    Rows are resampled with replacement ``n_resamples`` times (seeded); each metric is
+    recomputed on every resample and the interval is the central ``level`` share.
+    Resamples with no positive or no negative row are discarded and counted.
+    """
+    y = np.asarray(y_true, dtype=float)
+    rng = np.random.default_rng([seed, BOOTSTRAP_STREAM])
+    counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_resamples).astype(float)
+    has_both = ((counts @ y) > 0) & ((counts @ (1 - y)) > 0)
+    replicates = weighted_metrics(y, y_score, counts[has_both], threshold)
+    point = weighted_metrics(y, y_score, np.ones((1, len(y))), threshold).iloc[0]
+    tail = (1 - level) / 2
+    return pd.DataFrame(
+        {
+            "metric": replicates.columns,
+            "estimate": point.to_numpy(),
+            "ci_low": replicates.quantile(tail).to_numpy(),
+            "ci_high": replicates.quantile(1 - tail).to_numpy(),
+            "resamples": int(has_both.sum()),
+        }
+    )
+
+
+def calibration(y_true, y_score, n_bins: int = 10) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Reliability curve (quantile bins) and the calibration intercept and slope.
+
+    Slope: coefficient of logit(score) in a logistic regression of the outcome on it
+    (1 is ideal). Intercept (calibration-in-the-large): the intercept of that
+    regression with logit(score) as an offset (0 is ideal).
+    """
+    import statsmodels.api as sm
+    from sklearn.calibration import calibration_curve
+
+    y = np.asarray(y_true, dtype=float)
+    score = np.clip(np.asarray(y_score, dtype=float), 1e-12, 1 - 1e-12)
+    observed, predicted = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
+    logit = np.log(score / (1 - score))
+    slope_fit = sm.GLM(y, sm.add_constant(logit), family=sm.families.Binomial()).fit()
+    offset_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit).fit()
+    summary = {
+        "brier": float(np.mean((score - y) ** 2)),
+        "slope": float(slope_fit.params[1]),
+        "intercept": float(offset_fit.params[0]),
+        "mean_predicted": float(score.mean()),
+        "observed_rate": float(y.mean()),
+    }
+    return pd.DataFrame({"mean_predicted": predicted, "observed": observed}), summary

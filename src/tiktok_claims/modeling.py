@@ -69,10 +69,12 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
     """Preprocessing + (optional resampling) + unpenalized logistic regression.
 
     ``balance`` is ``"class-weights"`` (reweight classes in the loss), ``"upsample"``
-    (random oversampling of the minority class, inside the pipeline, so it only ever
-    sees training rows) or ``"none"``.
+    (random oversampling of the minority class), ``"smote"`` (SMOTE-NC: synthetic
+    minority rows interpolated in the standardized continuous predictors, categories
+    taken from the nearest neighbours) or ``"none"``. Resamplers sit inside the
+    pipeline, so they only ever see the rows the pipeline is fitted on.
     """
-    from imblearn.over_sampling import RandomOverSampler
+    from imblearn.over_sampling import SMOTENC, RandomOverSampler
     from imblearn.pipeline import Pipeline
     from sklearn.linear_model import LogisticRegression
 
@@ -88,6 +90,11 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
     steps = [("preprocess", build_preprocessor(spec.continuous, spec.categorical))]
     if balance == "upsample":
         steps.append(("upsample", RandomOverSampler(random_state=seed)))
+    elif balance == "smote":
+        n_continuous = len(spec.continuous)
+        n_dummies = sum(len(config.CATEGORIES[c]) - 1 for c in spec.categorical)
+        dummies = list(range(n_continuous, n_continuous + n_dummies))
+        steps.append(("smote", SMOTENC(categorical_features=dummies, random_state=seed)))
     steps.append(("classifier", classifier))
     return Pipeline(steps)
 

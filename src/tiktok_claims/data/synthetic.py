@@ -31,6 +31,7 @@ identifiers are unique in a file of any size.
 
 from __future__ import annotations
 
+import gzip
 import operator
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,14 +48,16 @@ from ..errors import DataError
 BLOCK_ROWS = 100_000
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 
-# Row groups: the index of each group in the per-group parameter arrays below.
+# Kinds of row, as indices into the per-kind parameter arrays below. Incomplete rows
+# draw counts and transcripts like claims, which are then blanked.
 CLAIM_GROUP, OPINION_GROUP, INCOMPLETE_GROUP = 0, 1, 2
 
 INCOMPLETE_SHARE = 298 / 19_382
 OPINION_SHARE = 9_476 / 19_084
 VERIFIED_PROBABILITY = np.array([0.0218, 0.1046, 40 / 298])
-# P(active, under review, banned | group, verified): rows are groups, then not
-# verified / verified. Verified claim authors are banned less often, as in the real data.
+# P(active, under review, banned | kind of row, verified), in the order of
+# config.CATEGORIES[config.BAN]; the inner pairs are not verified, verified.
+# Verified claim authors are banned less often, as in the real data.
 BAN_PROBABILITY = np.array(
     [
         [[0.682, 0.168, 0.150], [0.761, 0.134, 0.105]],
@@ -270,8 +273,10 @@ def write_synthetic(
                 for chunk in chunks:
                     writer.write_table(chunk, row_group_size=chunk_rows)
         else:
+            # Fast gzip (level 1): these files are generated for tests and benchmarks, and
+            # pyarrow's gzip stream (no level setting) took 2.6 times as long on 1M rows.
             sink = (
-                pa.CompressedOutputStream(str(partial), "gzip")
+                gzip.open(partial, "wb", compresslevel=1)
                 if name.endswith(".gz")
                 else pa.OSFile(str(partial), "wb")
             )
@@ -320,7 +325,7 @@ def _block(seed: int, index: int, start: int, size: int, id_keys: np.ndarray) ->
     incomplete = np.zeros(size, dtype=bool)
     incomplete[rng.choice(size, round(size * INCOMPLETE_SHARE), replace=False)] = True
     opinion = rng.random(size) < OPINION_SHARE
-    group = np.where(incomplete, INCOMPLETE_GROUP, opinion.astype(np.int64))
+    group = np.where(incomplete, INCOMPLETE_GROUP, np.where(opinion, OPINION_GROUP, CLAIM_GROUP))
     verified = rng.random(size) < VERIFIED_PROBABILITY[group]
     thresholds = BAN_THRESHOLDS[group, verified.astype(np.int64)]
     ban_draw = rng.random(size)
@@ -337,6 +342,7 @@ def _block(seed: int, index: int, start: int, size: int, id_keys: np.ndarray) ->
     fact = rng.integers(0, len(FACTS), size)
     transcript = TRANSCRIPT_OFFSET[group] + prefix * len(FACTS) + fact
 
+    # Category codes index config.CATEGORIES: claim/opinion and not verified/verified.
     codes = {
         config.CLAIM: (opinion, incomplete),
         config.TRANSCRIPT: (transcript, incomplete),
