@@ -144,6 +144,7 @@ def measure(argv: list[str], env: dict[str, str], scratch: Path) -> Measurement:
 
 
 def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[str, str], tmp: Path) -> None:
+    last_tail: dict[str, str] = {}
     for repeat in range(-warmup, repeats):
         order = commands if repeat % 2 == 0 else list(reversed(commands))
         label = f"warm-up {repeat + warmup + 1}/{warmup}" if repeat < 0 else f"repeat {repeat + 1}/{repeats}"
@@ -156,9 +157,12 @@ def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[
                 f"{result.maxrss_kib / 1024:7.1f} MiB  {status}",
                 flush=True,
             )
-            if result.exit_code != 0:
+            if result.exit_code != 0 and result.stderr_tail != last_tail.get(command.name):
                 print(f"    stderr tail of {command.name}:", file=sys.stderr)
                 print("\n".join("    | " + line for line in result.stderr_tail.splitlines()), file=sys.stderr)
+                last_tail[command.name] = result.stderr_tail
+            elif result.exit_code != 0:
+                print(f"    (same stderr as the previous failure of {command.name})", file=sys.stderr)
             if repeat >= 0:
                 command.measurements.append(result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -13,11 +14,21 @@ import pandas as pd
 
 from . import __version__, config
 from .approach import Approach, choose_approach
+from .cross_validation import CrossValidation, cross_validate
 from .data.load import Dataset, dataset_from_frame, load_dataset
 from .eda import EdaResult, explore
-from .evaluation import Evaluation, evaluate
+from .evaluation import (
+    Evaluation,
+    ThresholdChoice,
+    bootstrap_intervals,
+    calibration,
+    choose_threshold,
+    evaluate,
+    per_thousand,
+)
 from .features import FeatureSpec, select_features
 from .interpretation import coefficient_table, key_findings
+from .leakage import LeakageAudit, audit
 from .modeling import FittedModel, Split, encode_target, fit, split
 
 Progress = Callable[[str], None]
@@ -41,14 +52,25 @@ class Analysis:
     coefficients: pd.DataFrame
     findings: list[dict]
     evaluation: Evaluation
-    test_scores: pd.Series = field(repr=False)
+    threshold: ThresholdChoice
+    test_intervals: pd.DataFrame = field(repr=False)
+    calibration_curve: pd.DataFrame = field(repr=False)
+    calibration_summary: dict[str, float] = field(default_factory=dict)
+    cross_validation: CrossValidation | None = None
+    leakage: LeakageAudit | None = None
+    test_scores: pd.Series = field(repr=False, default=None)
+    command: str = ""
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
 
     def metrics(self) -> dict:
-        """The machine-readable record of every number a report shows (``metrics.json``)."""
+        """The machine-readable record of every number a report shows (``metrics.json``).
+
+        Non-finite numbers (e.g. the threshold of a baseline that never flags) become
+        ``None`` so the record is strict JSON.
+        """
         ds = self.dataset
-        return {
+        return _json_safe({
             "tool": {"name": "tiktok-claims", "version": __version__, "created": self.created},
             "data": {
                 "source": ds.source,
@@ -93,7 +115,25 @@ class Analysis:
             },
             "coefficients": _records(self.coefficients),
             "findings": self.findings,
+            "threshold": {
+                "value": self.threshold.threshold,
+                "rule": self.threshold.rule,
+                "chosen_on": "training part scores (never the test part)",
+                "description": self.threshold.description,
+                "per_1000_videos": per_thousand(self.evaluation.metrics),
+            },
             "test": self.evaluation.metrics,
+            "test_ci": {
+                row["metric"]: {k: row[k] for k in ("estimate", "ci_low", "ci_high", "resamples")}
+                for row in _records(self.test_intervals)
+            },
+            "calibration": {**self.calibration_summary, "curve": _records(self.calibration_curve)},
+            "cv": _cv_record(self.cross_validation),
+            "leakage_audit": {
+                "course": self.leakage.course,
+                "honest": {k: self.evaluation.metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "base_rate")},
+                "explanation": self.leakage.explanation,
+            },
             "test_confusion_matrix": {
                 "labels": list(self.evaluation.labels),
                 "matrix": self.evaluation.confusion.to_numpy().tolist(),
@@ -105,8 +145,33 @@ class Analysis:
                 "outliers": _records(self.eda.outliers),
                 "missing": _records(self.eda.overview[["column", "missing"]]),
             },
+            "command": self.command,
             "versions": self.versions,
-        }
+        })
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _cv_record(cv: CrossValidation) -> dict:
+    summary = {}
+    for row in _records(cv.summary):
+        summary.setdefault(row["model"], {})[row["metric"]] = {k: row[k] for k in ("mean", "sd", "ci_low", "ci_high")}
+    return {
+        "folds": cv.folds,
+        "repeats": cv.repeats,
+        "threshold_rule": cv.threshold_rule,
+        "default_model": cv.default_model,
+        "default_reason": cv.default_reason,
+        "models": summary,
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -122,6 +187,14 @@ def analyze(
     target: str = config.DEFAULT_TARGET,
     seed: int = config.DEFAULT_SEED,
     balance: str = config.DEFAULT_BALANCE,
+    threshold_rule: str = config.DEFAULT_THRESHOLD_RULE,
+    target_recall: float = config.DEFAULT_TARGET_RECALL,
+    cost_fn: float = 1.0,
+    cost_fp: float = 1.0,
+    cv_folds: int = config.CV_FOLDS,
+    cv_repeats: int = config.CV_REPEATS,
+    bootstrap: int = config.BOOTSTRAP_RESAMPLES,
+    command: str = "",
     progress: Progress | None = None,
 ) -> Analysis:
     """Run the whole analysis and return one results object.
@@ -151,12 +224,23 @@ def analyze(
     y_test = encode_target(test[target], approach.positive_class)
     say(f"Fitting the {approach.family} ({balance})")
     model = fit(train, y_train, spec, balance, seed)
+    threshold = choose_threshold(
+        y_train, model.predict_proba(train[spec.columns]),
+        rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp,
+    )
+    say(f"Cross-validating strategies, baselines and the reference model ({cv_folds} folds)")
+    cv = cross_validate(
+        train, y_train, spec, seed=seed, folds=cv_folds, repeats=cv_repeats, threshold_rule=threshold_rule,
+        target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, default_balance=balance,
+    )
     say("Evaluating on the untouched test part")
     scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
     negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
-    evaluation = evaluate(
-        y_test, scores, labels=(negative, approach.positive_class), threshold=config.DECISION_THRESHOLD
-    )
+    evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
+    say(f"Bootstrapping test metrics ({bootstrap:,} resamples), calibration and the leakage audit")
+    intervals = bootstrap_intervals(y_test, scores, threshold=threshold.threshold, n_resamples=bootstrap, seed=seed)
+    curve, calibration_summary = calibration(y_test, scores)
+    leakage = audit(frame, target, approach.positive_class, spec, seed, evaluation.metrics)
     say("Interpreting the coefficients")
     coefficients = coefficient_table(model.inference, model.train_scales)
     findings = key_findings(coefficients, outcome_phrase=_outcome_phrase(target, approach.positive_class))
@@ -173,7 +257,14 @@ def analyze(
         coefficients=coefficients,
         findings=findings,
         evaluation=evaluation,
+        threshold=threshold,
+        test_intervals=intervals,
+        calibration_curve=curve,
+        calibration_summary=calibration_summary,
+        cross_validation=cv,
+        leakage=leakage,
         test_scores=scores,
+        command=command,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),
     )

@@ -7,6 +7,7 @@ Heavy libraries are imported inside the commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -32,7 +33,12 @@ DataOption = Annotated[
     Optional[Path],
     typer.Option("--data", help="CSV, .csv.gz or Parquet file. Default: the built-in synthetic data."),
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Random seed for the split, resampling and synthetic data.")]
+SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed for the split, resampling and synthetic data.")]
+
+
+def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
+    if value not in choices:
+        raise typer.BadParameter(f"must be one of {', '.join(choices)}; got {value!r}.", param_hint=option)
 
 
 def _fail(message: str) -> None:
@@ -64,19 +70,36 @@ def run(
         str,
         typer.Option("--balance", help="Class imbalance handling: class-weights, upsample (training part only) or none."),
     ] = config.DEFAULT_BALANCE,
+    threshold_rule: Annotated[
+        str,
+        typer.Option("--threshold-rule", help="How the decision threshold is chosen on training scores: f1, recall or cost."),
+    ] = config.DEFAULT_THRESHOLD_RULE,
+    target_recall: Annotated[
+        float, typer.Option("--target-recall", min=0.01, max=1.0, help="Recall to reach with --threshold-rule recall.")
+    ] = config.DEFAULT_TARGET_RECALL,
+    cost_fn: Annotated[float, typer.Option("--cost-fn", min=0.0, help="Cost of a missed positive (--threshold-rule cost).")] = 1.0,
+    cost_fp: Annotated[float, typer.Option("--cost-fp", min=0.0, help="Cost of a false alarm (--threshold-rule cost).")] = 1.0,
+    cv_folds: Annotated[int, typer.Option("--cv-folds", min=2, max=20, help="Cross-validation folds.")] = config.CV_FOLDS,
+    cv_repeats: Annotated[int, typer.Option("--cv-repeats", min=1, max=20, help="Cross-validation repeats.")] = config.CV_REPEATS,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=100, max=100_000, help="Bootstrap resamples for test-metric CIs.")
+    ] = config.BOOTSTRAP_RESAMPLES,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Run the whole analysis and write report.html, report.md, metrics.json and the model."""
-    if balance not in config.BALANCE_OPTIONS:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.", param_hint="--balance"
-        )
+    _check_choice(balance, config.BALANCE_OPTIONS, "--balance")
+    _check_choice(threshold_rule, ("f1", "recall", "cost"), "--threshold-rule")
     from .analysis import analyze
     from .reporting.render import write_outputs
 
     progress = None if quiet else _progress_printer()
     try:
-        analysis = analyze(data, target=target, seed=seed, balance=balance, progress=progress)
+        analysis = analyze(
+            data, target=target, seed=seed, balance=balance, threshold_rule=threshold_rule,
+            target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, cv_folds=cv_folds,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, command=shlex.join(["tiktok-claims", *sys.argv[1:]]),
+            progress=progress,
+        )
         written = write_outputs(analysis, out, progress=progress)
     except TiktokClaimsError as exc:
         _fail(str(exc))

@@ -19,7 +19,8 @@ from .evaluation import choose_threshold, weighted_metrics
 from .features import FeatureSpec, build_preprocessor
 from .modeling import build_pipeline
 
-CV_METRICS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", "recall", "f1")
+THRESHOLD_METRICS = ("precision", "recall", "f1")
+CV_METRICS = ("roc_auc", "average_precision", "log_loss", "brier", *THRESHOLD_METRICS)
 REFERENCE_MODEL = "gradient boosting (reference)"
 
 
@@ -85,24 +86,12 @@ def _models(spec: FeatureSpec, seed: int) -> dict[str, object]:
     return models
 
 
-def _fold_scores(name, model, fit_x, fit_y, score_x, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scores to choose the threshold on (fitting rows only) and scores of the held-out rows.
-
-    A logistic model's in-sample scores are a fair basis for the threshold (a handful
-    of parameters on thousands of rows); a flexible model's are overfitted, so the
-    reference model's threshold comes from inner 3-fold out-of-fold scores.
-    """
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
+def _fold_scores(name, model, fit_x, fit_y, score_x) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the fitting rows (for the threshold) and of the held-out rows."""
     if model is None:
         prior = float(fit_y.mean())
         value = 0.0 if name.startswith("majority") else prior
         return np.full(len(fit_x), value), np.full(len(score_x), value)
-    if name == REFERENCE_MODEL:
-        inner = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-        threshold_scores = cross_val_predict(model, fit_x, fit_y, cv=inner, method="predict_proba")[:, 1]
-        model.fit(fit_x, fit_y)
-        return threshold_scores, model.predict_proba(score_x)[:, 1]
     model.fit(fit_x, fit_y)
     return model.predict_proba(fit_x)[:, 1], model.predict_proba(score_x)[:, 1]
 
@@ -132,7 +121,7 @@ def cross_validate(
     )
     # Small fits: one thread each is faster than OpenMP's start-up and contention.
     with threadpool_limits(limits=1):
-        rows = _run_folds(_models(spec, seed), splitter.split(x, y), x, y, threshold_for, seed)
+        rows = _run_folds(_models(spec, seed), splitter.split(x, y), x, y, threshold_for)
     fold_metrics = pd.DataFrame(rows)
     summary = summarize(fold_metrics)
     default = strategy_name(default_balance)
@@ -147,19 +136,24 @@ def cross_validate(
     )
 
 
-def _run_folds(models, folds, x, y, threshold_for, seed: int) -> list[dict]:
+def _run_folds(models, folds, x, y, threshold_for) -> list[dict]:
     from sklearn.base import clone
 
     rows = []
     for fold, (fit_idx, val_idx) in enumerate(folds):
         for name, template in models.items():
             model = None if template is None else clone(template)
-            fit_scores, val_scores = _fold_scores(name, model, x.iloc[fit_idx], y[fit_idx], x.iloc[val_idx], seed)
+            fit_scores, val_scores = _fold_scores(name, model, x.iloc[fit_idx], y[fit_idx], x.iloc[val_idx])
             # The majority-class baseline never flags anything, whatever its scores.
             threshold = np.inf if name.startswith("majority") else threshold_for(y[fit_idx], fit_scores).threshold
             values = weighted_metrics(y[val_idx], val_scores, np.ones(len(val_idx)), threshold).iloc[0]
             if name.startswith("majority"):
                 values["log_loss"] = np.nan  # a constant 0 is a label, not a probability
+            if name == REFERENCE_MODEL:
+                # Its training scores are overfitted, so a threshold chosen on them would
+                # misrepresent it: the reference model is compared on ranking metrics only.
+                values[list(THRESHOLD_METRICS)] = np.nan
+                threshold = np.nan
             rows += [{"model": name, "fold": fold, "metric": m, "value": float(values[m])} for m in CV_METRICS]
             rows.append({"model": name, "fold": fold, "metric": "threshold", "value": float(threshold)})
     return rows

@@ -160,3 +160,26 @@ def precision_recall_curve(pr: pd.DataFrame, average_precision: float, base_rate
     return Figure("precision_recall_curve", "Precision-recall curve (test part)",
                   f"Precision against recall on the test part; average precision {average_precision:.3f} "
                   f"against a base rate of {base_rate:.3f} (dashed line).", fig)
+
+
+def reliability_curve(curve: pd.DataFrame, summary: dict) -> Figure:
+    """Observed rate against mean predicted score per bin, with the diagonal of perfect calibration."""
+    fig, ax = _new(4.6, 4.0)
+    ax.plot([0, 1], [0, 1], color=OKABE_ITO[7], linestyle="--", linewidth=1, label="perfect calibration")
+    ax.plot(curve["mean_predicted"], curve["observed"], color=OKABE_ITO[5], marker="o", linewidth=1.6,
+            label=f"model (slope {summary['slope']:.2f}, intercept {summary['intercept']:.2f})")
+    ax.set_xlabel("mean predicted score (decile bins)")
+    ax.set_ylabel("observed share positive")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("Reliability (calibration) curve, test part", fontsize=10)
+    return Figure(
+        "calibration_curve",
+        "Reliability curve (test part)",
+        f"Observed share of positives against the mean predicted score in ten bins of the test part; "
+        f"Brier score {summary['brier']:.3f}, calibration slope {summary['slope']:.2f} and intercept "
+        f"{summary['intercept']:.2f} (ideal 1 and 0). Points below the dashed diagonal mean the "
+        "scores overstate the probability.",
+        fig,
+    )

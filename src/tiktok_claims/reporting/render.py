@@ -34,6 +34,7 @@ def build_figures(analysis) -> list[plots.Figure]:
         plots.confusion_matrix(evaluation.confusion, evaluation.labels),
         plots.roc_curve(evaluation.roc, evaluation.metrics["roc_auc"]),
         plots.precision_recall_curve(evaluation.pr, evaluation.metrics["average_precision"], evaluation.metrics["base_rate"]),
+        plots.reliability_curve(analysis.calibration_curve, analysis.calibration_summary),
     ]
 
 
@@ -95,9 +96,28 @@ def report_context(analysis, metrics: dict, figures: list[dict]) -> dict:
         "coefficients": analysis.coefficients.to_dict(orient="records"),
         "per_class": analysis.evaluation.per_class.to_dict(orient="records"),
         "confusion": analysis.evaluation.confusion,
+        "cv_table": cv_table(analysis.cross_validation.summary),
+        "cv_metrics": CV_COLUMNS,
         "figures": figures,
         "figures_by_name": {f["name"]: f for f in figures},
     }
+
+
+CV_COLUMNS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", "recall", "f1")
+
+
+def cv_table(summary) -> list[dict]:
+    """One row per model: ``{metric: (mean, ci_low, ci_high)}`` in a fixed column order."""
+    rows = []
+    for model, group in summary.groupby("model", sort=False):
+        by_metric = group.set_index("metric")
+        rows.append(
+            {
+                "model": model,
+                **{m: (by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"]) for m in CV_COLUMNS},
+            }
+        )
+    return rows
 
 
 def write_outputs(analysis, out: str | Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
