@@ -231,6 +231,21 @@ def package_versions() -> str:
     return ", ".join(versions)
 
 
+def code_version() -> str:
+    """The commit the measured code is at, and whether the working tree differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" plus uncommitted changes in src/" if changes else "")
+
+
 def relative_to_repo(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
@@ -258,6 +273,7 @@ def render_section(
         f"{platform.system()} {platform.release()}",
         f"- python: {platform.python_version()} ({sys.executable}); {package_versions()}",
         f"- command: `{command_line}` (from the repo root; `make bench` runs it with defaults)",
+        f"- code: {code_version()}",
         f"- data: `{args.data}` ({args.data.stat().st_size:,} bytes)",
         f"- protocol: {args.warmup} untimed warm-up + {args.repeats} timed runs of each command, order "
         "alternating between repeats; wall time spawn-to-reap; CPU = user + sys of the child; "

@@ -27,7 +27,7 @@ from .evaluation import (
     per_thousand,
 )
 from .features import FeatureSpec, select_features
-from .interpretation import coefficient_table, key_findings
+from .interpretation import coefficient_table, key_findings, plain_insights
 from .leakage import LeakageAudit, audit
 from .modeling import FittedModel, Split, encode_target, fit, split
 
@@ -70,7 +70,7 @@ class Analysis:
         ``None`` so the record is strict JSON.
         """
         ds = self.dataset
-        return _json_safe({
+        record = _json_safe({
             "tool": {"name": "tiktok-claims", "version": __version__, "created": self.created},
             "data": {
                 "source": ds.source,
@@ -140,14 +140,23 @@ class Analysis:
             },
             "test_per_class": _records(self.evaluation.per_class),
             "eda": {
+                "rows": self.eda.n_rows,
+                "columns": self.eda.n_columns,
+                "overview": _records(self.eda.overview),
+                "describe": _records(self.eda.describe),
                 "duplicates": _records(self.eda.duplicates),
                 "class_balance": _records(self.eda.class_balance),
                 "outliers": _records(self.eda.outliers),
-                "missing": _records(self.eda.overview[["column", "missing"]]),
+                "pearson": _records(self.eda.pearson.rename_axis("column").reset_index()),
+                "spearman": _records(self.eda.spearman.rename_axis("column").reset_index()),
+                "text_length": _records(self.eda.text_length),
+                "by_category": _records(self.eda.by_category),
             },
             "command": self.command,
             "versions": self.versions,
         })
+        record["insights"] = plain_insights(record)
+        return record
 
 
 def _json_safe(value):

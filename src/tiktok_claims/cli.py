@@ -111,6 +111,21 @@ def run(
 
 
 @app.command()
+def report(
+    from_dir: Annotated[Path, typer.Option("--from", help="Output directory of a previous 'run'.")],
+) -> None:
+    """Re-render every report and summary from a previous run's saved results (no refit)."""
+    from .reporting.render import rerender
+
+    try:
+        written = rerender(from_dir)
+    except TiktokClaimsError as exc:
+        _fail(str(exc))
+    for name in written:
+        typer.echo(str(from_dir / name))
+
+
+@app.command()
 def sample(
     out: Annotated[Path, typer.Option("--out", help="File to write (.csv, .csv.gz or .parquet).")],
     rows: Annotated[int, typer.Option("--rows", min=1, help="Number of rows.")] = config.SYNTHETIC_DEFAULT_ROWS,
@@ -124,6 +139,30 @@ def sample(
     except (TiktokClaimsError, OSError) as exc:
         _fail(str(exc))
     typer.echo(f"Wrote {rows:,} synthetic rows to {out}", err=True)
+
+
+@app.command()
+def score(
+    model: Annotated[Path, typer.Option("--model", help="Model artifact (model.json) written by 'run'.")],
+    data: Annotated[Path, typer.Option("--data", help="CSV, .csv.gz or Parquet file of videos to score.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV of scored rows: #, video_id, probability, label, priority.")],
+    rejects: Annotated[
+        Optional[Path], typer.Option("--rejects", help="CSV of rejected rows with their reasons. Default: next to --out.")
+    ] = None,
+    sort: Annotated[bool, typer.Option("--sort", help="Write scored rows by priority (highest first).")] = False,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1_000, help="Rows per chunk (bounds memory).")] = 1_000_000,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Score a backlog file in chunks; every row is either scored or rejected with its reason."""
+    from .scoring import score_file
+
+    try:
+        accounting = score_file(
+            model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=not quiet
+        )
+    except TiktokClaimsError as exc:
+        _fail(str(exc))
+    typer.echo(accounting.summary())
 
 
 def _progress_printer():

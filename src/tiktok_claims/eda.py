@@ -22,6 +22,7 @@ class EdaResult:
     pearson: pd.DataFrame
     spearman: pd.DataFrame
     text_length: pd.DataFrame
+    by_category: pd.DataFrame
     n_rows: int
     n_columns: int
 
@@ -41,6 +42,7 @@ def explore(all_rows: pd.DataFrame, frame: pd.DataFrame, target: str) -> EdaResu
         pearson=frame[list(config.CONTINUOUS_COLUMNS)].corr(method="pearson"),
         spearman=frame[list(config.CONTINUOUS_COLUMNS)].corr(method="spearman"),
         text_length=text_length_by_class(frame, target),
+        by_category=target_by_category(frame, target),
         n_rows=len(all_rows),
         n_columns=all_rows.shape[1],
     )
@@ -133,3 +135,22 @@ def text_length_by_class(frame: pd.DataFrame, target: str) -> pd.DataFrame:
     lengths = frame[config.TRANSCRIPT].str.len()
     table = lengths.groupby(frame[target]).agg(["count", "mean", "median", "std", "min", "max"])
     return table.rename_axis("level").reset_index()
+
+
+def target_by_category(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Share of each target level within each level of the other categorical columns,
+    with the median of each engagement count (a plain-language view of the data)."""
+    rows = []
+    for column, levels in config.CATEGORIES.items():
+        if column == target:
+            continue
+        for level in levels:
+            part = frame[frame[column] == level]
+            if part.empty:
+                continue
+            row = {"column": column, "level": level, "videos": len(part)}
+            for target_level in config.CATEGORIES.get(target, ()):
+                row[f"share_{target_level}"] = float((part[target] == target_level).mean())
+            row.update({f"median_{c}": float(part[c].median()) for c in config.COUNT_COLUMNS})
+            rows.append(row)
+    return pd.DataFrame(rows)

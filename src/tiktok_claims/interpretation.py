@@ -123,6 +123,7 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
         findings.append(
             {
                 "name": row.name,
+                "label": _label(row.name),
                 "sentence": sentence,
                 "odds_ratio": ratio,
                 "or_ci_low": low,
@@ -134,9 +135,71 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
     return findings
 
 
+def _label(name: str) -> str:
+    """A reader's name for a model term: ``claim status ('opinion' vs 'claim')``."""
+    if name in UNIT_NAMES:
+        return name.replace("video_", "").replace("_", " ")
+    column, level = _split_dummy(name)
+    return f"{column.replace('_', ' ')} ('{level}' vs '{config.CATEGORIES[column][0]}')"
+
+
 def _split_dummy(name: str) -> tuple[str, str]:
     for column in config.CATEGORIES:
         if name.startswith(f"{column}_"):
             return column, name[len(column) + 1 :]
     raise ValueError(f"{name!r} is not an encoded category")
 
+
+
+def plain_insights(m: dict) -> list[str]:
+    """Three or four plain sentences for managers, each carrying the number behind it.
+
+    Reads only the metrics record, so every number it quotes is in ``metrics.json``.
+    """
+    positive, target = m["positive_class"], m["target"]
+    outcome = "come from a verified account" if target == config.VERIFIED else f"have {target} '{positive}'"
+    insights = []
+    by_category = {(r["column"], r["level"]): r for r in m["eda"]["by_category"]}
+    strongest = next((f for f in m["findings"] if f["significant"]), None)
+    if strongest is not None and strongest["name"] not in UNIT_NAMES:
+        column, level = _split_dummy(strongest["name"])
+        reference = config.CATEGORIES[column][0]
+        share_key = f"share_{positive}"
+        level_row, reference_row = by_category.get((column, level)), by_category.get((column, reference))
+        rates = ""
+        if level_row and reference_row and share_key in level_row:
+            rates = (
+                f"{100 * level_row[share_key]:.1f}% of videos whose {column.replace('_', ' ')} is '{level}' "
+                f"{outcome}, against {100 * reference_row[share_key]:.1f}% of '{reference}' videos; "
+            )
+        insights.append(
+            f"{rates[:1].upper() + rates[1:] if rates else ''}taking the other characteristics into account, "
+            f"'{level}' videos have {format_ratio(strongest['odds_ratio'])} times the odds of '{reference}' "
+            f"videos to {outcome} (95% CI {format_ratio(strongest['or_ci_low'])}–{format_ratio(strongest['or_ci_high'])})."
+        )
+    models = m["cv"]["models"]
+    default = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
+    claim_only = models.get("claim status alone (baseline)")
+    reference = models.get("gradient boosting (reference)")
+    if claim_only is not None:
+        sentence = (
+            f"Engagement adds little: knowing only whether a video is a claim or an opinion ranks videos "
+            f"almost as well (cross-validated ROC-AUC {claim_only['roc_auc']['mean']:.3f}) as the full model "
+            f"({default:.3f})"
+        )
+        if reference is not None:
+            sentence += f", and a flexible gradient-boosting model does no better ({reference['roc_auc']['mean']:.3f})"
+        insights.append(sentence + "; 0.5 is a coin toss and 1.0 is perfect.")
+    per_1000 = m["threshold"]["per_1000_videos"]
+    insights.append(
+        f"Used as a filter, the model would flag {per_1000['flagged']:.0f} of every 1,000 videos, of which only "
+        f"{per_1000['flagged_positive']:.0f} actually {outcome} (precision {100 * m['test']['precision']:.1f}%, "
+        f"95% CI {100 * m['test_ci']['precision']['ci_low']:.1f}–{100 * m['test_ci']['precision']['ci_high']:.1f}%), "
+        f"while catching {100 * m['test']['recall']:.0f}% of them."
+    )
+    insights.append(
+        f"The often-quoted precision of about {m['leakage_audit']['course']['precision']:.2f} comes from testing on "
+        f"copies of training videos and an artificial 50/50 mix; at the real mix ({100 * m['test']['base_rate']:.1f}% "
+        f"{positive}) the honest figure is {m['test']['precision']:.2f}."
+    )
+    return insights

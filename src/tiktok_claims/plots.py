@@ -97,6 +97,7 @@ def class_balance(balance: pd.DataFrame, target: str) -> Figure:
         ax.annotate(f"{count:,} ({share:.1%})", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=9)
     ax.set_ylabel("videos")
+    ax.set_ylim(0, balance["count"].max() * 1.12)
     ax.set_title(f"Class balance of {target}", fontsize=10)
     description = "; ".join(f"{r.level}: {r.count:,} ({r.share:.1%})" for r in balance.itertuples())
     return Figure("class_balance", f"Class balance of {target}", f"Bar chart of {target}. {description}.", fig)

@@ -286,6 +286,8 @@ def validate_frame(
             + "\n".join(f"  - {p}" for p in problems)
         )
     all_rows = pd.DataFrame(typed, index=raw.index)
+    for name in (config.ID_COLUMN, config.VIDEO_ID, *config.COUNT_COLUMNS):
+        all_rows[name] = all_rows[name].astype("Int64")  # whole numbers, possibly missing
     missing = all_rows.isna()
     incomplete = missing.any(axis=1)
     set_aside = all_rows.loc[incomplete, [config.ID_COLUMN, config.VIDEO_ID]].copy()

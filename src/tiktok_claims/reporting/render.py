@@ -15,8 +15,11 @@ import re
 from pathlib import Path
 from typing import Callable
 
+from markupsafe import Markup
+
 from .. import plots
 from ..csvsafe import write_csv
+from ..errors import DataError
 from ..interpretation import format_p
 from ..persistence import save_model
 
@@ -79,24 +82,29 @@ def escape_markdown(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def report_context(analysis, metrics: dict, figures: list[dict]) -> dict:
-    """Everything the templates read: the metrics record, tables and figure payloads."""
-    eda, spec = analysis.eda, analysis.features
+def report_context(m: dict, figures: list[dict]) -> dict:
+    """Everything the templates read, derived from the metrics record alone.
+
+    Reports never see the analysis object, so ``report --from DIR`` renders exactly
+    what ``run`` rendered, from ``metrics.json`` and the figure files.
+    """
+    data = m["data"]
+    accounting = [{"item": "rows read", "rows": data["rows_read"]}, {"item": "rows used", "rows": data["rows_used"]}]
+    accounting += [{"item": f"set aside: {reason}", "rows": n} for reason, n in data["rows_set_aside"].items()]
     return {
-        "m": metrics,
-        "synthetic": analysis.dataset.synthetic,
-        "accounting": analysis.dataset.accounting().to_dict(orient="records"),
-        "overview": eda.overview.to_dict(orient="records"),
-        "describe": eda.describe.to_dict(orient="records"),
-        "duplicates": eda.duplicates.to_dict(orient="records"),
-        "outliers": eda.outliers.to_dict(orient="records"),
-        "text_length": eda.text_length.to_dict(orient="records"),
-        "correlated_pairs": spec.correlated_pairs.to_dict(orient="records"),
-        "vif": spec.vif_rounds.to_dict(orient="records"),
-        "coefficients": analysis.coefficients.to_dict(orient="records"),
-        "per_class": analysis.evaluation.per_class.to_dict(orient="records"),
-        "confusion": analysis.evaluation.confusion,
-        "cv_table": cv_table(analysis.cross_validation.summary),
+        "m": m,
+        "synthetic": data["synthetic"],
+        "accounting": accounting,
+        "overview": m["eda"]["overview"],
+        "describe": m["eda"]["describe"],
+        "duplicates": m["eda"]["duplicates"],
+        "outliers": m["eda"]["outliers"],
+        "text_length": m["eda"]["text_length"],
+        "correlated_pairs": m["features"]["correlated_pairs"],
+        "vif": m["features"]["vif"],
+        "coefficients": m["coefficients"],
+        "per_class": m["test_per_class"],
+        "cv_table": cv_table(m["cv"]),
         "cv_metrics": CV_COLUMNS,
         "figures": figures,
         "figures_by_name": {f["name"]: f for f in figures},
@@ -106,18 +114,12 @@ def report_context(analysis, metrics: dict, figures: list[dict]) -> dict:
 CV_COLUMNS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", "recall", "f1")
 
 
-def cv_table(summary) -> list[dict]:
+def cv_table(cv: dict) -> list[dict]:
     """One row per model: ``{metric: (mean, ci_low, ci_high)}`` in a fixed column order."""
-    rows = []
-    for model, group in summary.groupby("model", sort=False):
-        by_metric = group.set_index("metric")
-        rows.append(
-            {
-                "model": model,
-                **{m: (by_metric.loc[m, "mean"], by_metric.loc[m, "ci_low"], by_metric.loc[m, "ci_high"]) for m in CV_COLUMNS},
-            }
-        )
-    return rows
+    return [
+        {"model": model, **{k: (v[k]["mean"], v[k]["ci_low"], v[k]["ci_high"]) for k in CV_COLUMNS}}
+        for model, v in cv["models"].items()
+    ]
 
 
 def write_outputs(analysis, out: str | Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
@@ -130,10 +132,6 @@ def write_outputs(analysis, out: str | Path, progress: Callable[[str], None] | N
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 
-    metrics = analysis.metrics()
-    written["metrics.json"] = out / "metrics.json"
-    written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
-
     written["coefficients.csv"] = out / "coefficients.csv"
     write_csv(analysis.coefficients, written["coefficients.csv"])
     written["set_aside_rows.csv"] = out / "set_aside_rows.csv"
@@ -141,27 +139,77 @@ def write_outputs(analysis, out: str | Path, progress: Callable[[str], None] | N
     written["model.json"] = save_model(analysis, out / "model.json")
 
     say("Drawing figures")
-    figures = []
+    metrics = analysis.metrics()
+    metrics["figures"] = []
     for figure in build_figures(analysis):
-        png = figure_png(figure)
         path = out / "figures" / f"{figure.name}.png"
-        path.write_bytes(png)
+        path.write_bytes(figure_png(figure))
         written[f"figures/{figure.name}.png"] = path
-        figures.append(
-            {
-                "name": figure.name,
-                "title": figure.title,
-                "alt": figure.alt,
-                "file": f"figures/{figure.name}.png",
-                "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-            }
+        metrics["figures"].append(
+            {"name": figure.name, "title": figure.title, "alt": figure.alt, "file": f"figures/{figure.name}.png"}
         )
+    written["metrics.json"] = out / "metrics.json"
+    written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
 
-    say("Rendering the report")
-    env = _environment()
-    context = report_context(analysis, metrics, figures)
-    for name in ("report.html", "report.md"):
-        written[name] = out / name
-        written[name].write_text(env.get_template(f"{name}.j2").render(**context), encoding="utf-8")
+    say("Rendering the reports")
+    written.update(render_documents(metrics, out))
     return written
 
+
+def render_documents(metrics: dict, out: Path) -> dict[str, Path]:
+    """Render every document from a metrics record and the figure files beside it."""
+    figures = []
+    for figure in metrics["figures"]:
+        png = (out / figure["file"]).read_bytes()
+        figures.append({**figure, "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
+    env = _environment()
+    context = report_context(metrics, figures)
+    written = {}
+    for name in TEMPLATED:
+        written[name] = out / name
+        written[name].write_text(env.get_template(f"{name}.j2").render(**context), encoding="utf-8")
+    for name, title in MARKDOWN_PAGES.items():
+        html = out / f"{name}.html"
+        body = markdown_to_html((out / f"{name}.md").read_text(encoding="utf-8"))
+        html.write_text(env.get_template("markdown_page.html.j2").render(title=title, body=Markup(body)), encoding="utf-8")
+        written[html.name] = html
+    written["executive_summary.pdf"] = html_to_pdf(out / "executive_summary.html", out / "executive_summary.pdf")
+    return written
+
+
+TEMPLATED = ("report.html", "report.md", "executive_summary.html", "technical_summary.md", "pace_strategy.md")
+MARKDOWN_PAGES = {
+    "technical_summary": "Data-team brief",
+    "pace_strategy": "PACE strategy document",
+}
+
+
+def markdown_to_html(text: str) -> str:
+    """CommonMark + tables to HTML, with raw HTML disabled (so it is shown as text)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
+    """Print an HTML document to PDF with WeasyPrint (no browser, no network)."""
+    from weasyprint import HTML
+
+    HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path))
+    return pdf_path
+
+
+def rerender(directory: str | Path) -> dict[str, Path]:
+    """Re-render every document of a previous ``run`` from its ``metrics.json``; no refit."""
+    directory = Path(directory)
+    source = directory / "metrics.json"
+    try:
+        metrics = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{source}: cannot read a previous run's results ({exc}).") from None
+    if not isinstance(metrics, dict) or metrics.get("tool", {}).get("name") != "tiktok-claims" or "figures" not in metrics:
+        raise DataError(f"{source}: not the metrics.json of a tiktok-claims run.")
+    missing = [f["file"] for f in metrics["figures"] if not (directory / f["file"]).is_file()]
+    if missing:
+        raise DataError(f"{directory}: figure file(s) missing: {', '.join(missing)}; re-run 'tiktok-claims run'.")
+    return render_documents(metrics, directory)

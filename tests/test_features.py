@@ -1,0 +1,188 @@
+"""The multicollinearity rule, checked against a hand-computed VIF (numpy least squares)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tiktok_claims import config
+from tiktok_claims.features import correlated_pairs, select_features, vif_table
+from test_modeling import real_analysis_for
+
+CLAIM, BAN, TARGET = config.CLAIM, config.BAN, config.VERIFIED
+CATEGORICAL = [CLAIM, BAN]
+
+
+@pytest.fixture(scope="session")
+def analysis(real_data_path):
+    return real_analysis_for(str(real_data_path))
+
+
+@pytest.fixture(scope="session")
+def train(analysis):
+    return analysis.dataset.frame.loc[analysis.split.train]
+
+
+def encoded_design(frame: pd.DataFrame, continuous, categorical) -> pd.DataFrame:
+    """Raw continuous columns and one dummy per non-reference level (VIF ignores rescaling)."""
+    columns = {c: frame[c].to_numpy(dtype=float) for c in continuous}
+    for column in categorical:
+        for level in config.CATEGORIES[column][1:]:
+            columns[f"{column}_{level}"] = (frame[column] == level).to_numpy(dtype=float)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def hand_vif(design: pd.DataFrame) -> pd.Series:
+    """1 / (1 - R²) of each column regressed on all the others and an intercept."""
+    values = design.to_numpy(dtype=float)
+    vifs = {}
+    for j, name in enumerate(design.columns):
+        response = values[:, j]
+        others = np.column_stack([np.ones(len(values)), np.delete(values, j, axis=1)])
+        beta, *_ = np.linalg.lstsq(others, response, rcond=None)
+        residual = response - others @ beta
+        r_squared = 1 - residual @ residual / np.sum((response - response.mean()) ** 2)
+        vifs[name] = 1 / (1 - r_squared)
+    return pd.Series(vifs)
+
+
+def hand_rule(frame: pd.DataFrame, continuous, categorical) -> list[str]:
+    """The documented rule: drop the continuous column with the largest VIF while it exceeds the limit."""
+    continuous, dropped = list(continuous), []
+    while continuous:
+        vifs = hand_vif(encoded_design(frame, continuous, categorical))[continuous]
+        if vifs.max() <= config.VIF_LIMIT:
+            break
+        dropped.append(vifs.idxmax())
+        continuous.remove(vifs.idxmax())
+    return dropped
+
+
+def made_up_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Continuous columns with one near-copy pair; categories whose dummies track one column."""
+    rng = np.random.default_rng(seed)
+    views = rng.lognormal(10, 1, n)
+    likes = views * rng.uniform(0.2, 0.3, n)
+    duration = rng.uniform(5, 60, n)
+    opinion = rng.uniform(size=n) < 1 / (1 + np.exp(-(duration - 32) / 3))
+    return pd.DataFrame(
+        {
+            config.DURATION: duration,
+            config.VIEWS: views,
+            config.LIKES: likes,
+            CLAIM: np.where(opinion, "opinion", "claim"),
+            BAN: rng.choice(["active", "under review", "banned"], size=n, p=[0.7, 0.2, 0.1]),
+            TARGET: rng.choice(["not verified", "verified"], size=n, p=[0.9, 0.1]),
+        }
+    )
+
+
+# ---------------------------------------------------------------- VIF
+
+
+def test_vif_table_equals_a_hand_computation_on_a_made_up_frame():
+    frame = made_up_frame()
+    continuous = [config.DURATION, config.VIEWS, config.LIKES]
+
+    table = vif_table(frame, continuous, CATEGORICAL).set_index("feature")["vif"]
+    expected = hand_vif(encoded_design(frame, continuous, CATEGORICAL))
+
+    assert list(table.index) == list(expected.index)
+    np.testing.assert_allclose(table, expected, rtol=1e-9)
+    assert table[config.LIKES] > config.VIF_LIMIT
+
+
+def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(analysis, train):
+    continuous = list(config.CONTINUOUS_COLUMNS)
+    first_round = analysis.features.vif_rounds.query("round == 1").set_index("feature")["vif"]
+    on_training_rows = hand_vif(encoded_design(train, continuous, CATEGORICAL))
+    on_all_rows = hand_vif(encoded_design(analysis.dataset.frame, continuous, CATEGORICAL))
+
+    assert list(first_round.index) == list(on_training_rows.index)
+    np.testing.assert_allclose(first_round, on_training_rows, rtol=1e-9)
+    # Computed on every row, the values differ: the rule really used the training part.
+    assert np.max(np.abs(first_round.to_numpy() - on_all_rows.to_numpy())) > 1e-3
+
+
+def test_every_recorded_round_equals_a_hand_computation(analysis, train):
+    for round_number, table in analysis.features.vif_rounds.groupby("round"):
+        continuous = [f for f in table["feature"] if f in config.CONTINUOUS_COLUMNS]
+        expected = hand_vif(encoded_design(train, continuous, CATEGORICAL))
+        np.testing.assert_allclose(table["vif"], expected[table["feature"]], rtol=1e-9, err_msg=f"round {round_number}")
+
+
+# ---------------------------------------------------------------- the rule
+
+
+def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(analysis, train):
+    spec = analysis.features
+    kept = {config.DURATION, config.VIEWS, config.SHARES, config.DOWNLOADS, config.COMMENTS}
+
+    assert set(spec.continuous) == kept
+    assert config.LIKES in spec.dropped
+    assert set(spec.categorical) == set(CATEGORICAL)
+    assert hand_rule(train, config.CONTINUOUS_COLUMNS, CATEGORICAL) == [config.LIKES]
+    final = hand_vif(encoded_design(train, spec.continuous, CATEGORICAL))
+    assert final[list(spec.continuous)].max() <= config.VIF_LIMIT
+
+
+def test_drop_reason_carries_the_hand_computed_vif_and_partner(analysis, train):
+    reason = analysis.features.dropped[config.LIKES]
+    vif = hand_vif(encoded_design(train, config.CONTINUOUS_COLUMNS, CATEGORICAL))[config.LIKES]
+    others = [c for c in config.CONTINUOUS_COLUMNS if c != config.LIKES]
+    r = {c: np.corrcoef(train[config.LIKES], train[c])[0, 1] for c in others}
+    partner = max(r, key=lambda c: abs(r[c]))
+
+    assert f"VIF {vif:.2f}" in reason
+    assert f"most correlated with {partner} (r = {r[partner]:.2f})" in reason
+
+
+def test_rule_drops_collinear_continuous_columns_but_never_a_category():
+    frame = made_up_frame()
+    continuous, categorical = [config.DURATION, config.VIEWS, config.LIKES], CATEGORICAL
+    # Make duration nearly determine the claim status, so that its dummy's VIF is large too.
+    frame[CLAIM] = np.where(frame[config.DURATION] > 32, "opinion", "claim")
+    frame.loc[frame.index[::50], CLAIM] = "claim"
+    vifs = hand_vif(encoded_design(frame, continuous, categorical))
+    assert vifs[f"{CLAIM}_opinion"] > config.VIF_LIMIT
+
+    spec = select_features(frame, TARGET)
+
+    expected_dropped = hand_rule(frame, continuous, categorical)
+    assert expected_dropped  # the made-up frame really triggers the rule
+    assert [c for c in spec.dropped if c in config.CONTINUOUS_COLUMNS] == expected_dropped
+    assert set(spec.categorical) == set(categorical)
+    assert set(spec.continuous) == set(continuous) - set(expected_dropped)
+
+
+# ---------------------------------------------------------------- correlated pairs
+
+
+def test_correlated_pairs_match_numpy_correlations(analysis, train):
+    columns = list(config.CONTINUOUS_COLUMNS)
+    r = np.corrcoef(train[columns].to_numpy(dtype=float), rowvar=False)
+    expected = {
+        frozenset((a, b)): r[i, j]
+        for i, a in enumerate(columns)
+        for j, b in enumerate(columns)
+        if i < j and abs(r[i, j]) >= config.CORRELATION_REPORT_LIMIT
+    }
+    pairs = analysis.features.correlated_pairs
+    found = {frozenset((a, b)): value for a, b, value in pairs.itertuples(index=False)}
+
+    assert expected  # the real data have strongly correlated counts
+    assert found.keys() == expected.keys()
+    for key, value in expected.items():
+        assert found[key] == pytest.approx(value, rel=1e-9)
+    assert list(pairs["r"].abs()) == sorted(pairs["r"].abs(), reverse=True)
+
+
+def test_correlated_pairs_of_a_made_up_frame():
+    frame = made_up_frame()
+    pairs = correlated_pairs(frame, [config.DURATION, config.VIEWS, config.LIKES])
+    r = np.corrcoef(frame[config.VIEWS], frame[config.LIKES])[0, 1]
+
+    assert len(pairs) == 1
+    assert {pairs.iloc[0]["feature_a"], pairs.iloc[0]["feature_b"]} == {config.VIEWS, config.LIKES}
+    assert pairs.iloc[0]["r"] == pytest.approx(r, rel=1e-9)
