@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.9.5
 OUT ?= out
 
-.PHONY: run test bench lock clean setup
+.PHONY: run test bench lock clean setup pdf-deps browser-deps
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,21 @@ $(VENV)/.installed: requirements.lock pyproject.toml $(BIN)/uv
 setup: $(VENV)/.installed
 	@$(BIN)/python -m compileall -q src
 
+# System libraries: Pango for the PDF summary (WeasyPrint), Chromium for the browser test.
+# Installed with apt-get only when missing (CI and developers run as root here).
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+pdf-deps:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { apt-get update -qq && $(APT_INSTALL) libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; }
+
+browser-deps: pdf-deps
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) chromium; }
+
 ## make run: the whole analysis on the embedded synthetic default; outputs in $(OUT)/
-run: setup
+run: setup pdf-deps
 	$(BIN)/tiktok-claims run --out $(OUT)
 
 ## make test: the test suite (real-data tests read ../shared/data or $$TIKTOK_DATA)
-test: setup
+test: setup browser-deps
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -143,8 +143,10 @@ def measure(argv: list[str], env: dict[str, str], scratch: Path) -> Measurement:
     return Measurement(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, exit_code, tail)
 
 
-def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[str, str], tmp: Path) -> None:
+def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[str, str], tmp: Path) -> float:
+    """Run every command; return the highest 1-minute load average seen after a timed run."""
     last_tail: dict[str, str] = {}
+    peak_load = os.getloadavg()[0]
     for repeat in range(-warmup, repeats):
         order = commands if repeat % 2 == 0 else list(reversed(commands))
         label = f"warm-up {repeat + warmup + 1}/{warmup}" if repeat < 0 else f"repeat {repeat + 1}/{repeats}"
@@ -165,6 +167,8 @@ def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[
                 print(f"    (same stderr as the previous failure of {command.name})", file=sys.stderr)
             if repeat >= 0:
                 command.measurements.append(result)
+                peak_load = max(peak_load, os.getloadavg()[0])
+    return peak_load
 
 
 def verdict(passed: bool) -> str:
@@ -254,7 +258,7 @@ def relative_to_repo(path: Path) -> str:
 
 
 def render_section(
-    commands: dict[str, Command], args: argparse.Namespace, bytecode_note: str, load_before: tuple, load_after: tuple
+    commands: dict[str, Command], args: argparse.Namespace, bytecode_note: str, peak_load: float
 ) -> str:
     command_line = shlex.join([".venv/bin/python", "bench/bench_run.py", *sys.argv[1:]])
     failures = [
@@ -278,8 +282,19 @@ def render_section(
         f"- protocol: {args.warmup} untimed warm-up + {args.repeats} timed runs of each command, order "
         "alternating between repeats; wall time spawn-to-reap; CPU = user + sys of the child; "
         "peak RSS = `ru_maxrss` from `os.wait4` of that child; bytecode: " + bytecode_note,
-        f"- load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}",
+        f"- highest 1-minute load average seen during the timed runs: {peak_load:.2f} "
+        "(each child adds about 1 itself)",
         "",
+    ]
+    cpus = len(os.sched_getaffinity(0))
+    if peak_load > cpus:
+        lines += [
+            f"**Warning:** the load average exceeded the {cpus} CPUs: other processes competed for the "
+            "CPUs, so wall times include waiting; the CPU-time ratio is the steadier comparison. "
+            "Rerun on a quiet machine for the verdicts.",
+            "",
+        ]
+    lines += [
         "Commands: `baseline` = `.venv/bin/python bench/baseline_course.py OUT` (the course notebook, "
         "7 figures); `run` = `.venv/bin/tiktok-claims run --data DATA --out OUT --quiet`; "
         "`help` = `.venv/bin/tiktok-claims --help`.",
@@ -332,13 +347,11 @@ def main(argv: list[str]) -> int:
     }
     env, bytecode_note = child_environment(args.data)
     WORK_DIR.mkdir(exist_ok=True)
-    load_before = os.getloadavg()
     print(f"Benchmarking on {args.data} ({args.warmup} warm-up, {args.repeats} timed runs each)", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-", dir=WORK_DIR) as tmp:
-        run_benchmark(list(commands.values()), args.repeats, args.warmup, env, Path(tmp))
-    load_after = os.getloadavg()
+        peak_load = run_benchmark(list(commands.values()), args.repeats, args.warmup, env, Path(tmp))
 
-    section = render_section(commands, args, bytecode_note, load_before, load_after)
+    section = render_section(commands, args, bytecode_note, peak_load)
     existing = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else ""
     RESULTS_FILE.write_text(replace_section(existing, section))
     print()

@@ -71,6 +71,9 @@ def made_up_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
             config.DURATION: duration,
             config.VIEWS: views,
             config.LIKES: likes,
+            config.SHARES: rng.lognormal(6, 1, n),
+            config.DOWNLOADS: rng.lognormal(4, 1, n),
+            config.COMMENTS: rng.lognormal(2, 1, n),
             CLAIM: np.where(opinion, "opinion", "claim"),
             BAN: rng.choice(["active", "under review", "banned"], size=n, p=[0.7, 0.2, 0.1]),
             TARGET: rng.choice(["not verified", "verified"], size=n, p=[0.9, 0.1]),
@@ -140,10 +143,10 @@ def test_drop_reason_carries_the_hand_computed_vif_and_partner(analysis, train):
 
 def test_rule_drops_collinear_continuous_columns_but_never_a_category():
     frame = made_up_frame()
-    continuous, categorical = [config.DURATION, config.VIEWS, config.LIKES], CATEGORICAL
-    # Make duration nearly determine the claim status, so that its dummy's VIF is large too.
-    frame[CLAIM] = np.where(frame[config.DURATION] > 32, "opinion", "claim")
-    frame.loc[frame.index[::50], CLAIM] = "claim"
+    continuous, categorical = list(config.CONTINUOUS_COLUMNS), CATEGORICAL
+    # Make duration nearly a copy of the claim-status dummy, so that the dummy's VIF is large too.
+    opinion = frame[CLAIM] == "opinion"
+    frame[config.DURATION] = np.where(opinion, 40.0, 20.0) + np.random.default_rng(1).normal(0, 2, len(frame))
     vifs = hand_vif(encoded_design(frame, continuous, categorical))
     assert vifs[f"{CLAIM}_opinion"] > config.VIF_LIMIT
 

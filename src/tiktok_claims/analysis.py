@@ -145,6 +145,7 @@ class Analysis:
                 "overview": _records(self.eda.overview),
                 "describe": _records(self.eda.describe),
                 "duplicates": _records(self.eda.duplicates),
+                "repeated_transcripts": _records(self.eda.repeated_transcripts),
                 "class_balance": _records(self.eda.class_balance),
                 "outliers": _records(self.eda.outliers),
                 "pearson": _records(self.eda.pearson.rename_axis("column").reset_index()),

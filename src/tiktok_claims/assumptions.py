@@ -54,8 +54,9 @@ FIRTH_MAX_ITER = 100
 FIRTH_TOLERANCE = 1e-8
 FIRTH_MAX_STEP = 5.0
 FIRTH_MAX_HALVINGS = 30
-# The modified score at the estimate must be this close to zero in every coordinate.
-FIRTH_SCORE_TOLERANCE = 1e-6
+# The modified score at the estimate must be this close to zero in every coordinate
+# (R's logistf: gconv = 1e-5).
+FIRTH_SCORE_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,7 @@ def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y:
                 "se": se,
                 "z": float(result.tvalues[term]) if usable else math.nan,
                 "p_value": p_value,
-                "p_adjusted": min(1.0, p_value * len(continuous)),
+                "p_adjusted": float(np.minimum(1.0, p_value * len(continuous))),
                 "curvature": abs(coef) * _chord_gap(raw[c].to_numpy() + shifts[c]),
             }
         )
@@ -423,15 +424,24 @@ def influence_table(design: pd.DataFrame, y: pd.Series, inference) -> pd.DataFra
         # still flag that some fitted probabilities are 0 or 1 to machine precision.
         warnings.simplefilter("ignore", category=_statsmodels_fit_warnings())
         result = glm.fit(start_params=np.asarray(inference.params, dtype=float))
-    influence = result.get_influence()
+    with warnings.catch_warnings():
+        # Fitted probabilities of exactly 0 or 1 (near separation) divide zero by zero
+        # inside statsmodels; those rows' residuals and distances come out as 0.
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        # The expected information (weights p(1-p)) equals the observed one for the
+        # logit link and stays finite when a fitted probability is exactly 0 or 1.
+        influence = result.get_influence(observed=False)
+        cooks_d = np.asarray(influence.cooks_distance[0])
+        leverage = np.asarray(influence.hat_matrix_diag)
+        std_resid = np.asarray(influence.resid_studentized)
     return pd.DataFrame(
         {
             "row": design.index.to_numpy(),
             "y": y.to_numpy(),
             "p_hat": np.asarray(result.fittedvalues),
-            "cooks_d": np.asarray(influence.cooks_distance[0]),
-            "leverage": np.asarray(influence.hat_matrix_diag),
-            "std_resid": np.asarray(influence.resid_studentized),
+            "cooks_d": cooks_d,
+            "leverage": leverage,
+            "std_resid": std_resid,
         }
     )
 
@@ -464,9 +474,22 @@ def refit_without_influential(
     left_out = (
         f"{leave_out} rows" if leave_out == above else f"the {leave_out} most influential of those {above} rows"
     )
+    events = int(y.to_numpy()[~keep].sum())
+    left_out += f" ({events} of them events)"
     result, usable = _fit_logit(y[keep], design[keep], start=np.asarray(inference.params, dtype=float))
     if not usable:
-        return pd.DataFrame(columns=columns), f"The refit without {left_out} did not converge."
+        separated = detect_separation(design[keep], y[keep])
+        if separated.infinite:
+            several = len(separated.infinite) > 1
+            note = (
+                f"Leaving out {left_out} separates the classes: the estimate"
+                f"{'s' if several else ''} of {', '.join(separated.infinite)} "
+                f"{'become' if several else 'becomes'} infinite, so {'they rest' if several else 'it rests'} "
+                "on those rows."
+            )
+        else:
+            note = f"The refit without {left_out} did not converge."
+        return pd.DataFrame(columns=columns), note
     coef, se = inference.params, inference.bse
     shift = (result.params - coef) / se
     significant = inference.pvalues < ALPHA
@@ -803,8 +826,9 @@ def _linearity_check(table: pd.DataFrame) -> Check:
     if table["p_value"].isna().any():
         return Check(
             "Linearity of the log-odds (Box-Tidwell)", None, None, threshold, "warn",
-            "The Box-Tidwell model did not converge (often a sign of separation), so linearity could not be tested; "
-            "see the binned empirical logits.",
+            "The Box-Tidwell model could not be fitted (its information matrix became singular or Newton's method "
+            "did not converge, as when the classes nearly separate), so linearity was not tested; see the binned "
+            "empirical logits.",
             remedy, table,
         )
     flagged = table[table["p_adjusted"] < ALPHA]
@@ -843,7 +867,7 @@ def _influence_check(influence: pd.DataFrame, refit_shift: pd.DataFrame, note: s
     )
     if refit_shift.empty:
         verdict = "warn" if above else "pass"
-        moved = note + (" The effect of those rows on the coefficients is unknown." if above else "")
+        moved = note
     else:
         worst = refit_shift.loc[refit_shift["shift_se"].abs().idxmax()]
         flips = refit_shift.loc[refit_shift["sign_change"], "name"].tolist()

@@ -17,6 +17,7 @@ class EdaResult:
     overview: pd.DataFrame
     describe: pd.DataFrame
     duplicates: pd.DataFrame
+    repeated_transcripts: pd.DataFrame
     class_balance: pd.DataFrame
     outliers: pd.DataFrame
     pearson: pd.DataFrame
@@ -37,6 +38,7 @@ def explore(all_rows: pd.DataFrame, frame: pd.DataFrame, target: str) -> EdaResu
         overview=overview(all_rows),
         describe=describe(frame),
         duplicates=duplicates(frame),
+        repeated_transcripts=repeated_transcripts(frame),
         class_balance=class_balance(frame, target),
         outliers=iqr_outliers(frame),
         pearson=frame[list(config.CONTINUOUS_COLUMNS)].corr(method="pearson"),
@@ -83,6 +85,13 @@ def duplicates(frame: pd.DataFrame) -> pd.DataFrame:
             ],
         }
     )
+
+
+def repeated_transcripts(frame: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """The most repeated transcripts and how often each occurs (independence check)."""
+    counts = frame[config.TRANSCRIPT].value_counts()
+    counts = counts[counts > 1].head(top)
+    return pd.DataFrame({"transcript": counts.index.astype(str), "count": counts.to_numpy()})
 
 
 def class_balance(frame: pd.DataFrame, target: str) -> pd.DataFrame:

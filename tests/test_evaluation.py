@@ -1,0 +1,195 @@
+"""Test-set metrics against hand computations (numpy counts, Mann–Whitney U)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import mannwhitneyu
+
+from tiktok_claims import config
+from tiktok_claims.evaluation import choose_threshold, evaluate, per_thousand
+from test_modeling import real_analysis_for
+
+LABELS = ("not verified", "verified")
+
+
+@pytest.fixture(scope="session")
+def analysis(real_data_path):
+    return real_analysis_for(str(real_data_path))
+
+
+@pytest.fixture(scope="session")
+def scored_test(analysis):
+    """Test rows' raw labels (True = verified) and scores, aligned by row."""
+    test = analysis.dataset.frame.loc[analysis.split.test]
+    scores = analysis.test_scores.loc[test.index].to_numpy()
+    return (test[config.VERIFIED] == "verified").to_numpy(), scores
+
+
+def hand_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    """Share of (positive, negative) pairs ranked correctly; ties count half."""
+    pos, neg = score[truth == 1], score[truth == 0]
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return (greater + 0.5 * ties) / (len(pos) * len(neg))
+
+
+def hand_average_precision(truth: np.ndarray, score: np.ndarray) -> float:
+    """Mean, over the positives, of the precision among rows scored at least as high."""
+    truth = np.asarray(truth, dtype=bool)
+    precisions = [truth[score >= s].mean() for s in score[truth]]
+    return float(np.mean(precisions))
+
+
+# ---------------------------------------------------------------- made-up example
+
+# Threshold 0.5. Positives 0.9, 0.8, 0.6 are caught (TP 3); 0.4, 0.2 are missed (FN 2).
+# Negatives 0.7 and 0.5 (exactly at the threshold) are flagged (FP 2); five are not (TN 5).
+MADE_UP_TRUTH = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+MADE_UP_SCORE = np.array([0.9, 0.8, 0.6, 0.4, 0.2, 0.7, 0.5, 0.3, 0.1, 0.05, 0.45, 0.35])
+TP, FN, FP, TN = 3, 2, 2, 5
+
+
+def test_evaluate_matches_counts_on_a_made_up_example():
+    result = evaluate(MADE_UP_TRUTH, MADE_UP_SCORE, labels=LABELS, threshold=0.5)
+    m = result.metrics
+
+    assert m["n"] == 12 and m["n_positive"] == 5 and m["predicted_positive"] == TP + FP
+    assert m["precision"] == pytest.approx(TP / (TP + FP))
+    assert m["recall"] == pytest.approx(TP / (TP + FN))
+    assert m["f1"] == pytest.approx(2 * TP / (2 * TP + FP + FN))
+    assert m["accuracy"] == pytest.approx((TP + TN) / 12)
+    assert m["base_rate"] == pytest.approx(5 / 12)
+    assert m["roc_auc"] == pytest.approx(hand_auc(MADE_UP_TRUTH, MADE_UP_SCORE))
+    assert m["average_precision"] == pytest.approx(hand_average_precision(MADE_UP_TRUTH, MADE_UP_SCORE))
+    assert result.confusion.to_numpy().tolist() == [[TN, FP], [FN, TP]]
+    assert list(result.confusion.index) == ["actual not verified", "actual verified"]
+    assert list(result.confusion.columns) == ["predicted not verified", "predicted verified"]
+
+
+def test_per_class_rows_are_not_swapped():
+    per_class = evaluate(MADE_UP_TRUTH, MADE_UP_SCORE, labels=LABELS, threshold=0.5).per_class.set_index("class")
+
+    assert per_class.loc["verified", "precision"] == pytest.approx(TP / (TP + FP))
+    assert per_class.loc["verified", "recall"] == pytest.approx(TP / (TP + FN))
+    assert per_class.loc["not verified", "precision"] == pytest.approx(TN / (TN + FN))
+    assert per_class.loc["not verified", "recall"] == pytest.approx(TN / (TN + FP))
+    assert per_class["support"].tolist() == [TN + FP, TP + FN]
+
+
+def test_choose_threshold_maximizes_f1_by_brute_force():
+    rng = np.random.default_rng(5)
+    truth = (rng.uniform(size=300) < 0.2).astype(int)
+    score = np.round(rng.uniform(size=300) * 0.5 + 0.3 * truth, 2)  # rounding makes ties
+    f1 = {t: 2 * ((score >= t) & (truth == 1)).sum() / ((score >= t).sum() + truth.sum()) for t in np.unique(score)}
+
+    choice = choose_threshold(truth, score, rule="f1")
+
+    assert choice.threshold in f1
+    assert f1[choice.threshold] == pytest.approx(max(f1.values()))
+    assert evaluate(truth, score, labels=LABELS, threshold=choice.threshold).metrics["f1"] == pytest.approx(max(f1.values()))
+
+
+def test_recall_rule_takes_the_highest_threshold_reaching_the_target():
+    truth = MADE_UP_TRUTH
+    recall = {t: ((MADE_UP_SCORE >= t) & (truth == 1)).sum() / truth.sum() for t in MADE_UP_SCORE}
+    expected = max(t for t, r in recall.items() if r >= 0.8)
+
+    assert choose_threshold(truth, MADE_UP_SCORE, rule="recall", target_recall=0.8).threshold == expected
+
+
+# ---------------------------------------------------------------- real analysis
+
+
+def test_threshold_metrics_equal_hand_counts_with_verified_as_positive(analysis, scored_test):
+    verified, scores = scored_test
+    flagged = scores >= analysis.threshold.threshold
+    tp = int(np.sum(verified & flagged))
+    fp = int(np.sum(~verified & flagged))
+    fn = int(np.sum(verified & ~flagged))
+    tn = int(np.sum(~verified & ~flagged))
+    m = analysis.evaluation.metrics
+
+    assert tp > 0 and fp > 0
+    assert m["precision"] == pytest.approx(tp / (tp + fp), rel=1e-12)
+    assert m["recall"] == pytest.approx(tp / (tp + fn), rel=1e-12)
+    assert m["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=1e-12)
+    assert m["accuracy"] == pytest.approx((tp + tn) / len(scores), rel=1e-12)
+    assert m["predicted_positive"] == tp + fp
+    assert analysis.evaluation.confusion.loc["actual verified", "predicted verified"] == tp
+    assert analysis.evaluation.confusion.loc["actual not verified", "predicted verified"] == fp
+    assert analysis.evaluation.labels == LABELS
+
+
+def test_roc_auc_equals_the_mann_whitney_statistic(analysis, scored_test):
+    verified, scores = scored_test
+    u = mannwhitneyu(scores[verified], scores[~verified]).statistic
+
+    assert analysis.evaluation.metrics["roc_auc"] == pytest.approx(u / (verified.sum() * (~verified).sum()), rel=1e-12)
+
+
+def test_average_precision_equals_a_hand_computation(analysis, scored_test):
+    verified, scores = scored_test
+
+    assert analysis.evaluation.metrics["average_precision"] == pytest.approx(
+        hand_average_precision(verified, scores), rel=1e-9
+    )
+
+
+def test_test_part_is_untouched_and_keeps_the_natural_prevalence(analysis, scored_test):
+    verified, _ = scored_test
+    frame = analysis.dataset.frame
+    m = analysis.evaluation.metrics
+    prevalence = float((frame[config.VERIFIED] == "verified").mean())
+
+    assert m["n"] == len(verified) == math.ceil(config.TEST_SIZE * len(frame))
+    assert m["base_rate"] == pytest.approx(verified.mean(), rel=1e-12)
+    assert m["n_positive"] == int(verified.sum())
+    assert abs(m["base_rate"] - prevalence) < 0.005
+    assert 0.05 < m["base_rate"] < 0.08
+    assert set(analysis.test_scores.index) == set(analysis.split.test)
+    assert not set(analysis.split.test) & set(analysis.split.train)
+
+
+def test_threshold_maximizes_f1_on_training_scores(analysis):
+    train = analysis.dataset.frame.loc[analysis.split.train]
+    truth = (train[config.VERIFIED] == "verified").to_numpy()
+    scores = analysis.model.predict_proba(train[list(analysis.features.columns)])
+    positive_scores = np.sort(scores[truth])
+    all_scores = np.sort(scores)
+    candidates = np.unique(scores)
+    tp = len(positive_scores) - np.searchsorted(positive_scores, candidates, side="left")
+    flagged = len(all_scores) - np.searchsorted(all_scores, candidates, side="left")
+    f1 = 2 * tp / (flagged + truth.sum())
+    threshold = analysis.threshold.threshold
+
+    assert threshold in set(scores)  # a training score, never a test score
+    assert f1[np.searchsorted(candidates, threshold)] == pytest.approx(f1.max(), rel=1e-12)
+
+
+def test_bootstrap_point_estimates_equal_the_test_metrics(analysis, scored_test):
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    verified, scores = scored_test
+    record = analysis.metrics()
+    for key in ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "base_rate"):
+        assert record["test_ci"][key]["estimate"] == pytest.approx(record["test"][key], rel=1e-9), key
+        assert record["test_ci"][key]["ci_low"] <= record["test"][key] <= record["test_ci"][key]["ci_high"], key
+    assert record["test_ci"]["log_loss"]["estimate"] == pytest.approx(log_loss(verified, scores), rel=1e-9)
+    assert record["test_ci"]["brier"]["estimate"] == pytest.approx(brier_score_loss(verified, scores), rel=1e-9)
+    assert record["calibration"]["brier"] == pytest.approx(np.mean((scores - verified) ** 2), rel=1e-9)
+    assert record["calibration"]["observed_rate"] == pytest.approx(verified.mean(), rel=1e-12)
+
+
+def test_per_thousand_videos_equals_hand_counts(analysis, scored_test):
+    verified, scores = scored_test
+    flagged = scores >= analysis.threshold.threshold
+    n = len(scores)
+
+    numbers = per_thousand(analysis.evaluation.metrics)
+
+    assert numbers["flagged"] == pytest.approx(1000 * flagged.sum() / n)
+    assert numbers["flagged_positive"] == pytest.approx(1000 * (flagged & verified).sum() / n)
+    assert numbers["positives"] == pytest.approx(1000 * verified.sum() / n)
