@@ -122,6 +122,9 @@ class Separation:
     direction : Series
         The separating direction of Konis' linear program, per design column (columns
         scaled to a maximum absolute value of 1); all zero when there is none.
+    rule : Series
+        Coefficients of the robust linear program's rule, on the same scaled columns;
+        the largest non-constant one names the predictor that (nearly) separates.
     infinite : tuple of str
         Coefficients whose maximum-likelihood estimates are infinite.
     misclassified : int
@@ -135,6 +138,7 @@ class Separation:
 
     kind: str
     direction: pd.Series = field(repr=False)
+    rule: pd.Series = field(repr=False)
     infinite: tuple[str, ...]
     misclassified: int
     n: int
@@ -143,6 +147,12 @@ class Separation:
     @property
     def misclassified_share(self) -> float:
         return self.misclassified / self.n
+
+    @property
+    def leading_predictor(self) -> str:
+        """The non-constant design column with the largest weight in the linear rule."""
+        weights = self.rule.drop(labels=["const"], errors="ignore").abs()
+        return str(weights.idxmax())
 
     @property
     def use_penalized(self) -> bool:
@@ -420,14 +430,12 @@ def influence_table(design: pd.DataFrame, y: pd.Series, inference) -> pd.DataFra
 
     glm = sm.GLM(y.to_numpy(dtype=float), design.to_numpy(), family=sm.families.Binomial())
     with warnings.catch_warnings():
-        # The GLM starts at the Logit's converged estimates; a near-separated fit may
-        # still flag that some fitted probabilities are 0 or 1 to machine precision.
-        warnings.simplefilter("ignore", category=_statsmodels_fit_warnings())
+        # Under near separation some fitted probabilities are 0 or 1 to machine
+        # precision: statsmodels flags perfect prediction and divides zero by zero, and
+        # those rows' residuals and distances come out as 0, their limits.
+        for category in _statsmodels_fit_warnings():
+            warnings.simplefilter("ignore", category=category)
         result = glm.fit(start_params=np.asarray(inference.params, dtype=float))
-    with warnings.catch_warnings():
-        # Fitted probabilities of exactly 0 or 1 (near separation) divide zero by zero
-        # inside statsmodels; those rows' residuals and distances come out as 0.
-        warnings.simplefilter("ignore", category=RuntimeWarning)
         # The expected information (weights p(1-p)) equals the observed one for the
         # logit link and stays finite when a fitted probability is exactly 0 or 1.
         influence = result.get_influence(observed=False)
@@ -596,7 +604,10 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y) -> Separation:
     )
     if konis.status != 0:
         raise AnalysisError(f"the separation linear program failed: {konis.message}")
-    direction = np.where(np.abs(konis.x) > SEPARATION_TOLERANCE, konis.x, 0.0)
+    # A direction that puts no row strictly on its side lies in the design's null space
+    # (collinear columns), not a separation.
+    separating = np.max(signed @ konis.x) > SEPARATION_TOLERANCE
+    direction = np.where(separating & (np.abs(konis.x) > SEPARATION_TOLERANCE), konis.x, 0.0)
 
     weights = np.where(y == 1, 1.0 / np.sum(y == 1), 1.0 / np.sum(y == 0))
     robust = linprog(
@@ -620,6 +631,7 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y) -> Separation:
     return Separation(
         kind=kind,
         direction=pd.Series(direction, index=names, name="direction"),
+        rule=pd.Series(rule, index=names, name="rule"),
         infinite=tuple(name for name, d in zip(names, direction) if d != 0),
         misclassified=misclassified,
         n=n,
@@ -925,11 +937,11 @@ def _separation_check(separation: Separation) -> Check:
         "estimates are infinite and the Logit's coefficients, standard errors and p-values are meaningless.",
         "quasi-complete": f"A direction in the predictors separates the classes except for rows on its boundary, "
         f"so the estimates of {infinite} are infinite and their standard errors meaningless.",
-        "near": f"The classes overlap in only {separation.misclassified:,} of {separation.n:,} rows "
-        f"({share:.1%}) on the wrong side of a linear rule, so the estimates rest on those rows: "
+        "near": f"A linear rule led by {separation.leading_predictor} puts only {separation.misclassified:,} "
+        f"of {separation.n:,} rows ({share:.1%}) on the wrong side, so the estimates rest on those rows: "
         "coefficients are very large and standard errors and Wald p-values unreliable.",
         "none": f"The classes overlap ({separation.misclassified:,} rows, {share:.0%}, lie on the wrong side "
-        "of the best linear rule found), so the maximum-likelihood estimates exist and are finite.",
+        "of a class-balanced linear rule), so the maximum-likelihood estimates exist and are finite.",
     }
     return Check(
         name="Separation",
