@@ -251,7 +251,15 @@ def test_near_separation_counts_the_rows_on_the_wrong_side():
     found = detect_separation(_with_constant(x=x), y)
     assert found.kind == "near"
     assert found.infinite == ()
+    assert found.leading_predictor == "x"
     assert 5 <= found.misclassified <= 10
+
+
+def test_collinear_columns_are_not_mistaken_for_separation():
+    frame, y = _logit_data()
+    found = detect_separation(sm.add_constant(frame.assign(twice=2 * frame["size"])), y)
+    assert found.kind == "none"
+    assert found.infinite == ()
 
 
 def test_separation_refuses_a_single_class():
@@ -345,6 +353,7 @@ def test_claim_status_on_engagement_counts_nearly_separates(real_dataset):
     found = detect_separation(design, (frame[config.CLAIM] == "claim").astype(int))
     assert found.kind in ("near", "quasi-complete", "complete")
     assert found.misclassified_share < 0.02
+    assert found.leading_predictor == config.VIEWS
 
 
 def test_real_claim_model_warns_of_separation_and_fits_the_fallback(real_dataset):

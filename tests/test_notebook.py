@@ -31,5 +31,6 @@ def test_notebook_executes_against_the_real_data(real_data_path, monkeypatch, tm
     markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
     assert "Rows read = rows used + rows set aside" in markdown
     assert "Leakage audit" in markdown
-    rows_in_file = sum(1 for _ in real_data_path.open(encoding="utf-8")) - 1
+    with real_data_path.open(encoding="utf-8") as handle:
+        rows_in_file = sum(1 for _ in handle) - 1
     assert f"{rows_in_file:,} =" in markdown  # the accounting quotes the file's own row count

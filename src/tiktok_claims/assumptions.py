@@ -243,9 +243,10 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
 
     Examples
     --------
-    >>> result = analyze("tiktok_dataset.csv")  # doctest: +SKIP
-    >>> checks = check_logistic(train, y_train, result.features, result.model.inference)  # doctest: +SKIP
-    >>> [c.verdict for c in checks.checks]  # doctest: +SKIP
+    >>> spec = select_features(train, "verified_status")  # doctest: +SKIP
+    >>> model = fit(train, y_train, spec, balance="none", seed=42)  # doctest: +SKIP
+    >>> checks = check_logistic(train, y_train, spec, model.inference)  # doctest: +SKIP
+    >>> [(c.name, c.verdict) for c in checks.checks]  # doctest: +SKIP
     """
     design = _design_of(inference, train.index)
     y = y_train.loc[design.index].astype("int64")
@@ -258,7 +259,8 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
     influence.insert(1, config.VIDEO_ID, train.loc[design.index, config.VIDEO_ID].to_numpy())
     influential = influence.nlargest(TOP_INFLUENTIAL, "cooks_d").reset_index(drop=True)
     refit_shift, refit_note = refit_without_influential(design, y, inference, influence["cooks_d"].to_numpy())
-    hl_table, hl_statistic, hl_df, hl_p = hosmer_lemeshow(y.to_numpy(), inference.predict(design))
+    p_hat = np.asarray(inference.predict(design), dtype=float)
+    hl_table, hl_statistic, hl_df, hl_p = hosmer_lemeshow(y.to_numpy(), p_hat)
     separation = detect_separation(design, y)
     penalized = fit_penalized_fallback(design, y) if separation.use_penalized else None
 
@@ -278,7 +280,7 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
         checks=checks,
         vif=vif,
         box_tidwell=box_tidwell_table,
-        empirical_logit=empirical_logits(train, y, spec.continuous, inference.predict(design)),
+        empirical_logit=empirical_logits(train, y, spec.continuous, p_hat),
         influence=influence,
         influential=influential,
         refit_shift=refit_shift,
