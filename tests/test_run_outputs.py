@@ -1,0 +1,248 @@
+"""``tiktok-claims run`` in-process: every output, its numbers, determinism and escaping.
+
+Three runs per session: the real data once (shared with ``test_csvsafe.py`` through
+``real_cli_run``), a small generated file whose path holds HTML, and the built-in
+synthetic data (scaled down to keep the suite fast).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from markupsafe import escape
+from typer.testing import CliRunner
+
+from tiktok_claims import config, csvsafe
+from tiktok_claims.cli import app
+from tiktok_claims.data.synthetic import write_synthetic
+from test_modeling import real_analysis_for
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HOSTILE_NAME = "<b>x</b>"
+HOSTILE_TRANSCRIPT = '<script>alert("t")</script> =1+2 <img src=x onerror=alert(2)>'
+FAST = ("--cv-folds", "2", "--bootstrap", "100")
+TEST_METRICS = ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "base_rate")
+COEFFICIENT_FIELDS = ("name", "coef", "se", "p_value", "ci_low", "ci_high", "odds_ratio")
+
+_real_runs: dict[str, SimpleNamespace] = {}
+
+
+def invoke(*args: str):
+    """Run the CLI in-process; fail if an exception escaped (a user would see a traceback)."""
+    result = CliRunner().invoke(app, list(args))
+    escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert not escaped, f"uncaught {result.exception!r}; output: {result.output}"
+    return result
+
+
+def real_cli_run(data_path: Path, tmp_path_factory) -> SimpleNamespace:
+    """``run --data <real> --out <tmp> --quiet``, once per session.
+
+    The frames handed to :func:`tiktok_claims.csvsafe.neutralize_frame` are recorded,
+    so a test can tell which CSV outputs went through the formula guard.
+    """
+    key = str(data_path)
+    if key not in _real_runs:
+        out = tmp_path_factory.mktemp("real-run") / "out"
+        neutralized: list[pd.DataFrame] = []
+        original = csvsafe.neutralize_frame
+
+        def recording(frame):
+            neutralized.append(frame.copy())
+            return original(frame)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(csvsafe, "neutralize_frame", recording)
+            result = invoke("run", "--data", key, "--out", str(out), "--quiet")
+        _real_runs[key] = SimpleNamespace(result=result, out=out, neutralized=neutralized)
+    return _real_runs[key]
+
+
+@pytest.fixture(scope="session")
+def real_run(real_data_path, tmp_path_factory):
+    run = real_cli_run(real_data_path, tmp_path_factory)
+    assert run.result.exit_code == 0, run.result.output
+    return run
+
+
+@pytest.fixture(scope="session")
+def metrics(real_run):
+    return json.loads((real_run.out / "metrics.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def report_html(real_run):
+    return (real_run.out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def hostile_run(tmp_path_factory):
+    """A valid generated file whose path holds HTML, with an HTML/formula transcript repeated."""
+    path = tmp_path_factory.mktemp("hostile") / f"{HOSTILE_NAME}.csv"
+    path.parent.mkdir(parents=True)
+    write_synthetic(path, rows=3_000, seed=5)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[frame.index[:40], config.TRANSCRIPT] = HOSTILE_TRANSCRIPT
+    frame.to_csv(path, index=False)
+    out = path.parent / "out"
+    result = invoke("run", "--data", str(path), "--out", str(out), "--quiet", *FAST)
+    assert result.exit_code == 0, result.output
+    return SimpleNamespace(path=path, out=out)
+
+
+@pytest.fixture(scope="session")
+def synthetic_run(tmp_path_factory):
+    """``run`` without ``--data``: the built-in synthetic data (3,000 rows instead of the default)."""
+    out = tmp_path_factory.mktemp("synthetic") / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config, "SYNTHETIC_DEFAULT_ROWS", 3_000)
+        result = invoke("run", "--out", str(out), "--quiet", *FAST)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+# ---------------------------------------------------------------- the real run
+
+
+def test_run_exits_0_and_writes_every_output(real_run):
+    out = real_run.out
+
+    assert real_run.result.stdout == f"{out}\n"
+    assert real_run.result.stderr == ""
+    for name in ("report.html", "report.md", "metrics.json", "coefficients.csv", "set_aside_rows.csv", "model.json"):
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_size > 0, name
+    figures = sorted((out / "figures").glob("*.png"))
+    assert len(figures) >= 7
+    for figure in figures:
+        assert figure.read_bytes().startswith(PNG_SIGNATURE), figure.name
+
+
+def test_metrics_account_for_every_row_and_name_the_data(metrics, real_data_path):
+    data = metrics["data"]
+
+    assert data["rows_read"] == 19_382
+    assert data["rows_used"] == 19_084
+    assert list(data["rows_set_aside"].values()) == [298]
+    assert data["rows_read"] == data["rows_used"] + sum(data["rows_set_aside"].values())
+    assert data["sha256"] == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
+    assert data["source"] == str(real_data_path)
+    assert data["synthetic"] is False
+
+
+def test_metrics_record_the_model_and_its_test_metrics(metrics):
+    assert metrics["target"] == config.VERIFIED
+    assert metrics["positive_class"] == "verified"
+    assert "logistic" in metrics["model_family"]
+    for key in TEST_METRICS:
+        assert 0 <= metrics["test"][key] <= 1, key
+    assert metrics["test"]["n"] == metrics["split"]["test_rows"] == 4_771
+    names = [c["name"] for c in metrics["coefficients"]]
+    assert names[0] == "const" and f"{config.CLAIM}_opinion" in names
+    for coefficient in metrics["coefficients"]:
+        assert set(COEFFICIENT_FIELDS) <= set(coefficient), coefficient["name"]
+        assert coefficient["odds_ratio"] == pytest.approx(np.exp(coefficient["coef"]), rel=1e-12)
+
+
+def test_coefficients_csv_matches_metrics_json(real_run, metrics):
+    table = pd.read_csv(real_run.out / "coefficients.csv", keep_default_na=False)
+    recorded = pd.DataFrame(metrics["coefficients"])
+
+    assert list(table.columns) == list(recorded.columns)
+    assert list(table["name"]) == list(recorded["name"])
+    assert list(table["unit"]) == list(recorded["unit"])
+    numeric = [c for c in recorded.columns if c not in ("name", "unit")]
+    np.testing.assert_allclose(table[numeric].to_numpy(float), recorded[numeric].to_numpy(float), rtol=1e-12)
+
+
+def test_set_aside_rows_csv_lists_every_row_set_aside(real_run, metrics):
+    rows = pd.read_csv(real_run.out / "set_aside_rows.csv")
+
+    assert len(rows) == 298
+    assert rows["reason"].value_counts().to_dict() == metrics["data"]["rows_set_aside"]
+    assert rows["line"].is_unique
+
+
+def test_two_runs_with_the_same_seed_give_identical_metrics(metrics, real_data_path):
+    in_process = json.loads(json.dumps(real_analysis_for(str(real_data_path)).metrics(), allow_nan=False))
+    ignored = {"command"}  # how the run was started, not what it computed
+
+    for key, value in in_process.items():
+        if key in ignored:
+            continue
+        if key == "tool":
+            assert {k: v for k, v in metrics[key].items() if k != "created"} == {
+                k: v for k, v in value.items() if k != "created"
+            }
+            continue
+        assert metrics[key] == value, key
+
+
+def test_report_html_is_self_contained(report_html):
+    sources = re.findall(r"""\bsrc\s*=\s*["']?([^"'\s>]*)""", report_html)
+    linked = re.findall(r"""<link\b[^>]*\bhref\s*=\s*["']?([^"'\s>]*)""", report_html)
+
+    assert len(sources) >= 7
+    for source in sources:
+        assert source.startswith("data:image/png;base64,"), source[:60]
+        assert base64.b64decode(source.split(",", 1)[1]).startswith(PNG_SIGNATURE)
+    assert linked == []
+    assert "url(" not in report_html
+
+
+def test_report_quotes_the_recorded_numbers(report_html, metrics):
+    ci = metrics["test_ci"]["roc_auc"]
+
+    assert f"ROC-AUC {ci['estimate']:.3f}, 95% CI {ci['ci_low']:.3f}–{ci['ci_high']:.3f}" in report_html
+    significant = [f for f in metrics["findings"] if f["significant"]]
+    assert significant
+    for finding in significant:
+        assert str(escape(finding["sentence"])) in report_html
+
+
+def test_real_report_has_no_synthetic_banner(real_run, report_html):
+    assert "SYNTHETIC" not in report_html
+    assert "SYNTHETIC" not in (real_run.out / "report.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- escaping and the banner
+
+
+def test_path_and_transcripts_from_the_data_are_escaped_in_html(hostile_run):
+    html = (hostile_run.out / "report.html").read_text(encoding="utf-8")
+    record = json.loads((hostile_run.out / "metrics.json").read_text(encoding="utf-8"))
+
+    assert HOSTILE_NAME in record["data"]["source"]
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert HOSTILE_NAME not in html
+    assert str(escape(HOSTILE_TRANSCRIPT)) in html
+    assert "<script>alert" not in html and "<img src=x" not in html
+
+
+def test_no_document_carries_raw_html_from_the_data(hostile_run):
+    documents = sorted(hostile_run.out.glob("*.html")) + sorted(hostile_run.out.glob("*.md"))
+
+    assert len(documents) >= 3
+    for document in documents:
+        text = document.read_text(encoding="utf-8")
+        assert HOSTILE_NAME not in text, document.name
+        assert "<script>alert" not in text, document.name
+        assert "<img src=x" not in text, document.name
+
+
+def test_synthetic_run_shows_the_banner(synthetic_run):
+    html = (synthetic_run / "report.html").read_text(encoding="utf-8")
+    markdown = (synthetic_run / "report.md").read_text(encoding="utf-8")
+    record = json.loads((synthetic_run / "metrics.json").read_text(encoding="utf-8"))
+
+    assert record["data"]["synthetic"] is True
+    assert re.search(r'class="banner"[^>]*>SYNTHETIC DATA', html)
+    assert "**SYNTHETIC DATA**" in markdown
