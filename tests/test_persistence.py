@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from tiktok_claims import config
-from tiktok_claims.errors import ModelFileError
+from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.persistence import FORMAT_VERSION, load_model, save_model
 from test_modeling import real_analysis_for
 
@@ -20,8 +21,18 @@ def analysis(real_data_path):
 
 
 @pytest.fixture(scope="session")
-def artifact(analysis, tmp_path_factory):
+def written(analysis, tmp_path_factory):
     return save_model(analysis, tmp_path_factory.mktemp("model") / "model.json")
+
+
+@pytest.fixture(scope="session")
+def artifact(written):
+    return written["model.json"]
+
+
+@pytest.fixture(scope="session")
+def test_rows(analysis):
+    return analysis.dataset.frame.loc[analysis.split.test]
 
 
 @pytest.fixture()
@@ -35,28 +46,62 @@ def write_json(path, value):
 
 
 def with_checksum(document: dict) -> dict:
-    """The document with a checksum that matches its (edited) payload, as a forger would write it."""
+    """The document with a checksum that matches its (edited) payload, as a careless editor would."""
     body = json.dumps(document["payload"], sort_keys=True)
     return {**document, "payload_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
 
 
-def test_round_trip_scores_the_test_rows_like_the_pipeline(analysis, artifact):
-    test = analysis.dataset.frame.loc[analysis.split.test]
-    expected = analysis.model.pipeline.predict_proba(test[list(analysis.features.columns)])[:, 1]
+def payload_input(document: dict, name: str) -> dict:
+    return next(c for c in document["payload"]["inputs"] if c["name"] == name)
+
+
+# ---------------------------------------------------------------- round trip
+
+
+def test_round_trip_scores_the_test_rows_like_the_pipeline(analysis, artifact, test_rows):
+    expected = analysis.model.pipeline.predict_proba(test_rows[list(analysis.features.columns)])[:, 1]
 
     loaded = load_model(artifact)
 
-    np.testing.assert_allclose(loaded.predict_proba(test), expected, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(loaded.predict_proba(test), analysis.test_scores.loc[test.index], rtol=0, atol=1e-9)
-    assert loaded.threshold == analysis.evaluation.threshold
-    assert loaded.target == config.VERIFIED
-    assert loaded.payload["training_data_sha256"] == analysis.dataset.sha256
+    np.testing.assert_allclose(loaded.predict_proba(test_rows), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(loaded.predict_proba(test_rows), analysis.test_scores.loc[test_rows.index], rtol=0, atol=1e-9)
 
 
-def test_artifact_holds_only_plain_json(document):
+def test_round_trip_keeps_the_threshold_and_provenance(analysis, artifact):
+    loaded = load_model(artifact)
+
+    assert loaded.threshold == analysis.evaluation.threshold == analysis.threshold.threshold
+    assert (loaded.target, loaded.positive_class, loaded.negative_class) == (config.VERIFIED, "verified", "not verified")
+    assert loaded.payload["training_data"]["sha256"] == analysis.dataset.sha256
+    assert loaded.payload["features"] == list(analysis.model.feature_names)
+
+
+def test_scores_equal_a_hand_computed_logistic_function(analysis, artifact, test_rows):
+    """Standardize with the training means/SDs, dummy-code, apply the classifier's coefficients."""
+    train = analysis.dataset.frame.loc[analysis.split.train]
+    classifier = analysis.model.pipeline.named_steps["classifier"]
+    columns = []
+    for name in analysis.features.continuous:
+        values = train[name].astype(float)
+        columns.append((test_rows[name].astype(float) - values.mean()) / values.std(ddof=0))
+    for name in analysis.features.categorical:
+        columns += [(test_rows[name] == level).astype(float) for level in config.CATEGORIES[name][1:]]
+    logits = np.column_stack(columns) @ classifier.coef_.ravel() + classifier.intercept_[0]
+
+    np.testing.assert_allclose(load_model(artifact).predict_proba(test_rows), 1 / (1 + np.exp(-logits)), rtol=0, atol=1e-9)
+
+
+def test_artifact_and_card_are_plain_json(written, document):
+    card = json.loads(written["model_card.json"].read_text(encoding="utf-8"))
+
     assert set(document) == {"format", "format_version", "payload_sha256", "payload"}
     assert document["format_version"] == FORMAT_VERSION
     assert all(isinstance(c, float) for c in document["payload"]["coef"])
+    assert [c["coefficient"] for c in card["coefficients"]] == [document["payload"]["intercept"], *document["payload"]["coef"]]
+    assert card["model"]["payload_sha256"] == document["payload_sha256"]
+
+
+# ---------------------------------------------------------------- refusals
 
 
 def test_tampered_coefficient_is_refused(document, tmp_path):
@@ -67,7 +112,7 @@ def test_tampered_coefficient_is_refused(document, tmp_path):
 
 
 def test_tampered_threshold_is_refused(document, tmp_path):
-    document["payload"]["threshold"] = 0.0
+    document["payload"]["threshold"]["value"] = 0.0
 
     with pytest.raises(ModelFileError, match="checksum"):
         load_model(write_json(tmp_path / "tampered.json", document))
@@ -79,7 +124,7 @@ def test_json_that_is_not_an_artifact_is_refused(content, tmp_path):
         load_model(write_json(tmp_path / "other.json", content))
 
 
-@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00", b"not json at all", b"", b"\xff\xfe{"])
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00", b"not json at all", b"", b"\xff\xfe{", b'{"a": NaN}'])
 def test_a_file_that_is_not_json_is_refused(content, tmp_path):
     path = tmp_path / "model.json"
     path.write_bytes(content)
@@ -93,7 +138,7 @@ def test_missing_file_is_refused(tmp_path):
         load_model(tmp_path / "absent.json")
 
 
-@pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 0, str(FORMAT_VERSION), None])
+@pytest.mark.parametrize("version", [FORMAT_VERSION + 1, FORMAT_VERSION - 1, str(FORMAT_VERSION), None])
 def test_wrong_format_version_is_refused(document, tmp_path, version):
     document["format_version"] = version
 
@@ -101,31 +146,52 @@ def test_wrong_format_version_is_refused(document, tmp_path, version):
         load_model(write_json(tmp_path / "versioned.json", document))
 
 
-def test_missing_columns_are_named(analysis, artifact):
-    test = analysis.dataset.frame.loc[analysis.split.test].drop(columns=[config.VIEWS])
-
-    with pytest.raises(ModelFileError, match=config.VIEWS):
-        load_model(artifact).predict_proba(test)
+def _drop_coefficient(payload):
+    payload["coef"].pop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_model trusts any payload whose checksum matches: an incomplete payload raises KeyError, not ModelFileError",
+def _reverse_categories(payload):
+    ban = next(c for c in payload["inputs"] if c["name"] == config.BAN)
+    ban["categories"].reverse()
+
+
+def _zero_scale(payload):
+    next(c for c in payload["inputs"] if c["kind"] in ("count", "duration"))["scale"] = 0.0
+
+
+def _unknown_column(payload):
+    payload["inputs"].append({"name": "video_mood", "kind": "count", "mean": 1.0, "scale": 1.0})
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda p: p.pop("coef"),
+        _drop_coefficient,
+        _reverse_categories,
+        _zero_scale,
+        _unknown_column,
+        lambda p: p.update(target="video_view_count"),
+        lambda p: p["threshold"].update(value=1.5),
+    ],
+    ids=["no coef", "coef count", "category order", "zero scale", "unknown column", "target", "threshold range"],
 )
-def test_incomplete_payload_with_a_matching_checksum_is_refused(document, tmp_path):
-    del document["payload"]["coef"]
+def test_a_payload_that_does_not_fit_the_schema_is_refused_even_with_its_checksum(document, tmp_path, edit):
+    edited = copy.deepcopy(document)
+    edit(edited["payload"])
 
-    with pytest.raises(ModelFileError):
-        load_model(write_json(tmp_path / "incomplete.json", with_checksum(document)))
+    with pytest.raises(ModelFileError, match="schema"):
+        load_model(write_json(tmp_path / "edited.json", with_checksum(edited)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LoadedModel scores an unknown category level as the reference level instead of refusing it",
-)
-def test_unknown_category_level_is_refused(analysis, artifact):
-    rows = analysis.dataset.frame.loc[analysis.split.test[:3]].copy()
+def test_missing_columns_are_named(artifact, test_rows):
+    with pytest.raises(DataError, match=config.VIEWS):
+        load_model(artifact).predict_proba(test_rows.drop(columns=[config.VIEWS]))
+
+
+def test_unknown_category_level_is_refused_not_scored_as_the_reference(artifact, test_rows):
+    rows = test_rows.iloc[:3].copy()
     rows[config.BAN] = ["Banned", "suspended", "active"]
 
-    with pytest.raises(ModelFileError):
+    with pytest.raises(DataError, match="unknown category"):
         load_model(artifact).predict_proba(rows)

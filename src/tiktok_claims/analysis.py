@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import __version__, config
 from .approach import Approach, choose_approach
+from .assumptions import LogisticChecks, check_logistic
 from .cross_validation import CrossValidation, cross_validate
 from .data.load import Dataset, dataset_from_frame, load_dataset
 from .eda import EdaResult, explore
@@ -53,6 +54,7 @@ class Analysis:
     findings: list[dict]
     evaluation: Evaluation
     threshold: ThresholdChoice
+    assumptions: LogisticChecks = field(repr=False)
     test_intervals: pd.DataFrame = field(repr=False)
     calibration_curve: pd.DataFrame = field(repr=False)
     calibration_summary: dict[str, float] = field(default_factory=dict)
@@ -112,6 +114,18 @@ class Analysis:
                 "null_log_likelihood": float(self.model.inference.llnull),
                 "mcfadden_pseudo_r2": float(self.model.inference.prsquared),
                 "llr_p_value": float(self.model.inference.llr_pvalue),
+            },
+            "assumptions": self.assumptions.records(),
+            "assumption_tables": {
+                "box_tidwell": _records(self.assumptions.box_tidwell),
+                "influential": _records(self.assumptions.influential),
+                "refit_shift": _records(self.assumptions.refit_shift),
+                "hosmer_lemeshow": _records(self.assumptions.hosmer_lemeshow),
+                "separation": {
+                    "kind": self.assumptions.separation.kind,
+                    "misclassified_share": self.assumptions.separation.misclassified_share,
+                    "leading_predictor": self.assumptions.separation.leading_predictor,
+                },
             },
             "coefficients": _records(self.coefficients),
             "findings": self.findings,
@@ -234,6 +248,8 @@ def analyze(
     y_test = encode_target(test[target], approach.positive_class)
     say(f"Fitting the {approach.family} ({balance})")
     model = fit(train, y_train, spec, balance, seed)
+    say("Checking the model's assumptions")
+    checks = check_logistic(train, y_train, spec, model.inference)
     threshold = choose_threshold(
         y_train, model.predict_proba(train[spec.columns]),
         rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp,
@@ -268,6 +284,7 @@ def analyze(
         findings=findings,
         evaluation=evaluation,
         threshold=threshold,
+        assumptions=checks,
         test_intervals=intervals,
         calibration_curve=curve,
         calibration_summary=calibration_summary,
@@ -278,6 +295,27 @@ def analyze(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),
     )
+
+
+def check_assumptions(
+    data: str | Path | pd.DataFrame | None = None,
+    *,
+    target: str = config.DEFAULT_TARGET,
+    seed: int = config.DEFAULT_SEED,
+    progress: Progress | None = None,
+) -> tuple[Dataset, Approach, LogisticChecks]:
+    """The assumption checklist alone: load, choose the approach, split, fit, check."""
+    say = progress or (lambda stage: None)
+    say("Loading and validating the data")
+    dataset = _load(data, seed)
+    approach = choose_approach(dataset.frame, target)
+    parts = split(dataset.frame, target, seed)
+    train = dataset.frame.loc[parts.train]
+    spec = select_features(train, target)
+    y_train = encode_target(train[target], approach.positive_class)
+    say(f"Fitting the {approach.family} and checking its assumptions")
+    model = fit(train, y_train, spec, config.DEFAULT_BALANCE, seed)
+    return dataset, approach, check_logistic(train, y_train, spec, model.inference)
 
 
 def _load(data, seed: int) -> Dataset:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -111,6 +112,42 @@ def run(
 
 
 @app.command()
+def check(
+    data: DataOption = None,
+    target: Annotated[str, typer.Option("--target", help="Outcome column.")] = config.DEFAULT_TARGET,
+    seed: SeedOption = config.DEFAULT_SEED,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+) -> None:
+    """Check the model's assumptions and print the checklist with verdicts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .analysis import check_assumptions
+
+    try:
+        dataset, approach, checks = check_assumptions(
+            data, target=target, seed=seed, progress=None if quiet else _progress_printer()
+        )
+    except TiktokClaimsError as exc:
+        _fail(str(exc))
+    table = Table(title=f"Assumption checks: {approach.family} of {target} ({dataset.source})")
+    for column in ("check", "statistic", "p", "verdict", "consequence"):
+        table.add_column(column)
+    for record in checks.records():
+        statistic, p_value = record["statistic"], record["p_value"]
+        table.add_row(
+            record["name"],
+            "–" if statistic is None else f"{statistic:.4g}",
+            "–" if p_value is None else f"{p_value:.3g}",
+            record["verdict"].upper(),
+            record["consequence"],
+        )
+    Console().print(table)
+    if dataset.synthetic:
+        typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
+
+
+@app.command()
 def report(
     from_dir: Annotated[Path, typer.Option("--from", help="Output directory of a previous 'run'.")],
 ) -> None:
@@ -157,12 +194,42 @@ def score(
     from .scoring import score_file
 
     try:
-        accounting = score_file(
-            model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=not quiet
-        )
+        with _progress_bar(quiet) as progress:
+            accounting = score_file(
+                model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=progress
+            )
     except TiktokClaimsError as exc:
         _fail(str(exc))
     typer.echo(accounting.summary())
+
+
+@contextmanager
+def _progress_bar(quiet: bool):
+    """A rich progress bar on stderr (stage, share done, rows, rows/s); ``None`` when quiet."""
+    if quiet:
+        yield None
+        return
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description:<8}"), BarColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:>12,} rows"), TextColumn("{task.fields[rate]:>11,.0f} rows/s"),
+        TimeElapsedColumn(), console=Console(stderr=True),
+    )
+    tasks: dict[str, tuple[int, float]] = {}
+
+    def update(stage: str, fraction: float, rows: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = (bar.add_task(stage, total=1.0, rows=0, rate=0.0), time.perf_counter())
+        task, started = tasks[stage]
+        elapsed = time.perf_counter() - started
+        bar.update(task, completed=fraction, rows=rows, rate=rows / elapsed if elapsed > 0 else 0.0)
+
+    with bar:
+        yield update
 
 
 def _progress_printer():

@@ -184,3 +184,47 @@ def reliability_curve(curve: pd.DataFrame, summary: dict) -> Figure:
         "scores overstate the probability.",
         fig,
     )
+
+
+def empirical_logits(table: pd.DataFrame) -> Figure:
+    """Binned empirical log-odds (points) against the fitted model's log-odds (line), per predictor."""
+    predictors = list(dict.fromkeys(table["predictor"]))
+    columns = min(3, len(predictors))
+    rows = -(-len(predictors) // columns)
+    fig, axes = _new(3.2 * columns, 2.6 * rows, nrows=rows, ncols=columns, squeeze=False)
+    for ax, predictor in zip(axes.flat, predictors):
+        part = table[table["predictor"] == predictor]
+        ax.plot(part["x_mean"], part["logit"], "o", color=OKABE_ITO[0], label="empirical (binned)")
+        ax.plot(part["x_mean"], part["model_logit"], linestyle="--", color=OKABE_ITO[5], label="model")
+        ax.set_title(predictor.replace("video_", "").replace("_", " "), fontsize=9)
+        ax.tick_params(labelsize=7)
+        if predictor != config.DURATION:
+            ax.set_xscale("symlog")
+    for ax in list(axes.flat)[len(predictors):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.supylabel("log-odds", fontsize=9)
+    return Figure(
+        "empirical_logits",
+        "Linearity of the log-odds",
+        "For each continuous predictor, binned empirical log-odds of the positive class (circles) against "
+        "the fitted model's mean log-odds in the same bins (dashed line); points scattered around the "
+        "line support a linear log-odds.",
+        fig,
+    )
+
+
+def influence(table: pd.DataFrame, threshold: float) -> Figure:
+    """Cook's distance of every training row, with the 4/n threshold."""
+    fig, ax = _new(6.4, 3.2)
+    ax.plot(np.arange(len(table)), table["cooks_d"].to_numpy(), linestyle="none", marker=".", markersize=2,
+            color=OKABE_ITO[0])
+    ax.axhline(threshold, color=OKABE_ITO[5], linestyle="--", linewidth=1, label=f"4/n = {threshold:.2g}")
+    ax.set_xlabel("training row")
+    ax.set_ylabel("Cook's distance")
+    ax.legend(fontsize=8)
+    ax.set_title("Influential observations", fontsize=10)
+    above = int((table["cooks_d"] > threshold).sum())
+    return Figure("influence", "Cook's distance per training row",
+                  f"Cook's distance of each of {len(table):,} training rows; {above:,} lie above the dashed "
+                  f"4/n threshold ({threshold:.2g}); the largest is {table['cooks_d'].max():.3g}.", fig)

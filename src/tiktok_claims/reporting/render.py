@@ -38,6 +38,8 @@ def build_figures(analysis) -> list[plots.Figure]:
         plots.roc_curve(evaluation.roc, evaluation.metrics["roc_auc"]),
         plots.precision_recall_curve(evaluation.pr, evaluation.metrics["average_precision"], evaluation.metrics["base_rate"]),
         plots.reliability_curve(analysis.calibration_curve, analysis.calibration_summary),
+        plots.empirical_logits(analysis.assumptions.empirical_logit),
+        plots.influence(analysis.assumptions.influence, 4 / len(analysis.assumptions.influence)),
     ]
 
 
@@ -67,7 +69,7 @@ def format_number(value, digits: int = 3) -> str:
     """Numbers for reading: thousands separators for integers, fixed digits otherwise."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, (int,)) or (isinstance(value, float) and value.is_integer() and abs(value) >= 1000):
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return f"{int(value):,}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"

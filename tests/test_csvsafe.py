@@ -1,0 +1,83 @@
+"""The formula guard for CSV outputs (OWASP "CSV injection")."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tiktok_claims.csvsafe import neutralize_cell, neutralize_frame, write_csv
+from test_modeling import real_analysis_for
+from test_run_outputs import real_cli_run
+
+FORMULAS = ["=1+2", "+1", "-1+2", "@SUM(A1:A2)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")', "=", "-"]
+HARMLESS = ["abc", "", " =1", "'=already quoted", "1-2", "a=b", "verified", "'opinion' vs 'claim'"]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_text_starting_like_a_formula_gets_a_leading_quote(text):
+    assert neutralize_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_other_text_is_unchanged(text):
+    assert neutralize_cell(text) == text
+
+
+@pytest.mark.parametrize("value", [-1, -2.5, 0, 3, np.int64(-7), np.float64(-0.25), None, True])
+def test_numbers_and_non_text_are_unchanged(value):
+    assert neutralize_cell(value) is value
+
+
+def test_nan_is_unchanged():
+    assert np.isnan(neutralize_cell(float("nan")))
+
+
+def test_frame_text_cells_and_column_names_are_neutralized_and_numbers_kept():
+    frame = pd.DataFrame(
+        {
+            "name": ["=cmd", "safe", "-x", "@y"],
+            "=evil column": [1, -2, 3, -4],
+            "coef": [-1.5, 2.0, -0.0, np.nan],
+            "label": pd.Series(["+1", "b", None, "\tz"], dtype="string"),
+        }
+    )
+    original = frame.copy()
+
+    safe = neutralize_frame(frame)
+
+    assert list(safe.columns) == ["name", "'=evil column", "coef", "label"]
+    assert safe["name"].tolist() == ["'=cmd", "safe", "'-x", "'@y"]
+    assert safe["label"].tolist()[:2] == ["'+1", "b"] and safe["label"].tolist()[3] == "'\tz"
+    assert pd.isna(safe["label"].iloc[2])
+    assert safe["'=evil column"].tolist() == [1, -2, 3, -4]
+    assert safe["'=evil column"].dtype == frame["=evil column"].dtype
+    np.testing.assert_array_equal(safe["coef"].to_numpy(), frame["coef"].to_numpy())
+    pd.testing.assert_frame_equal(frame, original)  # the caller's frame is untouched
+
+
+def test_written_csv_reads_back_with_guarded_text_and_plain_numbers(tmp_path):
+    frame = pd.DataFrame({"=name": ["=1+2", "ok", "-3"], "value": [-1.25, 0.5, -3.0]})
+    path = tmp_path / "out.csv"
+
+    write_csv(frame, path)
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["'=name", "value"], ["'=1+2", "-1.25"], ["ok", "0.5"], ["'-3", "-3.0"]]
+
+
+def test_coefficients_csv_is_written_through_the_guard(real_data_path, tmp_path_factory):
+    run = real_cli_run(real_data_path, tmp_path_factory)
+    assert run.result.exit_code == 0, run.result.output
+    coefficients = real_analysis_for(str(real_data_path)).coefficients
+
+    guarded = [frame for frame in run.neutralized if list(frame.columns) == list(coefficients.columns)]
+
+    assert len(guarded) == 1
+    assert guarded[0]["name"].tolist() == coefficients["name"].tolist()
+    on_disk = pd.read_csv(run.out / "coefficients.csv", keep_default_na=False)
+    assert on_disk["name"].tolist() == [neutralize_cell(n) for n in coefficients["name"]]
+    assert (on_disk["coef"] < 0).any()  # negative numbers stay numbers
