@@ -81,6 +81,7 @@ class Analysis:
                 "rows_read": ds.rows_read,
                 "rows_used": ds.rows_used,
                 "rows_set_aside": ds.rows_set_aside,
+                "rows_set_aside_total": ds.rows_read - ds.rows_used,
                 "notes": list(ds.notes),
             },
             "target": self.target,

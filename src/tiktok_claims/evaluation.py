@@ -50,6 +50,7 @@ def evaluate(y_true, y_score, *, labels: tuple[str, str], threshold: float) -> E
         "roc_auc": float(skm.roc_auc_score(y_true, y_score)),
         "average_precision": float(skm.average_precision_score(y_true, y_score)),
         "predicted_positive": int(y_pred.sum()),
+        "null_accuracy": float(1 - y_true.mean()),
     }
     confusion = pd.DataFrame(
         matrix,

@@ -1,0 +1,135 @@
+"""The four deliverables exist after `run` on the real data, and every number in the
+people-facing documents can be traced to metrics.json."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from typer.testing import CliRunner
+
+from tiktok_claims.cli import app
+
+NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?")
+# Numbers that are part of the wording, not results: "95% CI", "per 1,000 videos",
+# "0.5 is a coin toss and 1.0 is perfect", "50/50", "4/n", PACE's 1-based section numbers.
+WORDING = {"95", "1,000", "0.5", "1.0", "50", "4", "1", "100", "2"}
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "title")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "title")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+@pytest.fixture(scope="module")
+def real_run(real_data_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("deliverables")
+    result = CliRunner().invoke(app, ["run", "--data", str(real_data_path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_all_deliverables_exist(real_run):
+    for name in (
+        "executive_summary.html", "executive_summary.pdf", "technical_summary.md", "technical_summary.html",
+        "pace_strategy.md", "pace_strategy.html", "report.html", "report.md",
+    ):
+        assert (real_run / name).stat().st_size > 500, name
+    assert (real_run / "executive_summary.pdf").read_bytes().startswith(b"%PDF")
+
+
+def perturbed(value, factor: float = 1.37):
+    """Every number in a metrics record moved, strings and flags left alone."""
+    if isinstance(value, bool) or isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, int):
+        return value * 3 + 7
+    if isinstance(value, float):
+        return value * factor + 0.0123
+    if isinstance(value, dict):
+        return {key: perturbed(item, factor) for key, item in value.items()}
+    return [perturbed(item, factor) for item in value]
+
+
+def string_leaves(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from string_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from string_leaves(item)
+
+
+def document_tokens(path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":
+        text = html_text(text)
+    return NUMBER.findall(text)
+
+
+@pytest.mark.parametrize("document", ["executive_summary.html", "technical_summary.md", "pace_strategy.md"])
+def test_every_number_in_the_document_comes_from_metrics_json(real_run, document, tmp_path):
+    """Render from metrics.json and from a copy with every number moved: a number that
+    does not move was typed into the template, unless it is wording or comes from a
+    sentence stored in metrics.json (generated from its numbers)."""
+    import difflib
+    import shutil
+
+    from tiktok_claims.reporting.render import render_documents
+
+    metrics = json.loads((real_run / "metrics.json").read_text(encoding="utf-8"))
+    renders = {}
+    for name, record in (("original", metrics), ("moved", perturbed(metrics, 1.37)), ("moved again", perturbed(metrics, 1.71))):
+        directory = tmp_path / name
+        shutil.copytree(real_run / "figures", directory / "figures")
+        render_documents(record, directory)
+        renders[name] = document_tokens(directory / document)
+    from_sentences = {t for s in string_leaves(metrics) for t in NUMBER.findall(s)}
+
+    def unmoved_in(other: str) -> set[tuple[int, str]]:
+        matcher = difflib.SequenceMatcher(a=renders["original"], b=renders[other], autojunk=False)
+        return {
+            (i, renders["original"][i])
+            for tag, i1, i2, _, _ in matcher.get_opcodes() if tag == "equal"
+            for i in range(i1, i2)
+        }
+
+    # A number that stays put under two different moves was typed into the template.
+    unmoved = {token for _, token in unmoved_in("moved") & unmoved_in("moved again")}
+
+    assert len(renders["original"]) > 20
+    assert sorted(unmoved - WORDING - from_sentences) == []
+
+
+def test_report_from_saved_results_reproduces_the_documents_without_refitting(real_run, monkeypatch):
+    before = {name: (real_run / name).read_text(encoding="utf-8") for name in ("report.html", "technical_summary.md")}
+    import tiktok_claims.modeling as modeling
+
+    monkeypatch.setattr(modeling, "fit", lambda *a, **k: pytest.fail("report --from must not refit"))
+    result = CliRunner().invoke(app, ["report", "--from", str(real_run)])
+
+    assert result.exit_code == 0, result.output
+    for name, text in before.items():
+        assert (real_run / name).read_text(encoding="utf-8") == text
