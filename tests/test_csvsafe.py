@@ -42,13 +42,15 @@ def test_frame_text_cells_and_column_names_are_neutralized_and_numbers_kept():
             "=evil column": [1, -2, 3, -4],
             "coef": [-1.5, 2.0, -0.0, np.nan],
             "label": pd.Series(["+1", "b", None, "\tz"], dtype="string"),
+            "level": pd.Series(["=a", "b", "=a", "-c"], dtype="category"),
         }
     )
     original = frame.copy()
 
     safe = neutralize_frame(frame)
 
-    assert list(safe.columns) == ["name", "'=evil column", "coef", "label"]
+    assert list(safe.columns) == ["name", "'=evil column", "coef", "label", "level"]
+    assert safe["level"].astype(str).tolist() == ["'=a", "b", "'=a", "'-c"]
     assert safe["name"].tolist() == ["'=cmd", "safe", "'-x", "'@y"]
     assert safe["label"].tolist()[:2] == ["'+1", "b"] and safe["label"].tolist()[3] == "'\tz"
     assert pd.isna(safe["label"].iloc[2])

@@ -54,7 +54,8 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
     FitRecorder.seen = []
     monkeypatch.setattr(cross_validation, "_models", models_with_recorders)
     monkeypatch.setattr(analysis_module, "fit", fit_with_recorder)
-    result = analyze(small_frame, balance=balance, cv_folds=3, bootstrap=100)
+    # In-process, so the recorder sees every fit (forked workers would record in their own memory).
+    result = analyze(small_frame, balance=balance, cv_folds=3, bootstrap=100, workers=1)
 
     test_rows = set(result.split.test)
     train_rows = set(result.split.train)

@@ -51,10 +51,6 @@ def with_checksum(document: dict) -> dict:
     return {**document, "payload_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
 
 
-def payload_input(document: dict, name: str) -> dict:
-    return next(c for c in document["payload"]["inputs"] if c["name"] == name)
-
-
 # ---------------------------------------------------------------- round trip
 
 

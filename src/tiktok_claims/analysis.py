@@ -29,8 +29,9 @@ from .evaluation import (
 )
 from .features import FeatureSpec, select_features
 from .interpretation import coefficient_table, key_findings, plain_insights
-from .leakage import LeakageAudit, audit
+from .leakage import LeakageAudit, course_recipe, explain
 from .modeling import FittedModel, Split, encode_target, fit, split
+from .parallel import default_workers, worker_pool
 
 Progress = Callable[[str], None]
 
@@ -219,6 +220,7 @@ def analyze(
     cv_folds: int = config.CV_FOLDS,
     cv_repeats: int = config.CV_REPEATS,
     bootstrap: int = config.BOOTSTRAP_RESAMPLES,
+    workers: int | None = None,
     command: str = "",
     progress: Progress | None = None,
 ) -> Analysis:
@@ -249,25 +251,29 @@ def analyze(
     y_test = encode_target(test[target], approach.positive_class)
     say(f"Fitting the {approach.family} ({balance})")
     model = fit(train, y_train, spec, balance, seed)
-    say("Checking the model's assumptions")
-    checks = check_logistic(train, y_train, spec, model.inference)
     threshold = choose_threshold(
         y_train, model.predict_proba(train[spec.columns]),
         rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp,
     )
-    say(f"Cross-validating strategies, baselines and the reference model ({cv_folds} folds)")
-    cv = cross_validate(
-        train, y_train, spec, seed=seed, folds=cv_folds, repeats=cv_repeats, threshold_rule=threshold_rule,
-        target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, default_balance=balance,
-    )
-    say("Evaluating on the untouched test part")
     scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
     negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
-    evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
-    say(f"Bootstrapping test metrics ({bootstrap:,} resamples), calibration and the leakage audit")
-    intervals = bootstrap_intervals(y_test, scores, threshold=threshold.threshold, n_resamples=bootstrap, seed=seed)
-    curve, calibration_summary = calibration(y_test, scores)
-    leakage = audit(frame, target, approach.positive_class, spec, seed, evaluation.metrics)
+    with worker_pool(default_workers() if workers is None else workers) as pool:
+        say(
+            f"Cross-validating strategies, baselines and the reference model ({cv_folds} folds), checking "
+            "assumptions and reproducing the course's recipe"
+        )
+        course = pool.submit(course_recipe, frame, target, approach.positive_class, spec, seed)
+        checks = pool.submit(check_logistic, train, y_train, spec, model.inference)
+        say(f"Evaluating on the untouched test part ({bootstrap:,} bootstrap resamples) and calibration")
+        evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
+        intervals = bootstrap_intervals(y_test, scores, threshold=threshold.threshold, n_resamples=bootstrap, seed=seed)
+        curve, calibration_summary = calibration(y_test, scores)
+        cv = cross_validate(
+            train, y_train, spec, seed=seed, folds=cv_folds, repeats=cv_repeats, threshold_rule=threshold_rule,
+            target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, default_balance=balance, executor=pool,
+        )
+        leakage = explain(course.result(), evaluation.metrics, approach.positive_class)
+        checks = checks.result()
     say("Interpreting the coefficients")
     coefficients = coefficient_table(model.inference, model.train_scales)
     findings = key_findings(coefficients, outcome_phrase=_outcome_phrase(target, approach.positive_class))

@@ -85,6 +85,9 @@ def run(
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", min=100, max=100_000, help="Bootstrap resamples for test-metric CIs.")
     ] = config.BOOTSTRAP_RESAMPLES,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Run the whole analysis and write report.html, report.md, metrics.json and the model."""
@@ -98,10 +101,10 @@ def run(
         analysis = analyze(
             data, target=target, seed=seed, balance=balance, threshold_rule=threshold_rule,
             target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, command=shlex.join(["tiktok-claims", *sys.argv[1:]]),
-            progress=progress,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers,
+            command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
-        written = write_outputs(analysis, out, progress=progress)
+        written = write_outputs(analysis, out, progress=progress, workers=workers)
     except TiktokClaimsError as exc:
         _fail(str(exc))
     if not quiet:

@@ -8,6 +8,7 @@ only ever scored.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -18,6 +19,7 @@ from . import config
 from .evaluation import choose_threshold, weighted_metrics
 from .features import FeatureSpec, build_preprocessor
 from .modeling import build_pipeline
+from .parallel import InProcess
 
 THRESHOLD_METRICS = ("precision", "recall", "f1")
 CV_METRICS = ("roc_auc", "average_precision", "log_loss", "brier", *THRESHOLD_METRICS)
@@ -109,19 +111,23 @@ def cross_validate(
     cost_fn: float = 1.0,
     cost_fp: float = 1.0,
     default_balance: str = config.DEFAULT_BALANCE,
+    executor: Executor | None = None,
 ) -> CrossValidation:
-    """Evaluate every model on the same stratified folds of the training part."""
+    """Evaluate every model on the same stratified folds of the training part.
+
+    Folds are independent tasks: with an ``executor`` they run side by side.
+    """
     from sklearn.model_selection import RepeatedStratifiedKFold
-    from threadpoolctl import threadpool_limits
 
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     x, y = train[spec.columns], y_train.to_numpy()
     threshold_for = partial(
         choose_threshold, rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp
     )
-    # Small fits: one thread each is faster than OpenMP's start-up and contention.
-    with threadpool_limits(limits=1):
-        rows = _run_folds(_models(spec, seed), splitter.split(x, y), x, y, threshold_for)
+    run_fold = partial(_run_fold, _models(spec, seed), x, y, threshold_for)
+    pool = executor or InProcess()
+    futures = [pool.submit(run_fold, fold, fit_idx, val_idx) for fold, (fit_idx, val_idx) in enumerate(splitter.split(x, y))]
+    rows = [row for future in futures for row in future.result()]
     fold_metrics = pd.DataFrame(rows)
     summary = summarize(fold_metrics)
     default = strategy_name(default_balance)
@@ -136,11 +142,14 @@ def cross_validate(
     )
 
 
-def _run_folds(models, folds, x, y, threshold_for) -> list[dict]:
+def _run_fold(models, x, y, threshold_for, fold: int, fit_idx, val_idx) -> list[dict]:
+    """Fit every model on one fold's fitting rows and score its held-out rows."""
     from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
 
     rows = []
-    for fold, (fit_idx, val_idx) in enumerate(folds):
+    # Small fits: one thread each is faster than OpenMP's start-up and contention.
+    with threadpool_limits(limits=1):
         for name, template in models.items():
             model = None if template is None else clone(template)
             fit_scores, val_scores = _fold_scores(name, model, x.iloc[fit_idx], y[fit_idx], x.iloc[val_idx])

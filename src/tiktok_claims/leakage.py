@@ -63,9 +63,8 @@ def course_recipe(frame: pd.DataFrame, target: str, positive: str, spec: Feature
     }
 
 
-def audit(frame, target, positive, spec, seed, honest: dict[str, float]) -> LeakageAudit:
-    """Run the course's recipe and explain, with its numbers, how it differs from ``honest``."""
-    course = course_recipe(frame, target, positive, spec, seed)
+def explain(course: dict[str, float], honest: dict[str, float], positive: str) -> LeakageAudit:
+    """Say, with their numbers, why the course recipe's metrics differ from ``honest``."""
     explanation = [
         (
             f"The course's recipe copies {positive} rows until the classes are equal and only then splits, "

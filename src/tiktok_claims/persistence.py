@@ -355,8 +355,7 @@ class ColumnCheck:
     missing : ndarray of bool
         Rows with no value (null, empty, NaN or one of ``MISSING_MARKERS``).
     problems : list of (str, ndarray of bool)
-        Each problem's reason (``"<column>: <what>"``) and the rows it hits,
-        ``missing`` included.
+        Every other problem's reason (``"<column>: <what>"``) and the rows it hits.
     """
 
     values: np.ndarray
@@ -392,9 +391,9 @@ def check_values(values: pa.Array | pa.ChunkedArray, spec: ColumnSpec) -> Column
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
-    if pa.types.is_dictionary(values.type):
-        values = values.cast(values.type.value_type)
-    is_text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    if pa.types.is_dictionary(values.type) and _is_text(values.type.value_type):
+        return _check_dictionary(values, spec)
+    is_text = _is_text(values.type)
     is_number = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
     if not (is_text or is_number or pa.types.is_null(values.type)):
         raise DataError(f"column '{spec.name}' holds {values.type} values; expected {spec.expected}.")
@@ -404,24 +403,21 @@ def check_values(values: pa.Array | pa.ChunkedArray, spec: ColumnSpec) -> Column
     if spec.kind == "category":
         codes = pc.index_in(values, value_set=pa.array(spec.categories, values.type if is_text else pa.string()))
         codes = codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        unknown = ~missing & (codes < 0)
-        return ColumnCheck(codes, missing, [(f"{spec.name}: missing", missing), (f"{spec.name}: unknown category", unknown)])
+        return ColumnCheck(codes, missing, [(f"{spec.name}: unknown category", ~missing & (codes < 0))])
 
     numbers, beyond = _numbers(values, is_text)
-    if pa.types.is_floating(values.type):
-        missing |= np.isnan(numbers)
-    not_number = ~missing & np.isnan(numbers)
-    infinite = np.isinf(numbers)
-    finite = np.isfinite(numbers)
-    beyond = beyond | (finite & (np.abs(numbers) > LARGEST_EXACT_INTEGER))
-    usable = finite & ~beyond
-    problems = [
-        (f"{spec.name}: missing", missing),
-        (f"{spec.name}: not a number", not_number),
-        (f"{spec.name}: infinite", infinite),
-        (f"{spec.name}: beyond {LARGEST_EXACT_INTEGER:,}", beyond),
-    ]
-    if spec.kind in ("identifier", "count"):
+    problems = []
+    usable = ~beyond
+    if not pa.types.is_integer(values.type):  # integers are finite whole numbers already
+        nan = np.isnan(numbers)
+        if pa.types.is_floating(values.type):
+            missing |= nan
+        finite = np.isfinite(numbers)
+        beyond |= finite & (np.abs(numbers) > LARGEST_EXACT_INTEGER)
+        usable = finite & ~beyond
+        problems += [(f"{spec.name}: not a number", nan & ~missing), (f"{spec.name}: infinite", np.isinf(numbers))]
+    problems.append((f"{spec.name}: beyond {LARGEST_EXACT_INTEGER:,}", beyond))
+    if spec.kind in ("identifier", "count") and not pa.types.is_integer(values.type):
         problems.append((f"{spec.name}: not a whole number", usable & (np.floor(numbers) != numbers)))
     if spec.kind == "count":
         problems.append((f"{spec.name}: negative", usable & (numbers < 0)))
@@ -450,9 +446,28 @@ def _numbers(values: pa.Array, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
     return parsed.fill_null(np.nan).to_numpy(zero_copy_only=False), beyond
 
 
+def _check_dictionary(values: pa.DictionaryArray, spec: ColumnSpec) -> ColumnCheck:
+    """Dictionary-encoded text (e.g. from Parquet): check the dictionary once, then map."""
+    if spec.kind != "category" or len(values.dictionary) == 0:
+        return check_values(values.dictionary_decode(), spec)
+    dictionary = values.dictionary.cast(pa.string())
+    level = pc.index_in(dictionary, value_set=pa.array(spec.categories)).fill_null(-1).to_numpy(zero_copy_only=False)
+    marker = _filled(pc.is_in(dictionary, value_set=pa.array(MISSING_MARKERS)))
+    indices = values.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    missing = _filled(values.is_null()) | marker[indices]
+    codes = np.where(missing, -1, level[indices]).astype(np.int64)
+    return ColumnCheck(codes, missing, [(f"{spec.name}: unknown category", ~missing & (codes < 0))])
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _filled(mask) -> np.ndarray:
     """A pyarrow boolean array as numpy, nulls read as false."""
-    return mask.fill_null(False).to_numpy(zero_copy_only=False)
+    if mask.null_count:
+        mask = mask.fill_null(False)
+    return mask.to_numpy(zero_copy_only=False)
 
 
 @dataclass(frozen=True)
@@ -525,35 +540,46 @@ class LoadedModel:
         return f"LoadedModel(target={self.target!r}, source={self.source!r})"
 
     def check(self, table: pa.Table, columns: tuple[ColumnSpec, ...]) -> CheckedRows:
-        """Check ``columns`` of ``table`` row by row (see :func:`check_values`)."""
+        """Check ``columns`` of ``table`` row by row (see :func:`check_values`).
+
+        A row's reason lists its missing columns first (``"missing a, b"``), then its
+        other problems, joined by ``"; "``; a row with no value at all is an
+        ``"empty row"``.
+        """
         checks = {spec.name: check_values(table.column(spec.name), spec) for spec in columns}
         bad = np.zeros(table.num_rows, dtype=bool)
         empty = np.ones(table.num_rows, dtype=bool)
         for check in checks.values():
             empty &= check.missing
+            bad |= check.missing
             for _, mask in check.problems:
                 bad |= mask
-        reasons = np.full(int(bad.sum()), "", dtype=object)
+        missing = np.full(int(bad.sum()), "", dtype=object)
+        for name, check in checks.items():
+            _append(missing, check.missing[bad], name, ", ")
+        reasons = np.where(missing == "", "", "missing " + missing).astype(object)
         for check in checks.values():
             for reason, mask in check.problems:
-                hit = mask[bad]
-                if hit.any():
-                    joined = reasons[hit]
-                    reasons[hit] = np.where(joined == "", reason, joined + "; " + reason)
+                _append(reasons, mask[bad], reason, "; ")
         reasons[empty[bad]] = "empty row"
         return CheckedRows({name: check.values for name, check in checks.items()}, bad, reasons)
 
     def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
-        """Scores from checked values (see :meth:`check`); only rows without problems are meaningful."""
-        from scipy.special import expit
+        """Scores from checked values (see :meth:`check`); meaningful for rows without problems.
 
+        The same arithmetic as the fitted pipeline: standardize, dummy-code, the linear
+        predictor, then the logistic function 1 / (1 + exp(-z)).
+        """
         n = len(next(iter(values.values())))
         logits = np.full(n, self._intercept)
-        for name, (slope, mean) in self._slopes.items():
-            logits += slope * (values[name] - mean)
-        for name, table in self._levels.items():
-            logits += table[np.maximum(values[name], 0)]
-        return expit(logits)
+        # Rows with problems may hold NaN or infinities: their results are meaningless but
+        # must not warn. exp(-z) overflows to inf for z < -709, giving probability 0.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for name, (slope, mean) in self._slopes.items():
+                logits += slope * (values[name] - mean)
+            for name, table in self._levels.items():
+                logits += table.take(values[name], mode="clip")
+            return 1.0 / (1.0 + np.exp(-logits))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of the positive class for each row of ``frame``.
@@ -628,6 +654,13 @@ class LoadedModel:
             "metrics": p["metrics"],
             "versions": p["versions"],
         }
+
+
+def _append(texts: np.ndarray, hit: np.ndarray, item: str, separator: str) -> None:
+    """Append ``item`` to the texts where ``hit``, with ``separator`` after non-empty ones."""
+    if hit.any():
+        current = texts[hit]
+        texts[hit] = np.where(current == "", item, current + separator + item)
 
 
 # ------------------------------------------------------------------------ model card

@@ -40,10 +40,12 @@ carriage return); numbers are written as numbers and never changed.
 from __future__ import annotations
 
 import operator
+import re
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,11 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_BLOCK_BYTES = 1 << 20
 MERGE_BLOCK_MIN = 256
 REPORTED_REASONS = 5
+# Chunks checked, scored or encoded at once by worker threads (numpy and pyarrow release
+# the GIL) while the main thread reads the next chunk and writes the finished ones in
+# order. Memory holds about WORKERS + 2 chunks.
+WORKERS = 2
+FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
 REQUOTED = "whole record in one field (a spreadsheet re-quoted the row)"
 EMPTY_ROW = "empty row"
 
@@ -202,11 +209,14 @@ def score_file(
     partial_out = out_path.with_name(out_path.name + ".partial")
     partial_rejects = rejects_path.with_name(rejects_path.name + ".partial")
     try:
-        with tempfile.TemporaryDirectory(prefix=".tiktok-claims-score-", dir=out_path.parent) as scratch:
+        with (
+            tempfile.TemporaryDirectory(prefix=".tiktok-claims-score-", dir=out_path.parent) as scratch,
+            ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tiktok-claims-score") as pool,
+        ):
             with _CsvOut(partial_rejects, _rejects_schema(source.position)) as rejects_out:
-                first = _first_pass(model, source, rejects_out, Path(scratch), sort, say)
-            with _CsvOut(partial_out, _scored_schema()) as scored_out:
-                ranked = _write_scored(model, first, scored_out, Path(scratch), sort, chunk_rows, say)
+                first = _first_pass(model, source, rejects_out, Path(scratch), sort, pool, say)
+            with _CsvOut(partial_out, _scored_schema(), quoting="none") as scored_out:
+                ranked = _write_scored(model, first, scored_out, Path(scratch), sort, chunk_rows, pool, say)
         _check_accounting(source, first, ranked)
         partial_rejects.replace(rejects_path)
         partial_out.replace(out_path)
@@ -262,6 +272,7 @@ class _Source:
     fraction: Callable[[], float]
     rows_in_metadata: int | None = None
     rows_delivered: int = 0
+    bytes_read: int = 0
 
 
 def _open_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
@@ -292,7 +303,9 @@ def _resolve_columns(path: Path, found: list[str], model: LoadedModel) -> dict[s
 
 def _parquet_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
     try:
-        parquet = pq.ParquetFile(path)
+        # Without pre_buffer=False the reader keeps every row group's column data it has
+        # read until the end of the file: memory would grow with the file.
+        parquet = pq.ParquetFile(path, pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
     columns = _resolve_columns(path, parquet.schema_arrow.names, model)
@@ -322,7 +335,7 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
     raw = pa.OSFile(str(path), "rb")
     size = max(raw.size(), 1)
     stream = pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz") else raw
-    source = _Source(str(path), "line", iter(()), [], lambda: min(raw.tell() / size, 1.0))
+    source = _Source(str(path), "line", iter(()), [], lambda: min(source.bytes_read / size, 1.0))
     skipped_lines: list[int] = []
 
     def set_aside(row) -> str:
@@ -359,6 +372,7 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
                     before = np.asarray(skipped_lines, dtype=np.int64) - FIRST_DATA_LINE - np.arange(len(skipped_lines))
                     lines = ordinals + FIRST_DATA_LINE + np.searchsorted(before, ordinals, side="right")
                     source.rows_delivered += table.num_rows
+                    source.bytes_read = raw.tell()
                     yield _canonical(table, columns), lines
         except pa.ArrowInvalid as exc:
             raise DataError(f"{path}: cannot be read as CSV ({exc}).") from None
@@ -396,7 +410,8 @@ def _rechunked(batches, chunk_rows: int) -> Iterator[pa.Table]:
             table = pa.Table.from_batches(pending)
             yield table.slice(0, chunk_rows)
             rest = table.slice(chunk_rows)
-            pending, held = rest.to_batches(), rest.num_rows
+            # Empty slices still reference their batch's buffers: drop them, or chunks chain.
+            pending, held = [batch for batch in rest.to_batches() if batch.num_rows], rest.num_rows
     if held:
         yield pa.Table.from_batches(pending)
 
@@ -406,6 +421,55 @@ def _canonical(table: pa.Table, columns: dict[str, str]) -> pa.Table:
 
 
 # ------------------------------------------------------------------------------ pass 1
+
+
+@dataclass(frozen=True)
+class _ScoredChunk:
+    """One chunk checked and scored (computed by a worker thread, written in order)."""
+
+    rows: int
+    bad_positions: np.ndarray
+    bad_ids: pa.Array
+    bad_video_ids: pa.Array
+    reasons: np.ndarray
+    probability: np.ndarray  # of the good rows, in input order
+    ids: np.ndarray
+    video_ids: np.ndarray
+    order: np.ndarray  # good rows (0-based) in priority order
+    last_position: int
+
+
+def _score_chunk(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> _ScoredChunk:
+    checked = model.check(table, model.inputs)
+    bad = checked.bad
+    reasons = checked.reasons
+    id_column = table.column(config.ID_COLUMN)
+    if pa.types.is_string(id_column.type):
+        requoted = _as_bool(pc.greater_equal(pc.count_substring(id_column, ","), len(config.COLUMNS) - 2))
+        reasons[requoted[bad]] = REQUOTED
+    good = ~bad
+    probability = model.probabilities(checked.values)
+    if bad.any():
+        probability = probability[good]
+    ids = checked.values[config.ID_COLUMN][good].astype(np.int64)
+    video_ids = checked.values[config.VIDEO_ID][good].astype(np.int64)
+    rejected = table.select([config.ID_COLUMN, config.VIDEO_ID]).filter(pa.array(bad))
+    return _ScoredChunk(
+        rows=table.num_rows,
+        bad_positions=positions[bad],
+        bad_ids=_as_text(rejected.column(0)),
+        bad_video_ids=_as_text(rejected.column(1)),
+        reasons=reasons,
+        probability=probability,
+        ids=ids,
+        video_ids=video_ids,
+        order=_priority_order(_priority_keys(probability), np.arange(len(probability))),
+        last_position=int(positions[-1]),
+    )
+
+
+def _priority_keys(probability: np.ndarray) -> np.ndarray:
+    return ~probability.view(np.uint64)
 
 
 @dataclass
@@ -422,50 +486,39 @@ class _FirstPass:
     chunk_starts: list[int]  # first scored ordinal of each chunk that scored rows
 
 
-def _first_pass(model: LoadedModel, source: _Source, rejects_out: _CsvOut, scratch: Path, sort: bool, say: Progress) -> _FirstPass:
+def _first_pass(
+    model: LoadedModel, source: _Source, rejects_out: _CsvOut, scratch: Path, sort: bool, pool: ThreadPoolExecutor, say: Progress
+) -> _FirstPass:
     runs = _RecordFile(scratch / "runs.bin", SORTED_RUN if sort else RUN)
     scored = None if sort else _RecordFile(scratch / "scored.bin", SCORED)
     result = _FirstPass(0, 0, 0, 0, Counter(), runs, scored, [])
-    for table, positions in source.chunks:
-        checked = model.check(table, model.inputs)
-        reasons = checked.reasons
-        id_column = table.column(config.ID_COLUMN)
-        if pa.types.is_string(id_column.type):
-            requoted = _as_bool(pc.greater_equal(pc.count_substring(id_column, ","), len(config.COLUMNS) - 2))
-            reasons[requoted[checked.bad]] = REQUOTED
-        last_line = int(positions[-1])
-        broken = [item for item in source.broken if item[0] <= last_line]
+    say("Scoring", 0.0, 0)
+    for chunk in _in_order(pool, lambda item: _score_chunk(model, *item), source.chunks):
+        broken = [item for item in source.broken if item[0] <= chunk.last_position]
         del source.broken[: len(broken)]
-        _write_rejects(rejects_out, table.filter(pa.array(checked.bad)), positions[checked.bad], reasons, broken)
-        result.reasons.update(reasons.tolist())
+        _write_rejects(rejects_out, chunk, broken)
+        result.reasons.update(chunk.reasons.tolist())
         result.reasons.update(reason for _, reason in broken)
-        result.rows_rejected += len(reasons) + len(broken)
-        result.rows_read += table.num_rows + len(broken)
-
-        good = ~checked.bad
-        n = int(good.sum())
+        result.rows_rejected += len(chunk.reasons) + len(broken)
+        result.rows_read += chunk.rows + len(broken)
+        n = len(chunk.probability)
         if n:
-            probability = model.probabilities({name: values[good] for name, values in checked.values.items()})
-            result.predicted_positive += int(np.count_nonzero(probability >= model.threshold))
-            ordinals = np.arange(result.rows_scored, result.rows_scored + n)
-            keys = ~probability.view(np.uint64)
-            order = np.argsort(keys, kind="stable")  # ties keep input order
+            result.predicted_positive += int(np.count_nonzero(chunk.probability >= model.threshold))
             run = np.empty(n, dtype=runs.dtype)
-            run["key"], run["ordinal"] = keys[order], ordinals[order]
-            identifiers = checked.values[config.ID_COLUMN][good].astype(np.int64)
-            video_ids = checked.values[config.VIDEO_ID][good].astype(np.int64)
+            run["key"] = _priority_keys(chunk.probability)[chunk.order]
+            run["ordinal"] = result.rows_scored + chunk.order
             if sort:
-                run["id"], run["video_id"] = identifiers[order], video_ids[order]
+                run["id"], run["video_id"] = chunk.ids[chunk.order], chunk.video_ids[chunk.order]
             else:
                 records = np.empty(n, dtype=SCORED)
-                records["id"], records["video_id"], records["probability"] = identifiers, video_ids, probability
+                records["id"], records["video_id"], records["probability"] = chunk.ids, chunk.video_ids, chunk.probability
                 scored.append(records)
             runs.append(run)
             result.chunk_starts.append(result.rows_scored)
             result.rows_scored += n
         say("Scoring", source.fraction(), result.rows_read)
     if source.broken:  # broken lines after the last well-formed row
-        _write_rejects(rejects_out, None, np.array([], dtype=np.int64), np.array([], dtype=object), source.broken)
+        _write_rejects(rejects_out, None, source.broken)
         result.reasons.update(reason for _, reason in source.broken)
         result.rows_rejected += len(source.broken)
         result.rows_read += len(source.broken)
@@ -476,24 +529,24 @@ def _first_pass(model: LoadedModel, source: _Source, rejects_out: _CsvOut, scrat
     return result
 
 
-def _write_rejects(out: _CsvOut, bad: pa.Table | None, positions: np.ndarray, reasons: np.ndarray, broken: list) -> None:
-    """Rejected rows and broken lines together, in line order, text neutralized."""
-    n_broken = len(broken)
-    if len(reasons) + n_broken == 0:
+def _write_rejects(out: _CsvOut, chunk: _ScoredChunk | None, broken: list[tuple[int, str]]) -> None:
+    """A chunk's rejected rows and the broken lines among them, in line order."""
+    rows = 0 if chunk is None else len(chunk.reasons)
+    if rows + len(broken) == 0:
         return
-    empty = pa.nulls(n_broken, pa.string())
-    ids = [empty] if bad is None else [_as_text(bad.column(config.ID_COLUMN)), empty]
-    video_ids = [empty] if bad is None else [_as_text(bad.column(config.VIDEO_ID)), empty]
+    missing = pa.nulls(len(broken), pa.string())
     table = pa.table(
         {
-            out.schema.names[0]: np.concatenate([positions, np.array([line for line, _ in broken], dtype=np.int64)]),
-            config.ID_COLUMN: pa.concat_arrays(ids),
-            config.VIDEO_ID: pa.concat_arrays(video_ids),
-            REJECT_REASON_COLUMN: pa.array([*reasons.tolist(), *(reason for _, reason in broken)], pa.string()),
+            out.schema.names[0]: np.concatenate(
+                [np.empty(0, np.int64) if chunk is None else chunk.bad_positions, np.array([line for line, _ in broken], dtype=np.int64)]
+            ),
+            config.ID_COLUMN: pa.concat_arrays([missing] if chunk is None else [chunk.bad_ids, missing]),
+            config.VIDEO_ID: pa.concat_arrays([missing] if chunk is None else [chunk.bad_video_ids, missing]),
+            REJECT_REASON_COLUMN: pa.array([*([] if chunk is None else chunk.reasons.tolist()), *(r for _, r in broken)], pa.string()),
         },
         schema=out.schema,
     )
-    out.write(table.take(pc.sort_indices(table.column(0))))
+    out.write(out.encode(table.take(pc.sort_indices(table.column(0)))))
 
 
 def _as_text(column) -> pa.Array:
@@ -505,47 +558,98 @@ def _as_bool(mask) -> np.ndarray:
     return mask.fill_null(False).to_numpy(zero_copy_only=False)
 
 
+def _in_order(pool: ThreadPoolExecutor, work: Callable, items: Iterator) -> Iterator:
+    """``work(item)`` for each item, run by ``pool``'s threads, yielded in item order.
+
+    Items are drawn (e.g. read from the file) by the calling thread while the pool
+    works; at most ``WORKERS`` items are in the pool at once, which bounds memory.
+    """
+    pending: deque = deque()
+    try:
+        for item in items:
+            if len(pending) == WORKERS:
+                yield pending.popleft().result()
+            pending.append(pool.submit(work, item))
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        if hasattr(items, "close"):
+            items.close()
+
+
 # ---------------------------------------------------------------------- passes 2 and 3
 
 
-def _write_scored(model: LoadedModel, first: _FirstPass, out: _CsvOut, scratch: Path, sort: bool, chunk_rows: int, say: Progress) -> int:
+def _write_scored(
+    model: LoadedModel, first: _FirstPass, out: _CsvOut, scratch: Path, sort: bool, chunk_rows: int,
+    pool: ThreadPoolExecutor, say: Progress,
+) -> int:
     """Merge the runs into ranks and write the scored CSV; return the rows ranked."""
-    labels = (model.negative_class, model.positive_class)
+    labels = pa.array([model.negative_class, model.positive_class])
     block = max(MERGE_BLOCK_MIN, chunk_rows // max(len(first.runs.runs), 1))
-    ranked = 0
-    partitions: dict[int, _RecordFile] = {}
+    merged = _ranked(_merged(first.runs, block))
+    say("Ranking", 0.0, 0)
+    if sort:
+
+        def encode(item) -> pa.Buffer:
+            records, ranks = item
+            probability = (~records["key"]).view(np.float64)
+            return out.encode(_scored_table(records["id"], records["video_id"], probability, ranks, model.threshold, labels))
+
+        ranked = 0
+        for encoded, rows in _in_order(pool, lambda item: (encode(item), len(item[1])), merged):
+            out.write(encoded)
+            ranked += rows
+            say("Ranking", ranked / first.rows_scored, ranked)
+        return ranked
+
     starts = np.asarray(first.chunk_starts, dtype=np.int64)
-    for merged in _merged(first.runs, block):
-        ranks = np.arange(ranked + 1, ranked + 1 + len(merged))
-        ranked += len(merged)
-        if sort:
-            probability = (~merged["key"]).view(np.float64)
-            out.write(_scored_table(merged["id"], merged["video_id"], probability, ranks, model.threshold, labels))
-        else:
-            chunk = np.searchsorted(starts, merged["ordinal"], side="right") - 1
-            order = np.argsort(chunk, kind="stable")
-            bounds = np.searchsorted(chunk[order], np.arange(len(starts) + 1))
-            pairs = np.empty(len(merged), dtype=RANKED)
-            pairs["ordinal"], pairs["rank"] = merged["ordinal"][order], ranks[order]
-            for index in np.flatnonzero(np.diff(bounds)).tolist():
-                if index not in partitions:
-                    partitions[index] = _RecordFile(scratch / f"ranks-{index}.bin", RANKED)
-                partitions[index].append(pairs[bounds[index] : bounds[index + 1]])
+    index_type = np.int16 if len(starts) < 2**15 else np.int64  # small ints sort by radix
+    partitions: dict[int, _RecordFile] = {}
+    ranked = 0
+    for records, ranks in merged:
+        chunk = (np.searchsorted(starts, records["ordinal"], side="right") - 1).astype(index_type)
+        order = np.argsort(chunk, kind="stable")
+        bounds = np.searchsorted(chunk[order], np.arange(len(starts) + 1))
+        pairs = np.empty(len(records), dtype=RANKED)
+        pairs["ordinal"], pairs["rank"] = records["ordinal"][order], ranks[order]
+        for index in np.flatnonzero(np.diff(bounds)).tolist():
+            if index not in partitions:
+                partitions[index] = _RecordFile(scratch / f"ranks-{index}.bin", RANKED)
+            partitions[index].append(pairs[bounds[index] : bounds[index + 1]])
+        ranked += len(records)
         say("Ranking", ranked / first.rows_scored, ranked)
-    if not sort:
-        for partition in partitions.values():
-            partition.close()
-        ends = [*first.chunk_starts[1:], first.rows_scored]
-        for index, (start, end) in enumerate(zip(first.chunk_starts, ends)):
-            records = first.scored.read(start, end - start)
-            pairs = partitions[index].read(0, end - start)
-            ranks = np.zeros(end - start, dtype=np.int64)
-            ranks[pairs["ordinal"] - start] = pairs["rank"]
-            if len(pairs) != end - start or not ranks.all():
-                raise RuntimeError(f"rows {start}..{end - 1} did not all receive a priority rank; this is a bug.")
-            out.write(_scored_table(records["id"], records["video_id"], records["probability"], ranks, model.threshold, labels))
-            say("Writing", end / first.rows_scored, end)
+    for partition in partitions.values():
+        partition.close()
+
+    ends = [*first.chunk_starts[1:], first.rows_scored]
+
+    def encode_chunk(index: int) -> tuple[pa.Buffer, int]:
+        start, end = first.chunk_starts[index], ends[index]
+        records = first.scored.read(start, end - start)
+        pairs = partitions[index].read(0, end - start)
+        ranks = np.zeros(end - start, dtype=np.int64)
+        ranks[pairs["ordinal"] - start] = pairs["rank"]
+        if len(pairs) != end - start or not ranks.all():
+            raise RuntimeError(f"rows {start}..{end - 1} did not all receive a priority rank; this is a bug.")
+        table = _scored_table(records["id"], records["video_id"], records["probability"], ranks, model.threshold, labels)
+        return out.encode(table), end
+
+    say("Writing", 0.0, 0)
+    for encoded, written in _in_order(pool, encode_chunk, iter(range(len(starts)))):
+        out.write(encoded)
+        say("Writing", written / first.rows_scored, written)
     return ranked
+
+
+def _ranked(blocks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each merged block with its priority ranks (its positions in the merged stream, from 1)."""
+    ranked = 0
+    for records in blocks:
+        yield records, np.arange(ranked + 1, ranked + 1 + len(records))
+        ranked += len(records)
 
 
 def _merged(runs: _RecordFile, block: int) -> Iterator[np.ndarray]:
@@ -578,8 +682,22 @@ def _merged(runs: _RecordFile, block: int) -> Iterator[np.ndarray]:
             if not len(blocks[index]):
                 refill(index)
         batch = np.concatenate(parts)
-        yield batch[np.lexsort((batch["ordinal"], batch["key"]))]
+        yield batch[_priority_order(batch["key"], batch["ordinal"])]
         active = [index for index in active if len(blocks[index])]
+
+
+def _priority_order(keys: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+    """Indices that order records by (key, ordinal): a fast sort by key, then ties by ordinal."""
+    order = np.argsort(keys)
+    ranked_keys = keys[order]
+    tied = np.flatnonzero(ranked_keys[1:] == ranked_keys[:-1])
+    if len(tied):
+        # Tie groups are contiguous and in key order: sorting their members by (key,
+        # ordinal) and putting them back in the same positions orders each group.
+        positions = np.union1d(tied, tied + 1)
+        members = order[positions]
+        order[positions] = members[np.lexsort((ordinals[members], keys[members]))]
+    return order
 
 
 def _count_up_to(records: np.ndarray, bound: tuple) -> int:
@@ -590,9 +708,8 @@ def _count_up_to(records: np.ndarray, bound: tuple) -> int:
     return low + int(np.searchsorted(records["ordinal"][low:high], bound[1], side="right"))
 
 
-def _scored_table(ids, video_ids, probability, ranks, threshold: float, labels: tuple[str, str]) -> pa.Table:
-    negative, positive = (neutralize(pa.array([label])).to_pylist()[0] for label in labels)
-    label = pc.if_else(pa.array(probability >= threshold), pa.scalar(positive), pa.scalar(negative))
+def _scored_table(ids, video_ids, probability, ranks, threshold: float, labels: pa.Array) -> pa.Table:
+    label = pa.DictionaryArray.from_arrays(pa.array((probability >= threshold).astype(np.int8)), labels)
     return pa.table([pa.array(ids), pa.array(video_ids), pa.array(probability), label, pa.array(ranks)], schema=_scored_schema())
 
 
@@ -641,24 +758,38 @@ class _RecordFile:
 
 
 class _CsvOut:
-    """A CSV file written by pyarrow, text neutralized; gzip if the name says so."""
+    """A CSV file (gzip if the name says so): tables are encoded, text neutralized, then written.
 
-    def __init__(self, path: Path, schema: pa.Schema):
+    :meth:`encode` is safe to call from several threads; :meth:`write` appends in call
+    order. ``quoting="none"`` is for tables whose text can never need quotes (the
+    scored output's labels); pyarrow refuses to encode a value that would need them.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema, quoting: str = "needed"):
         self.path, self.schema = path, schema
         compression = "gzip" if path.name.lower().removesuffix(".partial").endswith(".gz") else None
         self._sink = pa.output_stream(str(path), compression=compression)
-        self._writer = pacsv.CSVWriter(self._sink, schema)
+        self._options = pacsv.WriteOptions(include_header=False, quoting_style=quoting)
+        self._sink.write((",".join(schema.names) + "\n").encode("utf-8"))
 
     def __enter__(self) -> _CsvOut:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._writer.close()
         self._sink.close()
 
-    def write(self, table: pa.Table) -> None:
-        columns = [neutralize(column) if pa.types.is_string(column.type) else column for column in table.columns]
-        self._writer.write_table(pa.table(columns, schema=self.schema))
+    def encode(self, table: pa.Table) -> pa.Buffer:
+        columns = [neutralize(column) if _is_text(column.type) else column for column in table.columns]
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(pa.table(columns, schema=self.schema), sink, write_options=self._options)
+        return sink.getvalue()
+
+    def write(self, encoded: pa.Buffer) -> None:
+        self._sink.write(encoded)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or (pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type))
 
 
 def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -667,9 +798,9 @@ def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     The rule of :mod:`tiktok_claims.csvsafe` (cells starting with one of
     ``FORMULA_PREFIXES``), vectorized with pyarrow for millions of cells.
     """
-    flagged = pc.fill_null(pc.starts_with(values, FORMULA_PREFIXES[0]), False)
-    for prefix in FORMULA_PREFIXES[1:]:
-        flagged = pc.or_(flagged, pc.fill_null(pc.starts_with(values, prefix), False))
+    if pa.types.is_dictionary(values.type):  # neutralize each distinct value once
+        return pa.DictionaryArray.from_arrays(values.indices, neutralize(values.dictionary))
+    flagged = pc.fill_null(pc.match_substring_regex(values, FORMULA_PATTERN), False)
     if not pc.any(flagged).as_py():
         return values
     return pc.if_else(flagged, pc.binary_join_element_wise("'", values, ""), values)

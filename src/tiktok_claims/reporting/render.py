@@ -20,34 +20,40 @@ from markupsafe import Markup
 from .. import plots
 from ..csvsafe import write_csv
 from ..errors import DataError
+from ..parallel import default_workers, worker_pool
 from ..interpretation import format_p
 from ..persistence import save_model
 
 FIGURE_DPI = 110
 
 
-def build_figures(analysis) -> list[plots.Figure]:
-    """Every figure of the report, built from the results object."""
-    eda, evaluation, frame = analysis.eda, analysis.evaluation, analysis.dataset.frame
+def figure_jobs(analysis) -> list[tuple]:
+    """Each figure of the report as ``(builder, arguments)``, built from the results object."""
+    eda, evaluation, frame, checks = analysis.eda, analysis.evaluation, analysis.dataset.frame, analysis.assumptions
     return [
-        plots.class_balance(eda.class_balance, analysis.target),
-        plots.count_distributions(frame, analysis.target),
-        plots.correlation_heatmap(eda.pearson, "Pearson"),
-        plots.text_length_by_class(frame, analysis.target),
-        plots.confusion_matrix(evaluation.confusion, evaluation.labels),
-        plots.roc_curve(evaluation.roc, evaluation.metrics["roc_auc"]),
-        plots.precision_recall_curve(evaluation.pr, evaluation.metrics["average_precision"], evaluation.metrics["base_rate"]),
-        plots.reliability_curve(analysis.calibration_curve, analysis.calibration_summary),
-        plots.empirical_logits(analysis.assumptions.empirical_logit),
-        plots.influence(analysis.assumptions.influence, 4 / len(analysis.assumptions.influence)),
+        (plots.class_balance, (eda.class_balance, analysis.target)),
+        (plots.count_distributions, (frame, analysis.target)),
+        (plots.correlation_heatmap, (eda.pearson, "Pearson")),
+        (plots.text_length_by_class, (frame, analysis.target)),
+        (plots.confusion_matrix, (evaluation.confusion, evaluation.labels)),
+        (plots.roc_curve, (evaluation.roc, evaluation.metrics["roc_auc"])),
+        (plots.precision_recall_curve, (evaluation.pr, evaluation.metrics["average_precision"], evaluation.metrics["base_rate"])),
+        (plots.reliability_curve, (analysis.calibration_curve, analysis.calibration_summary)),
+        (plots.empirical_logits, (checks.empirical_logit,)),
+        (plots.influence, (checks.influence, 4 / len(checks.influence))),
     ]
 
 
-def figure_png(figure: plots.Figure) -> bytes:
-    """PNG bytes of a figure."""
+def render_figure(builder, arguments) -> tuple[dict, bytes]:
+    """Build one figure and return its description and PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figure = builder(*arguments)
     buffer = io.BytesIO()
     figure.figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
-    return buffer.getvalue()
+    meta = {"name": figure.name, "title": figure.title, "alt": figure.alt, "file": f"figures/{figure.name}.png"}
+    return meta, buffer.getvalue()
 
 
 def _environment():
@@ -124,11 +130,10 @@ def cv_table(cv: dict) -> list[dict]:
     ]
 
 
-def write_outputs(analysis, out: str | Path, progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+def write_outputs(
+    analysis, out: str | Path, progress: Callable[[str], None] | None = None, workers: int | None = None
+) -> dict[str, Path]:
     """Write every output of ``run`` into ``out`` and return their paths by name."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     say = progress or (lambda stage: None)
     out = Path(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -143,13 +148,13 @@ def write_outputs(analysis, out: str | Path, progress: Callable[[str], None] | N
     say("Drawing figures")
     metrics = analysis.metrics()
     metrics["figures"] = []
-    for figure in build_figures(analysis):
-        path = out / "figures" / f"{figure.name}.png"
-        path.write_bytes(figure_png(figure))
-        written[f"figures/{figure.name}.png"] = path
-        metrics["figures"].append(
-            {"name": figure.name, "title": figure.title, "alt": figure.alt, "file": f"figures/{figure.name}.png"}
-        )
+    with worker_pool(default_workers() if workers is None else workers) as pool:
+        rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in figure_jobs(analysis)]
+        for future in rendered:
+            meta, png = future.result()
+            written[meta["file"]] = out / meta["file"]
+            written[meta["file"]].write_bytes(png)
+            metrics["figures"].append(meta)
     written["metrics.json"] = out / "metrics.json"
     written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
 
