@@ -245,3 +245,23 @@ def test_upsampling_shows_the_classifier_only_training_rows(analysis, parts, mon
 def test_unknown_balance_is_refused(analysis):
     with pytest.raises(AnalysisError, match="balance must be one of"):
         modeling.build_pipeline(analysis.features, "oversample-everything", seed=0)
+
+
+def test_calibrated_model_is_a_logistic_model_whose_artifact_scores_the_same(tmp_path):
+    """Platt scaling learned on out-of-fold training scores folds into the linear predictor,
+    so the saved artifact reproduces the calibrated scores exactly."""
+    from tiktok_claims.analysis import analyze
+    from tiktok_claims.data.synthetic import make_synthetic
+    from tiktok_claims.persistence import load_model, save_model
+
+    result = analyze(make_synthetic(3000, seed=5), calibrate=True, cv_folds=2, bootstrap=100, workers=1)
+    test_rows = result.dataset.frame.loc[result.split.test]
+    scores = result.model.predict_proba(test_rows[result.features.columns])
+    uncalibrated = result.model.pipeline.predict_proba(test_rows[result.features.columns])[:, 1]
+    save_model(result, tmp_path / "model.json")
+
+    assert result.model.calibration is not None
+    assert abs(scores.mean() - (test_rows["verified_status"] == "verified").mean()) < abs(
+        uncalibrated.mean() - (test_rows["verified_status"] == "verified").mean()
+    )
+    np.testing.assert_allclose(load_model(tmp_path / "model.json").predict_proba(test_rows), scores, atol=1e-9)

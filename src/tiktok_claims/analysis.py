@@ -91,6 +91,11 @@ class Analysis:
             "approach_reason": self.approach.reason,
             "seed": self.seed,
             "balance": self.balance,
+            "calibrated": self.model.calibration is not None,
+            "platt_scaling": (
+                None if self.model.calibration is None
+                else {"slope": self.model.calibration[0], "intercept": self.model.calibration[1]}
+            ),
             "split": {
                 "test_size": self.split.test_size,
                 "train_rows": len(self.split.train),
@@ -221,6 +226,7 @@ def analyze(
     cv_repeats: int = config.CV_REPEATS,
     bootstrap: int = config.BOOTSTRAP_RESAMPLES,
     workers: int | None = None,
+    calibrate: bool = False,
     command: str = "",
     progress: Progress | None = None,
 ) -> Analysis:
@@ -250,7 +256,7 @@ def analyze(
     y_train = encode_target(train[target], approach.positive_class)
     y_test = encode_target(test[target], approach.positive_class)
     say(f"Fitting the {approach.family} ({balance})")
-    model = fit(train, y_train, spec, balance, seed)
+    model = fit(train, y_train, spec, balance, seed, calibrate=calibrate)
     threshold = choose_threshold(
         y_train, model.predict_proba(train[spec.columns]),
         rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp,

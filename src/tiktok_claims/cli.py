@@ -85,6 +85,9 @@ def run(
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", min=100, max=100_000, help="Bootstrap resamples for test-metric CIs.")
     ] = config.BOOTSTRAP_RESAMPLES,
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Recalibrate scores (Platt scaling on out-of-fold training scores).")
+    ] = False,
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
     ] = None,
@@ -101,7 +104,7 @@ def run(
         analysis = analyze(
             data, target=target, seed=seed, balance=balance, threshold_rule=threshold_rule,
             target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
             command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
         written = write_outputs(analysis, out, progress=progress, workers=workers)

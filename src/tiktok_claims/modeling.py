@@ -44,10 +44,47 @@ class FittedModel:
     inference_converged: bool
     inference_iterations: int
     train_scales: pd.Series = field(repr=False)
+    calibration: tuple[float, float] | None = None
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """Score of the positive class for each row of ``frame``."""
-        return self.pipeline.predict_proba(frame)[:, 1]
+        """Score of the positive class for each row of ``frame`` (calibrated if asked)."""
+        scores = self.pipeline.predict_proba(frame)[:, 1]
+        if self.calibration is None:
+            return scores
+        slope, intercept = self.calibration
+        return 1 / (1 + np.exp(-(slope * _logit(scores) + intercept)))
+
+    def linear_predictor(self) -> tuple[np.ndarray, float]:
+        """Coefficients and intercept on the encoded design, calibration folded in.
+
+        Platt scaling of a logistic model is itself logistic: ``a * (x @ coef + b0) + b``.
+        """
+        classifier = self.pipeline.named_steps["classifier"]
+        coef, intercept = classifier.coef_.ravel(), float(classifier.intercept_[0])
+        if self.calibration is None:
+            return coef, intercept
+        slope, shift = self.calibration
+        return slope * coef, slope * intercept + shift
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return np.log(p / (1 - p))
+
+
+def platt_calibration(pipeline, train: pd.DataFrame, y_train: pd.Series, seed: int, folds: int = 5) -> tuple[float, float]:
+    """Platt scaling fitted on out-of-fold scores of the training part (never the test part).
+
+    Returns the slope and intercept of a logistic regression of the outcome on the
+    logit of the out-of-fold scores.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds_ = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    oof = cross_val_predict(pipeline, train, y_train, cv=folds_, method="predict_proba")[:, 1]
+    platt = LogisticRegression(C=np.inf).fit(_logit(oof).reshape(-1, 1), y_train)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
 
 
 def encode_target(values: pd.Series, positive_class: str) -> pd.Series:
@@ -99,11 +136,19 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
     return Pipeline(steps)
 
 
-def fit(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, balance: str, seed: int) -> FittedModel:
-    """Fit the prediction pipeline and the inference model on the training part."""
+def fit(
+    train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, balance: str, seed: int, calibrate: bool = False
+) -> FittedModel:
+    """Fit the prediction pipeline and the inference model on the training part.
+
+    With ``calibrate``, the pipeline's scores are recalibrated by Platt scaling learned
+    on out-of-fold training scores, so they read as probabilities at the natural
+    prevalence even when classes were reweighted or resampled.
+    """
     import statsmodels.api as sm
 
     pipeline = build_pipeline(spec, balance, seed)
+    calibration = platt_calibration(pipeline, train[spec.columns], y_train, seed) if calibrate else None
     pipeline.fit(train[spec.columns], y_train)
     iterations = int(np.max(pipeline.named_steps["classifier"].n_iter_))
     if iterations >= MAX_ITER:
@@ -133,4 +178,5 @@ def fit(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, balance: str
         inference_converged=converged,
         inference_iterations=int(result.mle_retvals["iterations"]),
         train_scales=scales,
+        calibration=calibration,
     )

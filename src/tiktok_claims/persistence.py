@@ -75,7 +75,7 @@ def model_payload(analysis) -> dict:
     """
     pipeline = analysis.model.pipeline
     scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
-    classifier = pipeline.named_steps["classifier"]
+    coef, intercept = analysis.model.linear_predictor()
     spec = analysis.features
     metrics = analysis.metrics()
     scaling = {name: (float(m), float(s)) for name, m, s in zip(spec.continuous, scaler.mean_, scaler.scale_)}
@@ -95,8 +95,8 @@ def model_payload(analysis) -> dict:
         "threshold": {key: metrics["threshold"][key] for key in ("value", "rule", "chosen_on", "description")},
         "inputs": inputs,
         "features": list(analysis.model.feature_names),
-        "coef": [float(c) for c in classifier.coef_.ravel()],
-        "intercept": float(classifier.intercept_[0]),
+        "coef": [float(c) for c in coef],
+        "intercept": float(intercept),
         "training_data": {
             **{key: metrics["data"][key] for key in ("source", "synthetic", "sha256", "rows_read", "rows_used", "rows_set_aside")},
             "train_rows": metrics["split"]["train_rows"],

@@ -143,7 +143,7 @@ def write_outputs(
     write_csv(analysis.coefficients, written["coefficients.csv"])
     written["set_aside_rows.csv"] = out / "set_aside_rows.csv"
     write_csv(analysis.dataset.set_aside, written["set_aside_rows.csv"])
-    written["model.json"] = save_model(analysis, out / "model.json")
+    written.update(save_model(analysis, out / "model.json"))
 
     say("Drawing figures")
     metrics = analysis.metrics()
