@@ -92,7 +92,7 @@ def select_features(train: pd.DataFrame, target: str) -> FeatureSpec:
         worst = eligible.loc[eligible["vif"].idxmax()]
         if worst["vif"] <= config.VIF_LIMIT:
             break
-        partner, r = _strongest_partner(train, worst["feature"], continuous)
+        partner, r = _strongest_partner(train, worst["feature"], continuous, categorical)
         dropped[worst["feature"]] = (
             f"VIF {worst['vif']:.2f} > {config.VIF_LIMIT:g} (round {round_number}); "
             f"most correlated with {partner} (r = {r:.2f})"
@@ -115,9 +115,11 @@ def select_features(train: pd.DataFrame, target: str) -> FeatureSpec:
     )
 
 
-def _strongest_partner(train: pd.DataFrame, column: str, continuous) -> tuple[str, float]:
-    others = [c for c in continuous if c != column]
-    r = train[others].corrwith(train[column])
+def _strongest_partner(train: pd.DataFrame, column: str, continuous, categorical) -> tuple[str, float]:
+    """The encoded predictor (continuous or dummy) most correlated with ``column``."""
+    preprocessor = build_preprocessor(continuous, categorical)
+    design = pd.DataFrame(preprocessor.fit_transform(train), columns=preprocessor.get_feature_names_out())
+    r = design.drop(columns=column).corrwith(design[column])
     partner = r.abs().idxmax()
     return partner, float(r[partner])
 
