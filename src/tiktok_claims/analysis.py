@@ -21,9 +21,9 @@ from .eda import EdaResult, explore
 from .evaluation import (
     Evaluation,
     ThresholdChoice,
+    ThresholdRule,
     bootstrap_intervals,
     calibration,
-    choose_threshold,
     evaluate,
     per_thousand,
 )
@@ -218,10 +218,7 @@ def analyze(
     target: str = config.DEFAULT_TARGET,
     seed: int = config.DEFAULT_SEED,
     balance: str = config.DEFAULT_BALANCE,
-    threshold_rule: str = config.DEFAULT_THRESHOLD_RULE,
-    target_recall: float = config.DEFAULT_TARGET_RECALL,
-    cost_fn: float = 1.0,
-    cost_fp: float = 1.0,
+    threshold_rule: ThresholdRule = ThresholdRule(),
     cv_folds: int = config.CV_FOLDS,
     cv_repeats: int = config.CV_REPEATS,
     bootstrap: int = config.BOOTSTRAP_RESAMPLES,
@@ -257,10 +254,7 @@ def analyze(
     y_test = encode_target(test[target], approach.positive_class)
     say(f"Fitting the {approach.family} ({balance})")
     model = fit(train, y_train, spec, balance, seed, calibrate=calibrate)
-    threshold = choose_threshold(
-        y_train, model.predict_proba(train[spec.columns]),
-        rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp,
-    )
+    threshold = threshold_rule.choose(y_train, model.predict_proba(train[spec.columns]))
     scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
     negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
     with worker_pool(default_workers() if workers is None else workers) as pool:
@@ -276,7 +270,7 @@ def analyze(
         curve, calibration_summary = calibration(y_test, scores)
         cv = cross_validate(
             train, y_train, spec, seed=seed, folds=cv_folds, repeats=cv_repeats, threshold_rule=threshold_rule,
-            target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, default_balance=balance, executor=pool,
+            default_balance=balance, executor=pool,
         )
         leakage = explain(course.result(), evaluation.metrics, approach.positive_class)
         checks = checks.result()

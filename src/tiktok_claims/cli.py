@@ -97,13 +97,14 @@ def run(
     _check_choice(balance, config.BALANCE_OPTIONS, "--balance")
     _check_choice(threshold_rule, ("f1", "recall", "cost"), "--threshold-rule")
     from .analysis import analyze
+    from .evaluation import ThresholdRule
     from .reporting.render import write_outputs
 
     progress = None if quiet else _progress_printer()
     try:
         analysis = analyze(
-            data, target=target, seed=seed, balance=balance, threshold_rule=threshold_rule,
-            target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp, cv_folds=cv_folds,
+            data, target=target, seed=seed, balance=balance,
+            threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
             cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
             command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
@@ -228,14 +229,19 @@ def _progress_bar(quiet: bool):
     tasks: dict[str, tuple[int, float]] = {}
 
     def update(stage: str, fraction: float, rows: int) -> None:
+        if not tasks:  # started on first use, so an early error prints nothing but itself
+            bar.start()
         if stage not in tasks:
             tasks[stage] = (bar.add_task(stage, total=1.0, rows=0, rate=0.0), time.perf_counter())
         task, started = tasks[stage]
         elapsed = time.perf_counter() - started
         bar.update(task, completed=fraction, rows=rows, rate=rows / elapsed if elapsed > 0 else 0.0)
 
-    with bar:
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def _progress_printer():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .evaluation import choose_threshold, weighted_metrics
+from .evaluation import ThresholdRule, weighted_metrics
 from .features import FeatureSpec, build_preprocessor
 from .modeling import build_pipeline
 from .parallel import InProcess
@@ -106,10 +106,7 @@ def cross_validate(
     seed: int = config.DEFAULT_SEED,
     folds: int = config.CV_FOLDS,
     repeats: int = config.CV_REPEATS,
-    threshold_rule: str = config.DEFAULT_THRESHOLD_RULE,
-    target_recall: float = config.DEFAULT_TARGET_RECALL,
-    cost_fn: float = 1.0,
-    cost_fp: float = 1.0,
+    threshold_rule: ThresholdRule = ThresholdRule(),
     default_balance: str = config.DEFAULT_BALANCE,
     executor: Executor | None = None,
 ) -> CrossValidation:
@@ -121,10 +118,7 @@ def cross_validate(
 
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     x, y = train[spec.columns], y_train.to_numpy()
-    threshold_for = partial(
-        choose_threshold, rule=threshold_rule, target_recall=target_recall, cost_fn=cost_fn, cost_fp=cost_fp
-    )
-    run_fold = partial(_run_fold, _models(spec, seed), x, y, threshold_for)
+    run_fold = partial(_run_fold, _models(spec, seed), x, y, threshold_rule)
     pool = executor or InProcess()
     futures = [pool.submit(run_fold, fold, fit_idx, val_idx) for fold, (fit_idx, val_idx) in enumerate(splitter.split(x, y))]
     rows = [row for future in futures for row in future.result()]
@@ -134,7 +128,7 @@ def cross_validate(
     return CrossValidation(
         folds=folds,
         repeats=repeats,
-        threshold_rule=threshold_rule,
+        threshold_rule=threshold_rule.rule,
         fold_metrics=fold_metrics,
         summary=summary,
         default_model=default,
@@ -142,7 +136,7 @@ def cross_validate(
     )
 
 
-def _run_fold(models, x, y, threshold_for, fold: int, fit_idx, val_idx) -> list[dict]:
+def _run_fold(models, x, y, threshold_rule: ThresholdRule, fold: int, fit_idx, val_idx) -> list[dict]:
     """Fit every model on one fold's fitting rows and score its held-out rows."""
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
@@ -154,7 +148,7 @@ def _run_fold(models, x, y, threshold_for, fold: int, fit_idx, val_idx) -> list[
             model = None if template is None else clone(template)
             fit_scores, val_scores = _fold_scores(name, model, x.iloc[fit_idx], y[fit_idx], x.iloc[val_idx])
             # The majority-class baseline never flags anything, whatever its scores.
-            threshold = np.inf if name.startswith("majority") else threshold_for(y[fit_idx], fit_scores).threshold
+            threshold = np.inf if name.startswith("majority") else threshold_rule.choose(y[fit_idx], fit_scores).threshold
             values = weighted_metrics(y[val_idx], val_scores, np.ones(len(val_idx)), threshold).iloc[0]
             if name.startswith("majority"):
                 values["log_loss"] = np.nan  # a constant 0 is a label, not a probability

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import config
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -74,6 +76,25 @@ def evaluate(y_true, y_score, *, labels: tuple[str, str], threshold: float) -> E
 THRESHOLD_RULES = ("f1", "recall", "cost")
 # A stream of its own, so that the bootstrap draws never mirror other draws from the same seed.
 BOOTSTRAP_STREAM = 7
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """How to choose the decision threshold on training scores (see :func:`choose_threshold`)."""
+
+    rule: str = config.DEFAULT_THRESHOLD_RULE
+    target_recall: float = config.DEFAULT_TARGET_RECALL
+    cost_fn: float = 1.0
+    cost_fp: float = 1.0
+
+    def __post_init__(self):
+        if self.rule not in THRESHOLD_RULES:
+            raise ValueError(f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}; got {self.rule!r}")
+
+    def choose(self, y_true, y_score) -> "ThresholdChoice":
+        return choose_threshold(
+            y_true, y_score, rule=self.rule, target_recall=self.target_recall, cost_fn=self.cost_fn, cost_fp=self.cost_fp
+        )
 
 
 @dataclass(frozen=True)

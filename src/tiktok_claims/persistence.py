@@ -54,6 +54,7 @@ INTENDED_USE = (
 # trimming spaces): used to find the values that are not numbers without failing a chunk.
 NUMBER_PATTERN = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)$"
 REPORTED_BAD_ROWS = 5
+EMPTY_ROW = "no value in any column the model reads"
 
 
 # ----------------------------------------------------------------------------- saving
@@ -482,7 +483,7 @@ class CheckedRows:
         Rows with at least one problem.
     reasons : ndarray of object
         One reason per bad row, in row order: the problems joined by ``"; "``, or
-        ``"empty row"`` when no column has a value.
+        :data:`EMPTY_ROW` when no column has a value.
     """
 
     values: dict[str, np.ndarray]
@@ -543,8 +544,8 @@ class LoadedModel:
         """Check ``columns`` of ``table`` row by row (see :func:`check_values`).
 
         A row's reason lists its missing columns first (``"missing a, b"``), then its
-        other problems, joined by ``"; "``; a row with no value at all is an
-        ``"empty row"``.
+        other problems, joined by ``"; "``; a row without any value gets
+        :data:`EMPTY_ROW`.
         """
         checks = {spec.name: check_values(table.column(spec.name), spec) for spec in columns}
         bad = np.zeros(table.num_rows, dtype=bool)
@@ -561,7 +562,7 @@ class LoadedModel:
         for check in checks.values():
             for reason, mask in check.problems:
                 _append(reasons, mask[bad], reason, "; ")
-        reasons[empty[bad]] = "empty row"
+        reasons[empty[bad]] = EMPTY_ROW
         return CheckedRows({name: check.values for name, check in checks.items()}, bad, reasons)
 
     def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:

@@ -59,7 +59,7 @@ from . import config
 from .csvsafe import FORMULA_PREFIXES
 from .data.load import FIRST_DATA_LINE
 from .errors import DataError
-from .persistence import LoadedModel, load_model
+from .persistence import EMPTY_ROW, LoadedModel, load_model
 
 Progress = Callable[[str, float, int], None]
 """``progress(stage, fraction_done, rows)``: stage ``"Scoring"``, ``"Ranking"`` or ``"Writing"``."""
@@ -68,7 +68,7 @@ SCORED_COLUMNS = (config.ID_COLUMN, config.VIDEO_ID, "probability", "predicted_l
 REJECT_REASON_COLUMN = "reason"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_BLOCK_BYTES = 1 << 20
-MERGE_BLOCK_MIN = 256
+MERGE_BLOCK_MIN = 1024
 REPORTED_REASONS = 5
 # Chunks checked, scored or encoded at once by worker threads (numpy and pyarrow release
 # the GIL) while the main thread reads the next chunk and writes the finished ones in
@@ -76,7 +76,6 @@ REPORTED_REASONS = 5
 WORKERS = 2
 FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
 REQUOTED = "whole record in one field (a spreadsheet re-quoted the row)"
-EMPTY_ROW = "empty row"
 
 # Temporary records: a run holds scored rows in priority order; "key" is the bitwise
 # complement of the probability's IEEE-754 bits, which orders non-negative floats from
