@@ -47,9 +47,9 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
     def models_with_recorders(spec, seed):
         return {name: (None if m is None else record_fits(m)) for name, m in real_models(spec, seed).items()}
 
-    def fit_with_recorder(train, y_train, spec, balance, seed):
+    def fit_with_recorder(train, *args, **kwargs):
         FitRecorder.seen.append(pd.Index(train.index))
-        return real_fit(train, y_train, spec, balance, seed)
+        return real_fit(train, *args, **kwargs)
 
     FitRecorder.seen = []
     monkeypatch.setattr(cross_validation, "_models", models_with_recorders)
