@@ -194,7 +194,9 @@ def score(
         Optional[Path], typer.Option("--rejects", help="CSV of rejected rows with their reasons. Default: next to --out.")
     ] = None,
     sort: Annotated[bool, typer.Option("--sort", help="Write scored rows by priority (highest first).")] = False,
-    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1_000, help="Rows per chunk (bounds memory).")] = 1_000_000,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1_000, help="Rows per chunk: bounds memory (about 650 MB at the default).")
+    ] = 500_000,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Score a backlog file in chunks; every row is either scored or rejected with its reason."""

@@ -44,7 +44,6 @@ from .errors import DataError, ModelFileError
 FORMAT = "tiktok-claims-model"
 FORMAT_VERSION = 2
 IDENTIFIERS: tuple[str, ...] = (config.ID_COLUMN, config.VIDEO_ID)
-NUMERIC_KINDS = ("identifier", "count", "duration")
 INTENDED_USE = (
     "Rank reported videos so that moderators review the most likely positives first. "
     "The probabilities are associations learned from past reports, not causes; a "
@@ -99,7 +98,10 @@ def model_payload(analysis) -> dict:
         "coef": [float(c) for c in coef],
         "intercept": float(intercept),
         "training_data": {
-            **{key: metrics["data"][key] for key in ("source", "synthetic", "sha256", "rows_read", "rows_used", "rows_set_aside")},
+            **{
+                key: metrics["data"][key]
+                for key in ("source", "synthetic", "sha256", "rows_read", "rows_used", "rows_set_aside")
+            },
             "train_rows": metrics["split"]["train_rows"],
             "test_rows": metrics["split"]["test_rows"],
             "seed": analysis.seed,
@@ -394,19 +396,22 @@ def check_values(values: pa.Array | pa.ChunkedArray, spec: ColumnSpec) -> Column
         values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
     if pa.types.is_dictionary(values.type) and _is_text(values.type.value_type):
         return _check_dictionary(values, spec)
+    if pa.types.is_null(values.type):  # a column with no value at all
+        values = values.cast(pa.string())
     is_text = _is_text(values.type)
     is_number = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
-    if not (is_text or is_number or pa.types.is_null(values.type)):
+    if not (is_text or (is_number and spec.kind != "category")):
         raise DataError(f"column '{spec.name}' holds {values.type} values; expected {spec.expected}.")
     missing = _filled(values.is_null())
-    if is_text:
-        missing |= _filled(pc.is_in(values, value_set=pa.array(MISSING_MARKERS)))
     if spec.kind == "category":
-        codes = pc.index_in(values, value_set=pa.array(spec.categories, values.type if is_text else pa.string()))
+        codes = pc.index_in(values, value_set=pa.array(spec.categories, values.type))
         codes = codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        missing |= _markers(values, ~missing & (codes < 0))
         return ColumnCheck(codes, missing, [(f"{spec.name}: unknown category", ~missing & (codes < 0))])
 
     numbers, beyond = _numbers(values, is_text)
+    if is_text:
+        missing |= _markers(values, ~missing & np.isnan(numbers))
     problems = []
     usable = ~beyond
     if not pa.types.is_integer(values.type):  # integers are finite whole numbers already
@@ -444,7 +449,20 @@ def _numbers(values: pa.Array, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
             parsed = pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, values.type)), pa.float64())
     else:
         parsed = values.cast(pa.float64())
-    return parsed.fill_null(np.nan).to_numpy(zero_copy_only=False), beyond
+    return parsed.to_numpy(zero_copy_only=False), beyond  # nulls become NaN
+
+
+def _markers(values: pa.Array, candidates: np.ndarray) -> np.ndarray:
+    """Rows among ``candidates`` whose text is a missing-value marker (e.g. ``#N/A``).
+
+    Markers are never a category nor a finite number, so only the rows that are
+    neither need looking up: usually none.
+    """
+    found = np.zeros(len(values), dtype=bool)
+    rows = np.flatnonzero(candidates)
+    if len(rows):
+        found[rows] = _filled(pc.is_in(values.take(pa.array(rows)), value_set=pa.array(MISSING_MARKERS)))
+    return found
 
 
 def _check_dictionary(values: pa.DictionaryArray, spec: ColumnSpec) -> ColumnCheck:
@@ -512,6 +530,8 @@ class LoadedModel:
         The artifact's validated content.
     payload_sha256 : str
         Its digest, as recorded in the artifact.
+    source : str
+        The file it was read from.
     """
 
     def __init__(self, payload: dict, *, payload_sha256: str, source: str):
@@ -544,10 +564,11 @@ class LoadedModel:
         """Check ``columns`` of ``table`` row by row (see :func:`check_values`).
 
         A row's reason lists its missing columns first (``"missing a, b"``), then its
-        other problems, joined by ``"; "``; a row without any value gets
-        :data:`EMPTY_ROW`.
+        other problems, joined by ``"; "``, columns in the file's order (as ``load.py``
+        names them); a row without any value gets :data:`EMPTY_ROW`.
         """
-        checks = {spec.name: check_values(table.column(spec.name), spec) for spec in columns}
+        in_file_order = sorted(columns, key=lambda spec: config.COLUMNS.index(spec.name))
+        checks = {spec.name: check_values(table.column(spec.name), spec) for spec in in_file_order}
         bad = np.zeros(table.num_rows, dtype=bool)
         empty = np.ones(table.num_rows, dtype=bool)
         for check in checks.values():
@@ -648,7 +669,8 @@ class LoadedModel:
             "intended_use": INTENDED_USE,
             "inputs": inputs,
             "coefficients": [
-                {"feature": name, "coefficient": coef} for name, coef in zip(["intercept", *p["features"]], [p["intercept"], *p["coef"]])
+                {"feature": name, "coefficient": coef}
+                for name, coef in zip(["intercept", *p["features"]], [p["intercept"], *p["coef"]])
             ],
             "threshold": p["threshold"],
             "training_data": p["training_data"],

@@ -19,22 +19,23 @@ mismatch raises, and neither output file is then left behind: both are written u
 a temporary name and renamed only on success). For Parquet, rows read must also
 equal the row count in the file's metadata.
 
-Bounded memory (an external merge sort). Pass 1 reads ``chunk_rows`` rows at a time,
-scores them, writes their rejects, and writes each chunk's scored rows sorted by
-priority as a *run* to a temporary binary file (and, unless ``sort``, the scored rows
-in input order to another). Pass 2 merges the runs block by block: each step loads at
-most one block per run, emits every record not after the smallest of the blocks'
-last keys (nothing later in any run can precede it), and sorts that batch with numpy;
-the position in the merged stream is the rank. With ``sort``, merged blocks are
-written straight to the output. Without it, each (row, rank) pair is appended to the
-temporary file of its input chunk, and pass 3 reads the chunks back in input order,
-places their ranks and writes them. Memory is O(``chunk_rows``) at every step,
-whatever the file size; the temporary files (about 40 bytes per scored row) sit
-beside the output and are deleted at the end.
+Bounded memory (an external merge sort). Pass 1 reads ``chunk_rows`` rows at a time;
+``WORKERS`` threads check and score chunks while the main thread reads the next one and,
+in input order, writes each chunk's rejects and its scored rows sorted by priority as a
+*run* to a temporary binary file (and, unless ``sort``, the scored rows in input order to
+another). Pass 2 merges the runs block by block (a block per run, ``MERGE_CHUNKS``
+chunks' worth of records in all): each step emits every record not after the smallest
+of the blocks' last keys (nothing still on disk can precede it), sorted with numpy; the
+position in the merged stream is the rank. With ``sort``, merged blocks are encoded by
+the workers and written straight to the output. Without it, each (row, rank) pair is
+appended to the temporary file of its input chunk, and pass 3 reads the chunks back in
+input order, places their ranks, and the workers encode them. Memory is O(``chunk_rows``)
+at every step, whatever the file size; the temporary files (about 40 bytes per scored
+row) sit beside the output and are deleted at the end.
 
-Output safety: every text cell of both CSV files is neutralized by the rule of
-:mod:`tiktok_claims.csvsafe` (a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or
-carriage return); numbers are written as numbers and never changed.
+Output safety: every text cell of both CSV files goes through :func:`neutralize`, the
+rule of :mod:`tiktok_claims.csvsafe` vectorized (a leading ``'`` before ``=``, ``+``,
+``-``, ``@``, tab or carriage return); numbers are written as numbers and never changed.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ SCORED_COLUMNS = (config.ID_COLUMN, config.VIDEO_ID, "probability", "predicted_l
 REJECT_REASON_COLUMN = "reason"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_BLOCK_BYTES = 1 << 20
+# The merge holds one block per run: MERGE_CHUNKS chunks' worth of records in all (16 or
+# 32 bytes each; pass 1's memory is free by then), and at least MERGE_BLOCK_MIN per run.
+MERGE_CHUNKS = 4
 MERGE_BLOCK_MIN = 1024
 REPORTED_REASONS = 5
 # Chunks checked, scored or encoded at once by worker threads (numpy and pyarrow release
@@ -127,9 +131,9 @@ class ScoringResult:
     def summary(self) -> str:
         """One paragraph: rows read = scored + rejected (per reason), and the speed."""
         reasons = list(self.rejected.items())
-        shown = "; ".join(f"{reason}: {n:,}" for reason, n in reasons[:REPORTED_REASONS])
+        shown = " | ".join(f"{n:,} × {reason}" for reason, n in reasons[:REPORTED_REASONS])
         if len(reasons) > REPORTED_REASONS:
-            shown += f"; and {len(reasons) - REPORTED_REASONS} other reason(s)"
+            shown += f" | and {len(reasons) - REPORTED_REASONS} other reason(s)"
         rate = self.rows_read / self.seconds if self.seconds > 0 else float("inf")
         order = "in priority order" if self.sorted else "in input order"
         return (
@@ -149,7 +153,7 @@ def score_file(
     *,
     rejects: str | Path | None = None,
     sort: bool = False,
-    chunk_rows: int = 1_000_000,
+    chunk_rows: int = 500_000,
     progress: Progress | None = None,
 ) -> ScoringResult:
     """Score every row of a backlog file, or reject it with its reason.
@@ -169,7 +173,8 @@ def score_file(
     sort : bool
         Write scored rows by priority (rank 1 first) instead of input order.
     chunk_rows : int
-        Rows held in memory at a time, at least 1.
+        Rows read, checked and scored at a time, at least 1. Memory holds about
+        ``WORKERS + 2`` chunks (about 650 MB at the default).
     progress : callable, optional
         Called as ``progress(stage, fraction_done, rows)`` while working.
 
@@ -264,7 +269,6 @@ def _check_paths(model_path: Path, data_path: Path, out_path: Path, rejects_path
 class _Source:
     """Chunks of well-formed rows with their positions, and the broken lines found so far."""
 
-    name: str
     position: str  # "line" (CSV) or "row" (Parquet)
     chunks: Iterator[tuple[pa.Table, np.ndarray]]
     broken: list[tuple[int, str]]  # (line, reason), in line order
@@ -309,7 +313,7 @@ def _parquet_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
     columns = _resolve_columns(path, parquet.schema_arrow.names, model)
     total = parquet.metadata.num_rows
-    source = _Source(str(path), "row", iter(()), [], lambda: 0.0, rows_in_metadata=total)
+    source = _Source("row", iter(()), [], lambda: 0.0, rows_in_metadata=total)
 
     def chunks() -> Iterator[tuple[pa.Table, np.ndarray]]:
         batches = parquet.iter_batches(batch_size=chunk_rows, columns=list(dict.fromkeys(columns.values())))
@@ -334,7 +338,7 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
     raw = pa.OSFile(str(path), "rb")
     size = max(raw.size(), 1)
     stream = pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz") else raw
-    source = _Source(str(path), "line", iter(()), [], lambda: min(source.bytes_read / size, 1.0))
+    source = _Source("line", iter(()), [], lambda: min(source.bytes_read / size, 1.0))
     skipped_lines: list[int] = []
 
     def set_aside(row) -> str:
@@ -423,14 +427,28 @@ def _canonical(table: pa.Table, columns: dict[str, str]) -> pa.Table:
 
 
 @dataclass(frozen=True)
+class _Rejects:
+    """Rejected rows: where they are, their identifiers as given, and why."""
+
+    positions: np.ndarray
+    ids: pa.Array
+    video_ids: pa.Array
+    reasons: np.ndarray  # of str
+
+    @classmethod
+    def broken_lines(cls, broken: list[tuple[int, str]]) -> _Rejects:
+        """Lines the CSV reader set aside: no fields to echo."""
+        blank = pa.nulls(len(broken), pa.string())
+        reasons = np.array([reason for _, reason in broken], dtype=object)
+        return cls(np.array([line for line, _ in broken], dtype=np.int64), blank, blank, reasons)
+
+
+@dataclass(frozen=True)
 class _ScoredChunk:
     """One chunk checked and scored (computed by a worker thread, written in order)."""
 
     rows: int
-    bad_positions: np.ndarray
-    bad_ids: pa.Array
-    bad_video_ids: pa.Array
-    reasons: np.ndarray
+    rejects: _Rejects
     probability: np.ndarray  # of the good rows, in input order
     ids: np.ndarray
     video_ids: np.ndarray
@@ -455,10 +473,7 @@ def _score_chunk(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> 
     rejected = table.select([config.ID_COLUMN, config.VIDEO_ID]).filter(pa.array(bad))
     return _ScoredChunk(
         rows=table.num_rows,
-        bad_positions=positions[bad],
-        bad_ids=_as_text(rejected.column(0)),
-        bad_video_ids=_as_text(rejected.column(1)),
-        reasons=reasons,
+        rejects=_Rejects(positions[bad], _as_text(rejected.column(0)), _as_text(rejected.column(1)), reasons),
         probability=probability,
         ids=ids,
         video_ids=video_ids,
@@ -491,14 +506,17 @@ def _first_pass(
     runs = _RecordFile(scratch / "runs.bin", SORTED_RUN if sort else RUN)
     scored = None if sort else _RecordFile(scratch / "scored.bin", SCORED)
     result = _FirstPass(0, 0, 0, 0, Counter(), runs, scored, [])
+
+    def reject(parts: list[_Rejects]) -> None:
+        result.rows_rejected += _write_rejects(rejects_out, parts)
+        for part in parts:
+            result.reasons.update(part.reasons.tolist())
+
     say("Scoring", 0.0, 0)
     for chunk in _in_order(pool, lambda item: _score_chunk(model, *item), source.chunks):
         broken = [item for item in source.broken if item[0] <= chunk.last_position]
         del source.broken[: len(broken)]
-        _write_rejects(rejects_out, chunk, broken)
-        result.reasons.update(chunk.reasons.tolist())
-        result.reasons.update(reason for _, reason in broken)
-        result.rows_rejected += len(chunk.reasons) + len(broken)
+        reject([chunk.rejects, _Rejects.broken_lines(broken)])
         result.rows_read += chunk.rows + len(broken)
         n = len(chunk.probability)
         if n:
@@ -517,35 +535,27 @@ def _first_pass(
             result.rows_scored += n
         say("Scoring", source.fraction(), result.rows_read)
     if source.broken:  # broken lines after the last well-formed row
-        _write_rejects(rejects_out, None, source.broken)
-        result.reasons.update(reason for _, reason in source.broken)
-        result.rows_rejected += len(source.broken)
+        reject([_Rejects.broken_lines(source.broken)])
         result.rows_read += len(source.broken)
-    runs.close()
-    if scored is not None:
-        scored.close()
     say("Scoring", 1.0, result.rows_read)
     return result
 
 
-def _write_rejects(out: _CsvOut, chunk: _ScoredChunk | None, broken: list[tuple[int, str]]) -> None:
-    """A chunk's rejected rows and the broken lines among them, in line order."""
-    rows = 0 if chunk is None else len(chunk.reasons)
-    if rows + len(broken) == 0:
-        return
-    missing = pa.nulls(len(broken), pa.string())
-    table = pa.table(
-        {
-            out.schema.names[0]: np.concatenate(
-                [np.empty(0, np.int64) if chunk is None else chunk.bad_positions, np.array([line for line, _ in broken], dtype=np.int64)]
-            ),
-            config.ID_COLUMN: pa.concat_arrays([missing] if chunk is None else [chunk.bad_ids, missing]),
-            config.VIDEO_ID: pa.concat_arrays([missing] if chunk is None else [chunk.bad_video_ids, missing]),
-            REJECT_REASON_COLUMN: pa.array([*([] if chunk is None else chunk.reasons.tolist()), *(r for _, r in broken)], pa.string()),
-        },
-        schema=out.schema,
-    )
-    out.write(out.encode(table.take(pc.sort_indices(table.column(0)))))
+def _write_rejects(out: _CsvOut, parts: list[_Rejects]) -> int:
+    """Write rejected rows together in line (or row) order; return how many."""
+    positions = np.concatenate([part.positions for part in parts])
+    if len(positions):
+        table = pa.table(
+            [
+                positions,
+                pa.concat_arrays([part.ids for part in parts]),
+                pa.concat_arrays([part.video_ids for part in parts]),
+                pa.array(np.concatenate([part.reasons for part in parts]).tolist(), pa.string()),
+            ],
+            schema=out.schema,
+        )
+        out.write(out.encode(table.take(pc.sort_indices(table.column(0)))))
+    return len(positions)
 
 
 def _as_text(column) -> pa.Array:
@@ -586,26 +596,44 @@ def _write_scored(
     pool: ThreadPoolExecutor, say: Progress,
 ) -> int:
     """Merge the runs into ranks and write the scored CSV; return the rows ranked."""
-    labels = pa.array([model.negative_class, model.positive_class])
-    block = max(MERGE_BLOCK_MIN, chunk_rows // max(len(first.runs.runs), 1))
+    block = max(MERGE_BLOCK_MIN, MERGE_CHUNKS * chunk_rows // max(len(first.runs.runs), 1))
     merged = _ranked(_merged(first.runs, block))
+    labels = pa.array([model.negative_class, model.positive_class])
+
+    def table(ids, video_ids, probability, ranks) -> pa.Table:
+        return _scored_table(ids, video_ids, probability, ranks, model.threshold, labels)
+
     say("Ranking", 0.0, 0)
     if sort:
+        return _write_in_priority_order(merged, table, first.rows_scored, out, pool, say)
+    return _write_in_input_order(merged, table, first, out, scratch, pool, say)
 
-        def encode(item) -> pa.Buffer:
-            records, ranks = item
-            probability = (~records["key"]).view(np.float64)
-            return out.encode(_scored_table(records["id"], records["video_id"], probability, ranks, model.threshold, labels))
 
-        ranked = 0
-        for encoded, rows in _in_order(pool, lambda item: (encode(item), len(item[1])), merged):
-            out.write(encoded)
-            ranked += rows
-            say("Ranking", ranked / first.rows_scored, ranked)
-        return ranked
+def _write_in_priority_order(
+    merged: Iterator, table: Callable, rows_scored: int, out: _CsvOut, pool: ThreadPoolExecutor, say: Progress
+) -> int:
+    """Encode the merged blocks (in the workers) and write them as they come."""
 
+    def encode(item) -> tuple[pa.Buffer, int]:
+        records, ranks = item
+        probability = (~records["key"]).view(np.float64)
+        return out.encode(table(records["id"], records["video_id"], probability, ranks)), len(ranks)
+
+    ranked = 0
+    for encoded, rows in _in_order(pool, encode, merged):
+        out.write(encoded)
+        ranked += rows
+        say("Ranking", ranked / rows_scored, ranked)
+    return ranked
+
+
+def _write_in_input_order(
+    merged: Iterator, table: Callable, first: _FirstPass, out: _CsvOut, scratch: Path, pool: ThreadPoolExecutor,
+    say: Progress,
+) -> int:
+    """File each merged (row, rank) pair under its input chunk, then write the chunks in order."""
     starts = np.asarray(first.chunk_starts, dtype=np.int64)
-    index_type = np.int16 if len(starts) < 2**15 else np.int64  # small ints sort by radix
+    index_type = np.int16 if len(starts) < 2**15 else np.int64  # small integers sort by radix
     partitions: dict[int, _RecordFile] = {}
     ranked = 0
     for records, ranks in merged:
@@ -620,12 +648,10 @@ def _write_scored(
             partitions[index].append(pairs[bounds[index] : bounds[index + 1]])
         ranked += len(records)
         say("Ranking", ranked / first.rows_scored, ranked)
-    for partition in partitions.values():
-        partition.close()
 
     ends = [*first.chunk_starts[1:], first.rows_scored]
 
-    def encode_chunk(index: int) -> tuple[pa.Buffer, int]:
+    def encode(index: int) -> tuple[pa.Buffer, int]:
         start, end = first.chunk_starts[index], ends[index]
         records = first.scored.read(start, end - start)
         pairs = partitions[index].read(0, end - start)
@@ -633,11 +659,10 @@ def _write_scored(
         ranks[pairs["ordinal"] - start] = pairs["rank"]
         if len(pairs) != end - start or not ranks.all():
             raise RuntimeError(f"rows {start}..{end - 1} did not all receive a priority rank; this is a bug.")
-        table = _scored_table(records["id"], records["video_id"], records["probability"], ranks, model.threshold, labels)
-        return out.encode(table), end
+        return out.encode(table(records["id"], records["video_id"], records["probability"], ranks)), end
 
     say("Writing", 0.0, 0)
-    for encoded, written in _in_order(pool, encode_chunk, iter(range(len(starts)))):
+    for encoded, written in _in_order(pool, encode, iter(range(len(starts)))):
         out.write(encoded)
         say("Writing", written / first.rows_scored, written)
     return ranked
@@ -740,15 +765,12 @@ class _RecordFile:
         self.path, self.dtype = path, dtype
         self.runs: list[tuple[int, int]] = []
         self.records = 0
-        self._handle = path.open("ab")
 
     def append(self, records: np.ndarray) -> None:
-        records.tofile(self._handle)
+        with self.path.open("ab") as handle:
+            records.tofile(handle)
         self.runs.append((self.records, len(records)))
         self.records += len(records)
-
-    def close(self) -> None:
-        self._handle.close()
 
     def read(self, start: int, count: int) -> np.ndarray:
         with self.path.open("rb") as handle:
@@ -797,6 +819,8 @@ def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     The rule of :mod:`tiktok_claims.csvsafe` (cells starting with one of
     ``FORMULA_PREFIXES``), vectorized with pyarrow for millions of cells.
     """
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([neutralize(chunk) for chunk in values.chunks], type=values.type)
     if pa.types.is_dictionary(values.type):  # neutralize each distinct value once
         return pa.DictionaryArray.from_arrays(values.indices, neutralize(values.dictionary))
     flagged = pc.fill_null(pc.match_substring_regex(values, FORMULA_PATTERN), False)
@@ -806,15 +830,9 @@ def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
 
 
 def _scored_schema() -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field(config.ID_COLUMN, pa.int64()),
-            pa.field(config.VIDEO_ID, pa.int64()),
-            pa.field("probability", pa.float64()),
-            pa.field("predicted_label", pa.string()),
-            pa.field("priority_rank", pa.int64()),
-        ]
-    )
+    """The scored CSV's columns; the label is dictionary-encoded (two values, neutralized once)."""
+    types = (pa.int64(), pa.int64(), pa.float64(), pa.dictionary(pa.int8(), pa.string()), pa.int64())
+    return pa.schema(list(zip(SCORED_COLUMNS, types)))
 
 
 def _rejects_schema(position: str) -> pa.Schema:

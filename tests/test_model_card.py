@@ -1,0 +1,224 @@
+"""The model card beside the artifact, the artifact's refusals, and the claim-status model.
+
+The model here predicts ``claim_status`` (the backlog's real need) from a small
+synthetic frame in which a fifth of the claim labels were flipped: the generator's
+claims and opinions have disjoint view counts, which no logistic fit converges on.
+Every expected value is read from the analysis object, never from the card code.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tiktok_claims import config
+from tiktok_claims.analysis import analyze
+from tiktok_claims.data.schema import SPEC_BY_NAME
+from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.errors import ModelFileError
+from tiktok_claims.persistence import FORMAT, FORMAT_VERSION, card_markdown, load_model, save_model
+from tiktok_claims.scoring import score_file
+
+TARGET = config.CLAIM
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    frame = make_synthetic(4000, seed=1)
+    flip = frame[TARGET].notna() & (np.random.default_rng(0).random(len(frame)) < 0.2)
+    frame.loc[flip, TARGET] = frame.loc[flip, TARGET].map({"claim": "opinion", "opinion": "claim"})
+    return analyze(frame, target=TARGET, bootstrap=100, cv_folds=2, workers=1)
+
+
+@pytest.fixture(scope="module")
+def written(analysis, tmp_path_factory):
+    return save_model(analysis, tmp_path_factory.mktemp("model") / "model.json")
+
+
+@pytest.fixture(scope="module")
+def card(written):
+    return json.loads(written["model_card.json"].read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def document(written):
+    return json.loads(written["model.json"].read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- the card
+
+
+def test_the_artifact_and_both_cards_are_written_side_by_side(written):
+    assert sorted(written) == ["model.json", "model_card.json", "model_card.md"]
+    assert len({path.parent for path in written.values()}) == 1
+    assert all(path.is_file() for path in written.values())
+
+
+def test_card_names_target_family_threshold_and_provenance(analysis, card, written):
+    metrics = analysis.metrics()
+    document = json.loads(written["model.json"].read_text(encoding="utf-8"))
+
+    assert card["target"] == {"column": TARGET, "positive_class": "claim", "negative_class": "opinion"}
+    assert card["model_family"] == analysis.approach.family
+    assert card["threshold"]["value"] == analysis.threshold.threshold == analysis.evaluation.threshold
+    assert card["threshold"]["rule"] == analysis.threshold.rule
+    assert card["tool"]["created"] == analysis.created
+    assert card["versions"] == analysis.versions
+    assert card["model"] == {"format": FORMAT, "format_version": FORMAT_VERSION, "payload_sha256": document["payload_sha256"]}
+    data = card["training_data"]
+    assert data["sha256"] == analysis.dataset.sha256
+    assert (data["rows_read"], data["rows_used"]) == (analysis.dataset.rows_read, analysis.dataset.rows_used)
+    assert (data["train_rows"], data["test_rows"]) == (len(analysis.split.train), len(analysis.split.test))
+    assert data["rows_set_aside"] == analysis.dataset.rows_set_aside
+    assert card["metrics"] == {"test": metrics["test"], "test_ci": metrics["test_ci"]}
+
+
+def test_card_lists_every_input_with_its_type_and_categories(analysis, card):
+    expected = [config.ID_COLUMN, config.VIDEO_ID, *analysis.features.continuous, *analysis.features.categorical]
+
+    assert [c["name"] for c in card["inputs"]] == expected
+    for column in card["inputs"]:
+        spec = SPEC_BY_NAME[column["name"]]
+        assert (column["kind"], column["expected"]) == (spec.kind, spec.expected)
+        assert column.get("categories") == (list(config.CATEGORIES[spec.name]) if spec.kind == "category" else None)
+    assert TARGET not in expected
+
+
+def test_card_coefficients_are_the_fitted_classifier(analysis, card):
+    classifier = analysis.model.pipeline.named_steps["classifier"]
+
+    assert [c["feature"] for c in card["coefficients"]] == ["intercept", *analysis.model.feature_names]
+    np.testing.assert_array_equal(
+        [c["coefficient"] for c in card["coefficients"]], [classifier.intercept_[0], *classifier.coef_.ravel()]
+    )
+
+
+def test_markdown_card_shows_the_same_numbers(analysis, card, written):
+    text = written["model_card.md"].read_text(encoding="utf-8")
+
+    assert text == card_markdown(card)
+    assert analysis.dataset.sha256 in text
+    assert f"**{analysis.threshold.threshold:.4f}**" in text
+    for name, interval in analysis.metrics()["test_ci"].items():
+        cells = [f"{interval[k]:.4f}" for k in ("estimate", "ci_low", "ci_high")]
+        assert f"| {name.replace('_', chr(92) + '_')} | {' | '.join(cells)} |" in text
+    for column in card["inputs"]:
+        assert column["name"].replace("_", "\\_").replace("#", "\\#") in text
+    assert f"rows read {analysis.dataset.rows_read:,}" in text
+
+
+def test_markdown_card_escapes_text_that_came_from_outside(card):
+    hostile = copy.deepcopy(card)
+    hostile["training_data"]["source"] = "data|<script>alert(1)</script>_[x](y)"
+
+    text = card_markdown(hostile)
+
+    assert "<script>" not in text
+    assert "data\\|\\<script\\>alert(1)\\</script\\>\\_\\[x\\](y)" in text
+
+
+def test_the_card_is_a_rendering_of_the_artifact(card, written):
+    assert load_model(written["model.json"]).card() == card
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def _rewrite(tmp_path, document: dict, *, fix_checksum: bool):
+    if fix_checksum:
+        body = json.dumps(document["payload"], sort_keys=True)
+        document["payload_sha256"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_a_tampered_artifact_is_refused(document, tmp_path):
+    document["payload"]["inputs"][2]["mean"] *= 1.01
+
+    with pytest.raises(ModelFileError, match="altered or corrupted"):
+        load_model(_rewrite(tmp_path, document, fix_checksum=False))
+
+
+@pytest.mark.parametrize("version", [1, 3, "2", None])
+def test_another_format_version_is_refused(document, tmp_path, version):
+    document["format_version"] = version
+
+    with pytest.raises(ModelFileError, match=f"this tool reads version {FORMAT_VERSION}"):
+        load_model(_rewrite(tmp_path, document, fix_checksum=False))
+
+
+def test_a_file_from_another_tool_is_refused(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"format": "sklearn-pickle", "payload": {}}), encoding="utf-8")
+
+    with pytest.raises(ModelFileError, match="not a tiktok-claims model artifact"):
+        load_model(path)
+
+
+def _set_input(name: str, key: str, value):
+    def edit(payload):
+        next(c for c in payload["inputs"] if c["name"] == name)[key] = value
+
+    return edit
+
+
+WRONG_SCHEMAS = {
+    "missing key": (lambda p: p.pop("intercept"), "lacks the field 'intercept'"),
+    "wrong type": (lambda p: p.update(coef="1,2,3"), "payload.coef is str; expected a list"),
+    "coefficient count": (lambda p: p["coef"].append(0.5), "9 coefficient(s) for 8 feature(s)"),
+    "non-finite coefficient": (lambda p: p["coef"].__setitem__(0, None), "expected a finite number"),
+    "unknown category": (_set_input(config.BAN, "categories", ["active", "under review", "suspended"]), "unknown categor"),
+    "kind mismatch": (_set_input(config.VIEWS, "kind", "duration"), "has kind 'duration'"),
+    "unknown column": (
+        lambda p: p["inputs"].append({"name": "mood", "kind": "count", "mean": 0.0, "scale": 1.0}),
+        "'mood' is not a model input",
+    ),
+    "target as input": (
+        lambda p: p["inputs"].append({"name": TARGET, "kind": "category", "categories": ["claim", "opinion"]}),
+        "not a model input",
+    ),
+    "no identifier": (lambda p: p["inputs"].pop(0), "lack the identifier column(s) '#'"),
+    "features": (lambda p: p["features"].reverse(), "not the encoding of the inputs"),
+    "classes": (lambda p: p.update(positive_class="verified"), "are not the two categories"),
+    "digest": (lambda p: p["training_data"].update(sha256="abc"), "not a SHA-256"),
+    "row count": (lambda p: p["training_data"].update(rows_read=-1), "negative"),
+}
+
+
+@pytest.mark.parametrize("edit, message", WRONG_SCHEMAS.values(), ids=WRONG_SCHEMAS.keys())
+def test_an_artifact_whose_schema_does_not_fit_is_refused_with_the_reason(document, tmp_path, edit, message):
+    edit(document["payload"])
+
+    with pytest.raises(ModelFileError, match="does not fit this tool's schema") as refused:
+        load_model(_rewrite(tmp_path, document, fix_checksum=True))
+    assert message in str(refused.value)
+
+
+# ---------------------------------------------------------------- the claim model in use
+
+
+def test_the_claim_model_scores_a_backlog_like_any_other(analysis, written, tmp_path):
+    frame = make_synthetic(200, seed=4)
+    frame = frame[frame[config.VIEWS].notna()].reset_index(drop=True)
+    frame.loc[[0, 5], TARGET] = pd.NA  # the outcome is not an input: still scored
+    frame.loc[9, config.VERIFIED] = "maybe"
+    path = tmp_path / "backlog.csv"
+    frame.to_csv(path, index=False)
+
+    result = score_file(written["model.json"], path, tmp_path / "scored.csv")
+
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (len(frame), len(frame) - 1, 1)
+    assert result.rejected == {f"{config.VERIFIED}: unknown category": 1}
+    kept = frame.drop(index=9)
+    expected = analysis.model.pipeline.predict_proba(kept[list(analysis.features.columns)])[:, 1]
+    np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-12)
+    assert set(scored["predicted_label"]) <= {"claim", "opinion"}
+    assert math.isclose(result.threshold, analysis.threshold.threshold)
