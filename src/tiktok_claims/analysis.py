@@ -34,6 +34,8 @@ from .modeling import FittedModel, Split, encode_target, fit, split
 from .parallel import default_workers, worker_pool
 
 Progress = Callable[[str], None]
+# Libraries the parallel stages use, imported once before the workers fork.
+WORKER_MODULES = ("statsmodels.api", "imblearn.pipeline", "sklearn.ensemble", "sklearn.linear_model", "scipy.optimize")
 
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "imbalanced-learn", "matplotlib", "pyarrow")
 
@@ -252,19 +254,17 @@ def analyze(
     spec = select_features(train, target)
     y_train = encode_target(train[target], approach.positive_class)
     y_test = encode_target(test[target], approach.positive_class)
-    say(f"Fitting the {approach.family} ({balance})")
-    model = fit(train, y_train, spec, balance, seed, calibrate=calibrate)
-    threshold = threshold_rule.choose(y_train, model.predict_proba(train[spec.columns]))
-    scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
-    negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
-    with worker_pool(default_workers() if workers is None else workers) as pool:
-        say(
-            f"Cross-validating strategies, baselines and the reference model ({cv_folds} folds), checking "
-            "assumptions and reproducing the course's recipe"
-        )
+    with worker_pool(default_workers() if workers is None else workers, preload=WORKER_MODULES) as pool:
+        say("Reproducing the course's recipe (leakage audit) alongside the fit")
         course = pool.submit(course_recipe, frame, target, approach.positive_class, spec, seed)
+        say(f"Fitting the {approach.family} ({balance})")
+        model = fit(train, y_train, spec, balance, seed, calibrate=calibrate)
+        threshold = threshold_rule.choose(y_train, model.predict_proba(train[spec.columns]))
+        say("Checking assumptions and cross-validating strategies, baselines and the reference model")
         checks = pool.submit(check_logistic, train, y_train, spec, model.inference)
         say(f"Evaluating on the untouched test part ({bootstrap:,} bootstrap resamples) and calibration")
+        scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
+        negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
         evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
         intervals = bootstrap_intervals(y_test, scores, threshold=threshold.threshold, n_resamples=bootstrap, seed=seed)
         curve, calibration_summary = calibration(y_test, scores)

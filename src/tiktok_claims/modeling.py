@@ -106,12 +106,15 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
     """Preprocessing + (optional resampling) + unpenalized logistic regression.
 
     ``balance`` is ``"class-weights"`` (reweight classes in the loss), ``"upsample"``
-    (random oversampling of the minority class), ``"smote"`` (SMOTE-NC: synthetic
-    minority rows interpolated in the standardized continuous predictors, categories
-    taken from the nearest neighbours) or ``"none"``. Resamplers sit inside the
-    pipeline, so they only ever see the rows the pipeline is fitted on.
+    (random oversampling of the minority class), ``"smote"`` (SMOTE: synthetic minority
+    rows interpolated between a minority row and one of its nearest minority
+    neighbours in the standardized predictors; each synthetic row's categories are
+    those of the nearer of its two parents, so they stay valid) or ``"none"``.
+    Resamplers sit inside the pipeline, so they only ever see the rows the pipeline is
+    fitted on.
     """
-    from imblearn.over_sampling import SMOTENC, RandomOverSampler
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+    from sklearn.preprocessing import FunctionTransformer
     from imblearn.pipeline import Pipeline
     from sklearn.linear_model import LogisticRegression
 
@@ -119,7 +122,7 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
         raise AnalysisError(f"balance must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.")
     classifier = LogisticRegression(
         C=np.inf,
-        solver="lbfgs",
+        solver="newton-cholesky",
         max_iter=MAX_ITER,
         tol=1e-8,
         class_weight="balanced" if balance == "class-weights" else None,
@@ -131,9 +134,21 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
         n_continuous = len(spec.continuous)
         n_dummies = sum(len(config.CATEGORIES[c]) - 1 for c in spec.categorical)
         dummies = list(range(n_continuous, n_continuous + n_dummies))
-        steps.append(("smote", SMOTENC(categorical_features=dummies, random_state=seed)))
+        steps.append(("smote", SMOTE(random_state=seed)))
+        steps.append(("categories", FunctionTransformer(nearer_parent_categories, kw_args={"columns": dummies})))
     steps.append(("classifier", classifier))
     return Pipeline(steps)
+
+
+def nearer_parent_categories(design: np.ndarray, columns: list[int]) -> np.ndarray:
+    """Round interpolated dummy columns to 0/1: the category of the nearer parent.
+
+    Between two valid one-hot rows, rounding at one half always gives one parent's
+    category; on real rows (already 0/1) it changes nothing.
+    """
+    design = np.array(design, dtype=float, copy=True)
+    design[:, columns] = np.round(design[:, columns])
+    return design
 
 
 def fit(

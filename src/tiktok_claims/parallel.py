@@ -9,6 +9,7 @@ workers fit the gradient-boosting reference model), which keeps fork safe. With
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -34,10 +35,25 @@ class InProcess(Executor):
 
 
 @contextmanager
-def worker_pool(workers: int) -> Iterator[Executor]:
-    """An executor with ``workers`` forked processes, or in-process when ``workers <= 1``."""
+def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executor]:
+    """An executor with ``workers`` forked processes, or in-process when ``workers <= 1``.
+
+    ``preload`` names modules to import in the parent first, so that every worker
+    inherits them instead of importing them again.
+    """
+    for module in preload:
+        importlib.import_module(module)
     if workers <= 1:
         yield InProcess()
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread_per_worker
+    ) as pool:
         yield pool
+
+
+def _one_thread_per_worker() -> None:
+    """Workers already run side by side: threaded BLAS/OpenMP inside them would only contend."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)

@@ -29,10 +29,17 @@ class Figure:
 
 
 def _new(width: float = 6.4, height: float = 4.0, **kwargs):
+    """A figure and its axes. Single plots use the constrained layout; grids get fixed
+    spacing (``_space_grid``), since the layout engine costs more than the drawing."""
     from matplotlib.figure import Figure as MplFigure
 
-    fig = MplFigure(figsize=(width, height), layout="constrained")
+    grid = kwargs.get("nrows", 1) * kwargs.get("ncols", 1) > 1
+    fig = MplFigure(figsize=(width, height), layout=None if grid else "constrained")
     return fig, fig.subplots(**kwargs)
+
+
+def _space_grid(fig) -> None:
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.09, top=0.88, wspace=0.28, hspace=0.5)
 
 
 def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
@@ -42,8 +49,7 @@ def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
     for ax, column in zip(axes.flat, config.CONTINUOUS_COLUMNS):
         heavy = column in config.COUNT_COLUMNS
         values = np.log10(frame[column] + 1) if heavy else frame[column]
-        # Durations are whole seconds: bins of whole seconds avoid empty-bin artefacts.
-        bins = np.histogram_bin_edges(values, bins=30) if heavy else np.arange(values.min() - 0.5, values.max() + 5, 5)
+        bins = np.histogram_bin_edges(values, bins=30) if heavy else _whole_number_bins(values)
         for i, level in enumerate(levels):
             ax.hist(
                 values[frame[target] == level], bins=bins, density=True, histtype="step",
@@ -54,6 +60,7 @@ def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
         ax.tick_params(labelsize=7)
     axes.flat[0].legend(fontsize=7, title=target, title_fontsize=7)
     fig.suptitle("Distributions of duration and engagement counts", fontsize=10)
+    _space_grid(fig)
     return Figure(
         "distributions",
         "Distributions of duration and engagement counts",
@@ -62,6 +69,14 @@ def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
         "they are heavy-tailed.",
         fig,
     )
+
+
+def _whole_number_bins(values: pd.Series, most: int = 30) -> np.ndarray:
+    """Bins that each hold the same number of whole values (no half-empty edge bins)."""
+    low, high = int(np.floor(values.min())), int(np.ceil(values.max()))
+    span = high - low + 1
+    count = max(d for d in range(1, most + 1) if span % d == 0)
+    return np.linspace(low - 0.5, high + 0.5, count + 1)
 
 
 def correlation_heatmap(corr: pd.DataFrame, method: str = "Pearson") -> Figure:
@@ -204,6 +219,7 @@ def empirical_logits(table: pd.DataFrame) -> Figure:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
     fig.supylabel("log-odds", fontsize=9)
+    _space_grid(fig)
     return Figure(
         "empirical_logits",
         "Linearity of the log-odds",

@@ -44,11 +44,27 @@ def figure_jobs(analysis) -> list[tuple]:
     ]
 
 
-def render_figure(builder, arguments) -> tuple[dict, bytes]:
-    """Build one figure and return its description and PNG bytes."""
+def _import_matplotlib() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.backends.backend_agg  # noqa: F401  (loaded now, used by savefig)
+    import matplotlib.figure  # noqa: F401
+
+
+def _warm_matplotlib() -> None:
+    """Import matplotlib and load its fonts once, before the workers fork."""
+    from matplotlib.figure import Figure
+
+    _import_matplotlib()
+    figure = Figure(figsize=(1, 1))
+    figure.text(0.5, 0.5, "0")
+    figure.savefig(io.BytesIO(), format="png")
+
+
+def render_figure(builder, arguments) -> tuple[dict, bytes]:
+    """Build one figure and return its description and PNG bytes."""
+    _import_matplotlib()
     figure = builder(*arguments)
     buffer = io.BytesIO()
     figure.figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
@@ -148,23 +164,42 @@ def write_outputs(
     say("Drawing figures")
     metrics = analysis.metrics()
     metrics["figures"] = []
+    _warm_matplotlib()
     with worker_pool(default_workers() if workers is None else workers) as pool:
+        # The summary shows no figures: it is rendered (and printed to PDF) while they are drawn.
+        summary = pool.submit(render_executive_summary, metrics, out)
         rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in figure_jobs(analysis)]
         for future in rendered:
             meta, png = future.result()
             written[meta["file"]] = out / meta["file"]
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)
+        written.update(summary.result())
     written["metrics.json"] = out / "metrics.json"
     written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
 
     say("Rendering the reports")
-    written.update(render_documents(metrics, out))
+    written.update(render_reports(metrics, out))
     return written
 
 
 def render_documents(metrics: dict, out: Path) -> dict[str, Path]:
     """Render every document from a metrics record and the figure files beside it."""
+    return {**render_executive_summary(metrics, out), **render_reports(metrics, out)}
+
+
+def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
+    """The one-page summary for managers, as HTML and PDF (it shows no figures)."""
+    html = out / "executive_summary.html"
+    html.write_text(
+        _environment().get_template("executive_summary.html.j2").render(**report_context(metrics, [])),
+        encoding="utf-8",
+    )
+    return {html.name: html, "executive_summary.pdf": html_to_pdf(html, out / "executive_summary.pdf")}
+
+
+def render_reports(metrics: dict, out: Path) -> dict[str, Path]:
+    """The report, the data-team brief and the PACE document, with figures embedded."""
     figures = []
     for figure in metrics["figures"]:
         png = (out / figure["file"]).read_bytes()
@@ -180,11 +215,10 @@ def render_documents(metrics: dict, out: Path) -> dict[str, Path]:
         body = markdown_to_html((out / f"{name}.md").read_text(encoding="utf-8"))
         html.write_text(env.get_template("markdown_page.html.j2").render(title=title, body=Markup(body)), encoding="utf-8")
         written[html.name] = html
-    written["executive_summary.pdf"] = html_to_pdf(out / "executive_summary.html", out / "executive_summary.pdf")
     return written
 
 
-TEMPLATED = ("report.html", "report.md", "executive_summary.html", "technical_summary.md", "pace_strategy.md")
+TEMPLATED = ("report.html", "report.md", "technical_summary.md", "pace_strategy.md")
 MARKDOWN_PAGES = {
     "technical_summary": "Data-team brief",
     "pace_strategy": "PACE strategy document",
