@@ -47,7 +47,12 @@ RESULTS_FILE = BENCH_DIR / "results.md"
 WORK_DIR = BENCH_DIR / "_work"
 SECTION_HEADER = "## run vs course baseline (real data)"
 
+# Issue "whole analysis in one command": run (then without cross-validation, bootstrap and
+# the reference model) within 1.5x the baseline. Issue "evaluation that survives scrutiny":
+# the full run (5-fold CV, strategy comparison, reference model, 1,000 bootstrap
+# resamples) within 2x. Both are checked against the same full run.
 RUN_TO_BASELINE_TARGET = 1.5
+FULL_EVALUATION_TARGET = 2.0
 HELP_TARGET_SECONDS = 0.3
 STDERR_TAIL_LINES = 20
 VERSIONED_PACKAGES = ("numpy", "pandas", "scikit-learn", "statsmodels", "matplotlib", "seaborn")
@@ -207,11 +212,11 @@ def results_table(commands: dict[str, Command]) -> list[str]:
         min_ratio = run.min_wall() / baseline.min_wall()
         cpu_ratio = run.median_cpu() / baseline.median_cpu()
         rss_ratio = run.peak_rss_mib() / baseline.peak_rss_mib()
-        rows.append(
-            f"| **run / baseline** | | {median_ratio:.2f}× | {min_ratio:.2f}× | {cpu_ratio:.2f}× | "
-            f"{rss_ratio:.2f}× | ≤ {RUN_TO_BASELINE_TARGET}× (median) | "
-            f"{verdict(median_ratio <= RUN_TO_BASELINE_TARGET)} |"
-        )
+        for target in (RUN_TO_BASELINE_TARGET, FULL_EVALUATION_TARGET):
+            rows.append(
+                f"| **run / baseline** | | {median_ratio:.2f}× | {min_ratio:.2f}× | {cpu_ratio:.2f}× | "
+                f"{rss_ratio:.2f}× | ≤ {target}× (median) | {verdict(median_ratio <= target)} |"
+            )
     return rows
 
 

@@ -79,7 +79,7 @@ def _models(spec: FeatureSpec, seed: int) -> dict[str, object]:
                 HistGradientBoostingClassifier(
                     categorical_features=list(range(len(spec.categorical))),
                     early_stopping=False,
-                    max_iter=100,
+                    max_iter=50,
                     random_state=seed,
                 ),
             ),
