@@ -28,7 +28,8 @@ from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.persistence import EMPTY_ROW, check_values, save_model
-from tiktok_claims.scoring import REQUOTED, SCORED_COLUMNS, neutralize, score_file
+from tiktok_claims.csvsafe import neutralize
+from tiktok_claims.scoring import REQUOTED, SCORED_COLUMNS, score_file
 from test_load import made_up_record
 
 HEADER = ",".join(config.COLUMNS)

@@ -14,6 +14,7 @@ _EXPORTS = {
     "analyze": "tiktok_claims.analysis",
     "Analysis": "tiktok_claims.analysis",
     "load_dataset": "tiktok_claims.data.load",
+    "load_model": "tiktok_claims.persistence",
     "Dataset": "tiktok_claims.data.load",
     "make_synthetic": "tiktok_claims.data.synthetic",
     "DataError": "tiktok_claims.errors",
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .data.load import Dataset, load_dataset
     from .data.synthetic import make_synthetic
     from .errors import DataError, ModelFileError, TiktokClaimsError
+    from .persistence import load_model
 
 
 def __getattr__(name: str) -> Any:

@@ -40,6 +40,7 @@ from . import __version__, config
 from .data.load import LARGEST_EXACT_INTEGER, MISSING_MARKERS
 from .data.schema import SPEC_BY_NAME, ColumnSpec
 from .errors import DataError, ModelFileError
+from .escaping import escape_markdown
 
 FORMAT = "tiktok-claims-model"
 FORMAT_VERSION = 2
@@ -688,64 +689,56 @@ def _append(texts: np.ndarray, hit: np.ndarray, item: str, separator: str) -> No
 
 # ------------------------------------------------------------------------ model card
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!&])")
-
-
-def _md(text) -> str:
-    """Escape Markdown and inline-HTML metacharacters (e.g. in a training file's path)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
 def card_markdown(card: dict) -> str:
     """The model card as Markdown, from :meth:`LoadedModel.card`'s content."""
     target, data, metrics = card["target"], card["training_data"], card["metrics"]
     lines = [
-        f"# Model card: {_md(target['column'])}",
+        f"# Model card: {escape_markdown(target['column'])}",
         "",
-        f"- **Model**: {_md(card['model_family'])} ({_md(card['balance'])}), predicting "
-        f"P({_md(target['column'])} = {_md(target['positive_class'])}); the other class is "
-        f"{_md(target['negative_class'])}.",
-        f"- **Created**: {_md(card['tool']['created'])} by tiktok-claims {_md(card['tool']['version'])}; "
+        f"- **Model**: {escape_markdown(card['model_family'])} ({escape_markdown(card['balance'])}), predicting "
+        f"P({escape_markdown(target['column'])} = {escape_markdown(target['positive_class'])}); the other class is "
+        f"{escape_markdown(target['negative_class'])}.",
+        f"- **Created**: {escape_markdown(card['tool']['created'])} by tiktok-claims {escape_markdown(card['tool']['version'])}; "
         f"artifact format {card['model']['format_version']}, payload SHA-256 `{card['model']['payload_sha256']}`.",
-        f"- **Intended use**: {_md(card['intended_use'])}",
+        f"- **Intended use**: {escape_markdown(card['intended_use'])}",
         "",
         "## Inputs",
         "",
         "| column | expected | role |",
         "|---|---|---|",
-        *(f"| {_md(c['name'])} | {_md(c['expected'])} | {_md(c['role'])} |" for c in card["inputs"]),
+        *(f"| {escape_markdown(c['name'])} | {escape_markdown(c['expected'])} | {escape_markdown(c['role'])} |" for c in card["inputs"]),
         "",
         "Rows that break these rules are rejected with their reason by `tiktok-claims score`.",
         "",
         "## Training data",
         "",
-        f"- source: {_md(data['source'])}{' (SYNTHETIC)' if data['synthetic'] else ''}",
+        f"- source: {escape_markdown(data['source'])}{' (SYNTHETIC)' if data['synthetic'] else ''}",
         f"- SHA-256: `{data['sha256']}`",
         f"- rows read {data['rows_read']:,}; used {data['rows_used']:,}; training part {data['train_rows']:,}; "
         f"test part {data['test_rows']:,} (seed {data['seed']})",
-        *(f"- set aside: {_md(reason)}: {n:,}" for reason, n in data["rows_set_aside"].items()),
+        *(f"- set aside: {escape_markdown(reason)}: {n:,}" for reason, n in data["rows_set_aside"].items()),
         "",
         "## Test metrics (95% bootstrap confidence intervals)",
         "",
         "| metric | estimate | CI low | CI high |",
         "|---|---|---|---|",
         *(
-            f"| {_md(name)} | {_fmt(ci['estimate'])} | {_fmt(ci['ci_low'])} | {_fmt(ci['ci_high'])} |"
+            f"| {escape_markdown(name)} | {_fmt(ci['estimate'])} | {_fmt(ci['ci_low'])} | {_fmt(ci['ci_high'])} |"
             for name, ci in metrics["test_ci"].items()
         ),
         "",
-        f"Threshold: **{_fmt(card['threshold']['value'])}** ({_md(card['threshold']['rule'])} rule, chosen on "
-        f"{_md(card['threshold']['chosen_on'])}): {_md(card['threshold']['description'])}.",
+        f"Threshold: **{_fmt(card['threshold']['value'])}** ({escape_markdown(card['threshold']['rule'])} rule, chosen on "
+        f"{escape_markdown(card['threshold']['chosen_on'])}): {escape_markdown(card['threshold']['description'])}.",
         "",
         "## Coefficients (standardized continuous predictors)",
         "",
         "| feature | coefficient |",
         "|---|---|",
-        *(f"| {_md(c['feature'])} | {_fmt(c['coefficient'])} |" for c in card["coefficients"]),
+        *(f"| {escape_markdown(c['feature'])} | {_fmt(c['coefficient'])} |" for c in card["coefficients"]),
         "",
         "## Library versions",
         "",
-        *(f"- {_md(name)}: {_md(version)}" for name, version in card["versions"].items()),
+        *(f"- {escape_markdown(name)}: {escape_markdown(version)}" for name, version in card["versions"].items()),
         "",
     ]
     return "\n".join(lines)

@@ -33,7 +33,7 @@ input order, places their ranks, and the workers encode them. Memory is O(``chun
 at every step, whatever the file size; the temporary files (about 40 bytes per scored
 row) sit beside the output and are deleted at the end.
 
-Output safety: every text cell of both CSV files goes through :func:`neutralize`, the
+Output safety: every text cell of both CSV files goes through :func:`tiktok_claims.csvsafe.neutralize`, the
 rule of :mod:`tiktok_claims.csvsafe` vectorized (a leading ``'`` before ``=``, ``+``,
 ``-``, ``@``, tab or carriage return); numbers are written as numbers and never changed.
 """
@@ -57,7 +57,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from . import config
-from .csvsafe import FORMULA_PREFIXES
+from .csvsafe import neutralize
 from .data.load import FIRST_DATA_LINE
 from .errors import DataError
 from .persistence import EMPTY_ROW, LoadedModel, load_model
@@ -78,7 +78,6 @@ REPORTED_REASONS = 5
 # the GIL) while the main thread reads the next chunk and writes the finished ones in
 # order. Memory holds about WORKERS + 2 chunks.
 WORKERS = 2
-FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
 REQUOTED = "whole record in one field (a spreadsheet re-quoted the row)"
 
 # Temporary records: a run holds scored rows in priority order; "key" is the bitwise
@@ -811,22 +810,6 @@ class _CsvOut:
 
 def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or (pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type))
-
-
-def neutralize(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Text values with a leading ``'`` where a spreadsheet would run them as a formula.
-
-    The rule of :mod:`tiktok_claims.csvsafe` (cells starting with one of
-    ``FORMULA_PREFIXES``), vectorized with pyarrow for millions of cells.
-    """
-    if isinstance(values, pa.ChunkedArray):
-        return pa.chunked_array([neutralize(chunk) for chunk in values.chunks], type=values.type)
-    if pa.types.is_dictionary(values.type):  # neutralize each distinct value once
-        return pa.DictionaryArray.from_arrays(values.indices, neutralize(values.dictionary))
-    flagged = pc.fill_null(pc.match_substring_regex(values, FORMULA_PATTERN), False)
-    if not pc.any(flagged).as_py():
-        return values
-    return pc.if_else(flagged, pc.binary_join_element_wise("'", values, ""), values)
 
 
 def _scored_schema() -> pa.Schema:

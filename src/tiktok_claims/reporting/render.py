@@ -20,6 +20,7 @@ from markupsafe import Markup
 from .. import plots
 from ..csvsafe import write_csv
 from ..errors import DataError
+from ..escaping import escape_markdown
 from ..parallel import default_workers, worker_pool
 from ..interpretation import format_p
 from ..persistence import save_model
@@ -96,14 +97,6 @@ def format_number(value, digits: int = 3) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}f}"
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!&])")
-
-
-def escape_markdown(text) -> str:
-    """Escape Markdown and inline-HTML metacharacters in text that came from the data."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def report_context(m: dict, figures: list[dict]) -> dict:
