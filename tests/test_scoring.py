@@ -27,7 +27,8 @@ from tiktok_claims.data.load import validate_frame
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
-from tiktok_claims.persistence import EMPTY_ROW, check_values, save_model
+from tiktok_claims.data.rules import check_values
+from tiktok_claims.persistence import EMPTY_ROW, save_model
 from tiktok_claims.csvsafe import neutralize
 from tiktok_claims.scoring import REQUOTED, SCORED_COLUMNS, score_file
 from test_load import made_up_record

@@ -970,7 +970,7 @@ def _hosmer_lemeshow_check(table: pd.DataFrame, statistic: float, df: int, p_val
         threshold=f"chi-squared over {len(table)} groups of predicted probability ({df} df): warn if p < {ALPHA:g}",
         verdict="warn" if poor else "pass",
         consequence=(
-            f"Observed and expected event counts per decile of predicted probability differ "
+            "Observed and expected event counts per decile of predicted probability differ "
             + ("more than chance allows, so predicted probabilities are off in some range "
                "(with many rows, even small misfit is detected)."
                if poor else "no more than chance allows, so predicted probabilities match observed rates.")

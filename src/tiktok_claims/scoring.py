@@ -41,7 +41,6 @@ rule of :mod:`tiktok_claims.csvsafe` vectorized (a leading ``'`` before ``=``, `
 from __future__ import annotations
 
 import operator
-import re
 import tempfile
 import time
 from collections import Counter, deque

@@ -11,7 +11,6 @@ import base64
 import io
 import json
 import math
-import re
 from pathlib import Path
 from typing import Callable
 
