@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.9.5
 OUT ?= out
 
-.PHONY: run test bench lock clean setup pdf-deps browser-deps
+.PHONY: run test bench lock clean setup pdf-deps browser-deps java-deps
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,16 @@ pdf-deps:
 browser-deps: pdf-deps
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) chromium; }
 
+# A Java runtime for PySpark (the Spark engine and its parity test).
+java-deps:
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) openjdk-17-jre-headless; }
+
 ## make run: the whole analysis on the embedded synthetic default; outputs in $(OUT)/
 run: setup pdf-deps
 	$(BIN)/tiktok-claims run --out $(OUT)
 
 ## make test: the test suite (real-data tests read ../shared/data or $$TIKTOK_DATA)
-test: setup browser-deps
+test: setup browser-deps java-deps
 	$(BIN)/python -m pytest
 
 bench: setup
@@ -42,7 +46,7 @@ bench: setup
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
 	rm -rf $(VENV) $(OUT)

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from . import __version__, config
@@ -64,6 +65,7 @@ class Analysis:
     cross_validation: CrossValidation | None = None
     leakage: LeakageAudit | None = None
     test_scores: pd.Series = field(repr=False, default=None)
+    spark: object = field(repr=False, default=None)
     command: str = ""
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
@@ -176,11 +178,31 @@ class Analysis:
                 "text_length": _records(self.eda.text_length),
                 "by_category": _records(self.eda.by_category),
             },
+            "engine": self._engine_record(),
             "command": self.command,
             "versions": self.versions,
         })
         record["insights"] = plain_insights(record)
         return record
+
+    def _engine_record(self) -> dict:
+        """Which engine fitted the model; with Spark, its estimates beside the in-process ones."""
+        if self.spark is None:
+            return {"name": "in-process (scikit-learn + statsmodels)"}
+        ours = self.coefficients.set_index("name")["coef_per_sd"]
+        theirs = self.spark.coefficients.set_index("name")
+        classifier = self.model.pipeline.named_steps["classifier"].coef_.ravel()
+        return {
+            "name": "spark",
+            "master": self.spark.master,
+            "coefficients": _records(self.spark.coefficients),
+            "test_roc_auc": self.spark.test_roc_auc,
+            "parity": {
+                "max_abs_coef_difference_inference": float((theirs["coef_per_sd"] - ours).abs().max()),
+                "max_abs_coef_difference_classifier": float(np.abs(self.spark.classifier_coef - classifier).max()),
+                "roc_auc_difference": self.spark.test_roc_auc - self.evaluation.metrics["roc_auc"],
+            },
+        }
 
 
 def _json_safe(value):
@@ -226,6 +248,7 @@ def analyze(
     bootstrap: int = config.BOOTSTRAP_RESAMPLES,
     workers: int | None = None,
     calibrate: bool = False,
+    engine: str = "local",
     command: str = "",
     progress: Progress | None = None,
 ) -> Analysis:
@@ -274,6 +297,12 @@ def analyze(
         )
         leakage = explain(course.result(), evaluation.metrics, approach.positive_class)
         checks = checks.result()
+    spark = None
+    if engine == "spark":
+        from .spark_engine import fit_spark
+
+        say("Fitting and evaluating the same model on Spark")
+        spark = fit_spark(frame, parts.train, target, approach.positive_class, spec)
     say("Interpreting the coefficients")
     coefficients = coefficient_table(model.inference, model.train_scales)
     findings = key_findings(coefficients, outcome_phrase=_outcome_phrase(target, approach.positive_class))
@@ -298,6 +327,7 @@ def analyze(
         cross_validation=cv,
         leakage=leakage,
         test_scores=scores,
+        spark=spark,
         command=command,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),

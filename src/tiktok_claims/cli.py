@@ -88,6 +88,9 @@ def run(
     calibrate: Annotated[
         bool, typer.Option("--calibrate", help="Recalibrate scores (Platt scaling on out-of-fold training scores).")
     ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local, or spark: also fit and evaluate on Apache Spark (pip install .[spark]).")
+    ] = "local",
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
     ] = None,
@@ -96,6 +99,7 @@ def run(
     """Run the whole analysis and write report.html, report.md, metrics.json and the model."""
     _check_choice(balance, config.BALANCE_OPTIONS, "--balance")
     _check_choice(threshold_rule, ("f1", "recall", "cost"), "--threshold-rule")
+    _check_choice(engine, ("local", "spark"), "--engine")
     from .analysis import analyze
     from .evaluation import ThresholdRule
     from .reporting.render import write_outputs
@@ -105,7 +109,7 @@ def run(
         analysis = analyze(
             data, target=target, seed=seed, balance=balance,
             threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, engine=engine,
             command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
         written = write_outputs(analysis, out, progress=progress, workers=workers)
