@@ -249,6 +249,7 @@ def analyze(
     workers: int | None = None,
     calibrate: bool = False,
     engine: str = "local",
+    spark_master: str = "local[*]",
     command: str = "",
     progress: Progress | None = None,
 ) -> Analysis:
@@ -302,7 +303,7 @@ def analyze(
         from .spark_engine import fit_spark
 
         say("Fitting and evaluating the same model on Spark")
-        spark = fit_spark(frame, parts.train, target, approach.positive_class, spec)
+        spark = fit_spark(frame, parts.train, target, approach.positive_class, spec, master=spark_master)
     say("Interpreting the coefficients")
     coefficients = coefficient_table(model.inference, model.train_scales)
     findings = key_findings(coefficients, outcome_phrase=_outcome_phrase(target, approach.positive_class))

@@ -91,6 +91,9 @@ def run(
     engine: Annotated[
         str, typer.Option("--engine", help="local, or spark: also fit and evaluate on Apache Spark (pip install .[spark]).")
     ] = "local",
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (local[*], spark://HOST:7077, yarn).")
+    ] = "local[*]",
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
     ] = None,
@@ -109,7 +112,7 @@ def run(
         analysis = analyze(
             data, target=target, seed=seed, balance=balance,
             threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, engine=engine,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, engine=engine, spark_master=spark_master,
             command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
         written = write_outputs(analysis, out, progress=progress, workers=workers)
