@@ -166,8 +166,8 @@ def test_convergence_is_recorded(analysis):
     convergence = analysis.metrics()["convergence"]
 
     assert convergence["statsmodels_converged"] is True
-    assert 0 < convergence["sklearn_lbfgs_iterations"] < modeling.MAX_ITER
-    assert convergence["sklearn_lbfgs_iterations"] == int(np.max(analysis.model.pipeline.named_steps["classifier"].n_iter_))
+    assert 0 < convergence["sklearn_newton_iterations"] < modeling.MAX_ITER
+    assert convergence["sklearn_newton_iterations"] == int(np.max(analysis.model.pipeline.named_steps["classifier"].n_iter_))
 
 
 # ---------------------------------------------------------------- prediction pipeline (sklearn)

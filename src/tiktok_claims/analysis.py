@@ -116,7 +116,7 @@ class Analysis:
                 "correlated_pairs": _records(self.features.correlated_pairs),
             },
             "convergence": {
-                "sklearn_lbfgs_iterations": self.model.sklearn_iterations,
+                "sklearn_newton_iterations": self.model.sklearn_iterations,
                 "statsmodels_converged": self.model.inference_converged,
                 "statsmodels_newton_iterations": self.model.inference_iterations,
             },

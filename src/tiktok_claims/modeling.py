@@ -168,7 +168,7 @@ def fit(
     iterations = int(np.max(pipeline.named_steps["classifier"].n_iter_))
     if iterations >= MAX_ITER:
         raise AnalysisError(
-            f"the logistic regression did not converge in {MAX_ITER} lbfgs iterations; "
+            f"the logistic regression did not converge in {MAX_ITER} Newton iterations; "
             "its coefficients cannot be trusted."
         )
     preprocess = pipeline.named_steps["preprocess"]
