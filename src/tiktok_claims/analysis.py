@@ -15,10 +15,11 @@ import pandas as pd
 
 from . import __version__, config
 from .approach import Approach, choose_approach
-from .assumptions import LogisticChecks, check_logistic
+from .assumptions import LogisticChecks, check_family, check_logistic
 from .cross_validation import CrossValidation, cross_validate
 from .data.load import Dataset, dataset_from_frame, load_dataset
 from .eda import EdaResult, explore
+from .errors import AnalysisError
 from .evaluation import (
     Evaluation,
     ThresholdChoice,
@@ -270,6 +271,11 @@ def analyze(
     frame = dataset.frame
     say("Choosing the modeling approach")
     approach = choose_approach(frame, target)
+    if approach.outcome_type != "binary":
+        raise AnalysisError(
+            f"run supports binary outcomes so far; {target!r} calls for {approach.family}. "
+            f"'tiktok-claims check --target {target}' gives its assumption checklist."
+        )
     say("Exploring the data")
     eda = explore(dataset.all_rows, frame, target)
     say("Splitting (stratified) and selecting features on the training part")
@@ -341,19 +347,23 @@ def check_assumptions(
     target: str = config.DEFAULT_TARGET,
     seed: int = config.DEFAULT_SEED,
     progress: Progress | None = None,
-) -> tuple[Dataset, Approach, LogisticChecks]:
-    """The assumption checklist alone: load, choose the approach, split, fit, check."""
+) -> tuple[Dataset, Approach, FeatureSpec, list[dict]]:
+    """The assumption checklist alone, for any target: load, choose the approach, split,
+    select features, fit, check. Returns the checks as records (as in ``metrics.json``)."""
     say = progress or (lambda stage: None)
     say("Loading and validating the data")
     dataset = _load(data, seed)
     approach = choose_approach(dataset.frame, target)
-    parts = split(dataset.frame, target, seed)
+    stratify = approach.outcome_type in ("binary", "ordered categories", "unordered categories")
+    parts = split(dataset.frame, target if stratify else None, seed)
     train = dataset.frame.loc[parts.train]
     spec = select_features(train, target)
-    y_train = encode_target(train[target], approach.positive_class)
     say(f"Fitting the {approach.family} and checking its assumptions")
+    if approach.outcome_type != "binary":
+        return dataset, approach, spec, [check.to_record() for check in check_family(train, spec, approach)]
+    y_train = encode_target(train[target], approach.positive_class)
     model = fit(train, y_train, spec, config.DEFAULT_BALANCE, seed)
-    return dataset, approach, check_logistic(train, y_train, spec, model.inference)
+    return dataset, approach, spec, check_logistic(train, y_train, spec, model.inference).records()
 
 
 def _load(data, seed: int) -> Dataset:

@@ -1,54 +1,135 @@
-"""Choose the model family from the outcome's type, and say why."""
+"""Choose the model family from the outcome's type, and say why.
+
+* two levels -> binomial logistic regression;
+* ordered levels (``author_ban_status``: active < under review < banned) -> ordinal
+  (proportional-odds) logistic regression, with multinomial logit as the alternative
+  when proportional odds do not hold (checked by :mod:`tiktok_claims.assumptions`);
+* non-negative counts -> Poisson regression, or negative binomial when the counts are
+  overdispersed (Pearson dispersion of the Poisson fit above ``OVERDISPERSION``);
+* other continuous outcomes -> ordinary least squares, on the log scale when strongly
+  right-skewed (skewness above ``LOG_SKEW``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from . import config
 from .errors import AnalysisError
 
+OVERDISPERSION = 1.5
+LOG_SKEW = 1.0
+# Outcomes whose levels have a natural order, lowest first.
+ORDERED_LEVELS: dict[str, tuple[str, ...]] = {config.BAN: ("active", "under review", "banned")}
+
 
 @dataclass(frozen=True)
 class Approach:
-    """The modeling decision for one target."""
+    """The modeling decision for one target, with the numbers behind it."""
 
     target: str
     outcome_type: str
     family: str
     positive_class: str
     reason: str
+    statistics: dict[str, float] = field(default_factory=dict)
 
 
 def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
     """Decide the model family for ``target`` from the values it takes.
 
-    A two-level outcome calls for a binomial logistic regression: it models the
-    log-odds of the positive class as linear in the predictors, keeps predicted
-    probabilities in (0, 1), and its coefficients read as odds ratios.
+    Examples
+    --------
+    >>> choose_approach(frame, "verified_status").family  # doctest: +SKIP
+    'binomial logistic regression'
     """
-    if target not in frame.columns:
-        raise AnalysisError(f"--target {target!r} is not a column; expected one of {', '.join(config.COLUMNS)}.")
-    levels = sorted(frame[target].dropna().unique().tolist(), key=str)
-    if target in config.POSITIVE_CLASS and len(levels) == 2:
-        positive = config.POSITIVE_CLASS[target]
-        negative = next(level for level in levels if level != positive)
+    if target not in frame.columns or target in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT):
+        candidates = [c for c in config.COLUMNS if c not in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT)]
+        raise AnalysisError(f"--target {target!r} cannot be an outcome; expected one of {', '.join(candidates)}.")
+    values = frame[target]
+    if target in config.CATEGORIES:
+        levels = [level for level in config.CATEGORIES[target] if level in set(values)]
+        if len(levels) == 2:
+            return _binary(target, levels)
+        if target in ORDERED_LEVELS:
+            return Approach(
+                target=target,
+                outcome_type="ordered categories",
+                family="ordinal logistic regression",
+                positive_class=ORDERED_LEVELS[target][-1],
+                reason=(
+                    f"'{target}' has {len(levels)} levels with a natural order of severity "
+                    f"({' < '.join(ORDERED_LEVELS[target])}): an ordinal (proportional-odds) logistic "
+                    "regression uses that order and needs one coefficient per predictor. If the "
+                    "proportional-odds assumption fails, a multinomial logit (one coefficient per "
+                    "predictor and level) is the alternative; the assumption checks test it."
+                ),
+            )
         return Approach(
             target=target,
-            outcome_type="binary",
-            family="binomial logistic regression",
-            positive_class=positive,
-            reason=(
-                f"'{target}' takes exactly two values ('{negative}' and '{positive}'), so the "
-                f"outcome is binary: a binomial logistic regression models the log-odds of "
-                f"'{positive}' as a linear function of the predictors, keeps predicted "
-                "probabilities between 0 and 1, and its coefficients read as odds ratios. "
-                "Linear regression would predict values outside [0, 1] and violate its "
-                "constant-variance assumption."
-            ),
+            outcome_type="unordered categories",
+            family="multinomial logistic regression",
+            positive_class=levels[-1],
+            reason=f"'{target}' has {len(levels)} unordered levels: a multinomial logit models each against the first.",
         )
-    raise AnalysisError(
-        f"--target {target!r}: only binary outcomes ({', '.join(config.POSITIVE_CLASS)}) are "
-        f"supported so far; '{target}' has {len(levels)} distinct values."
+    if target in config.COUNT_COLUMNS:
+        mean, variance = float(values.mean()), float(values.var())
+        dispersion = poisson_dispersion(values)
+        overdispersed = dispersion > OVERDISPERSION
+        return Approach(
+            target=target,
+            outcome_type="non-negative count",
+            family="negative binomial regression" if overdispersed else "Poisson regression",
+            positive_class="",
+            reason=(
+                f"'{target}' is a non-negative count, so a count model with a log link applies. "
+                f"A Poisson model assumes variance = mean; here the mean is {mean:,.1f} and the "
+                f"variance {variance:,.1f}, and the Pearson dispersion of an intercept-only Poisson "
+                f"fit is {dispersion:,.1f} ({'above' if overdispersed else 'not above'} "
+                f"{OVERDISPERSION:g}), so {'a negative binomial model, which lets the variance grow faster than the mean, is used' if overdispersed else 'Poisson regression is used'}."
+            ),
+            statistics={"mean": mean, "variance": variance, "pearson_dispersion": dispersion},
+        )
+    skew = float(values.skew())
+    logged = skew > LOG_SKEW and bool((values > 0).all())
+    return Approach(
+        target=target,
+        outcome_type="continuous",
+        family="linear regression (OLS) on log(outcome)" if logged else "linear regression (OLS)",
+        positive_class="",
+        reason=(
+            f"'{target}' is continuous: ordinary least squares. Its skewness is {skew:.2f} "
+            f"({'above' if logged else 'not above'} {LOG_SKEW:g}), so the model is fitted "
+            f"{'on the log scale, where the residuals are closer to symmetric' if logged else 'on the original scale'}."
+        ),
+        statistics={"skewness": skew},
     )
+
+
+def _binary(target: str, levels: list[str]) -> Approach:
+    positive = config.POSITIVE_CLASS.get(target, levels[-1])
+    negative = next(level for level in levels if level != positive)
+    return Approach(
+        target=target,
+        outcome_type="binary",
+        family="binomial logistic regression",
+        positive_class=positive,
+        reason=(
+            f"'{target}' takes exactly two values ('{negative}' and '{positive}'), so the "
+            f"outcome is binary: a binomial logistic regression models the log-odds of "
+            f"'{positive}' as a linear function of the predictors, keeps predicted "
+            "probabilities between 0 and 1, and its coefficients read as odds ratios. "
+            "Linear regression would predict values outside [0, 1] and violate its "
+            "constant-variance assumption."
+        ),
+    )
+
+
+def poisson_dispersion(counts: pd.Series) -> float:
+    """Pearson chi-squared over degrees of freedom of an intercept-only Poisson fit."""
+    y = counts.to_numpy(dtype=float)
+    mu = y.mean()
+    return float(np.sum((y - mu) ** 2 / mu) / (len(y) - 1))

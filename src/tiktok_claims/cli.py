@@ -139,7 +139,7 @@ def check(
     from .analysis import check_assumptions
 
     try:
-        dataset, approach, checks = check_assumptions(
+        dataset, approach, spec, checks = check_assumptions(
             data, target=target, seed=seed, progress=None if quiet else _progress_printer()
         )
     except TiktokClaimsError as exc:
@@ -147,7 +147,7 @@ def check(
     table = Table(title=f"Assumption checks: {approach.family} of {target} ({dataset.source})")
     for column in ("check", "statistic", "p", "verdict", "consequence"):
         table.add_column(column)
-    for record in checks.records():
+    for record in checks:
         statistic, p_value = record["statistic"], record["p_value"]
         table.add_row(
             record["name"],
@@ -156,7 +156,11 @@ def check(
             record["verdict"].upper(),
             record["consequence"],
         )
-    Console().print(table)
+    console = Console()
+    console.print(f"{approach.family}: {approach.reason}", highlight=False)
+    for name, why in spec.dropped.items():
+        console.print(f"left out {name}: {why}", highlight=False)
+    console.print(table)
     if dataset.synthetic:
         typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
 

@@ -56,6 +56,10 @@ BOOTSTRAP_RESAMPLES = 1000
 VIF_LIMIT = 5.0
 CORRELATION_REPORT_LIMIT = 0.7
 
+# Leakage guard: a continuous predictor this rank-correlated with a numeric target is
+# treated as a version of the target (see features.leakage_guard).
+LEAKAGE_RANK_CORRELATION = 0.9
+
 # IQR outlier fences: Q1 - k*IQR and Q3 + k*IQR.
 IQR_MULTIPLIER = 1.5
 

@@ -80,10 +80,34 @@ def vif_table(train: pd.DataFrame, continuous, categorical) -> pd.DataFrame:
     return pd.DataFrame({"feature": names, "vif": vifs})
 
 
+def leakage_guard(train: pd.DataFrame, target: str, continuous: list[str]) -> dict[str, str]:
+    """Continuous predictors that are near-copies of a numeric target, with the reason.
+
+    Engagement counts are chained (likes are a share of views, downloads of likes, ...):
+    a count whose Spearman rank correlation with the target reaches
+    ``config.LEAKAGE_RANK_CORRELATION`` would predict the target by being a version of
+    it, so it is left out. Categorical targets need no guard here: no predictor is
+    computed from them.
+    """
+    if target not in config.CONTINUOUS_COLUMNS:
+        return {}
+    rho = train[continuous].corrwith(train[target], method="spearman")
+    return {
+        column: (
+            f"near-copy of the target {target} (Spearman rho = {value:.2f} >= "
+            f"{config.LEAKAGE_RANK_CORRELATION:g})"
+        )
+        for column, value in rho.items()
+        if abs(value) >= config.LEAKAGE_RANK_CORRELATION
+    }
+
+
 def select_features(train: pd.DataFrame, target: str) -> FeatureSpec:
-    """Apply the multicollinearity rule to the training part and record every step."""
+    """Apply the leakage guard and the multicollinearity rule to the training part."""
     continuous, categorical = candidate_predictors(target)
     dropped: dict[str, str] = {c: "identifier or free text, not a predictor" for c in NON_PREDICTORS}
+    dropped.update(leakage_guard(train, target, continuous))
+    continuous = [c for c in continuous if c not in dropped]
     rounds = []
     for round_number in range(1, len(continuous) + 1):
         table = vif_table(train, continuous, categorical).assign(round=round_number)
@@ -98,7 +122,7 @@ def select_features(train: pd.DataFrame, target: str) -> FeatureSpec:
             f"most correlated with {partner} (r = {r:.2f})"
         )
         continuous = [c for c in continuous if c != worst["feature"]]
-    all_continuous, _ = candidate_predictors(target)
+    all_continuous = [c for c in candidate_predictors(target)[0] if not dropped.get(c, "").startswith("near-copy")]
     return FeatureSpec(
         target=target,
         continuous=tuple(continuous),

@@ -92,12 +92,12 @@ def encode_target(values: pd.Series, positive_class: str) -> pd.Series:
     return (values == positive_class).astype("int64")
 
 
-def split(frame: pd.DataFrame, target: str, seed: int, test_size: float = config.TEST_SIZE) -> Split:
-    """Stratified train/test split of ``frame``'s index."""
+def split(frame: pd.DataFrame, target: str | None, seed: int, test_size: float = config.TEST_SIZE) -> Split:
+    """Train/test split of ``frame``'s index, stratified on ``target`` when given."""
     from sklearn.model_selection import train_test_split
 
     train, test = train_test_split(
-        frame.index, test_size=test_size, random_state=seed, stratify=frame[target]
+        frame.index, test_size=test_size, random_state=seed, stratify=None if target is None else frame[target]
     )
     return Split(train=pd.Index(train), test=pd.Index(test), seed=seed, test_size=test_size)
 
