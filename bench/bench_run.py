@@ -314,11 +314,11 @@ def render_section(
     return "\n".join(lines)
 
 
-def replace_section(existing: str, section: str) -> str:
-    """Put ``section`` in place of the old one (its header up to the next ``## ``), or append it."""
+def replace_section(existing: str, section: str, header: str = SECTION_HEADER) -> str:
+    """Put ``section`` in place of the old one (``header`` up to the next ``## ``), or append it."""
     lines = existing.splitlines()
     try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == SECTION_HEADER)
+        start = next(i for i, line in enumerate(lines) if line.strip() == header)
     except StopIteration:
         body = existing.rstrip("\n")
         return (body + "\n\n" if body else "# Benchmarks\n\n") + section.rstrip("\n") + "\n"

@@ -48,6 +48,7 @@ from bench_run import (
     cpu_model,
     measure,
     package_versions,
+    replace_section,
 )
 
 SECTION_HEADER = "## score: backlog scoring (synthetic)"
@@ -210,19 +211,6 @@ def render_section(cases: list[Case], args: argparse.Namespace, loads: tuple[flo
     return "\n".join(lines)
 
 
-def replace_section(existing: str, section: str) -> str:
-    """Put ``section`` in place of the old one (its header up to the next ``## ``), or append it."""
-    lines = existing.splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == SECTION_HEADER)
-    except StopIteration:
-        body = existing.rstrip("\n")
-        return (body + "\n\n" if body else "# Benchmarks\n\n") + section.rstrip("\n") + "\n"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    parts = ["\n".join(lines[:start]).rstrip("\n"), section.rstrip("\n"), "\n".join(lines[end:]).rstrip("\n")]
-    return "\n\n".join(part for part in parts if part) + "\n"
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     cli = VENV_BIN / "tiktok-claims"
@@ -259,7 +247,7 @@ def main(argv: list[str]) -> int:
 
     section = render_section(cases, args, tuple(loads), train)
     existing = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else ""
-    RESULTS_FILE.write_text(replace_section(existing, section))
+    RESULTS_FILE.write_text(replace_section(existing, section, SECTION_HEADER))
     print()
     print(section)
     print(f"Written to {RESULTS_FILE.relative_to(REPO_ROOT)}")
