@@ -133,3 +133,17 @@ def test_report_from_saved_results_reproduces_the_documents_without_refitting(re
     assert result.exit_code == 0, result.output
     for name, text in before.items():
         assert (real_run / name).read_text(encoding="utf-8") == text
+
+
+def test_report_from_refuses_a_record_of_another_layout(real_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "old"
+    shutil.copytree(real_run, copy)
+    metrics = json.loads((copy / "metrics.json").read_text(encoding="utf-8"))
+    metrics["tool"]["metrics_schema"] = -1
+    (copy / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", "--from", str(copy)])
+
+    assert result.exit_code == 1
+    assert "metrics layout" in result.stderr and "Re-run" in result.stderr

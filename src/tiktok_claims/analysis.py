@@ -79,7 +79,12 @@ class Analysis:
         """
         ds = self.dataset
         record = _json_safe({
-            "tool": {"name": "tiktok-claims", "version": __version__, "created": self.created},
+            "tool": {
+                "name": "tiktok-claims",
+                "version": __version__,
+                "metrics_schema": config.METRICS_SCHEMA,
+                "created": self.created,
+            },
             "data": {
                 "source": ds.source,
                 "synthetic": ds.synthetic,

@@ -63,5 +63,8 @@ LEAKAGE_RANK_CORRELATION = 0.9
 # IQR outlier fences: Q1 - k*IQR and Q3 + k*IQR.
 IQR_MULTIPLIER = 1.5
 
+# Version of the metrics.json layout; `report --from` refuses records of another layout.
+METRICS_SCHEMA = 1
+
 SYNTHETIC_DEFAULT_ROWS = 19_382
 MAX_REPORTED_LINES = 5

@@ -16,7 +16,7 @@ from typing import Callable
 
 from markupsafe import Markup
 
-from .. import plots
+from .. import config, plots
 from ..csvsafe import write_csv
 from ..errors import DataError
 from ..escaping import escape_markdown
@@ -242,6 +242,12 @@ def rerender(directory: str | Path) -> dict[str, Path]:
         raise DataError(f"{source}: cannot read a previous run's results ({exc}).") from None
     if not isinstance(metrics, dict) or metrics.get("tool", {}).get("name") != "tiktok-claims" or "figures" not in metrics:
         raise DataError(f"{source}: not the metrics.json of a tiktok-claims run.")
+    found = metrics["tool"].get("metrics_schema")
+    if found != config.METRICS_SCHEMA:
+        raise DataError(
+            f"{source}: written with metrics layout {found!r} (tiktok-claims {metrics['tool'].get('version')}); "
+            f"this version reads layout {config.METRICS_SCHEMA}. Re-run 'tiktok-claims run' to rebuild it."
+        )
     missing = [f["file"] for f in metrics["figures"] if not (directory / f["file"]).is_file()]
     if missing:
         raise DataError(f"{directory}: figure file(s) missing: {', '.join(missing)}; re-run 'tiktok-claims run'.")
