@@ -209,15 +209,26 @@ def score(
         int, typer.Option("--chunk-rows", min=1_000, help="Rows per chunk: bounds memory (about 650 MB at the default).")
     ] = 500_000,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local, or spark: score with Apache Spark in local mode (input order only).")
+    ] = "local",
 ) -> None:
     """Score a backlog file in chunks; every row is either scored or rejected with its reason."""
-    from .scoring import score_file
-
+    _check_choice(engine, ("local", "spark"), "--engine")
+    if engine == "spark" and sort:
+        _fail("--sort is not available with --engine spark; the Spark scorer writes rows in input order.")
     try:
-        with _progress_bar(quiet) as progress:
-            accounting = score_file(
-                model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=progress
-            )
+        if engine == "spark":
+            from .spark_scoring import score_file_spark
+
+            accounting = score_file_spark(model, data, out, rejects=rejects)
+        else:
+            from .scoring import score_file
+
+            with _progress_bar(quiet) as progress:
+                accounting = score_file(
+                    model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=progress
+                )
     except TiktokClaimsError as exc:
         _fail(str(exc))
     typer.echo(accounting.summary())
