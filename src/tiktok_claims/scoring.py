@@ -201,8 +201,8 @@ def score_file(
         raise DataError(f"chunk_rows must be at least 1; got {chunk_rows}.")
     model = load_model(model_path)
     data_path, out_path = Path(data_path), Path(out_path)
-    rejects_path = Path(rejects) if rejects is not None else _default_rejects(out_path)
-    _check_paths(Path(model_path), data_path, out_path, rejects_path)
+    rejects_path = Path(rejects) if rejects is not None else default_rejects(out_path)
+    check_paths(Path(model_path), data_path, out_path, rejects_path)
     say = progress or (lambda stage, fraction, rows: None)
 
     source = _open_source(data_path, model, chunk_rows)
@@ -240,7 +240,7 @@ def score_file(
     )
 
 
-def _default_rejects(out_path: Path) -> Path:
+def default_rejects(out_path: Path) -> Path:
     name = out_path.name
     for suffix in (".csv.gz", ".csv"):
         if name.lower().endswith(suffix):
@@ -249,7 +249,7 @@ def _default_rejects(out_path: Path) -> Path:
     return out_path.with_name(f"{name}_rejects.csv")
 
 
-def _check_paths(model_path: Path, data_path: Path, out_path: Path, rejects_path: Path) -> None:
+def check_paths(model_path: Path, data_path: Path, out_path: Path, rejects_path: Path) -> None:
     if not data_path.is_file():
         raise DataError(f"{data_path}: no such file.")
     inputs = {model_path.resolve(): "the model", data_path.resolve(): "the data"}
@@ -282,7 +282,7 @@ def _open_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
     return _csv_source(path, model, chunk_rows)
 
 
-def _resolve_columns(path: Path, found: list[str], model: LoadedModel) -> dict[str, str]:
+def resolve_columns(path: Path, found: list[str], model: LoadedModel) -> dict[str, str]:
     """File column name for each input the model needs (accepting the known aliases)."""
     aliases = {canonical: alias for alias, canonical in config.COLUMN_ALIASES.items()}
     resolved, missing = {}, []
@@ -309,7 +309,7 @@ def _parquet_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
         parquet = pq.ParquetFile(path, pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
-    columns = _resolve_columns(path, parquet.schema_arrow.names, model)
+    columns = resolve_columns(path, parquet.schema_arrow.names, model)
     total = parquet.metadata.num_rows
     source = _Source("row", iter(()), [], lambda: 0.0, rows_in_metadata=total)
 
@@ -329,9 +329,9 @@ def _parquet_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
 
 
 def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
-    header = _csv_header(path)
+    header = csv_header(path)
     expected_fields = len(header)
-    columns = _resolve_columns(path, header, model)
+    columns = resolve_columns(path, header, model)
     file_columns = list(dict.fromkeys(columns.values()))
     raw = pa.OSFile(str(path), "rb")
     size = max(raw.size(), 1)
@@ -384,7 +384,7 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
     return source
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
     """The header's column names (reading only the first block)."""
     options = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: "skip")
     try:

@@ -46,10 +46,10 @@ from .scoring import (
     REQUOTED,
     SCORED_COLUMNS,
     ScoringResult,
-    _check_paths,
-    _csv_header,
-    _default_rejects,
-    _resolve_columns,
+    check_paths,
+    csv_header,
+    default_rejects,
+    resolve_columns,
 )
 from .spark_engine import spark_session
 
@@ -107,8 +107,8 @@ def score_file_spark(
     started = time.perf_counter()
     model = load_model(model_path)
     data_path, out_path = Path(data_path), Path(out_path)
-    rejects_path = Path(rejects) if rejects is not None else _default_rejects(out_path)
-    _check_paths(Path(model_path), data_path, out_path, rejects_path)
+    rejects_path = Path(rejects) if rejects is not None else default_rejects(out_path)
+    check_paths(Path(model_path), data_path, out_path, rejects_path)
     spark = spark_session(master)
 
     is_parquet = data_path.name.lower().endswith(PARQUET_SUFFIXES)
@@ -182,8 +182,8 @@ def _csv_rows(spark, path: Path, model: LoadedModel):
     """Every data line: its line number, the model's columns as text, or a reason if broken."""
     from pyspark.sql import functions as F
 
-    header = _csv_header(path)
-    columns = _resolve_columns(path, header, model)
+    header = csv_header(path)
+    columns = resolve_columns(path, header, model)
     lines = _numbered(spark.read.text(str(path)), "value").filter(F.col(POSITION) >= FIRST_DATA_LINE - 1)
     lines = lines.withColumn(POSITION, F.col(POSITION) + 1)  # the header is line 1
     text = F.col("value")
@@ -214,7 +214,7 @@ def _parquet_rows(spark, path: Path, model: LoadedModel):
         frame = spark.read.parquet(str(path))
     except Exception as exc:  # Spark raises its own analysis errors for unreadable files
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
-    columns = _resolve_columns(path, frame.columns, model)
+    columns = resolve_columns(path, frame.columns, model)
     frame = frame.select(*(F.col(f"`{file_name}`").alias(name) for name, file_name in columns.items()))
     rows = _numbered(frame, *columns).withColumn(POSITION, F.col(POSITION) + 1)
     return rows.withColumn("__broken", F.lit(None).cast("string")), "row"
