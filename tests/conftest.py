@@ -25,7 +25,7 @@ def real_data_path() -> Path:
     if not path.is_file():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"real dataset not found at {path}; CI must run the real-data tests")
-        pytest.skip(f"real dataset not found at {path} (set TIKTOK_DATA)")
+        pytest.skip(reason=f"real dataset not found at {path} (set TIKTOK_DATA)")
     return path
 
 
