@@ -69,7 +69,7 @@ def run(
     seed: SeedOption = config.DEFAULT_SEED,
     balance: Annotated[
         str,
-        typer.Option("--balance", help="Class imbalance handling: class-weights, upsample (training part only) or none."),
+        typer.Option("--balance", help="Class imbalance handling: class-weights, upsample, smote (resampling the training part only) or none."),
     ] = config.DEFAULT_BALANCE,
     threshold_rule: Annotated[
         str,
@@ -101,7 +101,7 @@ def run(
 ) -> None:
     """Run the whole analysis and write report.html, report.md, metrics.json and the model."""
     _check_choice(balance, config.BALANCE_OPTIONS, "--balance")
-    _check_choice(threshold_rule, ("f1", "recall", "cost"), "--threshold-rule")
+    _check_choice(threshold_rule, config.THRESHOLD_RULES, "--threshold-rule")
     _check_choice(engine, ("local", "spark"), "--engine")
     from .analysis import analyze
     from .evaluation import ThresholdRule

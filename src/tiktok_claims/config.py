@@ -46,6 +46,7 @@ DEFAULT_SEED = 42
 TEST_SIZE = 0.25
 BALANCE_OPTIONS: tuple[str, ...] = ("class-weights", "upsample", "smote", "none")
 DEFAULT_BALANCE = "class-weights"
+THRESHOLD_RULES: tuple[str, ...] = ("f1", "recall", "cost")
 DEFAULT_THRESHOLD_RULE = "f1"
 DEFAULT_TARGET_RECALL = 0.8
 CV_FOLDS = 5

@@ -73,7 +73,7 @@ def evaluate(y_true, y_score, *, labels: tuple[str, str], threshold: float) -> E
     )
 
 
-THRESHOLD_RULES = ("f1", "recall", "cost")
+THRESHOLD_RULES = config.THRESHOLD_RULES
 # A stream of its own, so that the bootstrap draws never mirror other draws from the same seed.
 BOOTSTRAP_STREAM = 7
 
