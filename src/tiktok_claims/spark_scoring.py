@@ -35,7 +35,8 @@ import pyarrow.parquet as pq
 
 from . import config
 from .csvsafe import FORMULA_PREFIXES
-from .data.load import FIRST_DATA_LINE, LARGEST_EXACT_INTEGER, MISSING_MARKERS
+from .data.load import FIRST_DATA_LINE
+from .data.rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS
 from .data.rules import NUMBER_PATTERN
 from .data.schema import ColumnSpec
 from .errors import DataError

@@ -20,16 +20,10 @@ import pandas as pd
 
 from .. import config
 from ..errors import DataError
+from .rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS, check_values
 from .schema import SCHEMA, ColumnSpec
 
 FIRST_DATA_LINE = 2
-# Larger whole numbers cannot be held exactly in a float64 (2**53).
-LARGEST_EXACT_INTEGER = 2**53
-# Spellings of "no value" that spreadsheets and pandas write (pandas' default list).
-MISSING_MARKERS = (
-    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-)
 UNNAMED_INDEX_HEADERS = ("", "Unnamed: 0")
 
 
@@ -364,44 +358,45 @@ def _requoted_rows(raw: pd.DataFrame) -> list[str]:
     ]
 
 
+# How each rule of :mod:`tiktok_claims.data.rules` reads in a file-level message.
+PROBLEM_WORDING = {
+    "unknown category": "unknown categor(y/ies)",
+    "not a number": "value(s) that are not numbers",
+    "infinite": "infinite value(s)",
+    f"beyond {LARGEST_EXACT_INTEGER:,}": f"value(s) beyond {LARGEST_EXACT_INTEGER:,}",
+    "not a whole number": "value(s) that are not whole numbers",
+    "negative": "negative value(s)",
+    "not positive": "value(s) that are not positive",
+}
+
+
 def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[str]]:
+    """Typed values of one column and its problems, by the rules of ``data.rules``."""
     present = values.notna()
     if spec.kind == "text":
         return values.astype("string").astype(object).where(present, None), []
+    check = check_values(_as_arrow(values), spec)
+    problems = [
+        _problem(spec, values, pd.Series(mask, index=values.index), PROBLEM_WORDING[reason.split(": ", 1)[1]])
+        for reason, mask in check.problems
+        if mask.any()
+    ]
     if spec.kind == "category":
-        as_text = values.astype("string")
-        unknown = present & ~as_text.isin(spec.categories)
-        problems = []
-        if unknown.any():
-            problems.append(_problem(spec, values, unknown, "unknown categor(y/ies)"))
-        return as_text.astype(object).where(present, None), problems
+        levels = np.asarray(spec.categories, dtype=object)
+        codes = check.values
+        typed = np.where(codes >= 0, levels[np.clip(codes, 0, None)], None)
+        return pd.Series(typed, index=values.index, dtype=object), problems
+    return pd.Series(check.values, index=values.index, dtype="float64").where(~check.missing), problems
 
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    not_number = present & numbers.isna()
-    infinite = np.isinf(numbers)
-    problems = []
-    if not_number.any():
-        problems.append(_problem(spec, values, not_number, "value(s) that are not numbers"))
-    if infinite.any():
-        problems.append(_problem(spec, values, infinite, "infinite value(s)"))
-    valid = np.isfinite(numbers)
-    too_large = valid & (numbers.abs() > LARGEST_EXACT_INTEGER)
-    if too_large.any():
-        problems.append(_problem(spec, values, too_large, f"value(s) beyond {LARGEST_EXACT_INTEGER:,}"))
-    valid &= ~too_large
-    if spec.kind in ("identifier", "count"):
-        fractional = valid & (np.floor(numbers) != numbers)
-        if fractional.any():
-            problems.append(_problem(spec, values, fractional, "value(s) that are not whole numbers"))
-    if spec.kind == "count":
-        negative = valid & (numbers < 0)
-        if negative.any():
-            problems.append(_problem(spec, values, negative, "negative value(s)"))
-    if spec.kind == "duration":
-        not_positive = valid & (numbers <= 0)
-        if not_positive.any():
-            problems.append(_problem(spec, values, not_positive, "value(s) that are not positive"))
-    return numbers, problems
+
+def _as_arrow(values: pd.Series):
+    """A pyarrow array of the column; mixed Python objects are compared as text."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values.astype("string"), from_pandas=True)
 
 
 def _problem(spec: ColumnSpec, values: pd.Series, mask: pd.Series, what: str) -> str:

@@ -1,8 +1,8 @@
 """Per-value rules of the schema, vectorized over pyarrow arrays: one mask per problem.
 
-Scoring needs a reason for each row, not one refusal per file, so it checks values
-with these masks; the file-level messages of :mod:`tiktok_claims.data.load` follow
-the same rules (a test runs the same values through both).
+One implementation of the rules for every reader: :mod:`tiktok_claims.data.load`
+turns the masks into file-level messages (naming lines), the streaming scorer into a
+reason per rejected row.
 """
 
 from __future__ import annotations
@@ -14,8 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataError
-from .load import LARGEST_EXACT_INTEGER, MISSING_MARKERS
 from .schema import ColumnSpec
+
+# Larger whole numbers cannot be held exactly in a float64 (2**53).
+LARGEST_EXACT_INTEGER = 2**53
+# Spellings of "no value" that spreadsheets and pandas write (pandas' default list).
+MISSING_MARKERS = (
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
 
 NUMBER_PATTERN = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)$"
 
