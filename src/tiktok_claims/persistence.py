@@ -58,13 +58,15 @@ EMPTY_ROW = "no value in any column the model reads"
 # ----------------------------------------------------------------------------- saving
 
 
-def model_payload(analysis) -> dict:
+def model_payload(analysis, metrics: dict | None = None) -> dict:
     """The artifact's content, from a finished analysis.
 
     Parameters
     ----------
     analysis : Analysis
         The results of :func:`tiktok_claims.analysis.analyze`.
+    metrics : dict, optional
+        ``analysis.metrics()`` when the caller has it already.
 
     Returns
     -------
@@ -76,7 +78,7 @@ def model_payload(analysis) -> dict:
     scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
     coef, intercept = analysis.model.linear_predictor()
     spec = analysis.features
-    metrics = analysis.metrics()
+    metrics = analysis.metrics() if metrics is None else metrics
     scaling = {name: (float(m), float(s)) for name, m, s in zip(spec.continuous, scaler.mean_, scaler.scale_)}
     inputs = [{"name": name, "kind": "identifier"} for name in IDENTIFIERS]
     for name in spec.continuous:
@@ -112,7 +114,7 @@ def model_payload(analysis) -> dict:
     }
 
 
-def save_model(analysis, path: str | Path) -> dict[str, Path]:
+def save_model(analysis, path: str | Path, metrics: dict | None = None) -> dict[str, Path]:
     """Write the model artifact at ``path`` and its model card beside it.
 
     Parameters
@@ -122,6 +124,8 @@ def save_model(analysis, path: str | Path) -> dict[str, Path]:
     path : str or Path
         The artifact's file, conventionally ``model.json``. The card goes to
         ``<stem>_card.json`` and ``<stem>_card.md`` in the same directory.
+    metrics : dict, optional
+        ``analysis.metrics()`` when the caller has it already (it is not recomputed).
 
     Returns
     -------
@@ -134,7 +138,7 @@ def save_model(analysis, path: str | Path) -> dict[str, Path]:
     >>> written = save_model(analysis, "out/model.json")  # doctest: +SKIP
     >>> load_model(written["model.json"]).predict_proba(frame)  # doctest: +SKIP
     """
-    payload = model_payload(analysis)
+    payload = model_payload(analysis, metrics)
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

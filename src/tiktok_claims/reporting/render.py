@@ -151,10 +151,10 @@ def write_outputs(
     write_csv(analysis.coefficients, written["coefficients.csv"])
     written["set_aside_rows.csv"] = out / "set_aside_rows.csv"
     write_csv(analysis.dataset.set_aside, written["set_aside_rows.csv"])
-    written.update(save_model(analysis, out / "model.json"))
+    metrics = analysis.metrics()
+    written.update(save_model(analysis, out / "model.json", metrics))
 
     say("Drawing figures")
-    metrics = analysis.metrics()
     metrics["figures"] = []
     _warm_matplotlib()
     with worker_pool(default_workers() if workers is None else workers) as pool:
