@@ -1,4 +1,4 @@
-"""`check --target` works for every family on the real data; `run` refuses what it cannot do yet."""
+"""`check --target` works for every family on the real data; `run` refuses what it cannot do."""
 
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ def test_check_prints_the_family_and_its_checklist(real_data_path, target, famil
     assert any(verdict in result.stdout for verdict in ("PASS", "WARN", "FAIL"))
 
 
-def test_run_refuses_a_count_target_and_points_to_check(real_data_path, tmp_path):
+def test_run_on_spark_refuses_a_count_target_before_any_work(real_data_path, tmp_path):
     result = CliRunner().invoke(
-        app, ["run", "--data", str(real_data_path), "--target", "video_view_count", "--out", str(tmp_path), "--quiet"]
+        app,
+        ["run", "--data", str(real_data_path), "--target", "video_view_count", "--engine", "spark", "--out", str(tmp_path), "--quiet"],
     )
 
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
-    assert "negative binomial regression" in result.stderr and "check --target video_view_count" in result.stderr
+    assert "negative binomial regression" in result.stderr and "binary outcomes only" in result.stderr
+    assert not (tmp_path / "metrics.json").exists()
 
 
 def test_identifier_is_not_an_outcome(real_data_path):

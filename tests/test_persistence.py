@@ -11,7 +11,7 @@ import pytest
 
 from tiktok_claims import config
 from tiktok_claims.errors import DataError, ModelFileError
-from tiktok_claims.persistence import FORMAT_VERSION, load_model, save_model
+from tiktok_claims.persistence import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION, _digest, load_model, save_model
 from test_modeling import real_analysis_for
 
 
@@ -134,12 +134,24 @@ def test_missing_file_is_refused(tmp_path):
         load_model(tmp_path / "absent.json")
 
 
-@pytest.mark.parametrize("version", [FORMAT_VERSION + 1, FORMAT_VERSION - 1, str(FORMAT_VERSION), None])
+@pytest.mark.parametrize("version", [TRANSFORM_FORMAT_VERSION + 1, FORMAT_VERSION - 1, str(FORMAT_VERSION), None])
 def test_wrong_format_version_is_refused(document, tmp_path, version):
     document["format_version"] = version
 
     with pytest.raises(ModelFileError, match="version"):
         load_model(write_json(tmp_path / "versioned.json", document))
+
+
+def test_a_version_2_artifact_carrying_a_transform_is_refused(document, tmp_path):
+    """Version 2 readers ignore transforms, so a transform marks the file as version 3."""
+    continuous = next(item for item in document["payload"]["inputs"] if "mean" in item)
+    continuous["transform"] = "log1p"
+    document["payload_sha256"] = _digest(document["payload"])
+    assert document["format_version"] == FORMAT_VERSION
+    with pytest.raises(ModelFileError, match="transform"):
+        load_model(write_json(tmp_path / "v2.json", document))
+    document["format_version"] = TRANSFORM_FORMAT_VERSION
+    load_model(write_json(tmp_path / "v3.json", document))
 
 
 def _drop_coefficient(payload):

@@ -29,6 +29,7 @@ from .evaluation import (
     evaluate,
     per_thousand,
 )
+from .families import FamilyModel, family_findings, fit_family, outcome_phrase
 from .features import FeatureSpec, select_features
 from .interpretation import coefficient_table, key_findings, plain_insights
 from .leakage import LeakageAudit, course_recipe, explain
@@ -85,17 +86,9 @@ class Analysis:
                 "metrics_schema": config.METRICS_SCHEMA,
                 "created": self.created,
             },
-            "data": {
-                "source": ds.source,
-                "synthetic": ds.synthetic,
-                "sha256": ds.sha256,
-                "rows_read": ds.rows_read,
-                "rows_used": ds.rows_used,
-                "rows_set_aside": ds.rows_set_aside,
-                "rows_set_aside_total": ds.rows_read - ds.rows_used,
-                "notes": list(ds.notes),
-            },
+            "data": _data_record(ds),
             "target": self.target,
+            "outcome_type": self.approach.outcome_type,
             "positive_class": self.approach.positive_class,
             "model_family": self.approach.family,
             "approach_reason": self.approach.reason,
@@ -112,15 +105,8 @@ class Analysis:
                 "test_rows": len(self.split.test),
                 "stratified_on": self.target,
             },
-            "features": {
-                "continuous": list(self.features.continuous),
-                "categorical": list(self.features.categorical),
-                "encoded": list(self.model.feature_names),
-                "dropped": self.features.dropped,
-                "rule": self.features.rule,
-                "vif": _records(self.features.vif_rounds),
-                "correlated_pairs": _records(self.features.correlated_pairs),
-            },
+            "features": _features_record(self.features, self.model.feature_names),
+            "estimation": _estimation_record(self.model),
             "convergence": {
                 "sklearn_newton_iterations": self.model.sklearn_iterations,
                 "statsmodels_converged": self.model.inference_converged,
@@ -170,20 +156,7 @@ class Analysis:
                 "matrix": self.evaluation.confusion.to_numpy().tolist(),
             },
             "test_per_class": _records(self.evaluation.per_class),
-            "eda": {
-                "rows": self.eda.n_rows,
-                "columns": self.eda.n_columns,
-                "overview": _records(self.eda.overview),
-                "describe": _records(self.eda.describe),
-                "duplicates": _records(self.eda.duplicates),
-                "repeated_transcripts": _records(self.eda.repeated_transcripts),
-                "class_balance": _records(self.eda.class_balance),
-                "outliers": _records(self.eda.outliers),
-                "pearson": _records(self.eda.pearson.rename_axis("column").reset_index()),
-                "spearman": _records(self.eda.spearman.rename_axis("column").reset_index()),
-                "text_length": _records(self.eda.text_length),
-                "by_category": _records(self.eda.by_category),
-            },
+            "eda": _eda_record(self.eda),
             "engine": self._engine_record(),
             "command": self.command,
             "versions": self.versions,
@@ -209,6 +182,136 @@ class Analysis:
                 "roc_auc_difference": self.spark.test_roc_auc - self.evaluation.metrics["roc_auc"],
             },
         }
+
+
+@dataclass(frozen=True)
+class FamilyAnalysis:
+    """What ``run`` computed for a non-binary outcome (ordinal, count or continuous).
+
+    The same stages as :class:`Analysis` where they apply (data, EDA, features with
+    the target's own leakage guard, split, fit, assumptions, interpretation, test
+    evaluation); reports render from :meth:`metrics` alone.
+    """
+
+    dataset: Dataset
+    target: str
+    seed: int
+    approach: Approach
+    eda: EdaResult
+    features: FeatureSpec
+    split: Split
+    model: FamilyModel
+    findings: list[dict]
+    assumptions: list = field(repr=False)
+    command: str = ""
+    created: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def metrics(self) -> dict:
+        """The machine-readable record of every number a report shows (``metrics.json``)."""
+        ds, model = self.dataset, self.model
+        return _json_safe({
+            "tool": {
+                "name": "tiktok-claims",
+                "version": __version__,
+                "metrics_schema": config.METRICS_SCHEMA,
+                "created": self.created,
+            },
+            "data": _data_record(ds),
+            "target": self.target,
+            "outcome_type": self.approach.outcome_type,
+            "model_family": self.approach.family,
+            "approach_reason": self.approach.reason,
+            "approach_statistics": self.approach.statistics,
+            "seed": self.seed,
+            "split": {
+                "test_size": self.split.test_size,
+                "train_rows": len(self.split.train),
+                "test_rows": len(self.split.test),
+                "stratified_on": self.target if self.approach.outcome_type.endswith("categories") else None,
+            },
+            "features": _features_record(self.features, model.feature_names),
+            "estimation": {
+                "estimator": model.estimator,
+                "converged": model.converged,
+                "iterations": model.iterations,
+                "effect_name": model.effect_name,
+                "extra_parameters": model.extra_parameters,
+            },
+            "fit": model.fit_statistics,
+            "assumptions": [check.to_record() for check in self.assumptions],
+            "coefficients": _records(model.coefficients),
+            "findings": self.findings,
+            "test": model.test,
+            "test_table": _records(model.test_table),
+            "eda": _eda_record(self.eda),
+            "engine": {"name": "in-process (statsmodels)"},
+            "command": self.command,
+            "versions": self.versions,
+        })
+
+
+def _estimation_record(model: FittedModel) -> dict:
+    """How the coefficients were estimated, and why (Firth's fit replaces ML under separation)."""
+    separation = model.separation
+    kind = "none" if separation is None else separation.kind
+    if model.penalized:
+        reason = (
+            f"Separation was detected before fitting ({kind}: a linear rule led by "
+            f"{separation.leading_predictor} misclassifies {separation.misclassified_share:.1%} of the training "
+            "rows), so maximum-likelihood estimates would be infinite or rest on a few rows. Both the "
+            "classifier and the inference model use Firth's penalized likelihood instead, which keeps "
+            "every estimate finite; its standard errors are Wald, from the penalized information."
+        )
+    else:
+        reason = (
+            "No separation was detected before fitting, so the maximum-likelihood estimates exist and are "
+            "finite: unweighted statsmodels Logit for inference, scikit-learn's newton-cholesky for the classifier."
+        )
+    return {"penalized": model.penalized, "estimator": model.estimator, "separation": kind, "reason": reason}
+
+
+def _data_record(ds: Dataset) -> dict:
+    return {
+        "source": ds.source,
+        "synthetic": ds.synthetic,
+        "sha256": ds.sha256,
+        "rows_read": ds.rows_read,
+        "rows_used": ds.rows_used,
+        "rows_set_aside": ds.rows_set_aside,
+        "rows_set_aside_total": ds.rows_read - ds.rows_used,
+        "notes": list(ds.notes),
+    }
+
+
+def _features_record(spec: FeatureSpec, encoded) -> dict:
+    return {
+        "continuous": list(spec.continuous),
+        "categorical": list(spec.categorical),
+        "log1p": list(spec.log1p),
+        "encoded": list(encoded),
+        "dropped": spec.dropped,
+        "rule": spec.rule,
+        "vif": _records(spec.vif_rounds),
+        "correlated_pairs": _records(spec.correlated_pairs),
+    }
+
+
+def _eda_record(eda: EdaResult) -> dict:
+    return {
+        "rows": eda.n_rows,
+        "columns": eda.n_columns,
+        "overview": _records(eda.overview),
+        "describe": _records(eda.describe),
+        "duplicates": _records(eda.duplicates),
+        "repeated_transcripts": _records(eda.repeated_transcripts),
+        "class_balance": _records(eda.class_balance),
+        "outliers": _records(eda.outliers),
+        "pearson": _records(eda.pearson.rename_axis("column").reset_index()),
+        "spearman": _records(eda.spearman.rename_axis("column").reset_index()),
+        "text_length": _records(eda.text_length),
+        "by_category": _records(eda.by_category),
+    }
 
 
 def _json_safe(value):
@@ -254,15 +357,19 @@ def analyze(
     bootstrap: int = config.BOOTSTRAP_RESAMPLES,
     workers: int | None = None,
     calibrate: bool = False,
+    transform: str = "none",
     engine: str = "local",
     spark_master: str = "local[*]",
     command: str = "",
     progress: Progress | None = None,
-) -> Analysis:
+) -> Analysis | FamilyAnalysis:
     """Run the whole analysis and return one results object.
 
     ``data`` is a path (CSV, .csv.gz, Parquet), a DataFrame with the schema's
-    columns, or ``None`` for the built-in synthetic dataset.
+    columns, or ``None`` for the built-in synthetic dataset. A binary ``target`` gives
+    an :class:`Analysis` (logistic regression, cross-validation, threshold, leakage
+    audit); any other outcome a :class:`FamilyAnalysis` (ordinal, count or OLS model).
+    ``transform="log1p"`` enters the engagement counts as log(1 + count).
 
     Examples
     --------
@@ -276,17 +383,16 @@ def analyze(
     frame = dataset.frame
     say("Choosing the modeling approach")
     approach = choose_approach(frame, target)
-    if approach.outcome_type != "binary":
-        raise AnalysisError(
-            f"run supports binary outcomes so far; {target!r} calls for {approach.family}. "
-            f"'tiktok-claims check --target {target}' gives its assumption checklist."
-        )
+    if engine != "local" and approach.outcome_type != "binary":
+        raise AnalysisError(f"--engine {engine} fits binary outcomes only; {target!r} calls for {approach.family}.")
     say("Exploring the data")
     eda = explore(dataset.all_rows, frame, target)
+    if approach.outcome_type != "binary":
+        return _analyze_family(dataset, approach, eda, seed, transform, command, say)
     say("Splitting (stratified) and selecting features on the training part")
     parts = split(frame, target, seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
-    spec = select_features(train, target)
+    spec = select_features(train, target, transform=transform)
     y_train = encode_target(train[target], approach.positive_class)
     y_test = encode_target(test[target], approach.positive_class)
     with worker_pool(default_workers() if workers is None else workers, preload=WORKER_MODULES) as pool:
@@ -296,7 +402,7 @@ def analyze(
         model = fit(train, y_train, spec, balance, seed, calibrate=calibrate)
         threshold = threshold_rule.choose(y_train, model.predict_proba(train[spec.columns]))
         say("Checking assumptions and cross-validating strategies, baselines and the reference model")
-        checks = pool.submit(check_logistic, train, y_train, spec, model.inference)
+        checks = pool.submit(check_logistic, train, y_train, spec, model.inference, model.separation)
         say(f"Evaluating on the untouched test part ({bootstrap:,} bootstrap resamples) and calibration")
         scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
         negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
@@ -316,7 +422,7 @@ def analyze(
         say("Fitting and evaluating the same model on Spark")
         spark = fit_spark(frame, parts.train, target, approach.positive_class, spec, master=spark_master)
     say("Interpreting the coefficients")
-    coefficients = coefficient_table(model.inference, model.train_scales)
+    coefficients = coefficient_table(model.inference, model.train_scales, log1p=spec.log1p)
     findings = key_findings(coefficients, outcome_phrase=_outcome_phrase(target, approach.positive_class))
     return Analysis(
         dataset=dataset,
@@ -346,11 +452,43 @@ def analyze(
     )
 
 
+def _analyze_family(
+    dataset: Dataset, approach: Approach, eda: EdaResult, seed: int, transform: str, command: str, say: Progress
+) -> FamilyAnalysis:
+    """The analysis of an ordinal, count or continuous outcome."""
+    frame, target = dataset.frame, approach.target
+    stratified = approach.outcome_type.endswith("categories")
+    say(f"Splitting ({'stratified' if stratified else 'random'}) and selecting features on the training part")
+    parts = split(frame, target if stratified else None, seed)
+    train, test = frame.loc[parts.train], frame.loc[parts.test]
+    spec = select_features(train, target, transform=transform)
+    say(f"Fitting the {approach.family} and evaluating it on the untouched test part")
+    model = fit_family(train, test, spec, approach)
+    say("Checking its assumptions")
+    checks = check_family(train, spec, approach)
+    return FamilyAnalysis(
+        dataset=dataset,
+        target=target,
+        seed=seed,
+        approach=approach,
+        eda=eda,
+        features=spec,
+        split=parts,
+        model=model,
+        findings=family_findings(model, outcome_phrase(approach)),
+        assumptions=checks,
+        command=command,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=library_versions(),
+    )
+
+
 def check_assumptions(
     data: str | Path | pd.DataFrame | None = None,
     *,
     target: str = config.DEFAULT_TARGET,
     seed: int = config.DEFAULT_SEED,
+    transform: str = "none",
     progress: Progress | None = None,
 ) -> tuple[Dataset, Approach, FeatureSpec, list[dict]]:
     """The assumption checklist alone, for any target: load, choose the approach, split,
@@ -362,7 +500,7 @@ def check_assumptions(
     stratify = approach.outcome_type in ("binary", "ordered categories", "unordered categories")
     parts = split(dataset.frame, target if stratify else None, seed)
     train = dataset.frame.loc[parts.train]
-    spec = select_features(train, target)
+    spec = select_features(train, target, transform=transform)
     say(f"Fitting the {approach.family} and checking its assumptions")
     if approach.outcome_type != "binary":
         return dataset, approach, spec, [check.to_record() for check in check_family(train, spec, approach)]

@@ -22,7 +22,7 @@ import pandas as pd
 from . import config
 from .eda import duplicates
 from .errors import AnalysisError
-from .features import FeatureSpec, build_preprocessor, vif_table
+from .features import FeatureSpec, as_entered, build_preprocessor, vif_table
 
 VERDICTS = ("pass", "warn", "fail")
 ALPHA = 0.05
@@ -50,13 +50,6 @@ HINGE_TOLERANCE = 1e-9
 # Box-Tidwell curvature is measured between these percentiles of each predictor.
 CURVATURE_RANGE = (1.0, 99.0)
 NEWTON_MAX_ITER = 100
-FIRTH_MAX_ITER = 100
-FIRTH_TOLERANCE = 1e-8
-FIRTH_MAX_STEP = 5.0
-FIRTH_MAX_HALVINGS = 30
-# The modified score at the estimate must be this close to zero in every coordinate
-# (R's logistf: gconv = 1e-5).
-FIRTH_SCORE_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -222,7 +215,9 @@ class LogisticChecks:
         return [check.to_record() for check in self.checks]
 
 
-def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, inference) -> LogisticChecks:
+def check_logistic(
+    train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, inference, separation: Separation | None = None
+) -> LogisticChecks:
     """Run the logistic-regression checklist on a fitted inference model.
 
     Parameters
@@ -236,6 +231,10 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
     inference : statsmodels LogitResults
         The unweighted Logit fitted on the standardized design with a constant
         (``FittedModel.inference``); its design matrix is reused for every check.
+        Under separation it is the Firth fit (:class:`tiktok_claims.penalized.FirthInference`).
+    separation : Separation, optional
+        The result of :func:`detect_separation` on the same design, when the caller
+        has it already (``FittedModel.separation``); computed here otherwise.
 
     Returns
     -------
@@ -253,7 +252,7 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
     if not np.array_equal(y.to_numpy(), np.asarray(inference.model.endog, dtype="int64")):
         raise AnalysisError("y_train does not match the outcome the inference model was fitted on.")
 
-    vif = vif_table(train, spec.continuous, spec.categorical)
+    vif = vif_table(train, spec.continuous, spec.categorical, spec.log1p)
     box_tidwell_table = box_tidwell(train, spec, design, y)
     influence = influence_table(design, y, inference)
     influence.insert(1, config.VIDEO_ID, train.loc[design.index, config.VIDEO_ID].to_numpy())
@@ -261,7 +260,7 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
     refit_shift, refit_note = refit_without_influential(design, y, inference, influence["cooks_d"].to_numpy())
     p_hat = np.asarray(inference.predict(design), dtype=float)
     hl_table, hl_statistic, hl_df, hl_p = hosmer_lemeshow(y.to_numpy(), p_hat)
-    separation = detect_separation(design, y)
+    separation = detect_separation(design, y) if separation is None else separation
     penalized = fit_penalized_fallback(design, y) if separation.use_penalized else None
 
     checks = [
@@ -280,7 +279,7 @@ def check_logistic(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, i
         checks=checks,
         vif=vif,
         box_tidwell=box_tidwell_table,
-        empirical_logit=empirical_logits(train, y, spec.continuous, p_hat),
+        empirical_logit=empirical_logits(train, y, spec.continuous, p_hat, log1p=spec.log1p),
         influence=influence,
         influential=influential,
         refit_shift=refit_shift,
@@ -314,7 +313,10 @@ def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y:
     One Logit with the model's predictors on their raw scale plus ``(x + s)·ln(x + s)``
     for each continuous predictor ``x`` (``s = 1 - min(x)`` when ``x`` has zeros or
     negative values, else 0), all terms at once. A term's Wald test asks whether the
-    log-odds bend with ``x``; Bonferroni adjusts across predictors.
+    log-odds bend with ``x``; Bonferroni adjusts across predictors. ``x`` is the
+    predictor as it enters the model: ``log1p(count)`` for the columns in
+    ``spec.log1p`` (``transform`` says which), so the test asks whether the remedy
+    straightened the log-odds.
 
     Each column is centred and scaled before the fit: with an intercept in the model
     this changes no Wald z of any term, and it keeps Newton's method stable on counts
@@ -326,14 +328,15 @@ def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y:
     Returns
     -------
     DataFrame
-        ``predictor, shift, coef, se, z, p_value, p_adjusted, curvature``; empty when
-        there are no continuous predictors.
+        ``predictor, transform, shift, coef, se, z, p_value, p_adjusted, curvature``
+        (``transform`` is ``"log1p"`` or ``"none"``); empty when there are no
+        continuous predictors.
     """
-    columns = ["predictor", "shift", "coef", "se", "z", "p_value", "p_adjusted", "curvature"]
+    columns = ["predictor", "transform", "shift", "coef", "se", "z", "p_value", "p_adjusted", "curvature"]
     continuous = list(spec.continuous)
     if not continuous:
         return pd.DataFrame(columns=columns)
-    raw = train.loc[design.index, continuous].astype(float)
+    raw = as_entered(train.loc[design.index], continuous, spec.log1p)
     shifts = {c: (1.0 - float(raw[c].min())) if raw[c].min() <= 0 else 0.0 for c in continuous}
     terms = pd.DataFrame({f"{c}_xlnx": _xlnx(raw[c] + shifts[c]) for c in continuous}, index=design.index)
     others = design.drop(columns=["const", *continuous])
@@ -355,6 +358,7 @@ def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y:
         rows.append(
             {
                 "predictor": c,
+                "transform": "log1p" if c in spec.log1p else "none",
                 "shift": shifts[c],
                 "coef": coef,
                 "se": se,
@@ -383,32 +387,39 @@ def _chord_gap(x: np.ndarray) -> float:
 
 
 def empirical_logits(
-    train: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS
+    train: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=()
 ) -> pd.DataFrame:
     """Observed log-odds per decile of each continuous predictor, beside the model's.
 
     ``logit = ln((events + 0.5) / (n - events + 0.5))`` (the 0.5 keeps empty classes
     finite); ``model_logit`` is the log-odds of the mean fitted probability in the bin.
     Tied values (e.g. many zero counts) merge deciles, so a predictor can have fewer bins.
+    ``x_low, x_high, x_mean`` are in the predictor's own units; ``x_entered_mean`` is the
+    bin's mean of the predictor as it enters the model (``log1p(x)`` for the columns in
+    ``log1p``, whose deciles are the same), against which a linear model's log-odds are
+    a straight line.
 
     Returns
     -------
     DataFrame
-        ``predictor, bin, n, events, x_low, x_high, x_mean, logit, model_logit``.
+        ``predictor, bin, n, events, x_low, x_high, x_mean, x_entered_mean, logit, model_logit``.
     """
     frames = []
     for column in continuous:
         x = train.loc[y.index, column].astype(float)
         codes = pd.qcut(x, bins, labels=False, duplicates="drop")
-        grouped = pd.DataFrame({"x": x, "y": y, "p": np.asarray(p_hat, dtype=float), "bin": codes}).groupby("bin")
+        entered = as_entered(train.loc[y.index], [column], log1p)[column]
+        grouped = pd.DataFrame(
+            {"x": x, "entered": entered, "y": y, "p": np.asarray(p_hat, dtype=float), "bin": codes}
+        ).groupby("bin")
         table = grouped.agg(
             n=("y", "size"), events=("y", "sum"), x_low=("x", "min"), x_high=("x", "max"),
-            x_mean=("x", "mean"), p_mean=("p", "mean"),
+            x_mean=("x", "mean"), x_entered_mean=("entered", "mean"), p_mean=("p", "mean"),
         ).reset_index()
         table["logit"] = np.log((table["events"] + 0.5) / (table["n"] - table["events"] + 0.5))
         table["model_logit"] = np.log(table["p_mean"] / (1 - table["p_mean"]))
         frames.append(table.drop(columns="p_mean").assign(predictor=column))
-    columns = ["predictor", "bin", "n", "events", "x_low", "x_high", "x_mean", "logit", "model_logit"]
+    columns = ["predictor", "bin", "n", "events", "x_low", "x_high", "x_mean", "x_entered_mean", "logit", "model_logit"]
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
@@ -646,10 +657,9 @@ def fit_penalized_fallback(design: pd.DataFrame, y) -> PenalizedFit:
 
     Maximizes the log-likelihood plus ``½ ln det I(β)`` (Jeffreys prior), which keeps
     every estimate finite even when the classes are separated (Heinze and Schemper,
-    2002). Newton steps on the modified score ``Xᵀ(y - p + h(½ - p))`` with the Fisher
-    information, each step capped at ``FIRTH_MAX_STEP`` and halved until the penalized
-    log-likelihood rises. Standard errors and Wald limits come from ``I(β̂)⁻¹``; near
-    separation, profile-likelihood limits (R's logistf) are more accurate.
+    2002); see :func:`tiktok_claims.penalized.firth`. Standard errors and Wald limits
+    come from ``I(β̂)⁻¹``; near separation, profile-likelihood limits (R's logistf) are
+    more accurate.
 
     Parameters
     ----------
@@ -663,29 +673,10 @@ def fit_penalized_fallback(design: pd.DataFrame, y) -> PenalizedFit:
     """
     from scipy.stats import norm
 
-    x = design.to_numpy(dtype=float)
-    y = np.asarray(y, dtype=float)
-    beta = np.zeros(x.shape[1])
-    objective, score, information = _firth_terms(x, y, beta)
-    iterations = 0
-    for iterations in range(1, FIRTH_MAX_ITER + 1):
-        step = np.linalg.solve(information, score)
-        largest = np.max(np.abs(step))
-        if largest > FIRTH_MAX_STEP:
-            step *= FIRTH_MAX_STEP / largest
-        for _ in range(FIRTH_MAX_HALVINGS):
-            candidate = _firth_terms(x, y, beta + step)
-            if candidate[0] >= objective:
-                break
-            step = step / 2
-        else:
-            break
-        beta = beta + step
-        objective, score, information = candidate
-        if np.max(np.abs(step)) < FIRTH_TOLERANCE:
-            break
-    converged = bool(np.max(np.abs(score)) < FIRTH_SCORE_TOLERANCE)
-    se = np.sqrt(np.diag(np.linalg.inv(information)))
+    from .penalized import METHOD, firth
+
+    result = firth(design.to_numpy(dtype=float), np.asarray(y, dtype=float))
+    beta, se = result.beta, result.se
     z = beta / se
     margin = norm.ppf(1 - ALPHA / 2) * se
     table = pd.DataFrame(
@@ -701,28 +692,11 @@ def fit_penalized_fallback(design: pd.DataFrame, y) -> PenalizedFit:
     )
     return PenalizedFit(
         table=table,
-        method="Firth penalized likelihood (Jeffreys prior); Wald standard errors",
-        converged=converged,
-        iterations=iterations,
-        penalized_log_likelihood=float(objective),
+        method=METHOD,
+        converged=result.converged,
+        iterations=result.iterations,
+        penalized_log_likelihood=result.penalized_log_likelihood,
     )
-
-
-def _firth_terms(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Penalized log-likelihood, modified score and Fisher information at ``beta``."""
-    from scipy.special import expit, log_expit
-
-    eta = x @ beta
-    p = expit(eta)
-    w = p * (1 - p)
-    information = x.T @ (x * w[:, None])
-    sign, logdet = np.linalg.slogdet(information)
-    if sign <= 0:
-        return -math.inf, np.zeros_like(beta), information
-    leverage = w * np.einsum("ij,ij->i", x @ np.linalg.inv(information), x)
-    log_likelihood = float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)))
-    score = x.T @ (y - p + leverage * (0.5 - p))
-    return log_likelihood + 0.5 * logdet, score, information
 
 
 def _statsmodels_fit_warnings() -> tuple[type[Warning], ...]:
@@ -834,6 +808,8 @@ def _vif_check(vif: pd.DataFrame, spec: FeatureSpec) -> Check:
 def _linearity_check(table: pd.DataFrame) -> Check:
     threshold = f"smallest Bonferroni-adjusted Box-Tidwell p (over {len(table)} predictors): warn < {ALPHA:g}"
     remedy = "Refit with log1p-transformed counts (--transform log1p) or splines and compare the fits."
+    if (table["transform"] == "log1p").any():
+        remedy = "The counts already enter as log1p(count); model the remaining bend with splines and compare the fits."
     if table.empty:
         return Check("Linearity of the log-odds (Box-Tidwell)", None, None, threshold, "pass",
                      "The model has no continuous predictor, so there is no linearity to check.", "None needed.", table)
@@ -853,7 +829,10 @@ def _linearity_check(table: pd.DataFrame) -> Check:
             f"{table['curvature'].max():.2f} log-odds), so one odds ratio per unit describes each."
         )
     else:
-        bends = ", ".join(f"{r.predictor} ({r.curvature:.2f})" for r in flagged.itertuples(index=False))
+        bends = ", ".join(
+            f"{f'log1p({r.predictor})' if r.transform == 'log1p' else r.predictor} ({r.curvature:.2f})"
+            for r in flagged.itertuples(index=False)
+        )
         consequence = (
             f"The log-odds bend with {bends} (curvature: largest gap from a straight line, in log-odds, "
             "between the 1st and 99th percentiles), so a single odds ratio per unit averages over a curved effect."
@@ -1037,11 +1016,11 @@ def check_family(train: pd.DataFrame, spec: FeatureSpec, approach) -> list[Check
     independence (Durbin-Watson), influence and VIF. Ordinal: proportional odds (a
     likelihood-ratio comparison with the multinomial logit) and VIF.
     """
-    preprocessor = build_preprocessor(spec.continuous, spec.categorical)
+    preprocessor = build_preprocessor(spec.continuous, spec.categorical, spec.log1p)
     design = pd.DataFrame(
         preprocessor.fit_transform(train), columns=preprocessor.get_feature_names_out(), index=train.index
     )
-    vif = _vif_check(vif_table(train, spec.continuous, spec.categorical), spec)
+    vif = _vif_check(vif_table(train, spec.continuous, spec.categorical, spec.log1p), spec)
     if approach.outcome_type == "non-negative count":
         return [*_count_checks(design, train[spec.target].astype(float), approach), vif]
     if approach.outcome_type == "continuous":

@@ -88,6 +88,10 @@ def run(
     calibrate: Annotated[
         bool, typer.Option("--calibrate", help="Recalibrate scores (Platt scaling on out-of-fold training scores).")
     ] = False,
+    transform: Annotated[
+        str,
+        typer.Option("--transform", help="none, or log1p: enter the engagement counts as log(1 + count) (the linearity remedy)."),
+    ] = "none",
     engine: Annotated[
         str, typer.Option("--engine", help="local, or spark: also fit and evaluate on Apache Spark (pip install .[spark]).")
     ] = "local",
@@ -99,10 +103,16 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
-    """Run the whole analysis and write report.html, report.md, metrics.json and the model."""
+    """Run the whole analysis and write report.html, report.md, metrics.json and the model.
+
+    A binary --target (verified_status, claim_status) gets the logistic regression with
+    cross-validation, threshold, leakage audit and summaries; author_ban_status an
+    ordinal logit; a count column a Poisson or negative binomial model; the duration OLS.
+    """
     _check_choice(balance, config.BALANCE_OPTIONS, "--balance")
     _check_choice(threshold_rule, config.THRESHOLD_RULES, "--threshold-rule")
     _check_choice(engine, ("local", "spark"), "--engine")
+    _check_choice(transform, config.TRANSFORMS, "--transform")
     from .analysis import analyze
     from .evaluation import ThresholdRule
     from .reporting.render import write_outputs
@@ -112,7 +122,7 @@ def run(
         analysis = analyze(
             data, target=target, seed=seed, balance=balance,
             threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, engine=engine, spark_master=spark_master,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, transform=transform, engine=engine, spark_master=spark_master,
             command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
         written = write_outputs(analysis, out, progress=progress, workers=workers)
@@ -130,9 +140,14 @@ def check(
     data: DataOption = None,
     target: Annotated[str, typer.Option("--target", help="Outcome column.")] = config.DEFAULT_TARGET,
     seed: SeedOption = config.DEFAULT_SEED,
+    transform: Annotated[
+        str,
+        typer.Option("--transform", help="none, or log1p: enter the engagement counts as log(1 + count) (the linearity remedy)."),
+    ] = "none",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Check the model's assumptions and print the checklist with verdicts."""
+    _check_choice(transform, config.TRANSFORMS, "--transform")
     from rich.console import Console
     from rich.table import Table
 
@@ -140,7 +155,7 @@ def check(
 
     try:
         dataset, approach, spec, checks = check_assumptions(
-            data, target=target, seed=seed, progress=None if quiet else _progress_printer()
+            data, target=target, seed=seed, transform=transform, progress=None if quiet else _progress_printer()
         )
     except TiktokClaimsError as exc:
         _fail(str(exc))
@@ -210,18 +225,31 @@ def score(
     ] = 500_000,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     engine: Annotated[
-        str, typer.Option("--engine", help="local, or spark: score with Apache Spark in local mode (input order only).")
+        str, typer.Option("--engine", help="local, or spark: score on Apache Spark (pip install .[spark]).")
     ] = "local",
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (local[*], spark://HOST:7077, yarn).")
+    ] = "local[*]",
+    spark_tmp: Annotated[
+        Optional[str],
+        typer.Option(
+            "--spark-tmp",
+            help="With --engine spark: directory or URL (hdfs://, s3a://) for Spark's temporary files; on a cluster, "
+            "storage every executor reaches. Default: the --out directory.",
+        ),
+    ] = None,
 ) -> None:
     """Score a backlog file in chunks; every row is either scored or rejected with its reason."""
     _check_choice(engine, ("local", "spark"), "--engine")
-    if engine == "spark" and sort:
-        _fail("--sort is not available with --engine spark; the Spark scorer writes rows in input order.")
+    if spark_tmp is not None and engine != "spark":
+        raise typer.BadParameter("applies only with --engine spark.", param_hint="--spark-tmp")
     try:
         if engine == "spark":
             from .spark_scoring import score_file_spark
 
-            accounting = score_file_spark(model, data, out, rejects=rejects)
+            accounting = score_file_spark(
+                model, data, out, rejects=rejects, sort=sort, master=spark_master, scratch=spark_tmp
+            )
         else:
             from .scoring import score_file
 

@@ -49,6 +49,9 @@ DEFAULT_BALANCE = "class-weights"
 THRESHOLD_RULES: tuple[str, ...] = ("f1", "recall", "cost")
 DEFAULT_THRESHOLD_RULE = "f1"
 DEFAULT_TARGET_RECALL = 0.8
+# How the continuous predictors enter the model: as they are, or the engagement counts as
+# log(1 + count) (the remedy for log-odds that bend with a heavy-tailed count).
+TRANSFORMS: tuple[str, ...] = ("none", "log1p")
 CV_FOLDS = 5
 CV_REPEATS = 1
 BOOTSTRAP_RESAMPLES = 1000

@@ -94,10 +94,27 @@ def repeated_transcripts(frame: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     return pd.DataFrame({"transcript": counts.index.astype(str), "count": counts.to_numpy()})
 
 
+def target_groups(frame: pd.DataFrame, target: str) -> pd.Series:
+    """The level of a categorical ``target``, or the quartile group of a numeric one.
+
+    A numeric outcome (a count, the duration) is described by its quartiles, labelled
+    with their ranges (``Q1: 0–4,942``), so per-class summaries read the same way for
+    every target.
+    """
+    if target in config.CATEGORIES:
+        return frame[target]
+    values = frame[target]
+    edges = np.unique(np.quantile(values.to_numpy(dtype=float), [0, 0.25, 0.5, 0.75, 1.0]))
+    codes = np.clip(np.searchsorted(edges, values.to_numpy(dtype=float), side="right") - 1, 0, len(edges) - 2)
+    labels = [f"Q{i + 1}: {edges[i]:,.0f}–{edges[i + 1]:,.0f}" for i in range(len(edges) - 1)]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=labels, ordered=True), index=frame.index, name=target)
+
+
 def class_balance(frame: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Count and share of each level of ``target``."""
+    """Count and share of each level of ``target`` (of each quartile group when numeric)."""
     levels = config.CATEGORIES.get(target)
-    counts = frame[target].value_counts()
+    groups = target_groups(frame, target)
+    counts = groups.value_counts(sort=False)
     if levels is not None:
         counts = counts.reindex(levels, fill_value=0)
     return pd.DataFrame(
@@ -140,9 +157,9 @@ def iqr_outliers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def text_length_by_class(frame: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Transcript length in characters, summarised per level of ``target``."""
+    """Transcript length in characters, summarised per level (or quartile group) of ``target``."""
     lengths = frame[config.TRANSCRIPT].str.len()
-    table = lengths.groupby(frame[target]).agg(["count", "mean", "median", "std", "min", "max"])
+    table = lengths.groupby(target_groups(frame, target), observed=True).agg(["count", "mean", "median", "std", "min", "max"])
     return table.rename_axis("level").reset_index()
 
 
@@ -160,6 +177,8 @@ def target_by_category(frame: pd.DataFrame, target: str) -> pd.DataFrame:
             row = {"column": column, "level": level, "videos": len(part)}
             for target_level in config.CATEGORIES.get(target, ()):
                 row[f"share_{target_level}"] = float((part[target] == target_level).mean())
+            if target not in config.CATEGORIES:
+                row[f"mean_{target}"] = float(part[target].mean())
             row.update({f"median_{c}": float(part[c].median()) for c in config.COUNT_COLUMNS})
             rows.append(row)
     return pd.DataFrame(rows)

@@ -6,6 +6,10 @@ among the continuous predictors exceeds ``config.VIF_LIMIT`` (5), drop that pred
 and recompute. Categorical predictors are never dropped by the rule: they carry the
 question being asked. Pairs of continuous predictors with ``|r| >=
 config.CORRELATION_REPORT_LIMIT`` are reported beside the decision.
+
+The log1p remedy (``transform="log1p"``): the engagement counts enter the model as
+log(1 + count) before standardization, for log-odds that bend with a heavy-tailed
+count. The rule then runs on the transformed columns, whose correlations differ.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from .errors import AnalysisError
 
 # Columns that identify a row or hold free text: never predictors of a regression.
 NON_PREDICTORS = (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT)
@@ -32,6 +37,8 @@ class FeatureSpec:
     vif_rounds: pd.DataFrame = field(repr=False)
     correlated_pairs: pd.DataFrame = field(repr=False)
     rule: str = ""
+    log1p: tuple[str, ...] = ()
+    """The continuous predictors entered as log(1 + x) (then standardized like the others)."""
 
     @property
     def columns(self) -> list[str]:
@@ -45,14 +52,19 @@ def candidate_predictors(target: str) -> tuple[list[str], list[str]]:
     return continuous, categorical
 
 
-def build_preprocessor(continuous, categorical):
+def build_preprocessor(continuous, categorical, log1p=()):
     """Standardize continuous predictors; one-hot encode categories against a fixed reference.
 
-    The reference level is the first of ``config.CATEGORIES[column]`` (``claim``,
-    ``not verified``, ``active``), so coefficients read "versus the reference".
+    The columns in ``log1p`` (a subset of ``continuous``) are replaced by log(1 + x)
+    before they are standardized (:class:`~tiktok_claims.transforms.Log1pStandardScaler`);
+    feature names stay the column names. The reference level is the first of
+    ``config.CATEGORIES[column]`` (``claim``, ``not verified``, ``active``), so
+    coefficients read "versus the reference".
     """
     from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder
+
+    from .transforms import Log1pStandardScaler
 
     encoder = OneHotEncoder(
         categories=[list(config.CATEGORIES[c]) for c in categorical],
@@ -61,19 +73,51 @@ def build_preprocessor(continuous, categorical):
         handle_unknown="error",
     )
     return ColumnTransformer(
-        [("continuous", StandardScaler(), list(continuous)), ("categorical", encoder, list(categorical))],
+        [
+            ("continuous", Log1pStandardScaler(log1p=tuple(log1p)), list(continuous)),
+            ("categorical", encoder, list(categorical)),
+        ],
         verbose_feature_names_out=False,
     )
 
 
-def vif_table(train: pd.DataFrame, continuous, categorical) -> pd.DataFrame:
+def log1p_values(values: np.ndarray, names) -> np.ndarray:
+    """log(1 + x) of the count columns ``values`` (2-D, named ``names``), refusing negative counts.
+
+    Missing values (NaN) stay missing.
+    """
+    values = np.asarray(values, dtype=float)
+    negative = np.sum(values < 0, axis=0)
+    if negative.any():
+        j = int(np.flatnonzero(negative)[0])
+        raise ValueError(
+            f"log1p is taken of counts, which are never negative; {list(names)[j]!r} holds {negative[j]} negative "
+            f"value(s) (smallest {np.nanmin(values[:, j]):g}). Reject or correct those rows first."
+        )
+    return np.log1p(values)
+
+
+def as_entered(frame: pd.DataFrame, continuous, log1p=()) -> pd.DataFrame:
+    """The continuous predictors as they enter the model, before standardization.
+
+    log(1 + x) for the columns in ``log1p``, the values themselves for the others.
+    """
+    entered = frame[list(continuous)].astype(float)
+    transformed = [c for c in continuous if c in log1p]
+    if transformed:
+        entered[transformed] = log1p_values(entered[transformed].to_numpy(), transformed)
+    return entered
+
+
+def vif_table(train: pd.DataFrame, continuous, categorical, log1p=()) -> pd.DataFrame:
     """VIF of every column of the encoded design, in a model with an intercept.
 
     VIF_j = 1 / (1 - R²_j) is the j-th diagonal element of the inverse correlation
     matrix of the columns: one inversion instead of one regression per column. It
     equals statsmodels' ``variance_inflation_factor`` on the design with a constant.
+    The columns in ``log1p`` enter as log(1 + x), as in the model.
     """
-    preprocessor = build_preprocessor(continuous, categorical)
+    preprocessor = build_preprocessor(continuous, categorical, log1p)
     design = preprocessor.fit_transform(train)
     names = list(preprocessor.get_feature_names_out())
     vifs = np.diag(np.linalg.inv(np.corrcoef(design, rowvar=False)))
@@ -102,55 +146,76 @@ def leakage_guard(train: pd.DataFrame, target: str, continuous: list[str]) -> di
     }
 
 
-def select_features(train: pd.DataFrame, target: str) -> FeatureSpec:
-    """Apply the leakage guard and the multicollinearity rule to the training part."""
+def select_features(train: pd.DataFrame, target: str, transform: str = "none") -> FeatureSpec:
+    """Apply the leakage guard and the multicollinearity rule to the training part.
+
+    With ``transform="log1p"`` the engagement counts among the predictors
+    (``config.COUNT_COLUMNS``) enter as log(1 + count), and the rule and the
+    correlations are computed on those transformed columns; ``video_duration_sec``
+    stays linear. The leakage guard uses rank correlations, which the transform
+    leaves unchanged.
+    """
+    if transform not in config.TRANSFORMS:
+        raise AnalysisError(f"transform must be one of {', '.join(config.TRANSFORMS)}; got {transform!r}.")
     continuous, categorical = candidate_predictors(target)
     dropped: dict[str, str] = {c: "identifier or free text, not a predictor" for c in NON_PREDICTORS}
     dropped.update(leakage_guard(train, target, continuous))
     continuous = [c for c in continuous if c not in dropped]
+    counts = set(config.COUNT_COLUMNS) if transform == "log1p" else set()
+
+    def logged(columns) -> tuple[str, ...]:
+        return tuple(c for c in columns if c in counts)
+
     rounds = []
     for round_number in range(1, len(continuous) + 1):
-        table = vif_table(train, continuous, categorical).assign(round=round_number)
+        table = vif_table(train, continuous, categorical, logged(continuous)).assign(round=round_number)
         rounds.append(table)
         eligible = table[table["feature"].isin(continuous)]
         worst = eligible.loc[eligible["vif"].idxmax()]
         if worst["vif"] <= config.VIF_LIMIT:
             break
-        partner, r = _strongest_partner(train, worst["feature"], continuous, categorical)
+        partner, r = _strongest_partner(train, worst["feature"], continuous, categorical, logged(continuous))
         dropped[worst["feature"]] = (
             f"VIF {worst['vif']:.2f} > {config.VIF_LIMIT:g} (round {round_number}); "
             f"most correlated with {partner} (r = {r:.2f})"
         )
         continuous = [c for c in continuous if c != worst["feature"]]
     all_continuous = [c for c in candidate_predictors(target)[0] if not dropped.get(c, "").startswith("near-copy")]
+    rule = (
+        f"On the training part, compute the VIF of every encoded predictor; while the "
+        f"largest VIF among continuous predictors exceeds {config.VIF_LIMIT:g}, drop that "
+        f"predictor and recompute. Pairs with |r| >= {config.CORRELATION_REPORT_LIMIT:g} "
+        "are listed for context."
+    )
+    if logged(all_continuous):
+        rule = (
+            f"The engagement counts ({', '.join(logged(all_continuous))}) enter as log1p(count) = ln(1 + count) "
+            "before standardization, so the VIFs and correlations are those of the transformed columns. " + rule
+        )
     return FeatureSpec(
         target=target,
         continuous=tuple(continuous),
         categorical=tuple(categorical),
         dropped=dropped,
         vif_rounds=pd.concat(rounds, ignore_index=True),
-        correlated_pairs=correlated_pairs(train, all_continuous),
-        rule=(
-            f"On the training part, compute the VIF of every encoded predictor; while the "
-            f"largest VIF among continuous predictors exceeds {config.VIF_LIMIT:g}, drop that "
-            f"predictor and recompute. Pairs with |r| >= {config.CORRELATION_REPORT_LIMIT:g} "
-            "are listed for context."
-        ),
+        correlated_pairs=correlated_pairs(train, all_continuous, logged(all_continuous)),
+        rule=rule,
+        log1p=logged(continuous),
     )
 
 
-def _strongest_partner(train: pd.DataFrame, column: str, continuous, categorical) -> tuple[str, float]:
+def _strongest_partner(train: pd.DataFrame, column: str, continuous, categorical, log1p=()) -> tuple[str, float]:
     """The encoded predictor (continuous or dummy) most correlated with ``column``."""
-    preprocessor = build_preprocessor(continuous, categorical)
+    preprocessor = build_preprocessor(continuous, categorical, log1p)
     design = pd.DataFrame(preprocessor.fit_transform(train), columns=preprocessor.get_feature_names_out())
     r = design.drop(columns=column).corrwith(design[column])
     partner = r.abs().idxmax()
     return partner, float(r[partner])
 
 
-def correlated_pairs(train: pd.DataFrame, continuous) -> pd.DataFrame:
-    """Pairs of continuous predictors whose Pearson |r| reaches the report limit."""
-    corr = train[list(continuous)].corr()
+def correlated_pairs(train: pd.DataFrame, continuous, log1p=()) -> pd.DataFrame:
+    """Pairs of continuous predictors whose Pearson |r| reaches the report limit (``log1p`` columns as log(1 + x))."""
+    corr = as_entered(train, continuous, log1p).corr()
     rows = [
         {"feature_a": a, "feature_b": b, "r": float(corr.loc[a, b])}
         for i, a in enumerate(corr.columns)

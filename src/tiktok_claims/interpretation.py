@@ -17,6 +17,8 @@ UNIT_NAMES = {
     config.COMMENTS: "comments",
 }
 DURATION_UNIT = 10.0
+# A predictor entered as log(1 + x) is read per doubling of (1 + x): a step of ln 2.
+DOUBLING = math.log(2.0)
 
 
 def readable_unit(column: str, scale: float) -> float:
@@ -31,19 +33,28 @@ def readable_unit(column: str, scale: float) -> float:
     return float(10 ** math.floor(math.log10(scale))) if scale > 0 else 1.0
 
 
-def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05) -> pd.DataFrame:
+def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1p=()) -> pd.DataFrame:
     """Coefficients of the fitted Logit, rescaled to readable units.
 
     The model is fitted on standardized continuous predictors; a coefficient ``b`` per
     standard deviation ``s`` becomes ``b * unit / s`` per ``unit``. The transform is
     linear, so standard errors and confidence limits scale the same way and z and p
     are unchanged.
+
+    A predictor in ``log1p`` entered the model as log(1 + x), and ``s`` is the standard
+    deviation of log(1 + x): its unit is a doubling of (1 + x), a step of ln 2 in
+    log(1 + x), so its odds ratio is ``exp(b * ln 2 / s)`` "per doubling of (1 +
+    count)" (``unit_size`` = ln 2, ``log1p`` = True).
     """
     params = inference.params
     ci = inference.conf_int(alpha=alpha)
     rows = []
     for name in params.index:
-        if name in scales.index:
+        if name in log1p:
+            unit = DOUBLING
+            factor = unit / float(scales[name])
+            unit_label = f"per doubling of (1 + {UNIT_NAMES[name]})"
+        elif name in scales.index:
             unit = readable_unit(name, float(scales[name]))
             factor = unit / float(scales[name])
             unit_label = f"per {unit:,.0f} {UNIT_NAMES[name]}"
@@ -67,6 +78,7 @@ def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05) -> pd.D
                 "or_ci_low": math.exp(low),
                 "or_ci_high": math.exp(high),
                 "coef_per_sd": float(params[name]),
+                "log1p": name in log1p,
             }
         )
     return pd.DataFrame(rows)
@@ -95,6 +107,8 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
 
     Each finding keeps the numbers it quotes (``name``, ``odds_ratio``, ``or_ci_low``,
     ``or_ci_high``, ``p_value``) so every report can trace them to ``metrics.json``.
+    A predictor entered as log(1 + x) (the table's ``log1p`` column) is read per
+    doubling of (1 + x).
     """
     findings = []
     terms = table[table["name"] != "const"].sort_values("p_value")
@@ -102,7 +116,10 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
         ratio, low, high = row.odds_ratio, row.or_ci_low, row.or_ci_high
         ci = f"95% CI {format_ratio(low)}–{format_ratio(high)}, {format_p(row.p_value)}"
         if row.name in UNIT_NAMES:
-            change = f"each additional {row.unit_size:,.0f} {UNIT_NAMES[row.name]}"
+            if getattr(row, "log1p", False):
+                change = f"each doubling of (1 + {UNIT_NAMES[row.name]})"
+            else:
+                change = f"each additional {row.unit_size:,.0f} {UNIT_NAMES[row.name]}"
             if ratio >= 1:
                 effect = f"multiplies the odds of {outcome_phrase} by {format_ratio(ratio)}"
             else:

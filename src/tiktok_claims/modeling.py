@@ -45,6 +45,13 @@ class FittedModel:
     inference_iterations: int
     train_scales: pd.Series = field(repr=False)
     calibration: tuple[float, float] | None = None
+    separation: object = field(repr=False, default=None)
+    estimator: str = "maximum likelihood (statsmodels Logit, Newton)"
+
+    @property
+    def penalized(self) -> bool:
+        """True when the Firth penalized fit replaced maximum likelihood (separation)."""
+        return self.estimator != FittedModel.estimator
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Score of the positive class for each row of ``frame`` (calibrated if asked)."""
@@ -102,8 +109,12 @@ def split(frame: pd.DataFrame, target: str | None, seed: int, test_size: float =
     return Split(train=pd.Index(train), test=pd.Index(test), seed=seed, test_size=test_size)
 
 
-def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
-    """Preprocessing + (optional resampling) + unpenalized logistic regression.
+def build_pipeline(spec: FeatureSpec, balance: str, seed: int, penalized: bool = False):
+    """Preprocessing + (optional resampling) + logistic regression.
+
+    The classifier is unpenalized maximum likelihood, or Firth's penalized likelihood
+    (:class:`tiktok_claims.penalized.FirthLogisticRegression`) with ``penalized``, the
+    fallback when the classes (nearly) separate.
 
     ``balance`` is ``"class-weights"`` (reweight classes in the loss), ``"upsample"``
     (random oversampling of the minority class), ``"smote"`` (SMOTE: synthetic minority
@@ -120,14 +131,16 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int):
 
     if balance not in config.BALANCE_OPTIONS:
         raise AnalysisError(f"balance must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.")
-    classifier = LogisticRegression(
-        C=np.inf,
-        solver="newton-cholesky",
-        max_iter=MAX_ITER,
-        tol=1e-8,
-        class_weight="balanced" if balance == "class-weights" else None,
-    )
-    steps = [("preprocess", build_preprocessor(spec.continuous, spec.categorical))]
+    class_weight = "balanced" if balance == "class-weights" else None
+    if penalized:
+        from .penalized import FirthLogisticRegression
+
+        classifier = FirthLogisticRegression(class_weight=class_weight)
+    else:
+        classifier = LogisticRegression(
+            C=np.inf, solver="newton-cholesky", max_iter=MAX_ITER, tol=1e-8, class_weight=class_weight
+        )
+    steps = [("preprocess", build_preprocessor(spec.continuous, spec.categorical, spec.log1p))]
     if balance == "upsample":
         steps.append(("upsample", RandomOverSampler(random_state=seed)))
     elif balance == "smote":
@@ -156,13 +169,28 @@ def fit(
 ) -> FittedModel:
     """Fit the prediction pipeline and the inference model on the training part.
 
+    Separation is detected first, on the training part's design
+    (:func:`tiktok_claims.assumptions.detect_separation`). When the classes separate
+    completely, quasi-completely or nearly, maximum-likelihood estimates are infinite
+    or rest on a few rows, so both the classifier and the inference model fall back to
+    Firth's penalized likelihood (:mod:`tiktok_claims.penalized`); otherwise both are
+    unpenalized maximum likelihood (statsmodels ``Logit`` for inference).
+
     With ``calibrate``, the pipeline's scores are recalibrated by Platt scaling learned
     on out-of-fold training scores, so they read as probabilities at the natural
     prevalence even when classes were reweighted or resampled.
     """
     import statsmodels.api as sm
 
-    pipeline = build_pipeline(spec, balance, seed)
+    from .assumptions import detect_separation
+
+    preprocess = build_pipeline(spec, balance, seed).named_steps["preprocess"].fit(train[spec.columns])
+    names = tuple(preprocess.get_feature_names_out())
+    design = pd.DataFrame(preprocess.transform(train[spec.columns]), columns=names, index=train.index)
+    design = sm.add_constant(design, has_constant="add")
+    separation = detect_separation(design, y_train)
+    penalized = separation.use_penalized
+    pipeline = build_pipeline(spec, balance, seed, penalized=penalized)
     calibration = platt_calibration(pipeline, train[spec.columns], y_train, seed) if calibrate else None
     pipeline.fit(train[spec.columns], y_train)
     iterations = int(np.max(pipeline.named_steps["classifier"].n_iter_))
@@ -171,18 +199,19 @@ def fit(
             f"the logistic regression did not converge in {MAX_ITER} Newton iterations; "
             "its coefficients cannot be trusted."
         )
-    preprocess = pipeline.named_steps["preprocess"]
-    names = tuple(preprocess.get_feature_names_out())
-    design = pd.DataFrame(preprocess.transform(train[spec.columns]), columns=names, index=train.index)
-    design = sm.add_constant(design, has_constant="add")
-    result = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    if penalized:
+        from .penalized import FirthInference
+
+        result = FirthInference(design, y_train)
+    else:
+        result = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
     converged = bool(result.mle_retvals["converged"])
     if not converged:
         raise AnalysisError(
-            "the statsmodels Logit fit did not converge (possible separation); its standard "
+            f"the {'Firth penalized' if penalized else 'statsmodels Logit'} fit did not converge; its standard "
             "errors and p-values cannot be trusted."
         )
-    scaler = preprocess.named_transformers_["continuous"]
+    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
     scales = pd.Series(scaler.scale_, index=list(spec.continuous))
     return FittedModel(
         pipeline=pipeline,
@@ -194,4 +223,6 @@ def fit(
         inference_iterations=int(result.mle_retvals["iterations"]),
         train_scales=scales,
         calibration=calibration,
+        separation=separation,
+        estimator=FirthInference.method if penalized else "maximum likelihood (statsmodels Logit, Newton)",
     )

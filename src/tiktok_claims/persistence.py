@@ -7,6 +7,12 @@ reports (training data digest and row counts, test metrics with confidence
 intervals, the threshold, library versions, creation time). Loading it never
 unpickles or executes anything, so an artifact from any source is safe to open.
 
+A continuous input may carry ``"transform": "log1p"``: the model reads it as
+log(1 + x), and its ``mean`` and ``scale`` are those of log(1 + x) on the training
+part. Without the field the input enters as it is (so artifacts written before the
+field existed read as before). Negative counts never reach the transform: the
+scorer rejects them (:func:`tiktok_claims.data.rules.check_values`).
+
 :func:`load_model` refuses, with :class:`~tiktok_claims.errors.ModelFileError`:
 
 * a file that is not JSON or not an artifact of this tool (its ``format`` field);
@@ -43,6 +49,12 @@ from .escaping import escape_markdown
 
 FORMAT = "tiktok-claims-model"
 FORMAT_VERSION = 2
+# Written when an input carries a transform (log1p): a reader of version 2 alone, which
+# would ignore the transform and score raw counts, refuses the file instead.
+TRANSFORM_FORMAT_VERSION = 3
+READABLE_VERSIONS = (FORMAT_VERSION, TRANSFORM_FORMAT_VERSION)
+# The transforms an input may name, and the function each applies before standardizing.
+INPUT_TRANSFORMS = {"log1p": np.log1p}
 IDENTIFIERS: tuple[str, ...] = (config.ID_COLUMN, config.VIDEO_ID)
 INTENDED_USE = (
     "Rank reported videos so that moderators review the most likely positives first. "
@@ -83,7 +95,10 @@ def model_payload(analysis, metrics: dict | None = None) -> dict:
     inputs = [{"name": name, "kind": "identifier"} for name in IDENTIFIERS]
     for name in spec.continuous:
         mean, scale = scaling[name]
-        inputs.append({"name": name, "kind": SPEC_BY_NAME[name].kind, "mean": mean, "scale": scale})
+        column = {"name": name, "kind": SPEC_BY_NAME[name].kind, "mean": mean, "scale": scale}
+        if name in scaler.log1p:
+            column["transform"] = "log1p"
+        inputs.append(column)
     for name in spec.categorical:
         inputs.append({"name": name, "kind": "category", "categories": list(config.CATEGORIES[name])})
     negative = next(c for c in config.CATEGORIES[analysis.target] if c != analysis.approach.positive_class)
@@ -139,9 +154,10 @@ def save_model(analysis, path: str | Path, metrics: dict | None = None) -> dict[
     >>> load_model(written["model.json"]).predict_proba(frame)  # doctest: +SKIP
     """
     payload = model_payload(analysis, metrics)
+    transformed = any("transform" in item for item in payload["inputs"])
     document = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": TRANSFORM_FORMAT_VERSION if transformed else FORMAT_VERSION,
         "payload_sha256": _digest(payload),
         "payload": payload,
     }
@@ -194,15 +210,21 @@ def load_model(path: str | Path) -> LoadedModel:
         raise ModelFileError(
             f"{path}: not a tiktok-claims model artifact ({exc}); expected the model.json that 'run' writes."
         ) from None
+    if isinstance(document, dict) and document.get("kind") == "tiktok-claims model description":
+        raise ModelFileError(
+            f"{path}: describes a {document.get('model_family')} of {document.get('target')!r}; 'score' ranks "
+            "videos with a binary model. Use the model.json of 'run --target verified_status' (or claim_status)."
+        )
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError(
             f"{path}: not a tiktok-claims model artifact (expected a JSON object with format {FORMAT!r}); "
             "use the model.json that 'run' writes."
         )
-    if document.get("format_version") != FORMAT_VERSION:
+    version = document.get("format_version")
+    if version not in READABLE_VERSIONS:
         raise ModelFileError(
-            f"{path}: model format version {document.get('format_version')!r}; this tool reads version "
-            f"{FORMAT_VERSION}. Re-create the model with this version's 'run'."
+            f"{path}: model format version {version!r}; this tool reads versions "
+            f"{' and '.join(map(str, READABLE_VERSIONS))}. Re-create the model with this version's 'run'."
         )
     payload = document.get("payload")
     recorded = document.get("payload_sha256")
@@ -217,6 +239,8 @@ def load_model(path: str | Path) -> LoadedModel:
         )
     try:
         validated = _validated(payload)
+        if version == FORMAT_VERSION and any("transform" in item for item in validated["inputs"]):
+            raise _Unfit(f"version {FORMAT_VERSION} artifacts carry no transforms (those are version {TRANSFORM_FORMAT_VERSION})")
     except _Unfit as exc:
         raise ModelFileError(
             f"{path}: the model's content does not fit this tool's schema: {exc}. "
@@ -310,6 +334,11 @@ def _validate_input(column, where: str, target: str, seen: set[str]) -> None:
         _number(column, "mean", where)
         if not _number(column, "scale", where) > 0:
             raise _Unfit(f"{where}: the scale of {name!r} is not positive")
+        if "transform" in column and column["transform"] not in INPUT_TRANSFORMS:
+            raise _Unfit(
+                f"{where}: transform {column['transform']!r} of {name!r} is not one this tool applies; "
+                f"expected {_names(INPUT_TRANSFORMS)} or no transform"
+            )
 
 
 def _encoded_names(inputs: list[dict]) -> list[str]:
@@ -405,8 +434,10 @@ class LoadedModel:
         self.predictors = tuple(spec for spec in self.inputs if spec.kind != "identifier")
         coef = iter(payload["coef"])
         continuous = [c for c in payload["inputs"] if c["kind"] in ("count", "duration")]
-        # z = intercept + sum_j coef_j * (x_j - mean_j) / scale_j + coefficient of each row's level
+        # z = intercept + sum_j coef_j * (t_j(x_j) - mean_j) / scale_j + coefficient of each row's level,
+        # where t_j is the input's transform (log1p) or the identity
         self._slopes = {c["name"]: (next(coef) / c["scale"], c["mean"]) for c in continuous}
+        self._transforms = {c["name"]: INPUT_TRANSFORMS[c["transform"]] for c in continuous if "transform" in c}
         self._levels = {
             c["name"]: np.array([0.0, *(next(coef) for _ in c["categories"][1:])])
             for c in payload["inputs"]
@@ -446,16 +477,21 @@ class LoadedModel:
     def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
         """Scores from checked values (see :meth:`check`); meaningful for rows without problems.
 
-        The same arithmetic as the fitted pipeline: standardize, dummy-code, the linear
-        predictor, then the logistic function 1 / (1 + exp(-z)).
+        The same arithmetic as the fitted pipeline: log(1 + x) of the inputs whose
+        ``transform`` is ``log1p``, standardize, dummy-code, the linear predictor, then
+        the logistic function 1 / (1 + exp(-z)).
         """
         n = len(next(iter(values.values())))
         logits = np.full(n, self._intercept)
-        # Rows with problems may hold NaN or infinities: their results are meaningless but
-        # must not warn. exp(-z) overflows to inf for z < -709, giving probability 0.
-        with np.errstate(over="ignore", invalid="ignore"):
+        # Rows with problems may hold NaN, infinities or negative counts: their results are
+        # meaningless but must not warn. exp(-z) overflows to inf for z < -709, giving
+        # probability 0.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for name, (slope, mean) in self._slopes.items():
-                logits += slope * (values[name] - mean)
+                x = values[name]
+                if name in self._transforms:
+                    x = self._transforms[name](x)
+                logits += slope * (x - mean)
             for name, table in self._levels.items():
                 logits += table.take(values[name], mode="clip")
             return 1.0 / (1.0 + np.exp(-logits))
@@ -514,11 +550,21 @@ class LoadedModel:
             elif spec.kind == "category":
                 entry["categories"] = column["categories"]
                 entry["role"] = f"predictor, dummy-coded against the reference {column['categories'][0]!r}"
+            elif column.get("transform") == "log1p":
+                entry["transform"] = "log1p"
+                entry["role"] = (
+                    f"predictor, entered as log(1 + {spec.name}) and standardized with mean {column['mean']:.6g} "
+                    f"and scale {column['scale']:.6g} of log(1 + {spec.name})"
+                )
             else:
                 entry["role"] = f"predictor, standardized with mean {column['mean']:.6g} and scale {column['scale']:.6g}"
             inputs.append(entry)
         return {
-            "model": {"format": FORMAT, "format_version": FORMAT_VERSION, "payload_sha256": self.payload_sha256},
+            "model": {
+                "format": FORMAT,
+                "format_version": TRANSFORM_FORMAT_VERSION if any("transform" in c for c in p["inputs"]) else FORMAT_VERSION,
+                "payload_sha256": self.payload_sha256,
+            },
             "tool": {"name": "tiktok-claims", "version": p["tool_version"], "created": p["created"]},
             "target": {"column": p["target"], "positive_class": p["positive_class"], "negative_class": p["negative_class"]},
             "model_family": p["model_family"],
@@ -588,6 +634,15 @@ def card_markdown(card: dict) -> str:
         "",
         "## Coefficients (standardized continuous predictors)",
         "",
+        *(
+            [
+                "Inputs whose role reads log(1 + …) enter as the logarithm of one plus the count, then standardized; "
+                "their coefficients are per standard deviation of that logarithm.",
+                "",
+            ]
+            if any(c.get("transform") == "log1p" for c in card["inputs"])
+            else []
+        ),
         "| feature | coefficient |",
         "|---|---|",
         *(f"| {escape_markdown(c['feature'])} | {_fmt(c['coefficient'])} |" for c in card["coefficients"]),

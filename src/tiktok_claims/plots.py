@@ -28,23 +28,36 @@ class Figure:
     figure: object
 
 
-def _new(width: float = 6.4, height: float = 4.0, **kwargs):
-    """A figure and its axes. Single plots use the constrained layout; grids get fixed
-    spacing (``_space_grid``), since the layout engine costs more than the drawing."""
+def _new(width: float = 6.4, height: float = 4.0, margins: tuple[float, float, float, float] | None = None,
+         *, wspace: float = 0.28, hspace: float = 0.5, **kwargs):
+    """A figure and its axes.
+
+    ``margins`` (left, bottom, right, top, in inches) fix the space around the axes:
+    a layout engine measures every label in an extra pass, which costs as much as the
+    drawing itself, so figures whose labels are known in advance give their margins.
+    Without them the constrained layout fits labels whose size depends on the data.
+    """
+    from matplotlib import rc_context
     from matplotlib.figure import Figure as MplFigure
 
-    grid = kwargs.get("nrows", 1) * kwargs.get("ncols", 1) > 1
-    fig = MplFigure(figsize=(width, height), layout=None if grid else "constrained")
-    return fig, fig.subplots(**kwargs)
-
-
-def _space_grid(fig) -> None:
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.09, top=0.88, wspace=0.28, hspace=0.5)
+    if margins is None:
+        fig = MplFigure(figsize=(width, height), layout="constrained")
+        return fig, fig.subplots(**kwargs)
+    left, bottom, right, top = margins
+    fig = MplFigure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=left / width, bottom=bottom / height, right=1 - right / width, top=1 - top / height,
+        wspace=wspace, hspace=hspace,
+    )
+    # Titles at the top of their axes: nothing is drawn above them, so matplotlib's
+    # search for labels in the way (a measure of every tick label) is skipped.
+    with rc_context({"axes.titley": 1.0}):
+        return fig, fig.subplots(**kwargs)
 
 
 def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
     """Histograms of duration and each count per target level; counts on a log1p axis."""
-    fig, axes = _new(9.6, 5.6, nrows=2, ncols=3)
+    fig, axes = _new(9.6, 5.6, (0.65, 0.5, 0.2, 0.65), nrows=2, ncols=3)
     levels = [lvl for lvl in config.CATEGORIES.get(target, sorted(frame[target].unique())) if lvl in set(frame[target])]
     for ax, column in zip(axes.flat, config.CONTINUOUS_COLUMNS):
         heavy = column in config.COUNT_COLUMNS
@@ -58,9 +71,9 @@ def count_distributions(frame: pd.DataFrame, target: str) -> Figure:
         ax.set_title(column.replace("video_", "").replace("_", " "), fontsize=9)
         ax.set_xlabel("log10(count + 1)" if heavy else "seconds", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.locator_params(axis="y", nbins=4)  # each tick costs as much to draw as a histogram
     axes.flat[0].legend(fontsize=7, title=target, title_fontsize=7)
     fig.suptitle("Distributions of duration and engagement counts", fontsize=10)
-    _space_grid(fig)
     return Figure(
         "distributions",
         "Distributions of duration and engagement counts",
@@ -81,7 +94,7 @@ def _whole_number_bins(values: pd.Series, most: int = 30) -> np.ndarray:
 
 def correlation_heatmap(corr: pd.DataFrame, method: str = "Pearson") -> Figure:
     """Annotated correlation matrix."""
-    fig, ax = _new(6.4, 5.2)
+    fig, ax = _new(6.4, 5.2, (0.85, 0.75, 0.1, 0.3))
     names = [c.replace("video_", "").replace("_count", "").replace("_sec", "") for c in corr.columns]
     image = ax.imshow(corr.to_numpy(), cmap="cividis", vmin=-1, vmax=1)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
@@ -104,7 +117,7 @@ def correlation_heatmap(corr: pd.DataFrame, method: str = "Pearson") -> Figure:
 
 def class_balance(balance: pd.DataFrame, target: str) -> Figure:
     """Bar chart of the target's levels with counts and shares written on the bars."""
-    fig, ax = _new(5.0, 3.4)
+    fig, ax = _new(5.0, 3.4, (0.85, 0.4, 0.15, 0.3))
     bars = ax.bar(balance["level"], balance["count"], color=OKABE_ITO[: len(balance)], edgecolor="black")
     for bar, hatch in zip(bars, HATCHES):
         bar.set_hatch(hatch)
@@ -120,8 +133,8 @@ def class_balance(balance: pd.DataFrame, target: str) -> Figure:
 
 def text_length_by_class(frame: pd.DataFrame, target: str) -> Figure:
     """Box plots of transcript length (characters) per target level."""
-    fig, ax = _new(5.0, 3.4)
-    levels = [lvl for lvl in config.CATEGORIES.get(target, ()) if lvl in set(frame[target])]
+    fig, ax = _new(5.0, 3.4, (0.8, 0.4, 0.15, 0.3))
+    levels = [lvl for lvl in config.CATEGORIES.get(target, sorted(frame[target].unique())) if lvl in set(frame[target])]
     lengths = frame[config.TRANSCRIPT].str.len()
     data = [lengths[frame[target] == level].to_numpy() for level in levels]
     ax.boxplot(data, tick_labels=levels, showfliers=False)
@@ -134,7 +147,7 @@ def text_length_by_class(frame: pd.DataFrame, target: str) -> Figure:
 
 def confusion_matrix(confusion: pd.DataFrame, labels: tuple[str, str]) -> Figure:
     """Confusion matrix with counts written in every cell and labelled axes."""
-    fig, ax = _new(4.6, 3.8)
+    fig, ax = _new(4.6, 3.8, (1.15, 0.6, 0.15, 0.3))
     values = confusion.to_numpy()
     ax.imshow(values, cmap="Blues")
     ax.set_xticks([0, 1], list(labels), fontsize=9)
@@ -151,7 +164,7 @@ def confusion_matrix(confusion: pd.DataFrame, labels: tuple[str, str]) -> Figure
 
 def roc_curve(roc: pd.DataFrame, auc: float) -> Figure:
     """ROC curve against the chance diagonal."""
-    fig, ax = _new(4.6, 4.0)
+    fig, ax = _new(4.6, 4.0, (0.7, 0.55, 0.15, 0.3))
     ax.plot(roc["fpr"], roc["tpr"], color=OKABE_ITO[0], linewidth=2, label=f"model (ROC-AUC {auc:.3f})")
     ax.plot([0, 1], [0, 1], color=OKABE_ITO[7], linestyle="--", linewidth=1, label="chance (0.500)")
     ax.set_xlabel("false positive rate")
@@ -164,7 +177,7 @@ def roc_curve(roc: pd.DataFrame, auc: float) -> Figure:
 
 def precision_recall_curve(pr: pd.DataFrame, average_precision: float, base_rate: float) -> Figure:
     """Precision-recall curve with the base rate (a random classifier's precision)."""
-    fig, ax = _new(4.6, 4.0)
+    fig, ax = _new(4.6, 4.0, (0.7, 0.55, 0.15, 0.3))
     ax.plot(pr["recall"], pr["precision"], color=OKABE_ITO[0], linewidth=2,
             label=f"model (average precision {average_precision:.3f})")
     ax.axhline(base_rate, color=OKABE_ITO[7], linestyle="--", linewidth=1, label=f"base rate ({base_rate:.3f})")
@@ -180,7 +193,7 @@ def precision_recall_curve(pr: pd.DataFrame, average_precision: float, base_rate
 
 def reliability_curve(curve: pd.DataFrame, summary: dict) -> Figure:
     """Observed rate against mean predicted score per bin, with the diagonal of perfect calibration."""
-    fig, ax = _new(4.6, 4.0)
+    fig, ax = _new(4.6, 4.0, (0.7, 0.55, 0.15, 0.3))
     ax.plot([0, 1], [0, 1], color=OKABE_ITO[7], linestyle="--", linewidth=1, label="perfect calibration")
     ax.plot(curve["mean_predicted"], curve["observed"], color=OKABE_ITO[5], marker="o", linewidth=1.6,
             label=f"model (slope {summary['slope']:.2f}, intercept {summary['intercept']:.2f})")
@@ -206,20 +219,20 @@ def empirical_logits(table: pd.DataFrame) -> Figure:
     predictors = list(dict.fromkeys(table["predictor"]))
     columns = min(3, len(predictors))
     rows = -(-len(predictors) // columns)
-    fig, axes = _new(3.2 * columns, 2.6 * rows, nrows=rows, ncols=columns, squeeze=False)
+    fig, axes = _new(3.2 * columns, 2.6 * rows, (0.7, 0.45, 0.2, 0.35), nrows=rows, ncols=columns, squeeze=False)
     for ax, predictor in zip(axes.flat, predictors):
         part = table[table["predictor"] == predictor]
         ax.plot(part["x_mean"], part["logit"], "o", color=OKABE_ITO[0], label="empirical (binned)")
         ax.plot(part["x_mean"], part["model_logit"], linestyle="--", color=OKABE_ITO[5], label="model")
         ax.set_title(predictor.replace("video_", "").replace("_", " "), fontsize=9)
         ax.tick_params(labelsize=7)
+        ax.locator_params(axis="y", nbins=4)
         if predictor != config.DURATION:
             ax.set_xscale("symlog")
     for ax in list(axes.flat)[len(predictors):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
     fig.supylabel("log-odds", fontsize=9)
-    _space_grid(fig)
     return Figure(
         "empirical_logits",
         "Linearity of the log-odds",
@@ -232,7 +245,7 @@ def empirical_logits(table: pd.DataFrame) -> Figure:
 
 def influence(table: pd.DataFrame, threshold: float) -> Figure:
     """Cook's distance of every training row, with the 4/n threshold."""
-    fig, ax = _new(6.4, 3.2)
+    fig, ax = _new(6.4, 3.2, (0.85, 0.55, 0.15, 0.3))
     ax.plot(np.arange(len(table)), table["cooks_d"].to_numpy(), linestyle="none", marker=".", markersize=2,
             color=OKABE_ITO[0])
     ax.axhline(threshold, color=OKABE_ITO[5], linestyle="--", linewidth=1, label=f"4/n = {threshold:.2g}")
@@ -244,3 +257,79 @@ def influence(table: pd.DataFrame, threshold: float) -> Figure:
     return Figure("influence", "Cook's distance per training row",
                   f"Cook's distance of each of {len(table):,} training rows; {above:,} lie above the dashed "
                   f"4/n threshold ({threshold:.2g}); the largest is {table['cooks_d'].max():.3g}.", fig)
+
+
+# ---------------------------------------------------------------- other model families
+
+
+def ordinal_confusion(table: pd.DataFrame, levels: list[str]) -> Figure:
+    """Observed by predicted level of an ordinal outcome, counts in every cell."""
+    fig, ax = _new(5.2, 4.2)
+    values = table.set_index("observed").loc[levels, levels].to_numpy()
+    ax.imshow(values, cmap="Blues")
+    ax.set_xticks(range(len(levels)), levels, fontsize=9)
+    ax.set_yticks(range(len(levels)), levels, fontsize=9)
+    ax.set_xlabel("predicted (most likely level)")
+    ax.set_ylabel("observed")
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:,}", ha="center", va="center", fontsize=11, color="white" if v > values.max() / 2 else "black")
+    ax.set_title("Observed and predicted levels (test part)", fontsize=10)
+    cells = "; ".join(f"{levels[i]} predicted {levels[j]}: {v:,}" for (i, j), v in np.ndenumerate(values))
+    return Figure("confusion_matrix", "Observed and predicted levels (test part)",
+                  f"Table of observed against predicted levels on the test part: {cells}.", fig)
+
+
+def severity_scores(predictions: pd.DataFrame, levels: list[str]) -> Figure:
+    """Box plots of the predicted probability of a status above the lowest, per observed level."""
+    fig, ax = _new(5.2, 3.6)
+    above = 1 - predictions[f"p_{levels[0]}"]
+    data = [above[predictions["observed"] == level].to_numpy() for level in levels]
+    ax.boxplot(data, tick_labels=levels, showfliers=False)
+    ax.set_xlabel("observed level (test part)")
+    ax.set_ylabel(f"predicted P(not {levels[0]})")
+    ax.set_title("Predicted severity by observed level", fontsize=10)
+    medians = "; ".join(f"{lvl}: median {np.median(d):.3f}" for lvl, d in zip(levels, data) if len(d))
+    return Figure("severity_scores", "Predicted severity by observed level",
+                  f"Box plots of the predicted probability of a status other than '{levels[0]}', per observed "
+                  f"level of the test part ({medians}); boxes that rise from left to right mean the model "
+                  "orders the levels.", fig)
+
+
+def observed_vs_predicted(table: pd.DataFrame, target: str, log_scale: bool) -> Figure:
+    """Mean observed against mean predicted outcome per decile of the prediction (test part)."""
+    fig, ax = _new(4.8, 4.2)
+    low = min(table["mean_predicted"].min(), table["mean_observed"].min())
+    high = max(table["mean_predicted"].max(), table["mean_observed"].max())
+    ax.plot([low, high], [low, high], color=OKABE_ITO[7], linestyle="--", linewidth=1, label="observed = predicted")
+    ax.plot(table["mean_predicted"], table["mean_observed"], marker="o", color=OKABE_ITO[0], linewidth=1.6,
+            label="deciles of the prediction")
+    if log_scale:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel(f"mean predicted {target}")
+    ax.set_ylabel(f"mean observed {target}")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("Observed against predicted (test part)", fontsize=10)
+    worst = table.assign(ratio=table["mean_observed"] / table["mean_predicted"]).iloc[
+        int(np.argmax(np.abs(np.log(table["mean_observed"] / table["mean_predicted"]))))
+    ]
+    return Figure("observed_vs_predicted", "Observed against predicted (test part)",
+                  f"Mean observed {target} against the mean prediction in ten groups of the test part ordered by "
+                  f"prediction{' (log axes)' if log_scale else ''}; points on the dashed diagonal mean the "
+                  f"predictions are right on average. The largest gap is in group {int(worst['group'])}: "
+                  f"observed {worst['mean_observed']:,.4g} against predicted {worst['mean_predicted']:,.4g}.", fig)
+
+
+def residuals_vs_fitted(predictions: pd.DataFrame, target: str) -> Figure:
+    """Residuals against predictions on the test part (linearity and constant variance)."""
+    fig, ax = _new(5.6, 3.6)
+    residual = predictions["observed"] - predictions["predicted"]
+    ax.plot(predictions["predicted"], residual, linestyle="none", marker=".", markersize=2, color=OKABE_ITO[0])
+    ax.axhline(0, color=OKABE_ITO[5], linestyle="--", linewidth=1)
+    ax.set_xlabel(f"predicted {target}")
+    ax.set_ylabel("residual (observed - predicted)")
+    ax.set_title("Residuals against predictions (test part)", fontsize=10)
+    return Figure("residuals", "Residuals against predictions (test part)",
+                  f"Residuals of {len(predictions):,} test rows against their predictions; a band of even width "
+                  f"around the dashed zero line supports linearity and constant variance (residual SD "
+                  f"{residual.std():,.3g}).", fig)

@@ -29,6 +29,8 @@ FIGURE_DPI = 110
 
 def figure_jobs(analysis) -> list[tuple]:
     """Each figure of the report as ``(builder, arguments)``, built from the results object."""
+    if analysis.approach.outcome_type != "binary":
+        return family_figure_jobs(analysis)
     eda, evaluation, frame, checks = analysis.eda, analysis.evaluation, analysis.dataset.frame, analysis.assumptions
     return [
         (plots.class_balance, (eda.class_balance, analysis.target)),
@@ -42,6 +44,65 @@ def figure_jobs(analysis) -> list[tuple]:
         (plots.empirical_logits, (checks.empirical_logit,)),
         (plots.influence, (checks.influence, 4 / len(checks.influence))),
     ]
+
+
+
+
+
+def family_figure_jobs(analysis) -> list[tuple]:
+    """The figures of a non-binary outcome's report: EDA by level or quartile group, then the model's."""
+    from ..approach import ORDERED_LEVELS
+    from ..eda import target_groups
+
+    eda, model, target = analysis.eda, analysis.model, analysis.target
+    frame = analysis.dataset.frame
+    group = f"{target} (quartile group)" if target not in config.CATEGORIES else target
+    grouped = frame.assign(**{group: target_groups(frame, target).astype(str)})
+    jobs = [
+        (plots.class_balance, (eda.class_balance, target)),
+        (plots.count_distributions, (grouped, group)),
+        (plots.correlation_heatmap, (eda.pearson, "Pearson")),
+        (plots.text_length_by_class, (grouped, group)),
+    ]
+    kind = analysis.approach.outcome_type
+    if kind == "ordered categories":
+        levels = list(ORDERED_LEVELS[target])
+        jobs += [
+            (plots.ordinal_confusion, (model.test_table, levels)),
+            (plots.severity_scores, (model.predictions, levels)),
+        ]
+    else:
+        jobs.append((plots.observed_vs_predicted, (model.test_table, target, kind == "non-negative count")))
+        if kind == "continuous":
+            jobs.append((plots.residuals_vs_fitted, (model.predictions, target)))
+    return jobs
+
+
+MODEL_FIGURES = ("confusion_matrix", "severity_scores", "observed_vs_predicted", "residuals")
+
+
+def family_test_summary(m: dict) -> str:
+    """One sentence on how well the model predicts the test part, beside its baseline."""
+    t, n = m["test"], m["split"]["test_rows"]
+    if m["outcome_type"] == "ordered categories":
+        aucs = [f"{value:.3f} ({key.removeprefix('roc_auc_').replace('_', ' ')})" for key, value in t.items() if key.startswith("roc_auc")]
+        return (
+            f"On the untouched test part ({n:,} videos) the model ranks videos by severity better than chance "
+            f"(ROC-AUC {', '.join(aucs)}), and its probabilities beat the class shares (log loss {t['log_loss']:.3f} "
+            f"against {t['log_loss_prior_baseline']:.3f}); but its most likely level is right for {t['accuracy']:.1%} "
+            f"of videos, against {t['accuracy_majority_baseline']:.1%} for always predicting the most common level."
+        )
+    if m["outcome_type"] == "non-negative count":
+        return (
+            f"On the untouched test part ({n:,} videos) the model explains {t['d2_poisson_deviance']:.1%} of the "
+            f"Poisson deviance (D²) and ranks videos with Spearman correlation {t['spearman']:.3f}; its mean absolute "
+            f"error is {t['mae']:,.0f} against {t['mae_mean_baseline']:,.0f} for always predicting the training mean."
+        )
+    return (
+        f"On the untouched test part ({n:,} videos) the model's R² (the share of variance it explains) is "
+        f"{t['r2']:.3f}; its root-mean-square error is {t['rmse']:,.2f} against {t['rmse_mean_baseline']:,.2f} for always predicting "
+        "the training mean."
+    )
 
 
 def _import_matplotlib() -> None:
@@ -119,12 +180,19 @@ def report_context(m: dict, figures: list[dict]) -> dict:
         "correlated_pairs": m["features"]["correlated_pairs"],
         "vif": m["features"]["vif"],
         "coefficients": m["coefficients"],
-        "per_class": m["test_per_class"],
-        "cv_table": cv_table(m["cv"]),
+        "per_class": m.get("test_per_class", []),
+        "cv_table": cv_table(m["cv"]) if "cv" in m else [],
         "cv_metrics": CV_COLUMNS,
         "figures": figures,
         "figures_by_name": {f["name"]: f for f in figures},
+        "test_summary": family_test_summary(m) if _is_family(m) else "",
+        "model_figures": MODEL_FIGURES,
     }
+
+
+def _is_family(m: dict) -> bool:
+    """True for the metrics of a non-binary outcome (ordinal, count, continuous)."""
+    return m.get("outcome_type", "binary") != "binary"
 
 
 CV_COLUMNS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", "recall", "f1")
@@ -147,19 +215,24 @@ def write_outputs(
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 
+    family = analysis.approach.outcome_type != "binary"
     written["coefficients.csv"] = out / "coefficients.csv"
-    write_csv(analysis.coefficients, written["coefficients.csv"])
+    write_csv(analysis.model.coefficients if family else analysis.coefficients, written["coefficients.csv"])
     written["set_aside_rows.csv"] = out / "set_aside_rows.csv"
     write_csv(analysis.dataset.set_aside, written["set_aside_rows.csv"])
     metrics = analysis.metrics()
-    written.update(save_model(analysis, out / "model.json", metrics))
+    if family:
+        written["model.json"] = out / "model.json"
+        written["model.json"].write_text(json.dumps(family_model_record(analysis, metrics), indent=2), encoding="utf-8")
+    else:
+        written.update(save_model(analysis, out / "model.json", metrics))
 
     say("Drawing figures")
     metrics["figures"] = []
     _warm_matplotlib()
     with worker_pool(default_workers() if workers is None else workers) as pool:
         # The summary shows no figures: it is rendered (and printed to PDF) while they are drawn.
-        summary = pool.submit(render_executive_summary, metrics, out)
+        summary = pool.submit(dict) if family else pool.submit(render_executive_summary, metrics, out)
         rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in figure_jobs(analysis)]
         for future in rendered:
             meta, png = future.result()
@@ -175,8 +248,31 @@ def write_outputs(
     return written
 
 
+def family_model_record(analysis, metrics: dict) -> dict:
+    """The fitted model of a non-binary outcome, as plain JSON (for reading; ``score`` ranks binary models only)."""
+    preprocessor, spec = analysis.model.preprocessor, analysis.features
+    scaler = preprocessor.named_transformers_["continuous"]
+    return {
+        "kind": "tiktok-claims model description",
+        "target": analysis.target,
+        "model_family": analysis.approach.family,
+        "estimator": analysis.model.estimator,
+        "inputs": [
+            {"name": name, "mean": float(mean), "scale": float(scale), "transform": "log1p" if name in spec.log1p else "identity"}
+            for name, mean, scale in zip(spec.continuous, scaler.mean_, scaler.scale_)
+        ] + [{"name": name, "categories": list(config.CATEGORIES[name])} for name in spec.categorical],
+        "coefficients_per_sd": {row["name"]: row["coef_per_sd"] for row in metrics["coefficients"]},
+        "extra_parameters": metrics["estimation"]["extra_parameters"],
+        "training_data": {key: metrics["data"][key] for key in ("source", "synthetic", "sha256", "rows_read", "rows_used")},
+        "seed": analysis.seed,
+        "tool_version": metrics["tool"]["version"],
+    }
+
+
 def render_documents(metrics: dict, out: Path) -> dict[str, Path]:
     """Render every document from a metrics record and the figure files beside it."""
+    if _is_family(metrics):
+        return render_reports(metrics, out)
     return {**render_executive_summary(metrics, out), **render_reports(metrics, out)}
 
 
@@ -199,9 +295,12 @@ def render_reports(metrics: dict, out: Path) -> dict[str, Path]:
     env = _environment()
     context = report_context(metrics, figures)
     written = {}
-    for name in TEMPLATED:
+    templates = FAMILY_TEMPLATED if _is_family(metrics) else {name: f"{name}.j2" for name in TEMPLATED}
+    for name, template in templates.items():
         written[name] = out / name
-        written[name].write_text(env.get_template(f"{name}.j2").render(**context), encoding="utf-8")
+        written[name].write_text(env.get_template(template).render(**context), encoding="utf-8")
+    if _is_family(metrics):
+        return written
     for name, title in MARKDOWN_PAGES.items():
         html = out / f"{name}.html"
         body = markdown_to_html((out / f"{name}.md").read_text(encoding="utf-8"))
@@ -211,6 +310,8 @@ def render_reports(metrics: dict, out: Path) -> dict[str, Path]:
 
 
 TEMPLATED = ("report.html", "report.md", "technical_summary.md", "pace_strategy.md")
+# A non-binary outcome gets the report alone: the summaries answer the brief's verified_status question.
+FAMILY_TEMPLATED = {"report.html": "family_report.html.j2", "report.md": "family_report.md.j2"}
 MARKDOWN_PAGES = {
     "technical_summary": "Data-team brief",
     "pace_strategy": "PACE strategy document",
