@@ -78,20 +78,9 @@ class Analysis:
         Non-finite numbers (e.g. the threshold of a baseline that never flags) become
         ``None`` so the record is strict JSON.
         """
-        ds = self.dataset
         record = _json_safe({
-            "tool": {
-                "name": "tiktok-claims",
-                "version": __version__,
-                "metrics_schema": config.METRICS_SCHEMA,
-                "created": self.created,
-            },
-            "data": _data_record(ds),
-            "target": self.target,
-            "outcome_type": self.approach.outcome_type,
+            **_header_record(self),
             "positive_class": self.approach.positive_class,
-            "model_family": self.approach.family,
-            "approach_reason": self.approach.reason,
             "seed": self.seed,
             "balance": self.balance,
             "calibrated": self.model.calibration is not None,
@@ -209,19 +198,9 @@ class FamilyAnalysis:
 
     def metrics(self) -> dict:
         """The machine-readable record of every number a report shows (``metrics.json``)."""
-        ds, model = self.dataset, self.model
+        model = self.model
         return _json_safe({
-            "tool": {
-                "name": "tiktok-claims",
-                "version": __version__,
-                "metrics_schema": config.METRICS_SCHEMA,
-                "created": self.created,
-            },
-            "data": _data_record(ds),
-            "target": self.target,
-            "outcome_type": self.approach.outcome_type,
-            "model_family": self.approach.family,
-            "approach_reason": self.approach.reason,
+            **_header_record(self),
             "approach_statistics": self.approach.statistics,
             "seed": self.seed,
             "split": {
@@ -269,6 +248,23 @@ def _estimation_record(model: FittedModel) -> dict:
             "finite: unweighted statsmodels Logit for inference, scikit-learn's newton-cholesky for the classifier."
         )
     return {"penalized": model.penalized, "estimator": model.estimator, "separation": kind, "reason": reason}
+
+
+def _header_record(analysis: Analysis | FamilyAnalysis) -> dict:
+    """The fields every ``metrics.json`` starts with: tool, data, target and the approach."""
+    return {
+        "tool": {
+            "name": "tiktok-claims",
+            "version": __version__,
+            "metrics_schema": config.METRICS_SCHEMA,
+            "created": analysis.created,
+        },
+        "data": _data_record(analysis.dataset),
+        "target": analysis.target,
+        "outcome_type": analysis.approach.outcome_type,
+        "model_family": analysis.approach.family,
+        "approach_reason": analysis.approach.reason,
+    }
 
 
 def _data_record(ds: Dataset) -> dict:
