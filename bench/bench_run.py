@@ -11,7 +11,9 @@ times, alternating their order between repeats so that slow drifts of the machin
 Each child is reaped with ``os.wait4``, which returns that child's own resource usage:
 ``ru_maxrss`` is its peak resident set size in KiB on Linux (the maximum over it and
 any descendants it waited for), exact per run. Wall time is measured around
-spawn-to-reap with ``time.perf_counter``.
+spawn-to-reap with ``time.perf_counter``. The CPU time other processes used meanwhile
+(the machine's busy time from ``/proc/stat`` less the child's own) tells a quiet machine
+from a shared one: on a busy machine wall times include waiting for a CPU.
 
 A failed child (non-zero exit) is reported with the tail of its stderr and its row is
 marked failed; the benchmark carries on, writes its results, and exits with code 1.
@@ -54,6 +56,8 @@ SECTION_HEADER = "## run vs course baseline (real data)"
 RUN_TO_BASELINE_TARGET = 1.5
 FULL_EVALUATION_TARGET = 2.0
 HELP_TARGET_SECONDS = 0.3
+# Above this share of the CPUs used by other processes, wall times are not trusted.
+BUSY_MACHINE_SHARE = 0.1
 STDERR_TAIL_LINES = 20
 VERSIONED_PACKAGES = ("numpy", "pandas", "scikit-learn", "statsmodels", "matplotlib", "seaborn")
 
@@ -65,6 +69,7 @@ class Measurement:
     maxrss_kib: int
     exit_code: int
     stderr_tail: str
+    others_cpu_s: float | None  # CPU time every other process used meanwhile (None without /proc/stat)
 
 
 @dataclass
@@ -131,21 +136,35 @@ def child_environment(data: Path) -> tuple[dict[str, str], str]:
     return env, "no bytecode in .venv: children cache it under bench/_work/pycache (warm after the warm-up)"
 
 
+def machine_busy_cpu_s() -> float | None:
+    """CPU time all processes have used since boot (user, nice, system, irq, softirq, steal)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(argv: list[str], env: dict[str, str], scratch: Path) -> Measurement:
     """Run one child to completion and return its wall time and own resource usage."""
     stdout_path, stderr_path = scratch / "stdout.txt", scratch / "stderr.txt"
     with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
+        busy_before = machine_busy_cpu_s()
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=stdout, stderr=stderr)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        busy_after = machine_busy_cpu_s()
     exit_code = os.waitstatus_to_exitcode(status)
     process.returncode = exit_code  # reaped by wait4; tell Popen so it does not wait again
     tail = ""
     if exit_code != 0:
         lines = stderr_path.read_text(errors="replace").splitlines()
         tail = "\n".join(lines[-STDERR_TAIL_LINES:])
-    return Measurement(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, exit_code, tail)
+    cpu = usage.ru_utime + usage.ru_stime
+    others = None if busy_before is None or busy_after is None else max(0.0, busy_after - busy_before - cpu)
+    return Measurement(wall, cpu, usage.ru_maxrss, exit_code, tail, others)
 
 
 def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[str, str], tmp: Path) -> float:
@@ -159,9 +178,11 @@ def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[
             output_dir = tmp / f"{command.name}-{repeat + warmup}"
             result = measure(command.argv_for(output_dir), env, tmp)
             status = "ok" if result.exit_code == 0 else f"FAILED (exit {result.exit_code})"
+            others = share_used_by_others([result], len(os.sched_getaffinity(0)))
             print(
                 f"  {label:<14} {command.name:<9} {result.wall_s:7.2f} s  "
-                f"{result.maxrss_kib / 1024:7.1f} MiB  {status}",
+                f"{result.maxrss_kib / 1024:7.1f} MiB  {status}"
+                + ("" if others is None else f"  (other processes: {others:.0%} of the CPUs)"),
                 flush=True,
             )
             if result.exit_code != 0 and result.stderr_tail != last_tail.get(command.name):
@@ -174,6 +195,13 @@ def run_benchmark(commands: list[Command], repeats: int, warmup: int, env: dict[
                 command.measurements.append(result)
                 peak_load = max(peak_load, os.getloadavg()[0])
     return peak_load
+
+
+def share_used_by_others(measurements: list[Measurement], cpus: int) -> float | None:
+    """Share of the machine's CPU time that other processes used while the commands ran."""
+    if not measurements or any(m.others_cpu_s is None for m in measurements):
+        return None
+    return sum(m.others_cpu_s for m in measurements) / (cpus * sum(m.wall_s for m in measurements))
 
 
 def verdict(passed: bool) -> str:
@@ -266,6 +294,8 @@ def render_section(
     commands: dict[str, Command], args: argparse.Namespace, bytecode_note: str, peak_load: float
 ) -> str:
     command_line = shlex.join([".venv/bin/python", "bench/bench_run.py", *sys.argv[1:]])
+    cpus = len(os.sched_getaffinity(0))
+    others_share = share_used_by_others([m for c in commands.values() for m in c.measurements], cpus)
     failures = [
         f"- `{command.name}` failed {len(command.measurements) - len(command.succeeded)} of "
         f"{len(command.measurements)} runs; last stderr lines:\n\n```\n"
@@ -278,7 +308,7 @@ def render_section(
         SECTION_HEADER,
         "",
         f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- machine: {len(os.sched_getaffinity(0))} CPUs (nproc), {cpu_model()}, "
+        f"- machine: {cpus} CPUs (nproc), {cpu_model()}, "
         f"{platform.system()} {platform.release()}",
         f"- python: {platform.python_version()} ({sys.executable}); {package_versions()}",
         f"- command: `{command_line}` (from the repo root; `make bench` runs it with defaults)",
@@ -289,14 +319,21 @@ def render_section(
         "peak RSS = `ru_maxrss` from `os.wait4` of that child; bytecode: " + bytecode_note,
         f"- highest 1-minute load average seen during the timed runs: {peak_load:.2f} "
         "(each child adds about 1 itself)",
+        *(
+            []
+            if others_share is None
+            else [
+                f"- CPU used by other processes while the timed commands ran (from `/proc/stat`, less the "
+                f"command's own): {others_share:.0%} of the {cpus} CPUs (about 0% on a quiet machine)"
+            ]
+        ),
         "",
     ]
-    cpus = len(os.sched_getaffinity(0))
-    if peak_load > cpus:
+    if peak_load > cpus or (others_share or 0) > BUSY_MACHINE_SHARE:
         lines += [
-            f"**Warning:** the load average exceeded the {cpus} CPUs: other processes competed for the "
-            "CPUs, so wall times include waiting; the CPU-time ratio is the steadier comparison. "
-            "Rerun on a quiet machine for the verdicts.",
+            "**Warning:** other processes competed for the CPUs (see the load and the CPU they used), so "
+            "wall times include waiting; the CPU-time ratio is the steadier comparison. Rerun on a quiet "
+            "machine for the verdicts.",
             "",
         ]
     lines += [

@@ -9,7 +9,14 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from tiktok_claims import config
-from tiktok_claims.evaluation import choose_threshold, evaluate, per_thousand
+from tiktok_claims.evaluation import (
+    BOOTSTRAP_STREAM,
+    bootstrap_intervals,
+    choose_threshold,
+    evaluate,
+    per_thousand,
+    weighted_metrics,
+)
 from test_modeling import real_analysis_for
 
 LABELS = ("not verified", "verified")
@@ -98,6 +105,64 @@ def test_recall_rule_takes_the_highest_threshold_reaching_the_target():
     expected = max(t for t, r in recall.items() if r >= 0.8)
 
     assert choose_threshold(truth, MADE_UP_SCORE, rule="recall", target_recall=0.8).threshold == expected
+
+
+def tied_scores(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 truth (about 10% positive) and scores rounded so that many rows tie, across classes too."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.uniform(size=rows) < 0.1).astype(int)
+    score = np.round(rng.uniform(size=rows) * 0.6 + 0.3 * truth, 2)
+    return truth, score
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_weighted_metrics_equal_sklearn_with_sample_weights(seed):
+    from sklearn import metrics as skm
+
+    truth, score = tied_scores(400, seed)
+    rng = np.random.default_rng(seed + 100)
+    weights = np.vstack([
+        rng.multinomial(len(truth), np.full(len(truth), 1 / len(truth)), size=3),  # bootstrap counts
+        rng.uniform(0.1, 3, size=(2, len(truth))),  # and arbitrary positive weights
+    ]).astype(float)
+
+    got = weighted_metrics(truth, score, weights, threshold=0.5)
+
+    for row, w in zip(got.itertuples(), weights):
+        flagged = (score >= 0.5).astype(int)
+        assert row.roc_auc == pytest.approx(skm.roc_auc_score(truth, score, sample_weight=w), rel=1e-12)
+        assert row.average_precision == pytest.approx(
+            skm.average_precision_score(truth, score, sample_weight=w), rel=1e-12
+        )
+        assert row.precision == pytest.approx(skm.precision_score(truth, flagged, sample_weight=w), rel=1e-12)
+        assert row.recall == pytest.approx(skm.recall_score(truth, flagged, sample_weight=w), rel=1e-12)
+        assert row.f1 == pytest.approx(skm.f1_score(truth, flagged, sample_weight=w), rel=1e-12)
+        assert row.log_loss == pytest.approx(skm.log_loss(truth, score, sample_weight=w), rel=1e-12)
+        assert row.brier == pytest.approx(skm.brier_score_loss(truth, score, sample_weight=w), rel=1e-12)
+
+
+def test_bootstrap_intervals_are_percentiles_of_sklearn_metrics_on_the_seeded_resamples():
+    from sklearn import metrics as skm
+
+    truth, score = tied_scores(300, 4)
+    seed, resamples = 9, 200
+    # The documented resamples: multinomial row counts from the seed's own stream.
+    counts = np.random.default_rng([seed, BOOTSTRAP_STREAM]).multinomial(
+        len(truth), np.full(len(truth), 1 / len(truth)), size=resamples
+    )
+    drawn = [np.repeat(np.arange(len(truth)), c) for c in counts]
+    drawn = [rows for rows in drawn if 0 < truth[rows].sum() < len(rows)]
+    auc = [skm.roc_auc_score(truth[rows], score[rows]) for rows in drawn]
+    ap = [skm.average_precision_score(truth[rows], score[rows]) for rows in drawn]
+
+    got = bootstrap_intervals(truth, score, threshold=0.5, n_resamples=resamples, seed=seed).set_index("metric")
+
+    assert got.loc["roc_auc", "resamples"] == len(drawn)
+    assert got.loc["roc_auc", "estimate"] == pytest.approx(skm.roc_auc_score(truth, score), rel=1e-12)
+    assert got.loc["roc_auc", ["ci_low", "ci_high"]].tolist() == pytest.approx(np.quantile(auc, [0.025, 0.975]), rel=1e-12)
+    assert got.loc["average_precision", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        np.quantile(ap, [0.025, 0.975]), rel=1e-12
+    )
 
 
 # ---------------------------------------------------------------- real analysis

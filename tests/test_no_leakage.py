@@ -6,20 +6,35 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from tiktok_claims import config, cross_validation
 from tiktok_claims.analysis import analyze
 from tiktok_claims.data.synthetic import make_synthetic
 
 
-class FitRecorder(BaseEstimator, TransformerMixin):
-    """A pass-through first step that records the index of every row it is fitted on."""
+class RecordingPreprocessor(BaseEstimator, TransformerMixin):
+    """A pipeline's preprocessing that records the index of every row it is fitted on."""
 
-    seen: list[pd.Index] = []
+    seen: list = []
+
+    def __init__(self, preprocess=None):
+        self.preprocess = preprocess
 
     def fit(self, x, y=None):
-        FitRecorder.seen.append(pd.Index(x.index))
+        RecordingPreprocessor.seen.append(("rows", pd.Index(x.index), self.preprocess))
+        self.fitted_ = clone(self.preprocess).fit(x, y)
+        return self
+
+    def transform(self, x):
+        return self.fitted_.transform(x)
+
+
+class DesignRecorder(BaseEstimator, TransformerMixin):
+    """A pass-through step after the preprocessing: records the design the rest is fitted on."""
+
+    def fit(self, x, y=None):
+        RecordingPreprocessor.seen.append(("design", np.array(x, copy=True), None))
         return self
 
     def transform(self, x):
@@ -29,7 +44,8 @@ class FitRecorder(BaseEstimator, TransformerMixin):
 def record_fits(pipeline):
     from imblearn.pipeline import Pipeline
 
-    return Pipeline([("record", FitRecorder()), *pipeline.steps])
+    (name, preprocess), *rest = pipeline.steps
+    return Pipeline([(name, RecordingPreprocessor(preprocess)), ("record_design", DesignRecorder()), *rest])
 
 
 @pytest.fixture(scope="module")
@@ -44,28 +60,45 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
     real_models = cross_validation._models
     real_fit = analysis_module.fit
 
-    def models_with_recorders(spec, seed):
-        return {name: (None if m is None else record_fits(m)) for name, m in real_models(spec, seed).items()}
+    def models_with_recorders(spec, seed, penalized=False):
+        return {
+            name: (None if m is None else record_fits(m)) for name, m in real_models(spec, seed, penalized).items()
+        }
 
     def fit_with_recorder(train, *args, **kwargs):
-        FitRecorder.seen.append(pd.Index(train.index))
+        RecordingPreprocessor.seen.append(("rows", pd.Index(train.index), None))
         return real_fit(train, *args, **kwargs)
 
-    FitRecorder.seen = []
+    RecordingPreprocessor.seen = []
     monkeypatch.setattr(cross_validation, "_models", models_with_recorders)
     monkeypatch.setattr(analysis_module, "fit", fit_with_recorder)
-    # In-process, so the recorder sees every fit (forked workers would record in their own memory).
-    result = analyze(small_frame, balance=balance, cv_folds=3, bootstrap=100, workers=1)
+    # In-process, so the recorders see every fit (forked workers would record in their own memory).
+    folds = 3
+    result = analyze(small_frame, balance=balance, cv_folds=folds, bootstrap=100, workers=1)
 
-    test_rows = set(result.split.test)
-    train_rows = set(result.split.train)
-    assert FitRecorder.seen, "nothing was recorded"
-    for rows in FitRecorder.seen:
-        assert not test_rows & set(rows)
-        assert set(rows) <= train_rows
-    # every CV fit leaves its own validation rows out: 3 folds x models, each missing a third
-    fold_fits = [set(rows) for rows in FitRecorder.seen[1:]]
-    assert all(len(rows) < len(train_rows) for rows in fold_fits)
+    train = result.dataset.frame.loc[result.split.train]
+    test_rows, train_rows = set(result.split.test), set(result.split.train)
+    (kind, final_rows, _), *cv_fits = RecordingPreprocessor.seen
+    assert kind == "rows" and set(final_rows) == train_rows
+    fold_rows = [rows for kind, rows, _ in cv_fits if kind == "rows"]
+    # Every fold's preprocessing learns from that fold's fitting rows only: training rows,
+    # never a test row, and never the fold's own validation rows (a third of the training part).
+    assert len({tuple(rows) for rows in fold_rows}) == folds
+    for rows in fold_rows:
+        assert set(rows) <= train_rows and not test_rows & set(rows)
+        assert len(rows) == pytest.approx(len(train_rows) * (folds - 1) / folds, abs=1)
+    # Whatever follows the preprocessing (resampling, the classifier) is fitted on the
+    # design of those rows alone, made by a preprocessing learned from them alone.
+    designs, rows, preprocess = 0, None, None
+    for kind, value, template in cv_fits:
+        if kind == "rows":
+            rows, preprocess = value, template
+            continue
+        expected = clone(preprocess).fit(train.loc[rows]).transform(train.loc[rows])
+        np.testing.assert_array_equal(value, expected)
+        designs += 1
+    models = sum(m is not None for m in real_models(result.features, result.seed).values())
+    assert designs == folds * models
 
 
 @pytest.mark.parametrize("balance", ["upsample", "smote"])

@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__, config
 from .approach import Approach, choose_approach
 from .assumptions import LogisticChecks, check_family, check_logistic
-from .cross_validation import CrossValidation, cross_validate
+from .cross_validation import CrossValidation, start_cross_validation
 from .data.load import Dataset, dataset_from_frame, load_dataset
 from .eda import EdaResult, explore
 from .errors import AnalysisError
@@ -399,16 +399,17 @@ def analyze(
         threshold = threshold_rule.choose(y_train, model.predict_proba(train[spec.columns]))
         say("Checking assumptions and cross-validating strategies, baselines and the reference model")
         checks = pool.submit(check_logistic, train, y_train, spec, model.inference, model.separation)
+        pending_cv = start_cross_validation(
+            train, y_train, spec, seed=seed, folds=cv_folds, repeats=cv_repeats, threshold_rule=threshold_rule,
+            default_balance=balance, executor=pool, penalized=model.penalized,
+        )
         say(f"Evaluating on the untouched test part ({bootstrap:,} bootstrap resamples) and calibration")
         scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
         negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
         evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
         intervals = bootstrap_intervals(y_test, scores, threshold=threshold.threshold, n_resamples=bootstrap, seed=seed)
         curve, calibration_summary = calibration(y_test, scores)
-        cv = cross_validate(
-            train, y_train, spec, seed=seed, folds=cv_folds, repeats=cv_repeats, threshold_rule=threshold_rule,
-            default_balance=balance, executor=pool,
-        )
+        cv = pending_cv.result()
         leakage = explain(course.result(), evaluation.metrics, approach.positive_class)
         checks = checks.result()
     spark = None

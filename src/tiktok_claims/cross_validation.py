@@ -3,14 +3,14 @@ baselines and a non-linear reference model, all on the same folds.
 
 Every data-dependent step (scaling, encoding, resampling, the threshold) is learned
 inside each fold from that fold's training rows only; the fold's validation rows are
-only ever scored.
+only ever scored. Models whose preprocessing is the same (the balance strategies)
+share one fit of it per fold, which gives what fitting each whole pipeline would.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ def strategy_name(balance: str) -> str:
     return f"logistic ({balance})"
 
 
-def _models(spec: FeatureSpec, seed: int) -> dict[str, object]:
+def _models(spec: FeatureSpec, seed: int, penalized: bool = False) -> dict[str, object]:
     """Name -> unfitted estimator (``None`` marks a score-free baseline)."""
     from imblearn.pipeline import Pipeline
     from sklearn.compose import ColumnTransformer
@@ -51,7 +51,7 @@ def _models(spec: FeatureSpec, seed: int) -> dict[str, object]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import OrdinalEncoder
 
-    models: dict[str, object] = {strategy_name(b): build_pipeline(spec, b, seed) for b in config.BALANCE_OPTIONS}
+    models: dict[str, object] = {strategy_name(b): build_pipeline(spec, b, seed, penalized=penalized) for b in config.BALANCE_OPTIONS}
     models["majority class (baseline)"] = None
     models["prior probability (baseline)"] = None
     if config.CLAIM in spec.categorical:
@@ -88,16 +88,6 @@ def _models(spec: FeatureSpec, seed: int) -> dict[str, object]:
     return models
 
 
-def _fold_scores(name, model, fit_x, fit_y, score_x) -> tuple[np.ndarray, np.ndarray]:
-    """Scores of the fitting rows (for the threshold) and of the held-out rows."""
-    if model is None:
-        prior = float(fit_y.mean())
-        value = 0.0 if name.startswith("majority") else prior
-        return np.full(len(fit_x), value), np.full(len(score_x), value)
-    model.fit(fit_x, fit_y)
-    return model.predict_proba(fit_x)[:, 1], model.predict_proba(score_x)[:, 1]
-
-
 def cross_validate(
     train: pd.DataFrame,
     y_train: pd.Series,
@@ -109,57 +99,161 @@ def cross_validate(
     threshold_rule: ThresholdRule = ThresholdRule(),
     default_balance: str = config.DEFAULT_BALANCE,
     executor: Executor | None = None,
+    penalized: bool = False,
 ) -> CrossValidation:
     """Evaluate every model on the same stratified folds of the training part.
 
     Folds are independent tasks: with an ``executor`` they run side by side.
     """
+    return start_cross_validation(
+        train, y_train, spec, seed=seed, folds=folds, repeats=repeats, threshold_rule=threshold_rule,
+        default_balance=default_balance, executor=executor, penalized=penalized,
+    ).result()
+
+
+@dataclass(frozen=True)
+class PendingCrossValidation:
+    """Cross-validation tasks submitted to an executor; :meth:`result` waits for them."""
+
+    futures: list[Future]
+    models: tuple[str, ...]
+    folds: int
+    repeats: int
+    threshold_rule: str
+    default_balance: str
+
+    def result(self) -> CrossValidation:
+        position = {name: i for i, name in enumerate(self.models)}
+        rows = [row for future in self.futures for row in future.result()]
+        # Stable sort: by fold, then models in their order, each model's metrics as computed.
+        rows.sort(key=lambda row: (row["fold"], position[row["model"]]))
+        fold_metrics = pd.DataFrame(rows)
+        summary = summarize(fold_metrics)
+        default = strategy_name(self.default_balance)
+        return CrossValidation(
+            folds=self.folds,
+            repeats=self.repeats,
+            threshold_rule=self.threshold_rule,
+            fold_metrics=fold_metrics,
+            summary=summary,
+            default_model=default,
+            default_reason=_default_reason(summary, default),
+        )
+
+
+def start_cross_validation(
+    train: pd.DataFrame,
+    y_train: pd.Series,
+    spec: FeatureSpec,
+    *,
+    seed: int = config.DEFAULT_SEED,
+    folds: int = config.CV_FOLDS,
+    repeats: int = config.CV_REPEATS,
+    threshold_rule: ThresholdRule = ThresholdRule(),
+    default_balance: str = config.DEFAULT_BALANCE,
+    executor: Executor | None = None,
+    penalized: bool = False,
+) -> PendingCrossValidation:
+    """Submit :func:`cross_validate`'s tasks to ``executor`` and return without waiting.
+
+    The caller can do other work meanwhile and collect with ``.result()``. With
+    ``penalized`` (separation found before the final fit), the logistic strategies use
+    Firth's penalized likelihood, as the final model does. Each fold is
+    two tasks: the reference model, the longest, submitted first for every fold, and
+    then the other models, so the shorter tasks fill the workers' time around it.
+    """
     from sklearn.model_selection import RepeatedStratifiedKFold
 
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     x, y = train[spec.columns], y_train.to_numpy()
-    run_fold = partial(_run_fold, _models(spec, seed), x, y, threshold_rule)
+    models = _models(spec, seed, penalized)
+    longest_first = [
+        {name: model for name, model in models.items() if name == REFERENCE_MODEL},
+        {name: model for name, model in models.items() if name != REFERENCE_MODEL},
+    ]
     pool = executor or InProcess()
-    futures = [pool.submit(run_fold, fold, fit_idx, val_idx) for fold, (fit_idx, val_idx) in enumerate(splitter.split(x, y))]
-    rows = [row for future in futures for row in future.result()]
-    fold_metrics = pd.DataFrame(rows)
-    summary = summarize(fold_metrics)
-    default = strategy_name(default_balance)
-    return CrossValidation(
+    splits = list(enumerate(splitter.split(x, y)))
+    futures = [
+        pool.submit(_run_fold, group, x, y, threshold_rule, fold, fit_idx, val_idx)
+        for group in longest_first
+        if group
+        for fold, (fit_idx, val_idx) in splits
+    ]
+    return PendingCrossValidation(
+        futures=futures,
+        models=tuple(models),
         folds=folds,
         repeats=repeats,
         threshold_rule=threshold_rule.rule,
-        fold_metrics=fold_metrics,
-        summary=summary,
-        default_model=default,
-        default_reason=_default_reason(summary, default),
+        default_balance=default_balance,
     )
 
 
 def _run_fold(models, x, y, threshold_rule: ThresholdRule, fold: int, fit_idx, val_idx) -> list[dict]:
-    """Fit every model on one fold's fitting rows and score its held-out rows."""
-    from sklearn.base import clone
+    """Fit each of ``models`` on one fold's fitting rows and score its held-out rows."""
     from threadpoolctl import threadpool_limits
 
+    x_fit, x_val, y_fit, y_val = x.iloc[fit_idx], x.iloc[val_idx], y[fit_idx], y[val_idx]
+    designs: dict[str, tuple] = {}
     rows = []
     # Small fits: one thread each is faster than OpenMP's start-up and contention.
     with threadpool_limits(limits=1):
         for name, template in models.items():
-            model = None if template is None else clone(template)
-            fit_scores, val_scores = _fold_scores(name, model, x.iloc[fit_idx], y[fit_idx], x.iloc[val_idx])
-            # The majority-class baseline never flags anything, whatever its scores.
-            threshold = np.inf if name.startswith("majority") else threshold_rule.choose(y[fit_idx], fit_scores).threshold
-            values = weighted_metrics(y[val_idx], val_scores, np.ones(len(val_idx)), threshold).iloc[0]
+            # The majority-class baseline never flags anything, whatever its scores; the
+            # reference model's training scores are overfitted, so a threshold chosen on
+            # them would misrepresent it: it is compared on ranking metrics only.
+            ranking_only = name == REFERENCE_MODEL
+            fit_scores, val_scores = _fold_scores(name, template, x_fit, y_fit, x_val, designs, ranking_only)
+            if name.startswith("majority"):
+                threshold = np.inf
+            elif ranking_only:
+                threshold = np.nan
+            else:
+                threshold = threshold_rule.choose(y_fit, fit_scores).threshold
+            values = weighted_metrics(y_val, val_scores, np.ones(len(val_idx)), threshold).iloc[0]
             if name.startswith("majority"):
                 values["log_loss"] = np.nan  # a constant 0 is a label, not a probability
-            if name == REFERENCE_MODEL:
-                # Its training scores are overfitted, so a threshold chosen on them would
-                # misrepresent it: the reference model is compared on ranking metrics only.
+            if ranking_only:
                 values[list(THRESHOLD_METRICS)] = np.nan
-                threshold = np.nan
             rows += [{"model": name, "fold": fold, "metric": m, "value": float(values[m])} for m in CV_METRICS]
             rows.append({"model": name, "fold": fold, "metric": "threshold", "value": float(threshold)})
     return rows
+
+
+def _fold_scores(name, template, x_fit, y_fit, x_val, designs: dict, ranking_only: bool = False):
+    """Scores of the fitting rows (for the threshold; ``None`` if ``ranking_only``) and of the held-out rows.
+
+    ``template`` is an unfitted pipeline whose first step is its preprocessing, or
+    ``None`` for a score-free baseline. The preprocessing is fitted on the fitting rows
+    by :func:`_preprocessed`; the rest of the pipeline is cloned and fitted on the
+    design it makes, exactly as the whole pipeline would be.
+    """
+    from sklearn.base import clone
+
+    if template is None:
+        value = 0.0 if name.startswith("majority") else float(y_fit.mean())
+        return np.full(len(x_fit), value), np.full(len(x_val), value)
+    fit_design, val_design = _preprocessed(template.steps[0][1], x_fit, y_fit, x_val, designs)
+    model = clone(template[1:]).fit(fit_design, y_fit)
+    fit_scores = None if ranking_only else model.predict_proba(fit_design)[:, 1]
+    return fit_scores, model.predict_proba(val_design)[:, 1]
+
+
+def _preprocessed(preprocess, x_fit, y_fit, x_val, designs: dict) -> tuple:
+    """The designs of the fitting and held-out rows made by ``preprocess`` fitted on the fitting rows.
+
+    The logistic strategies differ only after their (identical) preprocessing, so one
+    fit of it per fold serves them all: ``designs`` keeps the fold's designs by a hash
+    of the unfitted preprocessing step's parameters.
+    """
+    from joblib import hash as parameters_hash
+    from sklearn.base import clone
+
+    key = parameters_hash(preprocess)
+    if key not in designs:
+        fitted = clone(preprocess)
+        designs[key] = (fitted.fit_transform(x_fit, y_fit), fitted.transform(x_val))
+    return designs[key]
 
 
 def summarize(fold_metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -171,19 +171,40 @@ def _weighted_ranking_metrics(y: np.ndarray, score: np.ndarray, weights: np.ndar
 
     ``weights`` is (replicates, rows): a bootstrap resample is a row weighting by how
     often each row was drawn, so one sort serves every replicate. Ties count half.
+
+    Both metrics only need, at each distinct score that some positive row holds, the
+    weight of the positives at that score and of the negatives above and at it. So the
+    rows are pooled into segments (the positives at each such score, the negatives tied
+    with them, the negatives between two such scores) and every replicate's weights
+    are summed per segment in one sparse product; what follows works on
+    (replicates, segments) arrays, a few hundred columns instead of one per row.
     """
+    from scipy import sparse
+
     order = np.argsort(-score, kind="mergesort")
-    s, yy, w = score[order], y[order], weights[:, order]
-    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-    pos_w = np.add.reduceat(w * yy, starts, axis=1)
-    neg_w = np.add.reduceat(w * (1 - yy), starts, axis=1)
-    total_pos, total_neg = pos_w.sum(axis=1), neg_w.sum(axis=1)
-    # Groups are in descending score order: negatives ranked below a group are those after it.
-    neg_below = total_neg[:, None] - np.cumsum(neg_w, axis=1)
-    auc = (pos_w * (neg_below + 0.5 * neg_w)).sum(axis=1) / (total_pos * total_neg)
-    tp, fp = np.cumsum(pos_w, axis=1), np.cumsum(neg_w, axis=1)
+    s, positive = score[order], y[order] == 1
+    group = np.cumsum(np.r_[True, s[1:] != s[:-1]]) - 1  # distinct scores, highest first
+    scored_groups = np.unique(group[positive])
+    n_scored = len(scored_groups)
+    # How many of the positives' distinct scores are at or above each row's score.
+    at_or_above = np.searchsorted(scored_groups, group, side="right")
+    tied = np.isin(group, scored_groups)
+    segment = np.where(positive, at_or_above - 1, np.where(tied, n_scored + at_or_above - 1, 2 * n_scored + at_or_above))
+    pooling = sparse.csr_matrix((np.ones(len(s)), (segment, order)), shape=(3 * n_scored + 1, len(s)))
+    sums = np.asarray((pooling @ weights.T).T)
+    pos_w, tie_w, between_w = sums[:, :n_scored], sums[:, n_scored : 2 * n_scored], sums[:, 2 * n_scored :]
+    # With whole-number weights (bootstrap counts) every sum up to here is exact, however pooled.
+    neg_above = np.cumsum(between_w[:, :n_scored], axis=1) + np.cumsum(tie_w, axis=1) - tie_w
+    total_pos, total_neg = pos_w.sum(axis=1), between_w.sum(axis=1) + tie_w.sum(axis=1)
+    neg_below = total_neg[:, None] - neg_above - tie_w
+    auc = (pos_w * (neg_below + 0.5 * tie_w)).sum(axis=1) / (total_pos * total_neg)
+    tp, fp = np.cumsum(pos_w, axis=1), neg_above + tie_w
     precision = tp / np.maximum(tp + fp, 1e-300)
-    ap = (pos_w * precision).sum(axis=1) / total_pos
+    # Summed over every distinct score (zero where no positive), as the definition reads,
+    # so the floating-point sum is the same whatever the segments.
+    contributions = np.zeros((len(weights), group[-1] + 1))
+    contributions[:, scored_groups] = pos_w * precision
+    ap = contributions.sum(axis=1) / total_pos
     return {"roc_auc": auc, "average_precision": ap}
 
 
@@ -229,12 +250,17 @@ def bootstrap_intervals(
     recomputed on every resample and the interval is the central ``level`` share.
     Resamples with no positive or no negative row are discarded and counted.
     """
+    from threadpoolctl import threadpool_limits
+
     y = np.asarray(y_true, dtype=float)
     rng = np.random.default_rng([seed, BOOTSTRAP_STREAM])
     counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_resamples).astype(float)
-    has_both = ((counts @ y) > 0) & ((counts @ (1 - y)) > 0)
-    replicates = weighted_metrics(y, y_score, counts[has_both], threshold)
-    point = weighted_metrics(y, y_score, np.ones((1, len(y))), threshold).iloc[0]
+    # Memory-bound matrix-vector products: BLAS threads gain nothing and, beside the
+    # workers of a run, contend for the same cores.
+    with threadpool_limits(limits=1):
+        has_both = ((counts @ y) > 0) & ((counts @ (1 - y)) > 0)
+        replicates = weighted_metrics(y, y_score, counts if has_both.all() else counts[has_both], threshold)
+        point = weighted_metrics(y, y_score, np.ones((1, len(y))), threshold).iloc[0]
     tail = (1 - level) / 2
     return pd.DataFrame(
         {

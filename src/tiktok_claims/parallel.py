@@ -46,9 +46,13 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
     if workers <= 1:
         yield InProcess()
         return
+    from threadpoolctl import threadpool_limits
+
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread_per_worker
-    ) as pool:
+    ) as pool, threadpool_limits(limits=1):
+        # While the workers use the cores, the parent's own BLAS/OpenMP threads would only
+        # contend with them (and keep spinning after each call).
         yield pool
 
 

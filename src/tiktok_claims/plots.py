@@ -229,6 +229,7 @@ def empirical_logits(table: pd.DataFrame) -> Figure:
         ax.locator_params(axis="y", nbins=4)
         if predictor != config.DURATION:
             ax.set_xscale("symlog")
+            ax.xaxis.set_major_formatter(_power_of_ten_label)
     for ax in list(axes.flat)[len(predictors):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
@@ -241,6 +242,18 @@ def empirical_logits(table: pd.DataFrame) -> Figure:
         "line support a linear log-odds.",
         fig,
     )
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten_label(value: float, _position=None) -> str:
+    """10³ for 1000, in plain text: matplotlib's default log labels are typeset as maths,
+    which costs more than the rest of the figure's text."""
+    exponent = np.log10(abs(value)) if value else np.nan
+    if not np.isfinite(exponent) or exponent != round(exponent):
+        return f"{value:g}"
+    return ("−" if value < 0 else "") + "10" + str(int(exponent)).translate(_SUPERSCRIPTS)
 
 
 def influence(table: pd.DataFrame, threshold: float) -> Figure:

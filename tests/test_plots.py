@@ -1,0 +1,112 @@
+"""Figures with fixed margins: every label drawn inside the figure and clear of the others.
+
+Most figures place their axes with fixed margins instead of a layout engine, so nothing
+adjusts them to the labels: these tests draw each figure of a run, record every text
+the renderer draws and check its box. They also check the colours, styles and the
+alternative text the reports rely on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+from tiktok_claims import config, plots
+from tiktok_claims.reporting.render import figure_jobs
+from test_modeling import real_analysis_for
+
+# Boxes of rasterized text may share a pixel row or column without touching ink.
+TOLERANCE_PX = 1.0
+
+
+def drawn_text_boxes(figure, monkeypatch) -> list[tuple[str, object]]:
+    """(text, window extent) of every text the Agg renderer draws for ``figure``."""
+    drawn = []
+    original = RendererAgg.draw_text
+
+    def recording(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if mtext is not None:
+            drawn.append(mtext)
+        return original(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    monkeypatch.setattr(RendererAgg, "draw_text", recording)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [(text.get_text(), text.get_window_extent(renderer)) for text in drawn]
+
+
+def assert_labels_fit(result: plots.Figure, monkeypatch) -> None:
+    boxes = drawn_text_boxes(result.figure, monkeypatch)
+    canvas = result.figure.bbox
+    assert boxes, result.name
+    for text, box in boxes:
+        inside = (
+            box.x0 >= canvas.x0 - TOLERANCE_PX and box.x1 <= canvas.x1 + TOLERANCE_PX
+            and box.y0 >= canvas.y0 - TOLERANCE_PX and box.y1 <= canvas.y1 + TOLERANCE_PX
+        )
+        assert inside, f"{result.name}: {text!r} is cut off at the figure's edge ({box} outside {canvas})"
+    for i, (text, box) in enumerate(boxes):
+        for other, other_box in boxes[i + 1 :]:
+            overlap_x = min(box.x1, other_box.x1) - max(box.x0, other_box.x0)
+            overlap_y = min(box.y1, other_box.y1) - max(box.y0, other_box.y0)
+            assert min(overlap_x, overlap_y) <= TOLERANCE_PX, f"{result.name}: {text!r} overlaps {other!r}"
+
+
+@pytest.fixture(scope="module")
+def run_figures(real_data_path):
+    analysis = real_analysis_for(str(real_data_path))
+    return [builder(*arguments) for builder, arguments in figure_jobs(analysis)]
+
+
+def test_every_figure_of_a_run_keeps_its_labels_inside_and_apart(run_figures, monkeypatch):
+    assert len(run_figures) == 10
+    for result in run_figures:
+        assert_labels_fit(result, monkeypatch)
+
+
+def test_every_figure_of_a_run_has_a_title_and_alt_text(run_figures):
+    names = [result.name for result in run_figures]
+
+    assert len(set(names)) == len(names)
+    for result in run_figures:
+        assert result.title and len(result.alt) > 40, result.name
+
+
+def test_large_counts_still_fit(monkeypatch):
+    """Class counts and confusion cells in the millions, as on a large backlog."""
+    balance = pd.DataFrame({"level": ["not verified", "verified"], "count": [9_400_000, 600_000], "share": [0.94, 0.06]})
+    confusion = pd.DataFrame(
+        [[2_350_000, 1_740_000], [81_000, 190_000]],
+        index=["actual not verified", "actual verified"],
+        columns=["predicted not verified", "predicted verified"],
+    )
+    cooks = pd.DataFrame({"cooks_d": np.random.default_rng(3).exponential(1e-7, size=5000)})
+
+    for result in (
+        plots.class_balance(balance, config.VERIFIED),
+        plots.confusion_matrix(confusion, ("not verified", "verified")),
+        plots.influence(cooks, 4 / len(cooks)),
+    ):
+        assert_labels_fit(result, monkeypatch)
+
+
+def test_curves_use_okabe_ito_colours_and_line_styles(run_figures):
+    from matplotlib.colors import to_hex
+
+    by_name = {result.name: result for result in run_figures}
+    for name in ("roc_curve", "precision_recall_curve", "calibration_curve"):
+        lines = by_name[name].figure.axes[0].get_lines()
+        colours = {to_hex(line.get_color()).upper() for line in lines}
+        assert colours <= set(plots.OKABE_ITO), name
+        assert len({line.get_linestyle() for line in lines}) == len(lines), name  # told apart without colour
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [(1, "10⁰"), (1000, "10³"), (1e6, "10⁶"), (0.01, "10⁻²"), (-100, "−10²"), (0, "0"), (2500, "2500")],
+)
+def test_log_axis_labels_are_powers_of_ten_in_plain_text(value, label):
+    assert plots._power_of_ten_label(value) == label
