@@ -15,7 +15,12 @@ COEFFICIENT_TOLERANCE = 1e-4  # on standardized predictors (log-odds per SD)
 
 
 @pytest.fixture(scope="module")
-def both_engines(real_data_path):
+def scratch(tmp_path_factory):
+    return tmp_path_factory.mktemp("spark-scratch")
+
+
+@pytest.fixture(scope="module")
+def both_engines(real_data_path, scratch):
     if shutil.which("java") is None:
         pytest.fail("no Java runtime: `make test` installs one (Debian package openjdk-17-jre-headless)")
     from tiktok_claims.analysis import analyze
@@ -24,13 +29,64 @@ def both_engines(real_data_path):
     result = analyze(real_data_path, cv_folds=2, bootstrap=100)
     spark = fit_spark(
         result.dataset.frame, result.split.train, result.target, result.approach.positive_class, result.features,
+        master="local[2]", scratch=f"file://{scratch}",
+    )
+    return result, spark
+
+
+def test_the_fit_leaves_nothing_in_its_scratch_directory(both_engines, scratch):
+    assert list(scratch.iterdir()) == []
+
+
+def test_scratch_files_round_trip_through_the_hadoop_file_system(both_engines, tmp_path):
+    from tiktok_claims.spark_engine import download, list_files, spark_scratch, spark_session, upload
+
+    spark = spark_session("local[2]")
+    original = tmp_path / "rows with space.txt"
+    original.write_bytes(b"a,b\n1,2\n")
+    with spark_scratch(spark, tmp_path) as url:
+        upload(spark, original, f"{url}/part-00000.csv")
+        (part,) = list_files(spark, url, "part-*")
+        assert part.endswith("/part-00000.csv")
+        download(spark, part, tmp_path / "back.csv")
+    assert (tmp_path / "back.csv").read_bytes() == original.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["back.csv", "rows with space.txt"]
+
+
+def test_a_missing_scratch_directory_is_refused(both_engines, tmp_path):
+    from tiktok_claims.errors import DataError
+    from tiktok_claims.spark_engine import spark_scratch, spark_session
+
+    with pytest.raises(DataError, match="absent: no such directory"):
+        with spark_scratch(spark_session("local[2]"), tmp_path / "absent"):
+            pass
+
+
+@pytest.fixture(scope="module")
+def both_engines_log1p(both_engines):
+    """Both engines on a small synthetic frame with the engagement counts entered as log(1 + x)."""
+    from tiktok_claims.analysis import analyze
+    from tiktok_claims.data.synthetic import make_synthetic
+    from tiktok_claims.spark_engine import fit_spark
+
+    result = analyze(make_synthetic(4000, seed=1), transform="log1p", cv_folds=2, bootstrap=100, workers=1)
+    spark = fit_spark(
+        result.dataset.frame, result.split.train, result.target, result.approach.positive_class, result.features,
         master="local[2]",
     )
     return result, spark
 
 
-def test_inference_matches_statsmodels(both_engines):
-    result, spark = both_engines
+@pytest.fixture(params=["raw", "log1p"])
+def engines(request, both_engines, both_engines_log1p):
+    if request.param == "log1p":
+        assert both_engines_log1p[0].features.log1p  # some counts do enter as log(1 + x)
+        return both_engines_log1p
+    return both_engines
+
+
+def test_inference_matches_statsmodels(engines):
+    result, spark = engines
     ours = result.coefficients.set_index("name")
     theirs = spark.coefficients.set_index("name").loc[ours.index]
 
@@ -41,8 +97,8 @@ def test_inference_matches_statsmodels(both_engines):
     np.testing.assert_allclose(theirs["se"], se_per_sd, rtol=1e-3)
 
 
-def test_classifier_and_test_auc_match_scikit_learn(both_engines):
-    result, spark = both_engines
+def test_classifier_and_test_auc_match_scikit_learn(engines):
+    result, spark = engines
     classifier = result.model.pipeline.named_steps["classifier"]
 
     np.testing.assert_allclose(spark.classifier_coef, classifier.coef_.ravel(), atol=COEFFICIENT_TOLERANCE)

@@ -395,7 +395,7 @@ def analyze(
         say("Reproducing the course's recipe (leakage audit) alongside the fit")
         course = pool.submit(course_recipe, frame, target, approach.positive_class, spec, seed)
         say(f"Fitting the {approach.family} ({balance})")
-        model = fit(train, y_train, spec, balance, seed, calibrate=calibrate)
+        model = fit(train, y_train, spec, balance, seed, calibrate=calibrate, executor=pool)
         threshold = threshold_rule.choose(y_train, model.predict_proba(train[spec.columns]))
         say("Checking assumptions and cross-validating strategies, baselines and the reference model")
         checks = pool.submit(check_logistic, train, y_train, spec, model.inference, model.separation)

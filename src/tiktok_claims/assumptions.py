@@ -47,6 +47,11 @@ NEAR_SEPARATION_SHARE = 0.02
 SEPARATION_TOLERANCE = 1e-3
 # Class-averaged hinge loss at or below this counts as zero: complete separation.
 HINGE_TOLERANCE = 1e-9
+# Above this many rows the linear programs (whose cost grows faster than the rows) are
+# solved on a stratified random subsample and their answers verified on every row.
+SEPARATION_MAX_ROWS = 50_000
+# Rounds of adding a subsample rule's misclassified rows before deciding on every row.
+SEPARATION_ROUNDS = 5
 # Box-Tidwell curvature is measured between these percentiles of each predictor.
 CURVATURE_RANGE = (1.0, 99.0)
 NEWTON_MAX_ITER = 100
@@ -127,6 +132,9 @@ class Separation:
     hinge : float
         The robust linear program's optimum (class-averaged hinge loss); zero exactly
         under complete separation.
+    sampled : int
+        Rows of the subsample the linear programs were solved on (0: every row); the
+        answers are verified on all ``n`` rows.
     """
 
     kind: str
@@ -136,6 +144,7 @@ class Separation:
     misclassified: int
     n: int
     hinge: float
+    sampled: int = 0
 
     @property
     def misclassified_share(self) -> float:
@@ -570,7 +579,7 @@ def events_per_variable(y: pd.Series, parameters: int) -> float:
     return float(counts.min()) / parameters
 
 
-def detect_separation(design: pd.DataFrame | np.ndarray, y) -> Separation:
+def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None = SEPARATION_MAX_ROWS) -> Separation:
     """Detect complete, quasi-complete and near separation before any fit.
 
     Two linear programs (``scipy.optimize.linprog``, HiGHS) on the design (with its
@@ -587,6 +596,16 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y) -> Separation:
        (``p`` equality constraints, fast for many rows). It is zero exactly under
        complete separation; otherwise its rule ``X̄β > 0`` counts the rows a linear
        rule gets wrong, which measures how nearly the classes separate.
+
+    Above ``max_rows`` rows (``None``: no limit), both programs run on a stratified random
+    subsample of that size (seeded) and their answers are checked on every row: a
+    subsample's separating hyperplane counts only if it separates all rows, a
+    subsample's direction only if no row lies on its wrong side, and the rows
+    misclassified by the subsample's rule are counted over all rows. A subsample that
+    does not separate proves the whole file does not; when it does, the rows its rule
+    gets wrong are added and the program solved again, so complete separation is decided
+    exactly. The one thing the subsample can miss is a quasi-complete separation that no
+    sampled row touches.
 
     Returns
     -------
@@ -611,26 +630,36 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y) -> Separation:
         raise AnalysisError("the design has a column of zeros; separation cannot be assessed.")
     signed = x / scale * np.where(y == 1, 1.0, -1.0)[:, None]
     n, p = signed.shape
+    sample = None if max_rows is None else _separation_sample(y, max_rows)
+    part = signed if sample is None else signed[sample]
+    m = len(part)
 
     konis = linprog(
-        -signed.sum(axis=0), A_ub=-signed, b_ub=np.zeros(n), bounds=[(-1.0, 1.0)] * p, method="highs"
+        -part.sum(axis=0), A_ub=-part, b_ub=np.zeros(m), bounds=[(-1.0, 1.0)] * p, method="highs"
     )
     if konis.status != 0:
         raise AnalysisError(f"the separation linear program failed: {konis.message}")
     # A direction that puts no row strictly on its side lies in the design's null space
-    # (collinear columns), not a separation.
-    separating = np.max(signed @ konis.x) > SEPARATION_TOLERANCE
+    # (collinear columns), not a separation; from a subsample, it must also put no row
+    # of the whole design on its wrong side.
+    margins = signed @ konis.x
+    separating = np.max(margins) > SEPARATION_TOLERANCE and np.min(margins) >= -SEPARATION_TOLERANCE
     direction = np.where(separating & (np.abs(konis.x) > SEPARATION_TOLERANCE), konis.x, 0.0)
 
-    weights = np.where(y == 1, 1.0 / np.sum(y == 1), 1.0 / np.sum(y == 0))
-    robust = linprog(
-        -np.ones(n), A_eq=signed.T, b_eq=np.zeros(p), bounds=np.column_stack([np.zeros(n), weights]), method="highs"
-    )
-    if robust.status != 0:
-        raise AnalysisError(f"the separation linear program failed: {robust.message}")
-    hinge = float(-robust.fun)
-    rule = -np.asarray(robust.eqlin.marginals)
-    misclassified = 0 if hinge <= HINGE_TOLERANCE else int(np.sum(signed @ rule <= 0))
+    rows = np.arange(n) if sample is None else sample
+    for _ in range(SEPARATION_ROUNDS):
+        hinge, rule = _robust_rule(signed[rows], y[rows])
+        wrong = signed @ rule <= 0
+        # A subsample that does not separate proves the whole design does not; one that
+        # does must separate every row by its rule, else its wrong rows join it and the
+        # program is solved again (constraint generation).
+        if sample is None or hinge > HINGE_TOLERANCE or not wrong.any():
+            break
+        rows = np.union1d(rows, np.flatnonzero(wrong))
+    else:
+        return detect_separation(frame, y, max_rows=None)
+    misclassified = 0 if hinge <= HINGE_TOLERANCE else int(np.sum(wrong))
+    m = len(rows)
 
     if hinge <= HINGE_TOLERANCE:
         kind = "complete"
@@ -649,7 +678,36 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y) -> Separation:
         misclassified=misclassified,
         n=n,
         hinge=hinge,
+        sampled=0 if sample is None else m,
     )
+
+
+def _robust_rule(signed: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Bennett and Mangasarian's robust linear program, through its dual: (hinge loss, rule)."""
+    from scipy.optimize import linprog
+
+    m, p = signed.shape
+    weights = np.where(y == 1, 1.0 / np.sum(y == 1), 1.0 / np.sum(y == 0))
+    robust = linprog(
+        -np.ones(m), A_eq=signed.T, b_eq=np.zeros(p), bounds=np.column_stack([np.zeros(m), weights]), method="highs"
+    )
+    if robust.status != 0:
+        raise AnalysisError(f"the separation linear program failed: {robust.message}")
+    return float(-robust.fun), -np.asarray(robust.eqlin.marginals)
+
+
+def _separation_sample(y: np.ndarray, max_rows: int) -> np.ndarray | None:
+    """Row positions of a stratified random subsample of ``max_rows`` rows (None: use all)."""
+    n = len(y)
+    if n <= max_rows:
+        return None
+    rng = np.random.default_rng(0)
+    chosen = []
+    for label in (0, 1):
+        rows = np.flatnonzero(y == label)
+        take = max(1, round(max_rows * len(rows) / n))
+        chosen.append(rng.choice(rows, size=min(take, len(rows)), replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
 def fit_penalized_fallback(design: pd.DataFrame, y) -> PenalizedFit:

@@ -207,8 +207,9 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
 def _strongest_partner(train: pd.DataFrame, column: str, continuous, categorical, log1p=()) -> tuple[str, float]:
     """The encoded predictor (continuous or dummy) most correlated with ``column``."""
     preprocessor = build_preprocessor(continuous, categorical, log1p)
-    design = pd.DataFrame(preprocessor.fit_transform(train), columns=preprocessor.get_feature_names_out())
-    r = design.drop(columns=column).corrwith(design[column])
+    design = np.asarray(preprocessor.fit_transform(train), dtype=float)
+    names = list(preprocessor.get_feature_names_out())
+    r = pd.Series(np.corrcoef(design, rowvar=False)[names.index(column)], index=names).drop(column)
     partner = r.abs().idxmax()
     return partner, float(r[partner])
 

@@ -165,7 +165,13 @@ def nearer_parent_categories(design: np.ndarray, columns: list[int]) -> np.ndarr
 
 
 def fit(
-    train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, balance: str, seed: int, calibrate: bool = False
+    train: pd.DataFrame,
+    y_train: pd.Series,
+    spec: FeatureSpec,
+    balance: str,
+    seed: int,
+    calibrate: bool = False,
+    executor=None,
 ) -> FittedModel:
     """Fit the prediction pipeline and the inference model on the training part.
 
@@ -176,10 +182,17 @@ def fit(
     Firth's penalized likelihood (:mod:`tiktok_claims.penalized`); otherwise both are
     unpenalized maximum likelihood (statsmodels ``Logit`` for inference).
 
+    With an ``executor``, the separation check's linear programs run there while the
+    maximum-likelihood fits run here; those fits are kept only if no separation is
+    found and they finished without a warning (otherwise the fit is redone in order,
+    so the result never depends on the executor).
+
     With ``calibrate``, the pipeline's scores are recalibrated by Platt scaling learned
     on out-of-fold training scores, so they read as probabilities at the natural
     prevalence even when classes were reweighted or resampled.
     """
+    import warnings
+
     import statsmodels.api as sm
 
     from .assumptions import detect_separation
@@ -188,8 +201,45 @@ def fit(
     names = tuple(preprocess.get_feature_names_out())
     design = pd.DataFrame(preprocess.transform(train[spec.columns]), columns=names, index=train.index)
     design = sm.add_constant(design, has_constant="add")
-    separation = detect_separation(design, y_train)
+    speculative = None
+    if executor is None:
+        separation = detect_separation(design, y_train)
+    else:
+        pending = executor.submit(detect_separation, design, y_train)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                speculative = _fit_once(train, y_train, spec, balance, seed, calibrate, design, penalized=False)
+            except Exception:  # noqa: BLE001 - redone below, in order, where errors surface as usual
+                speculative = None
+        if caught:
+            speculative = None
+        separation = pending.result()
     penalized = separation.use_penalized
+    if penalized or speculative is None:
+        speculative = _fit_once(train, y_train, spec, balance, seed, calibrate, design, penalized=penalized)
+    pipeline, result, iterations, calibration = speculative
+    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
+    scales = pd.Series(scaler.scale_, index=list(spec.continuous))
+    return FittedModel(
+        pipeline=pipeline,
+        inference=result,
+        feature_names=names,
+        balance=balance,
+        sklearn_iterations=iterations,
+        inference_converged=bool(result.mle_retvals["converged"]),
+        inference_iterations=int(result.mle_retvals["iterations"]),
+        train_scales=scales,
+        calibration=calibration,
+        separation=separation,
+        estimator=result.method if penalized else "maximum likelihood (statsmodels Logit, Newton)",
+    )
+
+
+def _fit_once(train, y_train, spec, balance, seed, calibrate, design, *, penalized: bool):
+    """One fit of the classifier pipeline and the inference model; refuses non-convergence."""
+    import statsmodels.api as sm
+
     pipeline = build_pipeline(spec, balance, seed, penalized=penalized)
     calibration = platt_calibration(pipeline, train[spec.columns], y_train, seed) if calibrate else None
     pipeline.fit(train[spec.columns], y_train)
@@ -205,24 +255,9 @@ def fit(
         result = FirthInference(design, y_train)
     else:
         result = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
-    converged = bool(result.mle_retvals["converged"])
-    if not converged:
+    if not bool(result.mle_retvals["converged"]):
         raise AnalysisError(
             f"the {'Firth penalized' if penalized else 'statsmodels Logit'} fit did not converge; its standard "
             "errors and p-values cannot be trusted."
         )
-    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
-    scales = pd.Series(scaler.scale_, index=list(spec.continuous))
-    return FittedModel(
-        pipeline=pipeline,
-        inference=result,
-        feature_names=names,
-        balance=balance,
-        sklearn_iterations=iterations,
-        inference_converged=converged,
-        inference_iterations=int(result.mle_retvals["iterations"]),
-        train_scales=scales,
-        calibration=calibration,
-        separation=separation,
-        estimator=FirthInference.method if penalized else "maximum likelihood (statsmodels Logit, Newton)",
-    )
+    return pipeline, result, iterations, calibration

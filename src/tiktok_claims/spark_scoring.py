@@ -6,7 +6,8 @@ Spark SQL column expressions (same reasons, same order: missing columns first, t
 the other problems, columns in the file's order), scores the good rows with the
 artifact's standardization, dummy coding and coefficients, ranks them over the whole
 file (rank 1 = highest probability; ties keep input order) and writes the same two CSV
-files as the in-process scorer, as single files, with formula-like text neutralized.
+files as the in-process scorer (scored rows in input order, or by priority with
+``sort``), as single files, with formula-like text neutralized.
 
 How rows are numbered. Spark's CSV reader drops blank lines and knows no line numbers,
 so a CSV is read as text lines: the line number comes from the file position, the
@@ -19,13 +20,17 @@ sorted partition) plus the number of rows in the blocks before it.
 
 Accounting: ``rows read = rows scored + rows rejected`` is checked (a mismatch raises);
 for Parquet, rows read must also equal the row count in the file's metadata.
+
+Where files go. The executors read the data file by its path (as a ``file://`` URL: on
+a cluster it must be at the same path on every node) and write each output as one
+part file into a scratch directory (:func:`tiktok_claims.spark_engine.spark_scratch`:
+beside the output by default, or ``scratch``: a shared mount or a Hadoop URL such as
+``hdfs://NAMENODE/tmp``); the driver then moves the part file to the output path.
 """
 
 from __future__ import annotations
 
 import operator
-import shutil
-import tempfile
 import time
 from functools import reduce
 from itertools import accumulate
@@ -39,7 +44,7 @@ from .data.load import FIRST_DATA_LINE
 from .data.rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS
 from .data.rules import NUMBER_PATTERN
 from .data.schema import ColumnSpec
-from .errors import DataError
+from .errors import DataError, ModelFileError
 from .persistence import EMPTY_ROW, LoadedModel, load_model
 from .scoring import (
     PARQUET_SUFFIXES,
@@ -52,7 +57,7 @@ from .scoring import (
     default_rejects,
     resolve_columns,
 )
-from .spark_engine import spark_session
+from .spark_engine import download, list_files, spark_scratch, spark_session, spark_url
 
 POSITION = "__position"
 REASON = "__reason"
@@ -66,7 +71,10 @@ def score_file_spark(
     data_path: str | Path,
     out_path: str | Path,
     rejects: str | Path | None = None,
+    *,
+    sort: bool = False,
     master: str = "local[*]",
+    scratch: str | Path | None = None,
 ) -> ScoringResult:
     """Score every row of a backlog file on Spark, or reject it with its reason.
 
@@ -78,11 +86,17 @@ def score_file_spark(
         CSV (``.csv``, ``.csv.gz``; one line per record) or Parquet (``.parquet``,
         ``.pq``) with at least the model's input columns.
     out_path : str or Path
-        The scored CSV, in input order (gzip-compressed if the name ends in ``.gz``).
+        The scored CSV (gzip-compressed if the name ends in ``.gz``).
     rejects : str or Path, optional
         The rejects CSV. Default: ``<out name without .csv>_rejects.csv`` beside it.
+    sort : bool
+        Write scored rows by priority (rank 1 first) instead of input order.
     master : str
         Spark master URL (``local[*]``, ``spark://HOST:7077``, ``yarn``).
+    scratch : str or Path, optional
+        Directory for the files Spark writes before they are moved to the outputs:
+        an existing directory or a Hadoop URL (``hdfs://NAMENODE/tmp``). On a cluster
+        every executor and the driver must reach it. Default: the output's directory.
 
     Returns
     -------
@@ -95,7 +109,8 @@ def score_file_spark(
         If the model file is refused.
     DataError
         If the data file is missing or unreadable, lacks a column the model needs,
-        holds a column of another type, or an output path would overwrite an input.
+        holds a column of another type, an output path would overwrite an input, or
+        the scratch directory cannot be used (missing, or not shared with the executors).
 
     Examples
     --------
@@ -110,70 +125,70 @@ def score_file_spark(
     data_path, out_path = Path(data_path), Path(out_path)
     rejects_path = Path(rejects) if rejects is not None else default_rejects(out_path)
     check_paths(Path(model_path), data_path, out_path, rejects_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    rejects_path.parent.mkdir(parents=True, exist_ok=True)
     spark = spark_session(master)
-
-    is_parquet = data_path.name.lower().endswith(PARQUET_SUFFIXES)
-    rows, position = (_parquet_rows if is_parquet else _csv_rows)(spark, data_path, model)
-    reason = _reason(rows, model)
-    checked = rows.select(
-        POSITION,
-        F.col(config.ID_COLUMN),
-        F.col(config.VIDEO_ID),
-        reason.alias(REASON),
-        F.when(reason == "", _probability(model)).alias(PROBABILITY),
-    ).cache()
-    try:
-        totals = checked.agg(
-            F.count(F.lit(1)).alias("read"),
-            F.count(PROBABILITY).alias("scored"),
-            F.count(F.when(F.col(PROBABILITY) >= model.threshold, 1)).alias("positive"),
-        ).first()
-        reasons = {
-            r[REASON]: r["count"]
-            for r in checked.filter(F.col(REASON) != "").groupBy(REASON).count().orderBy(F.desc("count"), REASON).collect()
-        }
-        _check_accounting(totals["read"], totals["scored"], sum(reasons.values()), data_path if is_parquet else None)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        scored = _ranked(checked.filter(F.col(PROBABILITY).isNotNull()))
-        labels = F.when(F.col(PROBABILITY) >= model.threshold, model.positive_class).otherwise(model.negative_class)
-        scored = scored.select(
-            F.col(config.ID_COLUMN).cast("double").cast("long").alias(SCORED_COLUMNS[0]),
-            F.col(config.VIDEO_ID).cast("double").cast("long").alias(SCORED_COLUMNS[1]),
-            F.col(PROBABILITY).alias(SCORED_COLUMNS[2]),
-            _neutralized(labels).alias(SCORED_COLUMNS[3]),
-            F.col("__rank").alias(SCORED_COLUMNS[4]),
+    # Opened first: a scratch directory that cannot be used is refused before any work.
+    with spark_scratch(spark, out_path.parent if scratch is None else scratch) as directory:
+        is_parquet = data_path.name.lower().endswith(PARQUET_SUFFIXES)
+        rows, position = (_parquet_rows if is_parquet else _csv_rows)(spark, data_path, model)
+        checked = _with_reason(rows, model).select(
             POSITION,
-        )
-        rejected = checked.filter(F.col(REASON) != "").select(
-            F.col(POSITION).alias(position),
-            *(_neutralized(F.col(c)).alias(c) for c in (config.ID_COLUMN, config.VIDEO_ID, REASON)),
-        ).withColumnRenamed(REASON, REJECT_REASON_COLUMN)
-        partial_out = out_path.with_name(out_path.name + ".partial")
-        partial_rejects = rejects_path.with_name(rejects_path.name + ".partial")
+            F.col(config.ID_COLUMN),
+            F.col(config.VIDEO_ID),
+            REASON,
+            F.when(F.col(REASON) == "", _probability(model)).alias(PROBABILITY),
+        ).cache()
         try:
-            _write_single_csv(scored, POSITION, partial_out, keep_order=False)
-            _write_single_csv(rejected, position, partial_rejects, keep_order=True)
-            partial_rejects.replace(rejects_path)
-            partial_out.replace(out_path)
+            totals = checked.agg(
+                F.count(F.lit(1)).alias("read"),
+                F.count(PROBABILITY).alias("scored"),
+                F.count(F.when(F.col(PROBABILITY) >= model.threshold, 1)).alias("positive"),
+            ).first()
+            by_reason = checked.filter(F.col(REASON) != "").groupBy(REASON).count()
+            reasons = {r[REASON]: r["count"] for r in by_reason.orderBy(F.desc("count"), REASON).collect()}
+            _check_accounting(totals["read"], totals["scored"], sum(reasons.values()), data_path if is_parquet else None)
+            scored = _ranked(checked.filter(F.col(PROBABILITY).isNotNull()))
+            labels = F.when(F.col(PROBABILITY) >= model.threshold, model.positive_class).otherwise(model.negative_class)
+            scored = scored.select(
+                F.col(config.ID_COLUMN).cast("double").cast("long").alias(SCORED_COLUMNS[0]),
+                F.col(config.VIDEO_ID).cast("double").cast("long").alias(SCORED_COLUMNS[1]),
+                F.col(PROBABILITY).alias(SCORED_COLUMNS[2]),
+                _neutralized(labels).alias(SCORED_COLUMNS[3]),
+                F.col("__rank").alias(SCORED_COLUMNS[4]),
+                POSITION,
+            )
+            rejected = checked.filter(F.col(REASON) != "").select(
+                F.col(POSITION).alias(position),
+                *(_neutralized(F.col(c)).alias(c) for c in (config.ID_COLUMN, config.VIDEO_ID, REASON)),
+            ).withColumnRenamed(REASON, REJECT_REASON_COLUMN)
+            partial_out = out_path.with_name(out_path.name + ".partial")
+            partial_rejects = rejects_path.with_name(rejects_path.name + ".partial")
+            try:
+                _write_single_csv(
+                    scored, SCORED_COLUMNS[4] if sort else POSITION, partial_out, f"{directory}/scored", drop=POSITION
+                )
+                _write_single_csv(rejected, position, partial_rejects, f"{directory}/rejects")
+                partial_rejects.replace(rejects_path)
+                partial_out.replace(out_path)
+            finally:
+                partial_out.unlink(missing_ok=True)
+                partial_rejects.unlink(missing_ok=True)
         finally:
-            partial_out.unlink(missing_ok=True)
-            partial_rejects.unlink(missing_ok=True)
-    finally:
-        checked.unpersist()
-    return ScoringResult(
-        source=str(data_path),
-        out=out_path,
-        rejects=rejects_path,
-        rows_read=totals["read"],
-        rows_scored=totals["scored"],
-        rejected=reasons,
-        predicted_positive=totals["positive"],
-        positive_class=model.positive_class,
-        threshold=model.threshold,
-        sorted=False,
-        seconds=time.perf_counter() - started,
-    )
+            checked.unpersist()
+        return ScoringResult(
+            source=str(data_path),
+            out=out_path,
+            rejects=rejects_path,
+            rows_read=totals["read"],
+            rows_scored=totals["scored"],
+            rejected=reasons,
+            predicted_positive=totals["positive"],
+            positive_class=model.positive_class,
+            threshold=model.threshold,
+            sorted=sort,
+            seconds=time.perf_counter() - started,
+        )
 
 
 # ------------------------------------------------------------------------------ reading
@@ -185,7 +200,7 @@ def _csv_rows(spark, path: Path, model: LoadedModel):
 
     header = csv_header(path)
     columns = resolve_columns(path, header, model)
-    lines = _numbered(spark.read.text(str(path)), "value").filter(F.col(POSITION) >= FIRST_DATA_LINE - 1)
+    lines = _numbered(spark.read.text(spark_url(path)), "value").filter(F.col(POSITION) >= FIRST_DATA_LINE - 1)
     lines = lines.withColumn(POSITION, F.col(POSITION) + 1)  # the header is line 1
     text = F.col("value")
     fields = F.size(F.split(F.regexp_replace(text, QUOTED_SECTION, ""), ",", -1))
@@ -212,7 +227,7 @@ def _parquet_rows(spark, path: Path, model: LoadedModel):
     from pyspark.sql import functions as F
 
     try:
-        frame = spark.read.parquet(str(path))
+        frame = spark.read.parquet(spark_url(path))
     except Exception as exc:  # Spark raises its own analysis errors for unreadable files
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
     columns = resolve_columns(path, frame.columns, model)
@@ -270,21 +285,41 @@ def _with_offsets(tagged, out: str):
 # ----------------------------------------------------------------------------- checking
 
 
-def _reason(rows, model: LoadedModel):
-    """Each row's reason (``""`` for a good row), as :meth:`LoadedModel.check` words it."""
+def _with_reason(rows, model: LoadedModel):
+    """``rows`` with ``REASON``: each row's reason (``""`` for a good row), as :meth:`LoadedModel.check` words it.
+
+    Built in steps (the masks, then the listed problems, then the reason), each a
+    column that the next step refers to: one nested expression would repeat every
+    mask several times and outgrow Spark's 64 KB limit on generated code.
+    """
     from pyspark.sql import functions as F
 
     in_file_order = sorted(model.inputs, key=lambda spec: config.COLUMNS.index(spec.name))
     types = dict(rows.dtypes)
     checks = {spec.name: _column_check(F.col(f"`{spec.name}`"), types[spec.name], spec) for spec in in_file_order}
-    missing = F.concat_ws(", ", *(F.when(m, F.lit(name)) for name, (m, _) in checks.items()))
-    problems = [F.when(mask, F.lit(text)) for _, problems in checks.values() for text, mask in problems]
-    listed = F.concat_ws("; ", F.when(missing != "", F.concat(F.lit("missing "), missing)), *problems)
-    empty = reduce(operator.and_, (m for m, _ in checks.values()))
+    missing = {name: (f"__missing{i}", mask) for i, (name, (mask, _)) in enumerate(checks.items())}
+    listed_problems = (problem for _, column_problems in checks.values() for problem in column_problems)
+    problems = {f"__problem{i}": problem for i, problem in enumerate(listed_problems)}
+    flagged = rows.select(
+        "*",
+        *(mask.alias(flag) for flag, mask in missing.values()),
+        *(mask.alias(flag) for flag, (_, mask) in problems.items()),
+    )
+    missing_names = F.concat_ws(", ", *(F.when(F.col(flag), F.lit(name)) for name, (flag, _) in missing.items()))
+    listed = flagged.select(
+        "*",
+        F.concat_ws(
+            "; ",
+            F.when(missing_names != "", F.concat(F.lit("missing "), missing_names)),
+            *(F.when(F.col(flag), F.lit(text)) for flag, (text, _) in problems.items()),
+        ).alias("__listed"),
+        reduce(operator.and_, (F.col(flag) for flag, _ in missing.values())).alias("__empty"),
+    )
     ids = F.col(f"`{config.ID_COLUMN}`")
     requoted = (types[config.ID_COLUMN] == "string") & (F.size(F.split(ids, ",", -1)) - 1 >= len(config.COLUMNS) - 2)
-    checked = F.when(empty, F.lit(EMPTY_ROW)).when((listed != "") & requoted, F.lit(REQUOTED)).otherwise(listed)
-    return F.coalesce(F.col("__broken"), checked)
+    text = F.col("__listed")
+    checked = F.when(F.col("__empty"), F.lit(EMPTY_ROW)).when((text != "") & requoted, F.lit(REQUOTED)).otherwise(text)
+    return listed.select(*(F.col(f"`{c}`") for c in rows.columns), F.coalesce(F.col("__broken"), checked).alias(REASON))
 
 
 def _column_check(value, kind: str, spec: ColumnSpec):
@@ -336,7 +371,7 @@ def _column_check(value, kind: str, spec: ColumnSpec):
 
 
 def _probability(model: LoadedModel):
-    """1 / (1 + exp(-z)) with the artifact's scaling, dummy coding and coefficients, in its order."""
+    """1 / (1 + exp(-z)) with the artifact's transforms, scaling, dummy coding and coefficients, in its order."""
     from pyspark.sql import functions as F
 
     payload = model.payload
@@ -345,7 +380,7 @@ def _probability(model: LoadedModel):
     for column in payload["inputs"]:
         if column["kind"] in ("count", "duration"):
             slope = next(coef) / column["scale"]
-            logit = logit + F.lit(slope) * (F.col(f"`{column['name']}`").try_cast("double") - F.lit(column["mean"]))
+            logit = logit + F.lit(slope) * (_entered(column, model.source) - F.lit(column["mean"]))
     for column in payload["inputs"]:
         if column["kind"] == "category":
             level = F.lit(0.0)
@@ -353,6 +388,22 @@ def _probability(model: LoadedModel):
                 level = F.when(F.col(f"`{column['name']}`") == category, F.lit(next(coef))).otherwise(level)
             logit = logit + level
     return F.lit(1.0) / (F.lit(1.0) + F.exp(-logit))
+
+
+def _entered(column: dict, source: str):
+    """A continuous input as the model reads it: the number, or its ``transform`` (log1p) of it."""
+    from pyspark.sql import functions as F
+
+    value = F.col(f"`{column['name']}`").try_cast("double")
+    transform = column.get("transform")
+    if transform is None:
+        return value
+    if transform == "log1p":
+        return F.log1p(value)
+    raise ModelFileError(
+        f"{source}: input {column['name']!r} has the transform {transform!r}, which the Spark scorer does not "
+        "apply (it applies log1p); score this model with --engine local."
+    )
 
 
 def _false_if_null(mask):
@@ -382,21 +433,29 @@ def _check_accounting(read: int, scored: int, rejected: int, parquet: Path | Non
         raise RuntimeError(f"{read:,} rows read != the rows in {parquet}'s Parquet metadata; this is a bug.")
 
 
-def _write_single_csv(frame, order: str, path: Path, *, keep_order: bool) -> None:
-    """Write ``frame`` sorted by ``order`` (kept as a column or not) as one CSV file at ``path``."""
+def _write_single_csv(frame, order: str, path: Path, scratch: str, *, drop: str | None = None) -> None:
+    """Write ``frame`` sorted by ``order`` (without the column ``drop``) as one CSV file at ``path``.
+
+    Spark writes one part file under ``scratch``; the driver moves it to ``path``.
+    """
     compression = "gzip" if path.name.lower().removesuffix(".partial").endswith(".gz") else "none"
-    with tempfile.TemporaryDirectory(prefix=".tiktok-claims-spark-", dir=path.parent) as scratch:
-        target = Path(scratch) / "csv"
-        (
-            frame.orderBy(order)
-            .coalesce(1)
-            .drop(*([] if keep_order else [order]))
-            .write.option("header", True)
-            .option("escape", '"')
-            .option("compression", compression)
-            .csv(str(target))
+    spark = frame.sparkSession
+    (
+        frame.orderBy(order)
+        .coalesce(1)
+        .drop(*([drop] if drop else []))
+        .write.option("header", True)
+        .option("escape", '"')
+        .option("compression", compression)
+        .csv(scratch)
+    )
+    parts = list_files(spark, scratch, "part-*")
+    if not parts:
+        raise DataError(
+            f"Spark's executors wrote {path.name} where this machine cannot see it ({scratch}): with a cluster "
+            "master, the scratch directory (--spark-tmp) must be storage that the executors and this machine "
+            "share (a mount at the same path on every node, or an hdfs:// or s3a:// URL)."
         )
-        parts = sorted(target.glob("part-*"))
-        if len(parts) != 1:
-            raise RuntimeError(f"Spark wrote {len(parts)} part files for {path.name}; expected 1.")
-        shutil.move(parts[0], path)
+    if len(parts) != 1:
+        raise RuntimeError(f"Spark wrote {len(parts)} part files for {path.name}; expected 1. This is a bug.")
+    download(spark, parts[0], path)
