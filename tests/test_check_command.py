@@ -43,3 +43,11 @@ def test_identifier_is_not_an_outcome(real_data_path):
 
     assert result.exit_code == 1
     assert "cannot be an outcome" in result.stderr
+
+
+def test_spark_tmp_without_the_spark_engine_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(app, ["run", "--spark-tmp", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet"])
+
+    assert result.exit_code == 2
+    assert "--spark-tmp" in result.output and "--engine spark" in result.output
+    assert not (tmp_path / "out").exists()

@@ -356,6 +356,7 @@ def analyze(
     transform: str = "none",
     engine: str = "local",
     spark_master: str = "local[*]",
+    spark_tmp: str | None = None,
     command: str = "",
     progress: Progress | None = None,
 ) -> Analysis | FamilyAnalysis:
@@ -417,7 +418,9 @@ def analyze(
         from .spark_engine import fit_spark
 
         say("Fitting and evaluating the same model on Spark")
-        spark = fit_spark(frame, parts.train, target, approach.positive_class, spec, master=spark_master)
+        spark = fit_spark(
+            frame, parts.train, target, approach.positive_class, spec, master=spark_master, scratch=spark_tmp
+        )
     say("Interpreting the coefficients")
     coefficients = coefficient_table(model.inference, model.train_scales, log1p=spec.log1p)
     findings = key_findings(coefficients, outcome_phrase=_outcome_phrase(target, approach.positive_class))

@@ -35,6 +35,14 @@ DataOption = Annotated[
     Optional[Path],
     typer.Option("--data", help="CSV, .csv.gz or Parquet file. Default: the built-in synthetic data."),
 ]
+SparkTmpOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--spark-tmp",
+        help="With --engine spark: directory or URL (hdfs://, s3a://) for Spark's temporary files; on a cluster, "
+        "storage every executor reaches. Default: the driver's local disk (for score, the --out directory).",
+    ),
+]
 SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed for the split, resampling and synthetic data.")]
 
 
@@ -99,6 +107,7 @@ def run(
     spark_master: Annotated[
         str, typer.Option("--spark-master", help="Spark master URL for --engine spark (local[*], spark://HOST:7077, yarn).")
     ] = "local[*]",
+    spark_tmp: SparkTmpOption = None,
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
     ] = None,
@@ -114,6 +123,8 @@ def run(
     _check_choice(threshold_rule, config.THRESHOLD_RULES, "--threshold-rule")
     _check_choice(engine, ("local", "spark"), "--engine")
     _check_choice(transform, config.TRANSFORMS, "--transform")
+    if spark_tmp is not None and engine != "spark":
+        raise typer.BadParameter("applies only with --engine spark.", param_hint="--spark-tmp")
     from .analysis import analyze
     from .evaluation import ThresholdRule
     from .reporting.render import write_outputs
@@ -123,7 +134,8 @@ def run(
         analysis = analyze(
             data, target=target, seed=seed, balance=balance,
             threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, transform=transform, engine=engine, spark_master=spark_master,
+            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, transform=transform,
+            engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
             command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
         )
         written = write_outputs(analysis, out, progress=progress, workers=workers)
@@ -231,14 +243,7 @@ def score(
     spark_master: Annotated[
         str, typer.Option("--spark-master", help="Spark master URL for --engine spark (local[*], spark://HOST:7077, yarn).")
     ] = "local[*]",
-    spark_tmp: Annotated[
-        Optional[str],
-        typer.Option(
-            "--spark-tmp",
-            help="With --engine spark: directory or URL (hdfs://, s3a://) for Spark's temporary files; on a cluster, "
-            "storage every executor reaches. Default: the --out directory.",
-        ),
-    ] = None,
+    spark_tmp: SparkTmpOption = None,
 ) -> None:
     """Score a backlog file in chunks; every row is either scored or rejected with its reason."""
     _check_choice(engine, ("local", "spark"), "--engine")
