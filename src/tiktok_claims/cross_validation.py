@@ -88,27 +88,13 @@ def _models(spec: FeatureSpec, seed: int, penalized: bool = False) -> dict[str, 
     return models
 
 
-def cross_validate(
-    train: pd.DataFrame,
-    y_train: pd.Series,
-    spec: FeatureSpec,
-    *,
-    seed: int = config.DEFAULT_SEED,
-    folds: int = config.CV_FOLDS,
-    repeats: int = config.CV_REPEATS,
-    threshold_rule: ThresholdRule = ThresholdRule(),
-    default_balance: str = config.DEFAULT_BALANCE,
-    executor: Executor | None = None,
-    penalized: bool = False,
-) -> CrossValidation:
-    """Evaluate every model on the same stratified folds of the training part.
+def cross_validate(train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, **options) -> CrossValidation:
+    """Evaluate every model on the same stratified folds of the training part and wait for them.
 
-    Folds are independent tasks: with an ``executor`` they run side by side.
+    Takes the options of :func:`start_cross_validation`; with an ``executor`` the folds
+    run side by side.
     """
-    return start_cross_validation(
-        train, y_train, spec, seed=seed, folds=folds, repeats=repeats, threshold_rule=threshold_rule,
-        default_balance=default_balance, executor=executor, penalized=penalized,
-    ).result()
+    return start_cross_validation(train, y_train, spec, **options).result()
 
 
 @dataclass(frozen=True)
