@@ -336,6 +336,31 @@ def _by_decile(observed: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
     )
 
 
+def model_description(model: FamilyModel, spec: FeatureSpec, metrics: dict, seed: int) -> dict:
+    """The fitted model as plain JSON (``model.json`` of a non-binary run), for reading.
+
+    ``score`` ranks videos with binary models only and refuses this file by its ``kind``.
+    """
+    scaler = model.preprocessor.named_transformers_["continuous"]
+    inputs = [
+        {"name": name, "mean": float(mean), "scale": float(scale), "transform": "log1p" if name in spec.log1p else "identity"}
+        for name, mean, scale in zip(spec.continuous, scaler.mean_, scaler.scale_)
+    ]
+    inputs += [{"name": name, "categories": list(config.CATEGORIES[name])} for name in spec.categorical]
+    return {
+        "kind": "tiktok-claims model description",
+        "target": model.approach.target,
+        "model_family": model.approach.family,
+        "estimator": model.estimator,
+        "inputs": inputs,
+        "coefficients_per_sd": {row["name"]: row["coef_per_sd"] for row in metrics["coefficients"]},
+        "extra_parameters": model.extra_parameters,
+        "training_data": {key: metrics["data"][key] for key in ("source", "synthetic", "sha256", "rows_read", "rows_used")},
+        "seed": seed,
+        "tool_version": metrics["tool"]["version"],
+    }
+
+
 def family_findings(model: FamilyModel, outcome_phrase: str) -> list[dict]:
     """One plain sentence per predictor, strongest evidence first, with the numbers it quotes."""
     exponentiated = model.effect_name != EFFECT_NAMES["continuous"]

@@ -22,6 +22,7 @@ from ..errors import DataError
 from ..escaping import escape_markdown
 from ..parallel import default_workers, worker_pool
 from ..interpretation import format_p
+from ..families import model_description
 from ..persistence import save_model
 
 FIGURE_DPI = 110
@@ -223,7 +224,8 @@ def write_outputs(
     metrics = analysis.metrics()
     if family:
         written["model.json"] = out / "model.json"
-        written["model.json"].write_text(json.dumps(family_model_record(analysis, metrics), indent=2), encoding="utf-8")
+        description = model_description(analysis.model, analysis.features, metrics, analysis.seed)
+        written["model.json"].write_text(json.dumps(description, indent=2), encoding="utf-8")
     else:
         written.update(save_model(analysis, out / "model.json", metrics))
 
@@ -246,27 +248,6 @@ def write_outputs(
     say("Rendering the reports")
     written.update(render_reports(metrics, out))
     return written
-
-
-def family_model_record(analysis, metrics: dict) -> dict:
-    """The fitted model of a non-binary outcome, as plain JSON (for reading; ``score`` ranks binary models only)."""
-    preprocessor, spec = analysis.model.preprocessor, analysis.features
-    scaler = preprocessor.named_transformers_["continuous"]
-    return {
-        "kind": "tiktok-claims model description",
-        "target": analysis.target,
-        "model_family": analysis.approach.family,
-        "estimator": analysis.model.estimator,
-        "inputs": [
-            {"name": name, "mean": float(mean), "scale": float(scale), "transform": "log1p" if name in spec.log1p else "identity"}
-            for name, mean, scale in zip(spec.continuous, scaler.mean_, scaler.scale_)
-        ] + [{"name": name, "categories": list(config.CATEGORIES[name])} for name in spec.categorical],
-        "coefficients_per_sd": {row["name"]: row["coef_per_sd"] for row in metrics["coefficients"]},
-        "extra_parameters": metrics["estimation"]["extra_parameters"],
-        "training_data": {key: metrics["data"][key] for key in ("source", "synthetic", "sha256", "rows_read", "rows_used")},
-        "seed": analysis.seed,
-        "tool_version": metrics["tool"]["version"],
-    }
 
 
 def render_documents(metrics: dict, out: Path) -> dict[str, Path]:
