@@ -4,8 +4,8 @@ For each size (``--rows``, default 1M, 3M and 10M) the generator writes a Parque
 under bench/_work/ (deleted afterwards); then five child processes run, one at a time:
 
 * fit, in-process: ``tiktok_claims.modeling.fit`` on all rows (class weights), as
-  ``run`` fits: the separation check (two linear programs over all rows), then the
-  classifier and the inference model;
+  ``run`` fits: the separation check (linear programs on at most 50,000 rows, verified
+  on all), then the classifier and the inference model;
 * fit, in-process estimators: the same two estimators without the separation check
   (the scikit-learn pipeline and statsmodels ``Logit``): the work Spark's fit does;
 * fit, Spark: ``tiktok_claims.spark_engine.fit_spark`` (local[*]);
@@ -247,7 +247,8 @@ def render_section(args, rows_out, loads: tuple[float, float, float], train: Run
         f"Spark rows include the JVM; Spark local[*] with `--driver-memory {args.driver_memory}`, and its times "
         "include the JVM start-up (about 10 s)",
         "- fit = on all rows (read from the Parquet file into pandas first, in each child): *as `run`* = "
-        "`tiktok_claims.modeling.fit` (the separation check, two linear programs over all rows, then the "
+        "`tiktok_claims.modeling.fit` (the separation check, linear programs on at most 50,000 rows "
+        "verified on all, then the "
         "class-weighted classifier and the unweighted inference model); *estimators only* = the same classifier and "
         "inference model without the separation check, i.e. the work `fit_spark` does; score = "
         "`tiktok-claims score [--engine spark] --model WORK/model/model.json --data FILE --out WORK/scored.csv`",
