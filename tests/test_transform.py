@@ -10,7 +10,6 @@ x·ln(x) terms of log1p(count).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import pickle
@@ -34,6 +33,7 @@ from tiktok_claims.modeling import encode_target, fit, split
 from tiktok_claims.persistence import load_model, save_model
 from tiktok_claims.scoring import score_file
 from tiktok_claims.transforms import Log1pStandardScaler
+from test_model_card import _rewrite
 from test_features import CATEGORICAL, encoded_design, hand_rule, hand_vif, made_up_frame
 
 TARGET = config.VERIFIED
@@ -300,13 +300,10 @@ def test_model_card_says_which_inputs_enter_as_log1p(saved):
 
 
 def _rewritten(path, tmp_path, edit) -> object:
+    """The artifact at ``path`` with its payload edited and its checksum made to match."""
     document = json.loads(path.read_text(encoding="utf-8"))
     edit(document["payload"])
-    body = json.dumps(document["payload"], sort_keys=True)
-    document["payload_sha256"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    out = tmp_path / "edited.json"
-    out.write_text(json.dumps(document), encoding="utf-8")
-    return out
+    return _rewrite(tmp_path, document, fix_checksum=True)
 
 
 def test_an_input_without_transform_enters_as_it_is(saved, tmp_path):
