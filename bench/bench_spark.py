@@ -62,10 +62,9 @@ FIT = """
 import sys
 import pyarrow.parquet as pq
 from tiktok_claims import config
-from tiktok_claims.modeling import encode_target
-from tiktok_claims.features import select_features
-from tiktok_claims.modeling import fit
-from tiktok_claims.spark_engine import fit_spark
+from tiktok_claims.model.split import encode_target
+from tiktok_claims.model.features import select_features
+from tiktok_claims.model.logistic import fit
 frame = pq.read_table(sys.argv[2]).to_pandas().dropna()
 frame = frame.astype({c: object for c in config.CATEGORIES})
 target, positive = config.DEFAULT_TARGET, config.POSITIVE_CLASS[config.DEFAULT_TARGET]
@@ -75,12 +74,13 @@ if sys.argv[1] == "local":
     fit(frame, y, spec, "class-weights", config.DEFAULT_SEED)
 elif sys.argv[1] == "estimators":
     import statsmodels.api as sm
-    from tiktok_claims.modeling import build_pipeline
+    from tiktok_claims.model.logistic import build_pipeline
     pipeline = build_pipeline(spec, "class-weights", config.DEFAULT_SEED).fit(frame[spec.columns], y)
     preprocess = pipeline.named_steps["preprocess"]
     design = sm.add_constant(preprocess.transform(frame[spec.columns]), has_constant="add")
     sm.Logit(y.to_numpy(dtype=float), design).fit(method="newton", maxiter=100, disp=False)
 else:
+    from tiktok_claims.spark.fit import fit_spark
     fit_spark(frame, frame.index, target, positive, spec, master="local[*]")
 """
 STEPS = {  # name: column heading

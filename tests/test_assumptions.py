@@ -17,22 +17,18 @@ from scipy.stats import chi2
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from tiktok_claims import config
-from tiktok_claims.assumptions import (
-    Check,
-    box_tidwell,
-    check_logistic,
-    detect_separation,
-    events_per_variable,
-    fit_penalized_fallback,
-    hosmer_lemeshow,
-    influence_table,
-    refit_without_influential,
-)
+from tiktok_claims.approach import Family
+from tiktok_claims.diagnostics.check import Check
+from tiktok_claims.diagnostics.statistics import box_tidwell, events_per_variable, hosmer_lemeshow, influence_table, refit_without_influential
+from tiktok_claims.diagnostics.logistic import check_logistic
+from tiktok_claims.model.separation import detect_separation
+from tiktok_claims.model.firth import FirthInference
 from tiktok_claims.data.load import dataset_from_frame
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.errors import AnalysisError
-from tiktok_claims.features import FeatureSpec, select_features
-from tiktok_claims.modeling import encode_target, fit, split
+from tiktok_claims.model.features import FeatureSpec, select_features
+from tiktok_claims.model.split import encode_target, split
+from tiktok_claims.model.logistic import fit
 
 CHECK_NAMES = [
     "Outcome is binary",
@@ -276,12 +272,11 @@ def test_firth_fit_on_a_two_by_two_table_adds_a_half_to_each_cell():
     design = _with_constant(x=x)
     assert detect_separation(design, y).kind == "quasi-complete"
 
-    fitted = fit_penalized_fallback(design, y)
-    table = fitted.table.set_index("name")
-    assert fitted.converged
-    assert table.loc["const", "coef"] == pytest.approx(math.log(5.5 / 20.5), abs=1e-7)
-    assert table.loc["x", "coef"] == pytest.approx(math.log((12.5 * 20.5) / (0.5 * 5.5)), abs=1e-7)
-    assert np.isfinite(table["se"]).all()
+    fitted = FirthInference(design, pd.Series(y))
+    assert fitted.mle_retvals["converged"]
+    assert fitted.params["const"] == pytest.approx(math.log(5.5 / 20.5), abs=1e-7)
+    assert fitted.params["x"] == pytest.approx(math.log((12.5 * 20.5) / (0.5 * 5.5)), abs=1e-7)
+    assert np.isfinite(fitted.bse).all()
 
 
 # --- the whole checklist --------------------------------------------------------------
@@ -343,7 +338,6 @@ def test_real_events_per_variable_and_fit_statistics(verified_checks):
     assert by_name["Likelihood-ratio test vs null"].statistic == pytest.approx(2 * (inference.llf - inference.llnull))
     assert by_name["Likelihood-ratio test vs null"].p_value == pytest.approx(chi2.sf(2 * (inference.llf - inference.llnull), parameters))
     assert by_name["Separation"].verdict == "pass"
-    assert checks.penalized is None
 
 
 def test_claim_status_on_engagement_counts_nearly_separates(real_dataset):
@@ -363,7 +357,7 @@ def test_real_claim_model_warns_of_separation_and_fits_the_fallback(real_dataset
     separation = {c.name: c for c in checks.checks}["Separation"]
     assert separation.verdict in ("warn", "fail")
     assert checks.separation.use_penalized
-    assert checks.penalized is not None and checks.penalized.converged
+    assert isinstance(inference, FirthInference) and inference.mle_retvals["converged"]
 
 
 # ---------------------------------------------------------------- other families
@@ -371,8 +365,8 @@ def test_real_claim_model_warns_of_separation_and_fits_the_fallback(real_dataset
 
 def _family_inputs(real_dataset, target):
     from tiktok_claims.approach import choose_approach
-    from tiktok_claims.features import select_features
-    from tiktok_claims.modeling import split
+    from tiktok_claims.model.features import select_features
+    from tiktok_claims.model.split import split
 
     frame = real_dataset.frame
     approach = choose_approach(frame, target)
@@ -381,7 +375,8 @@ def _family_inputs(real_dataset, target):
 
 
 def test_count_target_dispersion_and_cameron_trivedi_match_a_hand_computation(real_dataset):
-    from tiktok_claims.assumptions import build_preprocessor, check_family
+    from tiktok_claims.model.features import build_preprocessor
+    from tiktok_claims.diagnostics.families import check_family
 
     train, spec, approach = _family_inputs(real_dataset, "video_comment_count")
     checks = {c.name: c for c in check_family(train, spec, approach)}
@@ -393,14 +388,15 @@ def test_count_target_dispersion_and_cameron_trivedi_match_a_hand_computation(re
     slope, *_ = np.linalg.lstsq(mu[:, None], ((y - mu) ** 2 - y) / mu, rcond=None)
 
     dispersion = checks["Dispersion (Poisson variance = mean)"]
-    assert approach.family == "negative binomial regression"
+    assert approach.family is Family.NEGATIVE_BINOMIAL
     assert dispersion.statistic == pytest.approx(pearson, rel=1e-8)
     assert slope[0] > 0 and dispersion.p_value < 0.05  # overdispersion, as the slope says
     assert "video_download_count" not in spec.continuous  # the leakage guard left the near-copy out
 
 
 def test_ols_target_breusch_pagan_and_durbin_watson_match_hand_computations(real_dataset):
-    from tiktok_claims.assumptions import build_preprocessor, check_family
+    from tiktok_claims.model.features import build_preprocessor
+    from tiktok_claims.diagnostics.families import check_family
 
     train, spec, approach = _family_inputs(real_dataset, "video_duration_sec")
     checks = {c.name: c for c in check_family(train, spec, approach)}
@@ -420,12 +416,12 @@ def test_ols_target_breusch_pagan_and_durbin_watson_match_hand_computations(real
 
 
 def test_ordinal_target_compares_with_the_multinomial_on_the_right_degrees_of_freedom(real_dataset):
-    from tiktok_claims.assumptions import check_family
+    from tiktok_claims.diagnostics.families import check_family
 
     train, spec, approach = _family_inputs(real_dataset, "author_ban_status")
     check = check_family(train, spec, approach)[0]
     n_encoded = len(spec.continuous) + sum(len(config.CATEGORIES[c]) - 1 for c in spec.categorical)
 
-    assert approach.family == "ordinal logistic regression"
+    assert approach.family is Family.ORDINAL_LOGIT
     assert f"({n_encoded} df" in check.threshold  # 2 x (p + 1) multinomial - (p + 2) ordinal parameters
     assert check.statistic > 0 and check.verdict in ("pass", "warn")

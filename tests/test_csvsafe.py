@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tiktok_claims.csvsafe import neutralize_cell, neutralize_frame, write_csv
+from tiktok_claims.escaping import neutralize_cell, neutralize_frame, write_csv
 from test_modeling import real_analysis_for
 from test_run_outputs import real_cli_run
 

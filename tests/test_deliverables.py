@@ -124,10 +124,20 @@ def test_every_number_in_the_document_comes_from_metrics_json(real_run, document
 
 
 def test_report_from_saved_results_reproduces_the_documents_without_refitting(real_run, monkeypatch):
-    before = {name: (real_run / name).read_text(encoding="utf-8") for name in ("report.html", "technical_summary.md")}
-    import tiktok_claims.modeling as modeling
+    import sklearn.linear_model
+    import statsmodels.discrete.discrete_model
 
-    monkeypatch.setattr(modeling, "fit", lambda *a, **k: pytest.fail("report --from must not refit"))
+    import tiktok_claims.model.firth
+
+    before = {name: (real_run / name).read_text(encoding="utf-8") for name in ("report.html", "technical_summary.md")}
+
+    def refit(*args, **kwargs):
+        pytest.fail("report --from must not refit")
+
+    # Every estimator a run fits with, wherever it is imported from.
+    monkeypatch.setattr(sklearn.linear_model.LogisticRegression, "fit", refit)
+    monkeypatch.setattr(statsmodels.discrete.discrete_model.Logit, "fit", refit)
+    monkeypatch.setattr(tiktok_claims.model.firth, "firth", refit)
     result = CliRunner().invoke(app, ["report", "--from", str(real_run)])
 
     assert result.exit_code == 0, result.output

@@ -9,14 +9,7 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from tiktok_claims import config
-from tiktok_claims.evaluation import (
-    BOOTSTRAP_STREAM,
-    bootstrap_intervals,
-    choose_threshold,
-    evaluate,
-    per_thousand,
-    weighted_metrics,
-)
+from tiktok_claims.evaluation.metrics import BOOTSTRAP_STREAM, bootstrap_intervals, choose_threshold, evaluate, per_thousand, weighted_metrics
 from test_modeling import real_analysis_for
 
 LABELS = ("not verified", "verified")

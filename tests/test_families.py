@@ -5,6 +5,7 @@ on a design built here with numpy, its test metrics against direct computations,
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -15,12 +16,14 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.analysis import FamilyAnalysis, analyze
-from tiktok_claims.approach import ORDERED_LEVELS, choose_approach
+from tiktok_claims.approach import ORDERED_LEVELS, Family, OutcomeKind, choose_approach
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.families import fit_family
-from tiktok_claims.features import select_features
-from tiktok_claims.modeling import split
+from tiktok_claims.evaluation.families import evaluate_family
+from tiktok_claims.interpretation import family_coefficients
+from tiktok_claims.model.families import fit_family
+from tiktok_claims.model.features import select_features
+from tiktok_claims.model.split import split
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +33,19 @@ def frame() -> pd.DataFrame:
 
 def _parts(frame: pd.DataFrame, target: str):
     approach = choose_approach(frame, target)
-    stratify = target if approach.outcome_type.endswith("categories") else None
-    parts = split(frame, stratify, seed=3)
+    parts = split(frame, approach.stratify_on, seed=3)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
     return approach, train, test, select_features(train, target)
+
+
+def _fit_and_evaluate(train, test, spec, approach) -> SimpleNamespace:
+    """The fit, its coefficient table and its test evaluation, as ``run`` computes them."""
+    fit = fit_family(train, spec, approach)
+    evaluation = evaluate_family(fit, train, test)
+    return SimpleNamespace(
+        coefficients=family_coefficients(fit), extra_parameters=fit.extra_parameters, estimator=fit.estimator,
+        test=evaluation.test, test_table=evaluation.test_table, predictions=evaluation.predictions,
+    )
 
 
 def _hand_design(train: pd.DataFrame, frame: pd.DataFrame, spec) -> pd.DataFrame:
@@ -50,10 +62,10 @@ def _hand_design(train: pd.DataFrame, frame: pd.DataFrame, spec) -> pd.DataFrame
 
 def test_count_model_matches_statsmodels_on_a_hand_built_design(frame):
     approach, train, test, spec = _parts(frame, config.VIEWS)
-    model = fit_family(train, test, spec, approach)
+    model = _fit_and_evaluate(train, test, spec, approach)
     x = sm.add_constant(_hand_design(train, train, spec))
     y = train[config.VIEWS].astype(float)
-    if approach.family.startswith("negative binomial"):
+    if approach.family is Family.NEGATIVE_BINOMIAL:
         reference = sm.NegativeBinomial(y, x).fit(disp=False, maxiter=1000, method="bfgs")
         params = reference.params.drop("alpha")
         assert model.extra_parameters["alpha (NB2 dispersion)"] == pytest.approx(reference.params["alpha"], rel=1e-3)
@@ -83,8 +95,8 @@ def test_count_model_matches_statsmodels_on_a_hand_built_design(frame):
 
 def test_ordinal_model_matches_ordered_model_and_counts_its_confusion(frame):
     approach, train, test, spec = _parts(frame, config.BAN)
-    assert approach.family == "ordinal logistic regression"
-    model = fit_family(train, test, spec, approach)
+    assert approach.family is Family.ORDINAL_LOGIT
+    model = _fit_and_evaluate(train, test, spec, approach)
     levels = list(ORDERED_LEVELS[config.BAN])
     codes = pd.Categorical(train[config.BAN], categories=levels, ordered=True).codes
     reference = OrderedModel(codes, _hand_design(train, train, spec), distr="logit").fit(method="bfgs", disp=False, maxiter=1000)
@@ -108,11 +120,11 @@ def test_ols_uses_robust_errors_exactly_when_breusch_pagan_rejects(frame):
     from statsmodels.stats.diagnostic import het_breuschpagan
 
     approach, train, test, spec = _parts(frame, config.DURATION)
-    assert approach.outcome_type == "continuous"
-    model = fit_family(train, test, spec, approach)
+    assert approach.kind is OutcomeKind.CONTINUOUS
+    model = _fit_and_evaluate(train, test, spec, approach)
     x = sm.add_constant(_hand_design(train, train, spec))
     y = train[config.DURATION].astype(float)
-    if approach.family.endswith("log(outcome)"):
+    if approach.family is Family.LOG_OLS:
         y = np.log(y)
     beta, *_ = np.linalg.lstsq(x.to_numpy(), y.to_numpy(), rcond=None)
     ours = model.coefficients.set_index("name")

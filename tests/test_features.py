@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tiktok_claims import config
-from tiktok_claims.features import correlated_pairs, select_features, vif_table
+from tiktok_claims.model.features import correlated_pairs, select_features, vif_table
 from test_modeling import real_analysis_for
 
 CLAIM, BAN, TARGET = config.CLAIM, config.BAN, config.VERIFIED

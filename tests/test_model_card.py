@@ -22,8 +22,10 @@ from tiktok_claims.analysis import analyze
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.errors import ModelFileError
-from tiktok_claims.persistence import FORMAT, FORMAT_VERSION, card_markdown, load_model, save_model
-from tiktok_claims.scoring import score_file
+from tiktok_claims.artifact.schema import FORMAT, FORMAT_VERSION
+from tiktok_claims.artifact.card import card as card_content, card_markdown
+from tiktok_claims.artifact.store import load_model, save_model
+from tiktok_claims.scoring.local import score_file
 
 TARGET = config.CLAIM
 
@@ -65,7 +67,7 @@ def test_card_names_target_family_threshold_and_provenance(analysis, card, writt
     document = json.loads(written["model.json"].read_text(encoding="utf-8"))
 
     assert card["target"] == {"column": TARGET, "positive_class": "claim", "negative_class": "opinion"}
-    assert card["model_family"] == analysis.approach.family
+    assert card["model_family"] == analysis.approach.label
     assert card["threshold"]["value"] == analysis.threshold.threshold == analysis.evaluation.threshold
     assert card["threshold"]["rule"] == analysis.threshold.rule
     assert card["tool"]["created"] == analysis.created
@@ -124,7 +126,7 @@ def test_markdown_card_escapes_text_that_came_from_outside(card):
 
 
 def test_the_card_is_a_rendering_of_the_artifact(card, written):
-    assert load_model(written["model.json"]).card() == card
+    assert card_content(load_model(written["model.json"])) == card
 
 
 # ---------------------------------------------------------------- refusals

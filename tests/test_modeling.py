@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from tiktok_claims import config, modeling
+from tiktok_claims import config
+from tiktok_claims.model import logistic as modeling
+from tiktok_claims.model.split import split
 from tiktok_claims.errors import AnalysisError
 
 TARGET = config.VERIFIED
@@ -96,9 +98,9 @@ def test_split_is_stratified_and_keeps_the_test_share(parts):
 
 def test_split_is_deterministic_per_seed(analysis, parts):
     frame = parts["frame"]
-    first = modeling.split(frame, TARGET, seed=config.DEFAULT_SEED)
-    second = modeling.split(frame, TARGET, seed=config.DEFAULT_SEED)
-    other = modeling.split(frame, TARGET, seed=config.DEFAULT_SEED + 1)
+    first = split(frame, TARGET, seed=config.DEFAULT_SEED)
+    second = split(frame, TARGET, seed=config.DEFAULT_SEED)
+    other = split(frame, TARGET, seed=config.DEFAULT_SEED + 1)
 
     assert list(first.test) == list(second.test) == list(analysis.split.test)
     assert list(first.train) == list(analysis.split.train)
@@ -109,7 +111,7 @@ def test_split_of_a_small_made_up_frame_is_stratified():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({TARGET: np.where(np.arange(400) < 40, "verified", "not verified"), "x": rng.normal(size=400)})
 
-    parts = modeling.split(frame, TARGET, seed=3)
+    parts = split(frame, TARGET, seed=3)
 
     assert len(parts.test) == 100
     assert (frame.loc[parts.test, TARGET] == "verified").sum() == 10
@@ -222,7 +224,7 @@ def test_upsampling_shows_the_classifier_only_training_rows(analysis, parts, mon
             self.seen_X_, self.seen_y_ = np.array(X, copy=True), np.array(y, copy=True)
             return super().fit(X, y, sample_weight=sample_weight)
 
-    monkeypatch.setattr(sklearn.linear_model, "LogisticRegression", RecordingLogisticRegression)
+    monkeypatch.setattr(modeling, "LogisticRegression", RecordingLogisticRegression)
     spec, train, test, y = analysis.features, parts["train"], parts["test"], parts["y_train"]
 
     fitted = modeling.fit(train, y, spec, "upsample", config.DEFAULT_SEED)
@@ -252,7 +254,7 @@ def test_calibrated_model_is_a_logistic_model_whose_artifact_scores_the_same(tmp
     so the saved artifact reproduces the calibrated scores exactly."""
     from tiktok_claims.analysis import analyze
     from tiktok_claims.data.synthetic import make_synthetic
-    from tiktok_claims.persistence import load_model, save_model
+    from tiktok_claims.artifact.store import load_model, save_model
 
     result = analyze(make_synthetic(3000, seed=5), calibrate=True, cv_folds=2, bootstrap=100, workers=1)
     test_rows = result.dataset.frame.loc[result.split.test]

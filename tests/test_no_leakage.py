@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from tiktok_claims import config, cross_validation
+from tiktok_claims import config
+from tiktok_claims.evaluation import cross_validation
 from tiktok_claims.analysis import analyze
 from tiktok_claims.data.synthetic import make_synthetic
 
@@ -55,7 +56,7 @@ def small_frame():
 
 @pytest.mark.parametrize("balance", config.BALANCE_OPTIONS)
 def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance, monkeypatch):
-    import tiktok_claims.analysis as analysis_module
+    import tiktok_claims.analysis.binary as analysis_module
 
     real_models = cross_validation._models
     real_fit = analysis_module.fit

@@ -10,9 +10,10 @@ from scipy.special import log_expit
 
 from tiktok_claims import config
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.features import select_features
-from tiktok_claims.modeling import encode_target, fit
-from tiktok_claims.penalized import FirthInference, FirthLogisticRegression, firth
+from tiktok_claims.model.features import select_features
+from tiktok_claims.model.split import encode_target
+from tiktok_claims.model.logistic import fit
+from tiktok_claims.model.firth import FirthInference, FirthLogisticRegression, firth
 
 
 def _penalized_objective(beta, x, y, w):
@@ -134,7 +135,7 @@ def _design(n: int, seed: int = 0):
 
 
 def test_subsampled_separation_check_agrees_with_the_exact_one():
-    from tiktok_claims.assumptions import detect_separation
+    from tiktok_claims.model.separation import detect_separation
 
     design, rng = _design(12_000)
     overlapping = (rng.random(12_000) < 1 / (1 + np.exp(-(design["a"] - 1)))).astype(int)
@@ -153,7 +154,7 @@ def test_subsampled_separation_check_agrees_with_the_exact_one():
 
 
 def test_quasi_complete_separation_found_from_a_subsample_is_verified_on_every_row():
-    from tiktok_claims.assumptions import detect_separation
+    from tiktok_claims.model.separation import detect_separation
 
     design, rng = _design(12_000, seed=1)
     design["group"] = (rng.random(12_000) < 0.2).astype(float)
@@ -164,7 +165,7 @@ def test_quasi_complete_separation_found_from_a_subsample_is_verified_on_every_r
 
 
 def test_a_nearly_separated_design_is_not_called_complete_from_a_subsample():
-    from tiktok_claims.assumptions import detect_separation
+    from tiktok_claims.model.separation import detect_separation
 
     design, rng = _design(12_000, seed=2)
     y = np.array(design["a"] > 0, dtype=int)

@@ -11,7 +11,8 @@ import pytest
 
 from tiktok_claims import config
 from tiktok_claims.errors import DataError, ModelFileError
-from tiktok_claims.persistence import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION, _digest, load_model, save_model
+from tiktok_claims.artifact.schema import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION, digest as _digest
+from tiktok_claims.artifact.store import load_model, save_model
 from test_modeling import real_analysis_for
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
-from tiktok_claims import config, plots
-from tiktok_claims.reporting.render import figure_jobs
+from tiktok_claims import config
+from tiktok_claims.reporting import figures as plots
+from tiktok_claims.reporting.kinds import binary_figure_jobs as figure_jobs
 from test_modeling import real_analysis_for
 
 # Boxes of rasterized text may share a pixel row or column without touching ink.

@@ -1,6 +1,6 @@
 """``tiktok-claims run`` in-process: every output, its numbers, determinism and escaping.
 
-Three runs per session: the real data once (shared with ``test_csvsafe.py`` through
+Three runs per session: the real data once (shared with ``test_escaping.py`` through
 ``real_cli_run``), a small generated file whose path holds HTML, and the built-in
 synthetic data (scaled down to keep the suite fast).
 """
@@ -20,7 +20,7 @@ import pytest
 from markupsafe import escape
 from typer.testing import CliRunner
 
-from tiktok_claims import config, csvsafe
+from tiktok_claims import config, escaping
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import write_synthetic
 from test_modeling import real_analysis_for
@@ -46,21 +46,21 @@ def invoke(*args: str):
 def real_cli_run(data_path: Path, tmp_path_factory) -> SimpleNamespace:
     """``run --data <real> --out <tmp> --quiet``, once per session.
 
-    The frames handed to :func:`tiktok_claims.csvsafe.neutralize_frame` are recorded,
+    The frames handed to :func:`tiktok_claims.escaping.neutralize_frame` are recorded,
     so a test can tell which CSV outputs went through the formula guard.
     """
     key = str(data_path)
     if key not in _real_runs:
         out = tmp_path_factory.mktemp("real-run") / "out"
         neutralized: list[pd.DataFrame] = []
-        original = csvsafe.neutralize_frame
+        original = escaping.neutralize_frame
 
         def recording(frame):
             neutralized.append(frame.copy())
             return original(frame)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(csvsafe, "neutralize_frame", recording)
+            patch.setattr(escaping, "neutralize_frame", recording)
             result = invoke("run", "--data", key, "--out", str(out), "--quiet")
         _real_runs[key] = SimpleNamespace(result=result, out=out, neutralized=neutralized)
     return _real_runs[key]

@@ -22,15 +22,16 @@ from typer.testing import CliRunner
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
 from tiktok_claims.cli import app
-from tiktok_claims.csvsafe import neutralize_cell
+from tiktok_claims.escaping import neutralize_cell
 from tiktok_claims.data.load import validate_frame
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.data.rules import check_values
-from tiktok_claims.persistence import EMPTY_ROW, save_model
-from tiktok_claims.csvsafe import neutralize
-from tiktok_claims.scoring import REQUOTED, SCORED_COLUMNS, score_file
+from tiktok_claims.artifact.model import EMPTY_ROW
+from tiktok_claims.artifact.store import save_model
+from tiktok_claims.escaping import neutralize
+from tiktok_claims.scoring.local import REQUOTED, SCORED_COLUMNS, score_file
 from test_load import made_up_record
 
 HEADER = ",".join(config.COLUMNS)

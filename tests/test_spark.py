@@ -24,7 +24,7 @@ def both_engines(real_data_path, scratch):
     if shutil.which("java") is None:
         pytest.fail("no Java runtime: `make test` installs one (Debian package openjdk-17-jre-headless)")
     from tiktok_claims.analysis import analyze
-    from tiktok_claims.spark_engine import fit_spark
+    from tiktok_claims.spark.fit import fit_spark
 
     result = analyze(real_data_path, cv_folds=2, bootstrap=100)
     spark = fit_spark(
@@ -39,7 +39,7 @@ def test_the_fit_leaves_nothing_in_its_scratch_directory(both_engines, scratch):
 
 
 def test_scratch_files_round_trip_through_the_hadoop_file_system(both_engines, tmp_path):
-    from tiktok_claims.spark_engine import download, list_files, spark_scratch, spark_session, upload
+    from tiktok_claims.spark.session import download, list_files, spark_scratch, spark_session, upload
 
     spark = spark_session("local[2]")
     original = tmp_path / "rows with space.txt"
@@ -55,7 +55,7 @@ def test_scratch_files_round_trip_through_the_hadoop_file_system(both_engines, t
 
 def test_a_missing_scratch_directory_is_refused(both_engines, tmp_path):
     from tiktok_claims.errors import DataError
-    from tiktok_claims.spark_engine import spark_scratch, spark_session
+    from tiktok_claims.spark.session import spark_scratch, spark_session
 
     with pytest.raises(DataError, match="absent: no such directory"):
         with spark_scratch(spark_session("local[2]"), tmp_path / "absent"):
@@ -67,7 +67,7 @@ def both_engines_log1p(both_engines):
     """Both engines on a small synthetic frame with the engagement counts entered as log(1 + x)."""
     from tiktok_claims.analysis import analyze
     from tiktok_claims.data.synthetic import make_synthetic
-    from tiktok_claims.spark_engine import fit_spark
+    from tiktok_claims.spark.fit import fit_spark
 
     result = analyze(make_synthetic(4000, seed=1), transform="log1p", cv_folds=2, bootstrap=100, workers=1)
     spark = fit_spark(

@@ -21,8 +21,8 @@ from tiktok_claims import config
 from tiktok_claims.analysis import analyze
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
-from tiktok_claims.persistence import load_model, save_model
-from tiktok_claims.scoring import score_file
+from tiktok_claims.artifact.store import load_model, save_model
+from tiktok_claims.scoring.local import score_file
 
 # PySpark's own pandas version check warns under pandas 3; no pandas frame reaches Spark here.
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
@@ -47,8 +47,8 @@ TIE_SOURCE, TIED_LINES = 201, (200, 300, 400)
 def spark_scorer():
     if shutil.which("java") is None:
         pytest.fail("no Java runtime: `make test` installs one (Debian package openjdk-17-jre-headless)")
-    from tiktok_claims.spark_engine import spark_session
-    from tiktok_claims.spark_scoring import score_file_spark
+    from tiktok_claims.spark.session import spark_session
+    from tiktok_claims.scoring.spark import score_file_spark
 
     spark = spark_session(MASTER)
     yield score_file_spark
@@ -226,7 +226,7 @@ def test_cli_score_refuses_a_missing_scratch_directory_with_exit_1(spark_scorer,
 def test_cli_score_refuses_part_files_the_driver_cannot_see(spark_scorer, model_path, backlogs, tmp_path, monkeypatch):
     # What a cluster does when the scratch directory is on each node's own disk: the
     # executors' part files never appear where the driver looks.
-    from tiktok_claims import spark_scoring
+    from tiktok_claims.scoring import spark as spark_scoring
 
     monkeypatch.setattr(spark_scoring, "list_files", lambda spark, url, pattern: [])
     result = CliRunner().invoke(

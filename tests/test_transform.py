@@ -24,15 +24,17 @@ from sklearn.preprocessing import StandardScaler
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
-from tiktok_claims.assumptions import _linearity_check, box_tidwell, check_logistic, empirical_logits
+from tiktok_claims.diagnostics.logistic import _linearity_check, check_logistic
+from tiktok_claims.diagnostics.statistics import box_tidwell, empirical_logits
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.errors import AnalysisError, ModelFileError
-from tiktok_claims.features import FeatureSpec, build_preprocessor, correlated_pairs, select_features
+from tiktok_claims.model.features import FeatureSpec, build_preprocessor, correlated_pairs, select_features
 from tiktok_claims.interpretation import DOUBLING, coefficient_table, key_findings
-from tiktok_claims.modeling import encode_target, fit, split
-from tiktok_claims.persistence import load_model, save_model
-from tiktok_claims.scoring import score_file
-from tiktok_claims.transforms import Log1pStandardScaler
+from tiktok_claims.model.split import encode_target, split
+from tiktok_claims.model.logistic import fit
+from tiktok_claims.artifact.store import load_model, save_model
+from tiktok_claims.scoring.local import score_file
+from tiktok_claims.model.transforms import Log1pStandardScaler
 from test_model_card import _rewrite
 from test_features import CATEGORICAL, encoded_design, hand_rule, hand_vif, made_up_frame
 

@@ -8,28 +8,31 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _EXPORTS = {
     "analyze": "tiktok_claims.analysis",
     "Analysis": "tiktok_claims.analysis",
+    "AnalysisOptions": "tiktok_claims.analysis",
+    "FamilyAnalysis": "tiktok_claims.analysis",
     "load_dataset": "tiktok_claims.data.load",
-    "load_model": "tiktok_claims.persistence",
+    "load_model": "tiktok_claims.artifact.store",
     "Dataset": "tiktok_claims.data.load",
     "make_synthetic": "tiktok_claims.data.synthetic",
     "DataError": "tiktok_claims.errors",
     "ModelFileError": "tiktok_claims.errors",
+    "OptionsError": "tiktok_claims.errors",
     "TiktokClaimsError": "tiktok_claims.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from .analysis import Analysis, analyze
+    from .analysis import Analysis, AnalysisOptions, FamilyAnalysis, analyze
+    from .artifact.store import load_model
     from .data.load import Dataset, load_dataset
     from .data.synthetic import make_synthetic
-    from .errors import DataError, ModelFileError, TiktokClaimsError
-    from .persistence import load_model
+    from .errors import DataError, ModelFileError, OptionsError, TiktokClaimsError
 
 
 def __getattr__(name: str) -> Any:

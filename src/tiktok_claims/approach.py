@@ -3,7 +3,7 @@
 * two levels -> binomial logistic regression;
 * ordered levels (``author_ban_status``: active < under review < banned) -> ordinal
   (proportional-odds) logistic regression, with multinomial logit as the alternative
-  when proportional odds do not hold (checked by :mod:`tiktok_claims.assumptions`);
+  when proportional odds do not hold (checked by :mod:`tiktok_claims.diagnostics.families`);
 * non-negative counts -> Poisson regression, or negative binomial when the counts are
   overdispersed (Pearson dispersion of the Poisson fit above ``OVERDISPERSION``);
 * other continuous outcomes -> ordinary least squares, on the log scale when strongly
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -26,16 +27,83 @@ LOG_SKEW = 1.0
 ORDERED_LEVELS: dict[str, tuple[str, ...]] = {config.BAN: ("active", "under review", "banned")}
 
 
+class OutcomeKind(Enum):
+    """What kind of values the outcome takes; code branches on this, never on display text."""
+
+    BINARY = "binary"
+    ORDINAL = "ordinal"
+    NOMINAL = "nominal"
+    COUNT = "count"
+    CONTINUOUS = "continuous"
+
+    @property
+    def label(self) -> str:
+        """How documents name the outcome type."""
+        return _OUTCOME_LABELS[self]
+
+    @property
+    def stratified(self) -> bool:
+        """Whether the train/test split keeps the outcome's level shares (categorical outcomes)."""
+        return self in (OutcomeKind.BINARY, OutcomeKind.ORDINAL, OutcomeKind.NOMINAL)
+
+
+_OUTCOME_LABELS = {
+    OutcomeKind.BINARY: "binary",
+    OutcomeKind.ORDINAL: "ordered categories",
+    OutcomeKind.NOMINAL: "unordered categories",
+    OutcomeKind.COUNT: "non-negative count",
+    OutcomeKind.CONTINUOUS: "continuous",
+}
+
+
+class Family(Enum):
+    """The model family fitted to the outcome."""
+
+    LOGISTIC = "logistic"
+    ORDINAL_LOGIT = "ordinal_logit"
+    MULTINOMIAL_LOGIT = "multinomial_logit"
+    POISSON = "poisson"
+    NEGATIVE_BINOMIAL = "negative_binomial"
+    OLS = "ols"
+    LOG_OLS = "log_ols"
+
+    @property
+    def label(self) -> str:
+        """How documents name the family."""
+        return _FAMILY_LABELS[self]
+
+
+_FAMILY_LABELS = {
+    Family.LOGISTIC: "binomial logistic regression",
+    Family.ORDINAL_LOGIT: "ordinal logistic regression",
+    Family.MULTINOMIAL_LOGIT: "multinomial logistic regression",
+    Family.POISSON: "Poisson regression",
+    Family.NEGATIVE_BINOMIAL: "negative binomial regression",
+    Family.OLS: "linear regression (OLS)",
+    Family.LOG_OLS: "linear regression (OLS) on log(outcome)",
+}
+
+
 @dataclass(frozen=True)
 class Approach:
     """The modeling decision for one target, with the numbers behind it."""
 
     target: str
-    outcome_type: str
-    family: str
+    kind: OutcomeKind
+    family: Family
     positive_class: str
     reason: str
     statistics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The family's display name, e.g. ``"binomial logistic regression"``."""
+        return self.family.label
+
+    @property
+    def stratify_on(self) -> str | None:
+        """The column the train/test split is stratified on, or ``None`` for a random split."""
+        return self.target if self.kind.stratified else None
 
 
 def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
@@ -43,7 +111,7 @@ def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
 
     Examples
     --------
-    >>> choose_approach(frame, "verified_status").family  # doctest: +SKIP
+    >>> choose_approach(frame, "verified_status").label  # doctest: +SKIP
     'binomial logistic regression'
     """
     if target not in frame.columns or target in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT):
@@ -57,8 +125,8 @@ def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
         if target in ORDERED_LEVELS:
             return Approach(
                 target=target,
-                outcome_type="ordered categories",
-                family="ordinal logistic regression",
+                kind=OutcomeKind.ORDINAL,
+                family=Family.ORDINAL_LOGIT,
                 positive_class=ORDERED_LEVELS[target][-1],
                 reason=(
                     f"'{target}' has {len(levels)} levels with a natural order of severity "
@@ -70,8 +138,8 @@ def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
             )
         return Approach(
             target=target,
-            outcome_type="unordered categories",
-            family="multinomial logistic regression",
+            kind=OutcomeKind.NOMINAL,
+            family=Family.MULTINOMIAL_LOGIT,
             positive_class=levels[-1],
             reason=f"'{target}' has {len(levels)} unordered levels: a multinomial logit models each against the first.",
         )
@@ -81,8 +149,8 @@ def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
         overdispersed = dispersion > OVERDISPERSION
         return Approach(
             target=target,
-            outcome_type="non-negative count",
-            family="negative binomial regression" if overdispersed else "Poisson regression",
+            kind=OutcomeKind.COUNT,
+            family=Family.NEGATIVE_BINOMIAL if overdispersed else Family.POISSON,
             positive_class="",
             reason=(
                 f"'{target}' is a non-negative count, so a count model with a log link applies. "
@@ -97,8 +165,8 @@ def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
     logged = skew > LOG_SKEW and bool((values > 0).all())
     return Approach(
         target=target,
-        outcome_type="continuous",
-        family="linear regression (OLS) on log(outcome)" if logged else "linear regression (OLS)",
+        kind=OutcomeKind.CONTINUOUS,
+        family=Family.LOG_OLS if logged else Family.OLS,
         positive_class="",
         reason=(
             f"'{target}' is continuous: ordinary least squares. Its skewness is {skew:.2f} "
@@ -114,8 +182,8 @@ def _binary(target: str, levels: list[str]) -> Approach:
     negative = next(level for level in levels if level != positive)
     return Approach(
         target=target,
-        outcome_type="binary",
-        family="binomial logistic regression",
+        kind=OutcomeKind.BINARY,
+        family=Family.LOGISTIC,
         positive_class=positive,
         reason=(
             f"'{target}' takes exactly two values ('{negative}' and '{positive}'), so the "

@@ -125,20 +125,24 @@ def run(
     _check_choice(transform, config.TRANSFORMS, "--transform")
     if spark_tmp is not None and engine != "spark":
         raise typer.BadParameter("applies only with --engine spark.", param_hint="--spark-tmp")
-    from .analysis import analyze
-    from .evaluation import ThresholdRule
+    from .analysis import AnalysisOptions, analyze
+    from .artifact.store import save_artifact
+    from .evaluation.metrics import ThresholdRule
     from .reporting.render import write_outputs
 
     progress = None if quiet else _progress_printer()
     try:
-        analysis = analyze(
-            data, target=target, seed=seed, balance=balance,
+        options = AnalysisOptions(
+            target=target, seed=seed, balance=balance,
             threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
             cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, transform=transform,
             engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
-            command=shlex.join(["tiktok-claims", *sys.argv[1:]]), progress=progress,
+            command=shlex.join(["tiktok-claims", *sys.argv[1:]]),
         )
-        written = write_outputs(analysis, out, progress=progress, workers=workers)
+        analysis = analyze(data, options, progress=progress)
+        metrics = analysis.metrics()
+        written = write_outputs(analysis, out, metrics, progress=progress)
+        written.update(save_artifact(analysis, out, metrics))
     except TiktokClaimsError as exc:
         _fail(str(exc))
     if not quiet:
@@ -172,7 +176,7 @@ def check(
         )
     except TiktokClaimsError as exc:
         _fail(str(exc))
-    table = Table(title=f"Assumption checks: {approach.family} of {target} ({dataset.source})")
+    table = Table(title=f"Assumption checks: {approach.label} of {target} ({dataset.source})")
     for column in ("check", "statistic", "p", "verdict", "consequence"):
         table.add_column(column)
     for record in checks:
@@ -185,7 +189,7 @@ def check(
             record["consequence"],
         )
     console = Console()
-    console.print(f"{approach.family}: {approach.reason}", highlight=False)
+    console.print(f"{approach.label}: {approach.reason}", highlight=False)
     for name, why in spec.dropped.items():
         console.print(f"left out {name}: {why}", highlight=False)
     console.print(table)
@@ -251,13 +255,13 @@ def score(
         raise typer.BadParameter("applies only with --engine spark.", param_hint="--spark-tmp")
     try:
         if engine == "spark":
-            from .spark_scoring import score_file_spark
+            from .scoring.spark import score_file_spark
 
             accounting = score_file_spark(
                 model, data, out, rejects=rejects, sort=sort, master=spark_master, scratch=spark_tmp
             )
         else:
-            from .scoring import score_file
+            from .scoring.local import score_file
 
             with _progress_bar(quiet) as progress:
                 accounting = score_file(
@@ -277,7 +281,13 @@ def _progress_bar(quiet: bool):
     import time
 
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     bar = Progress(
         TextColumn("{task.description:<8}"), BarColumn(), TaskProgressColumn(),

@@ -56,19 +56,21 @@ CV_FOLDS = 5
 CV_REPEATS = 1
 BOOTSTRAP_RESAMPLES = 1000
 
-# Multicollinearity rule for continuous predictors (see features.py).
+# Multicollinearity rule for continuous predictors (see model/features.py).
 VIF_LIMIT = 5.0
 CORRELATION_REPORT_LIMIT = 0.7
 
 # Leakage guard: a continuous predictor this rank-correlated with a numeric target is
-# treated as a version of the target (see features.leakage_guard).
+# treated as a version of the target (see model.features.leakage_guard).
 LEAKAGE_RANK_CORRELATION = 0.9
 
 # IQR outlier fences: Q1 - k*IQR and Q3 + k*IQR.
 IQR_MULTIPLIER = 1.5
 
 # Version of the metrics.json layout; `report --from` refuses records of another layout.
-METRICS_SCHEMA = 1
+# 2: outcome_type holds the outcome kind's identifier (binary, ordinal, nominal, count,
+# continuous), with outcome_label and family beside it.
+METRICS_SCHEMA = 2
 
 SYNTHETIC_DEFAULT_ROWS = 19_382
 MAX_REPORTED_LINES = 5

@@ -15,5 +15,9 @@ class ModelFileError(TiktokClaimsError, ValueError):
     """A model artifact is not one this tool wrote, was altered, or does not fit."""
 
 
+class OptionsError(TiktokClaimsError, ValueError):
+    """An option of the analysis is outside its allowed values."""
+
+
 class AnalysisError(TiktokClaimsError, RuntimeError):
     """The analysis cannot proceed honestly (e.g. a fit did not converge)."""

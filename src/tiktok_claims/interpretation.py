@@ -7,6 +7,8 @@ import math
 import pandas as pd
 
 from . import config
+from .approach import Approach, Family, OutcomeKind
+from .model.families import FamilyFit
 
 UNIT_NAMES = {
     config.DURATION: "seconds",
@@ -16,6 +18,7 @@ UNIT_NAMES = {
     config.DOWNLOADS: "downloads",
     config.COMMENTS: "comments",
 }
+OUTCOME_NAMES = {config.DURATION: "video duration (seconds)"}
 DURATION_UNIT = 10.0
 # A predictor entered as log(1 + x) is read per doubling of (1 + x): a step of ln 2.
 DOUBLING = math.log(2.0)
@@ -82,6 +85,98 @@ def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1
             }
         )
     return pd.DataFrame(rows)
+
+
+EFFECT_NAMES = {
+    Family.ORDINAL_LOGIT: "odds ratio (a more severe status)",
+    Family.POISSON: "rate ratio",
+    Family.NEGATIVE_BINOMIAL: "rate ratio",
+    Family.LOG_OLS: "ratio of geometric means",
+    Family.OLS: "difference in the outcome",
+}
+# Short names for sentences.
+EFFECT_SHORT = {
+    "odds ratio (a more severe status)": "odds ratio",
+    "rate ratio": "rate ratio",
+    "ratio of geometric means": "ratio",
+    "difference in the outcome": "difference",
+}
+INTERCEPT_UNITS = {
+    Family.POISSON: "intercept (log of the expected count at the means)",
+    Family.NEGATIVE_BINOMIAL: "intercept (log of the expected count at the means)",
+    Family.LOG_OLS: "intercept (log of the outcome at the means)",
+    Family.OLS: "intercept (the outcome at the means)",
+}
+
+
+def family_coefficients(fit: FamilyFit) -> pd.DataFrame:
+    """The coefficient table of a non-binary model, its effects named for the family.
+
+    The columns of :func:`coefficient_table`, with ``effect, effect_ci_low,
+    effect_ci_high`` in place of the odds-ratio columns: ``exp(coef)`` for the
+    log-link and log-scale families, the coefficient itself for OLS on the original scale.
+    """
+    table = coefficient_table(fit.inference, fit.scales, log1p=fit.spec.log1p)
+    table = table.rename(columns={"odds_ratio": "effect", "or_ci_low": "effect_ci_low", "or_ci_high": "effect_ci_high"})
+    family = fit.approach.family
+    if family is Family.OLS:
+        table["effect"], table["effect_ci_low"], table["effect_ci_high"] = table["coef"], table["ci_low"], table["ci_high"]
+    if family in INTERCEPT_UNITS:
+        table.loc[table["name"] == "const", "unit"] = INTERCEPT_UNITS[family]
+    return table
+
+
+def family_findings(table: pd.DataFrame, family: Family, outcome_phrase: str, alpha: float = 0.05) -> list[dict]:
+    """One plain sentence per predictor of a non-binary model, strongest evidence first, with its numbers."""
+    exponentiated = family is not Family.OLS
+    short = EFFECT_SHORT[EFFECT_NAMES[family]]
+    findings = []
+    terms = table[table["name"] != "const"].sort_values("p_value")
+    for row in terms.itertuples(index=False):
+        ci = (
+            f"95% CI {_family_number(row.effect_ci_low, exponentiated)} to "
+            f"{_family_number(row.effect_ci_high, exponentiated)}, {format_p(row.p_value)}"
+        )
+        change = "each " + str(row.unit).removeprefix("per ") if row.name in UNIT_NAMES else f"being {row.unit}"
+        if exponentiated:
+            direction = "multiplies" if row.effect >= 1 else "divides"
+            factor = row.effect if row.effect >= 1 else 1 / row.effect
+            effect = f"{direction} {outcome_phrase} by {format_ratio(factor)} ({short} {format_ratio(row.effect)})"
+        else:
+            effect = f"changes {outcome_phrase} by {row.effect:+,.2f}"
+        findings.append(
+            {
+                "name": row.name,
+                "sentence": f"Holding the other characteristics fixed, {change} {effect} ({ci}).",
+                "effect": float(row.effect),
+                "effect_ci_low": float(row.effect_ci_low),
+                "effect_ci_high": float(row.effect_ci_high),
+                "p_value": float(row.p_value),
+                "significant": bool(row.p_value < alpha),
+            }
+        )
+    return findings
+
+
+def _family_number(value: float, ratio: bool) -> str:
+    if not math.isfinite(value):
+        return "–"
+    return format_ratio(value) if ratio else f"{value:+,.2f}"
+
+
+def outcome_phrase(approach: Approach) -> str:
+    """How sentences name the modelled quantity (the odds of the positive class, the expected count, ...)."""
+    target = approach.target
+    if approach.kind is OutcomeKind.BINARY:
+        if target == config.VERIFIED:
+            return "coming from a verified account"
+        return f"{target.replace('_', ' ')} being '{approach.positive_class}'"
+    name = OUTCOME_NAMES.get(target, target.replace("_", " "))
+    if approach.kind is OutcomeKind.ORDINAL:
+        return "the odds of a more severe author ban status"
+    if approach.family is Family.LOG_OLS:
+        return f"the typical (geometric-mean) {name}"
+    return f"the expected {name}"
 
 
 def _category_label(dummy: str) -> str:

@@ -14,12 +14,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from imblearn.pipeline import Pipeline
+from joblib import hash as parameters_hash
+from scipy import stats
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.preprocessing import OrdinalEncoder
+from threadpoolctl import threadpool_limits
 
-from . import config
-from .evaluation import ThresholdRule, weighted_metrics
-from .features import FeatureSpec, build_preprocessor
-from .modeling import build_pipeline
-from .parallel import InProcess
+from .. import config
+from ..model.features import FeatureSpec, build_preprocessor
+from ..model.logistic import build_pipeline
+from ..parallel import InProcess
+from .metrics import ThresholdRule, weighted_metrics
 
 THRESHOLD_METRICS = ("precision", "recall", "f1")
 CV_METRICS = ("roc_auc", "average_precision", "log_loss", "brier", *THRESHOLD_METRICS)
@@ -45,12 +55,6 @@ def strategy_name(balance: str) -> str:
 
 def _models(spec: FeatureSpec, seed: int, penalized: bool = False) -> dict[str, object]:
     """Name -> unfitted estimator (``None`` marks a score-free baseline)."""
-    from imblearn.pipeline import Pipeline
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import OrdinalEncoder
-
     models: dict[str, object] = {strategy_name(b): build_pipeline(spec, b, seed, penalized=penalized) for b in config.BALANCE_OPTIONS}
     models["majority class (baseline)"] = None
     models["prior probability (baseline)"] = None
@@ -148,8 +152,6 @@ def start_cross_validation(
     two tasks: the reference model, the longest, submitted first for every fold, and
     then the other models, so the shorter tasks fill the workers' time around it.
     """
-    from sklearn.model_selection import RepeatedStratifiedKFold
-
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     x, y = train[spec.columns], y_train.to_numpy()
     models = _models(spec, seed, penalized)
@@ -177,8 +179,6 @@ def start_cross_validation(
 
 def _run_fold(models, x, y, threshold_rule: ThresholdRule, fold: int, fit_idx, val_idx) -> list[dict]:
     """Fit each of ``models`` on one fold's fitting rows and score its held-out rows."""
-    from threadpoolctl import threadpool_limits
-
     x_fit, x_val, y_fit, y_val = x.iloc[fit_idx], x.iloc[val_idx], y[fit_idx], y[val_idx]
     designs: dict[str, tuple] = {}
     rows = []
@@ -214,8 +214,6 @@ def _fold_scores(name, template, x_fit, y_fit, x_val, designs: dict, ranking_onl
     by :func:`_preprocessed`; the rest of the pipeline is cloned and fitted on the
     design it makes, exactly as the whole pipeline would be.
     """
-    from sklearn.base import clone
-
     if template is None:
         value = 0.0 if name.startswith("majority") else float(y_fit.mean())
         return np.full(len(x_fit), value), np.full(len(x_val), value)
@@ -232,9 +230,6 @@ def _preprocessed(preprocess, x_fit, y_fit, x_val, designs: dict) -> tuple:
     fit of it per fold serves them all: ``designs`` keeps the fold's designs by a hash
     of the unfitted preprocessing step's parameters.
     """
-    from joblib import hash as parameters_hash
-    from sklearn.base import clone
-
     key = parameters_hash(preprocess)
     if key not in designs:
         fitted = clone(preprocess)
@@ -248,8 +243,6 @@ def summarize(fold_metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     Folds share training rows, so the interval understates the uncertainty a little;
     it is a guide to fold-to-fold variation, not an exact confidence interval.
     """
-    from scipy import stats
-
     grouped = fold_metrics.groupby(["model", "metric"], sort=False)["value"]
     table = grouped.agg(mean="mean", sd="std", n="count").reset_index()
     half = stats.t.ppf(0.5 + level / 2, df=np.maximum(table["n"] - 1, 1)) * table["sd"] / np.sqrt(table["n"])

@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder
 
-from . import config
-from .errors import AnalysisError
+from .. import config
+from ..errors import AnalysisError
+from .transforms import Log1pStandardScaler, log1p_values
 
 # Columns that identify a row or hold free text: never predictors of a regression.
 NON_PREDICTORS = (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT)
@@ -44,6 +47,10 @@ class FeatureSpec:
     def columns(self) -> list[str]:
         return [*self.continuous, *self.categorical]
 
+    def preprocessor(self) -> ColumnTransformer:
+        """An unfitted preprocessor of these predictors (see :func:`build_preprocessor`)."""
+        return build_preprocessor(self.continuous, self.categorical, self.log1p)
+
 
 def candidate_predictors(target: str) -> tuple[list[str], list[str]]:
     """Continuous and categorical candidate predictors for ``target``."""
@@ -56,16 +63,11 @@ def build_preprocessor(continuous, categorical, log1p=()):
     """Standardize continuous predictors; one-hot encode categories against a fixed reference.
 
     The columns in ``log1p`` (a subset of ``continuous``) are replaced by log(1 + x)
-    before they are standardized (:class:`~tiktok_claims.transforms.Log1pStandardScaler`);
+    before they are standardized (:class:`~tiktok_claims.model.transforms.Log1pStandardScaler`);
     feature names stay the column names. The reference level is the first of
     ``config.CATEGORIES[column]`` (``claim``, ``not verified``, ``active``), so
     coefficients read "versus the reference".
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder
-
-    from .transforms import Log1pStandardScaler
-
     encoder = OneHotEncoder(
         categories=[list(config.CATEGORIES[c]) for c in categorical],
         drop="first",
@@ -79,22 +81,6 @@ def build_preprocessor(continuous, categorical, log1p=()):
         ],
         verbose_feature_names_out=False,
     )
-
-
-def log1p_values(values: np.ndarray, names) -> np.ndarray:
-    """log(1 + x) of the count columns ``values`` (2-D, named ``names``), refusing negative counts.
-
-    Missing values (NaN) stay missing.
-    """
-    values = np.asarray(values, dtype=float)
-    negative = np.sum(values < 0, axis=0)
-    if negative.any():
-        j = int(np.flatnonzero(negative)[0])
-        raise ValueError(
-            f"log1p is taken of counts, which are never negative; {list(names)[j]!r} holds {negative[j]} negative "
-            f"value(s) (smallest {np.nanmin(values[:, j]):g}). Reject or correct those rows first."
-        )
-    return np.log1p(values)
 
 
 def as_entered(frame: pd.DataFrame, continuous, log1p=()) -> pd.DataFrame:

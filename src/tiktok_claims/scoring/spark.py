@@ -1,4 +1,4 @@
-"""Score a backlog file on Apache Spark: the outputs and accounting of :func:`tiktok_claims.scoring.score_file`.
+"""Score a backlog file on Apache Spark: the outputs and accounting of :func:`tiktok_claims.scoring.local.score_file`.
 
 :func:`score_file_spark` reads a CSV (``.csv``, ``.csv.gz``) or Parquet file with Spark,
 checks every row with the per-value rules of :mod:`tiktok_claims.data.rules` written as
@@ -23,7 +23,7 @@ for Parquet, rows read must also equal the row count in the file's metadata.
 
 Where files go. The executors read the data file by its path (as a ``file://`` URL: on
 a cluster it must be at the same path on every node) and write each output as one
-part file into a scratch directory (:func:`tiktok_claims.spark_engine.spark_scratch`:
+part file into a scratch directory (:func:`tiktok_claims.spark.session.spark_scratch`:
 beside the output by default, or ``scratch``: a shared mount or a Hadoop URL such as
 ``hdfs://NAMENODE/tmp``); the driver then moves the part file to the output path.
 """
@@ -37,16 +37,24 @@ from itertools import accumulate
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from pyspark.sql import functions as F
 
-from . import config
-from .csvsafe import FORMULA_PREFIXES
-from .data.load import FIRST_DATA_LINE
-from .data.rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS
-from .data.rules import NUMBER_PATTERN
-from .data.schema import ColumnSpec
-from .errors import DataError, ModelFileError
-from .persistence import EMPTY_ROW, LoadedModel, load_model
-from .scoring import (
+from .. import config
+from ..artifact.model import EMPTY_ROW, LoadedModel
+from ..artifact.store import load_model
+from ..data.load import FIRST_DATA_LINE
+from ..data.rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS, NUMBER_PATTERN
+from ..data.schema import ColumnSpec
+from ..errors import DataError, ModelFileError
+from ..escaping import FORMULA_PREFIXES
+from ..spark.session import (
+    download,
+    list_files,
+    spark_scratch,
+    spark_session,
+    spark_url,
+)
+from .local import (
     PARQUET_SUFFIXES,
     REJECT_REASON_COLUMN,
     REQUOTED,
@@ -57,7 +65,6 @@ from .scoring import (
     default_rejects,
     resolve_columns,
 )
-from .spark_engine import download, list_files, spark_scratch, spark_session, spark_url
 
 POSITION = "__position"
 REASON = "__reason"
@@ -101,7 +108,7 @@ def score_file_spark(
     Returns
     -------
     ScoringResult
-        The accounting, as :func:`tiktok_claims.scoring.score_file` returns it.
+        The accounting, as :func:`tiktok_claims.scoring.local.score_file` returns it.
 
     Raises
     ------
@@ -118,8 +125,6 @@ def score_file_spark(
     >>> result.rows_read == result.rows_scored + result.rows_rejected  # doctest: +SKIP
     True
     """
-    from pyspark.sql import functions as F
-
     started = time.perf_counter()
     model = load_model(model_path)
     data_path, out_path = Path(data_path), Path(out_path)
@@ -196,8 +201,6 @@ def score_file_spark(
 
 def _csv_rows(spark, path: Path, model: LoadedModel):
     """Every data line: its line number, the model's columns as text, or a reason if broken."""
-    from pyspark.sql import functions as F
-
     header = csv_header(path)
     columns = resolve_columns(path, header, model)
     lines = _numbered(spark.read.text(spark_url(path)), "value").filter(F.col(POSITION) >= FIRST_DATA_LINE - 1)
@@ -224,8 +227,6 @@ def _csv_rows(spark, path: Path, model: LoadedModel):
 
 def _parquet_rows(spark, path: Path, model: LoadedModel):
     """Every row: its 1-based row number and the model's columns as read."""
-    from pyspark.sql import functions as F
-
     try:
         frame = spark.read.parquet(spark_url(path))
     except Exception as exc:  # Spark raises its own analysis errors for unreadable files
@@ -242,8 +243,6 @@ def _numbered(frame, *columns: str):
     A row's place is its index inside its file block (``input_file_block_start``) plus
     the rows of the blocks before it; block sizes come from one small aggregation.
     """
-    from pyspark.sql import functions as F
-
     tagged = frame.select(
         *(F.col(f"`{c}`") for c in columns),
         F.input_file_block_start().alias("__group"),
@@ -254,8 +253,6 @@ def _numbered(frame, *columns: str):
 
 def _ranked(scored):
     """Scored rows with ``__rank``: 1 = highest probability, ties in input order."""
-    from pyspark.sql import functions as F
-
     ordered = scored.orderBy(F.desc(PROBABILITY), F.asc(POSITION)).select(
         "*", F.spark_partition_id().alias("__group"), F.monotonically_increasing_id().alias("__id")
     )
@@ -268,8 +265,6 @@ def _with_offsets(tagged, out: str):
     Rows of one group are contiguous in one partition, so their ``__id``
     (``monotonically_increasing_id``) counts up by one from the group's smallest.
     """
-    from pyspark.sql import functions as F
-
     sizes = sorted(tagged.groupBy("__group").agg(F.count(F.lit(1)).alias("n"), F.min("__id").alias("first")).collect())
     starts = [0, *accumulate(size["n"] for size in sizes)]
     offsets = tagged.sparkSession.createDataFrame(
@@ -292,8 +287,6 @@ def _with_reason(rows, model: LoadedModel):
     column that the next step refers to: one nested expression would repeat every
     mask several times and outgrow Spark's 64 KB limit on generated code.
     """
-    from pyspark.sql import functions as F
-
     in_file_order = sorted(model.inputs, key=lambda spec: config.COLUMNS.index(spec.name))
     types = dict(rows.dtypes)
     checks = {spec.name: _column_check(F.col(f"`{spec.name}`"), types[spec.name], spec) for spec in in_file_order}
@@ -324,8 +317,6 @@ def _with_reason(rows, model: LoadedModel):
 
 def _column_check(value, kind: str, spec: ColumnSpec):
     """(missing, [(reason, mask), ...]) for one column: the rules of :func:`tiktok_claims.data.rules.check_values`."""
-    from pyspark.sql import functions as F
-
     markers = value.isin(*MISSING_MARKERS)
     is_text, is_integer = kind == "string", kind in ("tinyint", "smallint", "int", "bigint")
     is_number = is_integer or kind in ("float", "double")
@@ -372,8 +363,6 @@ def _column_check(value, kind: str, spec: ColumnSpec):
 
 def _probability(model: LoadedModel):
     """1 / (1 + exp(-z)) with the artifact's transforms, scaling, dummy coding and coefficients, in its order."""
-    from pyspark.sql import functions as F
-
     payload = model.payload
     coef = iter(payload["coef"])
     logit = F.lit(float(payload["intercept"]))
@@ -392,8 +381,6 @@ def _probability(model: LoadedModel):
 
 def _entered(column: dict, source: str):
     """A continuous input as the model reads it: the number, or its ``transform`` (log1p) of it."""
-    from pyspark.sql import functions as F
-
     value = F.col(f"`{column['name']}`").try_cast("double")
     transform = column.get("transform")
     if transform is None:
@@ -407,15 +394,11 @@ def _entered(column: dict, source: str):
 
 
 def _false_if_null(mask):
-    from pyspark.sql import functions as F
-
     return F.coalesce(mask, F.lit(False))
 
 
 def _neutralized(text):
-    """The rule of :mod:`tiktok_claims.csvsafe`: a leading ``'`` before a formula-like start."""
-    from pyspark.sql import functions as F
-
+    """The rule of :mod:`tiktok_claims.escaping`: a leading ``'`` before a formula-like start."""
     flagged = _false_if_null(reduce(operator.or_, (text.startswith(prefix) for prefix in FORMULA_PREFIXES)))
     return F.when(flagged, F.concat(F.lit("'"), text)).otherwise(text)
 

@@ -1,15 +1,25 @@
-"""The log1p remedy as a scikit-learn estimator: log(1 + x) of chosen columns, then standardize.
-
-It lives apart from ``features.py`` because defining it imports scikit-learn, which
-``features`` (imported by the Spark modules) only imports when it builds a pipeline.
-"""
+"""The log1p remedy: log(1 + x) of chosen count columns, then standardize (a scikit-learn estimator)."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from .features import log1p_values
+
+def log1p_values(values: np.ndarray, names) -> np.ndarray:
+    """log(1 + x) of the count columns ``values`` (2-D, named ``names``), refusing negative counts.
+
+    Missing values (NaN) stay missing.
+    """
+    values = np.asarray(values, dtype=float)
+    negative = np.sum(values < 0, axis=0)
+    if negative.any():
+        j = int(np.flatnonzero(negative)[0])
+        raise ValueError(
+            f"log1p is taken of counts, which are never negative; {list(names)[j]!r} holds {negative[j]} negative "
+            f"value(s) (smallest {np.nanmin(values[:, j]):g}). Reject or correct those rows first."
+        )
+    return np.log1p(values)
 
 
 class Log1pStandardScaler(StandardScaler):

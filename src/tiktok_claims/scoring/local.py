@@ -2,7 +2,7 @@
 
 :func:`score_file` reads a CSV (``.csv``, ``.csv.gz``) or Parquet file chunk by chunk,
 checks every row against the model's inputs (``#``, ``video_id`` and the predictors,
-with the per-value rules of :func:`tiktok_claims.persistence.check_values`), and writes
+with the per-value rules of :func:`tiktok_claims.data.rules.check_values`), and writes
 
 * the **scored** CSV: ``#``, ``video_id``, ``probability`` (of the model's positive
   class), ``predicted_label`` (the positive class when the probability is at or above
@@ -33,8 +33,8 @@ input order, places their ranks, and the workers encode them. Memory is O(``chun
 at every step, whatever the file size; the temporary files (about 40 bytes per scored
 row) sit beside the output and are deleted at the end.
 
-Output safety: every text cell of both CSV files goes through :func:`tiktok_claims.csvsafe.neutralize`, the
-rule of :mod:`tiktok_claims.csvsafe` vectorized (a leading ``'`` before ``=``, ``+``,
+Output safety: every text cell of both CSV files goes through :func:`tiktok_claims.escaping.neutralize`, the
+rule of :mod:`tiktok_claims.escaping` vectorized (a leading ``'`` before ``=``, ``+``,
 ``-``, ``@``, tab or carriage return); numbers are written as numbers and never changed.
 """
 
@@ -55,11 +55,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import config
-from .csvsafe import neutralize
-from .data.load import FIRST_DATA_LINE
-from .errors import DataError
-from .persistence import EMPTY_ROW, LoadedModel, load_model
+from .. import config
+from ..artifact.model import EMPTY_ROW, LoadedModel
+from ..artifact.store import load_model
+from ..data.load import FIRST_DATA_LINE
+from ..errors import DataError
+from ..escaping import neutralize
 
 Progress = Callable[[str, float, int], None]
 """``progress(stage, fraction_done, rows)``: stage ``"Scoring"``, ``"Ranking"`` or ``"Writing"``."""
@@ -184,7 +185,7 @@ def score_file(
     Raises
     ------
     ModelFileError
-        If the model file is refused (see :func:`tiktok_claims.persistence.load_model`).
+        If the model file is refused (see :func:`tiktok_claims.artifact.store.load_model`).
     DataError
         If the data file is missing or unreadable, lacks a column the model needs,
         or an output path would overwrite an input.

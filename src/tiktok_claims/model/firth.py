@@ -27,7 +27,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.class_weight import compute_sample_weight
 
 MAX_ITER = 100
 TOLERANCE = 1e-8
@@ -57,8 +60,6 @@ class FirthResult:
 
 def _terms(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray):
     """Penalized log-likelihood, modified score, information and log-likelihood at ``beta``."""
-    from scipy.special import expit, log_expit
-
     eta = x @ beta
     p = expit(eta)
     information = x.T @ (x * (w * p * (1 - p))[:, None])
@@ -132,8 +133,6 @@ class FirthLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def fit(self, X, y, sample_weight=None):
-        from sklearn.utils.class_weight import compute_sample_weight
-
         x = np.asarray(X, dtype=float)
         y = np.asarray(y)
         self.classes_ = np.unique(y)
@@ -154,8 +153,6 @@ class FirthLogisticRegression(ClassifierMixin, BaseEstimator):
         return np.asarray(X, dtype=float) @ self.coef_.ravel() + self.intercept_[0]
 
     def predict_proba(self, X) -> np.ndarray:
-        from scipy.special import expit
-
         p = expit(self.decision_function(X))
         return np.column_stack([1 - p, p])
 
@@ -175,8 +172,6 @@ class FirthInference:
     method = METHOD
 
     def __init__(self, design: pd.DataFrame, y: pd.Series, alpha: float = 0.05):
-        from scipy import stats
-
         x = design.to_numpy(dtype=float)
         outcome = np.asarray(y, dtype=float)
         result = firth(x, outcome)
@@ -202,12 +197,8 @@ class FirthInference:
         )
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        from scipy import stats
-
         margin = stats.norm.ppf(1 - alpha / 2) * self.bse
         return pd.DataFrame({0: self.params - margin, 1: self.params + margin})
 
     def predict(self, design) -> np.ndarray:
-        from scipy.special import expit
-
         return expit(np.asarray(design, dtype=float) @ self.params.to_numpy())

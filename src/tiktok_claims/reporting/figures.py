@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure as MplFigure
 
-from . import config
+from .. import config
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 LINESTYLES = ("-", "--", ":", "-.")
@@ -37,9 +39,6 @@ def _new(width: float = 6.4, height: float = 4.0, margins: tuple[float, float, f
     drawing itself, so figures whose labels are known in advance give their margins.
     Without them the constrained layout fits labels whose size depends on the data.
     """
-    from matplotlib import rc_context
-    from matplotlib.figure import Figure as MplFigure
-
     if margins is None:
         fig = MplFigure(figsize=(width, height), layout="constrained")
         return fig, fig.subplots(**kwargs)

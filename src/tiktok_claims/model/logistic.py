@@ -14,22 +14,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+from imblearn.pipeline import Pipeline
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import FunctionTransformer
 
-from . import config
-from .errors import AnalysisError
-from .features import FeatureSpec, build_preprocessor
+from .. import config
+from ..errors import AnalysisError
+from .features import FeatureSpec
+from .firth import FirthInference, FirthLogisticRegression
+from .separation import Separation, detect_separation
 
 MAX_ITER = 1000
-
-
-@dataclass(frozen=True)
-class Split:
-    """Index labels of the training and test parts (stratified, seeded)."""
-
-    train: pd.Index
-    test: pd.Index
-    seed: int
-    test_size: float
+MAXIMUM_LIKELIHOOD = "maximum likelihood (statsmodels Logit, Newton)"
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,11 @@ class FittedModel:
     inference_converged: bool
     inference_iterations: int
     train_scales: pd.Series = field(repr=False)
-    calibration: tuple[float, float] | None = None
-    separation: object = field(repr=False, default=None)
-    estimator: str = "maximum likelihood (statsmodels Logit, Newton)"
-
-    @property
-    def penalized(self) -> bool:
-        """True when the Firth penalized fit replaced maximum likelihood (separation)."""
-        return self.estimator != FittedModel.estimator
+    calibration: tuple[float, float] | None
+    separation: Separation = field(repr=False)
+    penalized: bool
+    """True when Firth's penalized likelihood replaced maximum likelihood (separation)."""
+    estimator: str
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Score of the positive class for each row of ``frame`` (calibrated if asked)."""
@@ -85,35 +81,17 @@ def platt_calibration(pipeline, train: pd.DataFrame, y_train: pd.Series, seed: i
     Returns the slope and intercept of a logistic regression of the outcome on the
     logit of the out-of-fold scores.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
     folds_ = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     oof = cross_val_predict(pipeline, train, y_train, cv=folds_, method="predict_proba")[:, 1]
     platt = LogisticRegression(C=np.inf).fit(_logit(oof).reshape(-1, 1), y_train)
     return float(platt.coef_[0, 0]), float(platt.intercept_[0])
 
 
-def encode_target(values: pd.Series, positive_class: str) -> pd.Series:
-    """1 for the positive class, 0 otherwise."""
-    return (values == positive_class).astype("int64")
-
-
-def split(frame: pd.DataFrame, target: str | None, seed: int, test_size: float = config.TEST_SIZE) -> Split:
-    """Train/test split of ``frame``'s index, stratified on ``target`` when given."""
-    from sklearn.model_selection import train_test_split
-
-    train, test = train_test_split(
-        frame.index, test_size=test_size, random_state=seed, stratify=None if target is None else frame[target]
-    )
-    return Split(train=pd.Index(train), test=pd.Index(test), seed=seed, test_size=test_size)
-
-
 def build_pipeline(spec: FeatureSpec, balance: str, seed: int, penalized: bool = False):
     """Preprocessing + (optional resampling) + logistic regression.
 
     The classifier is unpenalized maximum likelihood, or Firth's penalized likelihood
-    (:class:`tiktok_claims.penalized.FirthLogisticRegression`) with ``penalized``, the
+    (:class:`tiktok_claims.model.firth.FirthLogisticRegression`) with ``penalized``, the
     fallback when the classes (nearly) separate.
 
     ``balance`` is ``"class-weights"`` (reweight classes in the loss), ``"upsample"``
@@ -124,23 +102,16 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int, penalized: bool =
     Resamplers sit inside the pipeline, so they only ever see the rows the pipeline is
     fitted on.
     """
-    from imblearn.over_sampling import SMOTE, RandomOverSampler
-    from sklearn.preprocessing import FunctionTransformer
-    from imblearn.pipeline import Pipeline
-    from sklearn.linear_model import LogisticRegression
-
     if balance not in config.BALANCE_OPTIONS:
         raise AnalysisError(f"balance must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.")
     class_weight = "balanced" if balance == "class-weights" else None
     if penalized:
-        from .penalized import FirthLogisticRegression
-
         classifier = FirthLogisticRegression(class_weight=class_weight)
     else:
         classifier = LogisticRegression(
             C=np.inf, solver="newton-cholesky", max_iter=MAX_ITER, tol=1e-8, class_weight=class_weight
         )
-    steps = [("preprocess", build_preprocessor(spec.continuous, spec.categorical, spec.log1p))]
+    steps = [("preprocess", spec.preprocessor())]
     if balance == "upsample":
         steps.append(("upsample", RandomOverSampler(random_state=seed)))
     elif balance == "smote":
@@ -164,6 +135,15 @@ def nearer_parent_categories(design: np.ndarray, columns: list[int]) -> np.ndarr
     return design
 
 
+def inference_design(train: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """The training part's encoded design with a constant: what inference and the separation check read."""
+    preprocess = spec.preprocessor().fit(train[spec.columns])
+    design = pd.DataFrame(
+        preprocess.transform(train[spec.columns]), columns=preprocess.get_feature_names_out(), index=train.index
+    )
+    return sm.add_constant(design, has_constant="add")
+
+
 def fit(
     train: pd.DataFrame,
     y_train: pd.Series,
@@ -171,75 +151,26 @@ def fit(
     balance: str,
     seed: int,
     calibrate: bool = False,
-    executor=None,
+    separation: Separation | None = None,
 ) -> FittedModel:
     """Fit the prediction pipeline and the inference model on the training part.
 
     Separation is detected first, on the training part's design
-    (:func:`tiktok_claims.assumptions.detect_separation`). When the classes separate
-    completely, quasi-completely or nearly, maximum-likelihood estimates are infinite
-    or rest on a few rows, so both the classifier and the inference model fall back to
-    Firth's penalized likelihood (:mod:`tiktok_claims.penalized`); otherwise both are
-    unpenalized maximum likelihood (statsmodels ``Logit`` for inference).
-
-    With an ``executor``, the separation check's linear programs run there while the
-    maximum-likelihood fits run here; those fits are kept only if no separation is
-    found and they finished without a warning (otherwise the fit is redone in order,
-    so the result never depends on the executor).
+    (:func:`tiktok_claims.model.separation.detect_separation`), unless the caller
+    passes its result. When the classes separate completely, quasi-completely or nearly,
+    maximum-likelihood estimates are infinite or rest on a few rows, so both the
+    classifier and the inference model use Firth's penalized likelihood
+    (:mod:`tiktok_claims.model.firth`); otherwise both are unpenalized maximum
+    likelihood (statsmodels ``Logit`` for inference).
 
     With ``calibrate``, the pipeline's scores are recalibrated by Platt scaling learned
     on out-of-fold training scores, so they read as probabilities at the natural
     prevalence even when classes were reweighted or resampled.
     """
-    import warnings
-
-    import statsmodels.api as sm
-
-    from .assumptions import detect_separation
-
-    preprocess = build_pipeline(spec, balance, seed).named_steps["preprocess"].fit(train[spec.columns])
-    names = tuple(preprocess.get_feature_names_out())
-    design = pd.DataFrame(preprocess.transform(train[spec.columns]), columns=names, index=train.index)
-    design = sm.add_constant(design, has_constant="add")
-    speculative = None
-    if executor is None:
+    design = inference_design(train, spec)
+    if separation is None:
         separation = detect_separation(design, y_train)
-    else:
-        pending = executor.submit(detect_separation, design, y_train)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                speculative = _fit_once(train, y_train, spec, balance, seed, calibrate, design, penalized=False)
-            except Exception:  # noqa: BLE001 - redone below, in order, where errors surface as usual
-                speculative = None
-        if caught:
-            speculative = None
-        separation = pending.result()
     penalized = separation.use_penalized
-    if penalized or speculative is None:
-        speculative = _fit_once(train, y_train, spec, balance, seed, calibrate, design, penalized=penalized)
-    pipeline, result, iterations, calibration = speculative
-    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
-    scales = pd.Series(scaler.scale_, index=list(spec.continuous))
-    return FittedModel(
-        pipeline=pipeline,
-        inference=result,
-        feature_names=names,
-        balance=balance,
-        sklearn_iterations=iterations,
-        inference_converged=bool(result.mle_retvals["converged"]),
-        inference_iterations=int(result.mle_retvals["iterations"]),
-        train_scales=scales,
-        calibration=calibration,
-        separation=separation,
-        estimator=result.method if penalized else "maximum likelihood (statsmodels Logit, Newton)",
-    )
-
-
-def _fit_once(train, y_train, spec, balance, seed, calibrate, design, *, penalized: bool):
-    """One fit of the classifier pipeline and the inference model; refuses non-convergence."""
-    import statsmodels.api as sm
-
     pipeline = build_pipeline(spec, balance, seed, penalized=penalized)
     calibration = platt_calibration(pipeline, train[spec.columns], y_train, seed) if calibrate else None
     pipeline.fit(train[spec.columns], y_train)
@@ -250,14 +181,26 @@ def _fit_once(train, y_train, spec, balance, seed, calibrate, design, *, penaliz
             "its coefficients cannot be trusted."
         )
     if penalized:
-        from .penalized import FirthInference
-
-        result = FirthInference(design, y_train)
+        inference = FirthInference(design, y_train)
     else:
-        result = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
-    if not bool(result.mle_retvals["converged"]):
+        inference = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    if not bool(inference.mle_retvals["converged"]):
         raise AnalysisError(
             f"the {'Firth penalized' if penalized else 'statsmodels Logit'} fit did not converge; its standard "
             "errors and p-values cannot be trusted."
         )
-    return pipeline, result, iterations, calibration
+    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
+    return FittedModel(
+        pipeline=pipeline,
+        inference=inference,
+        feature_names=tuple(design.columns.drop("const")),
+        balance=balance,
+        sklearn_iterations=iterations,
+        inference_converged=True,
+        inference_iterations=int(inference.mle_retvals["iterations"]),
+        train_scales=pd.Series(scaler.scale_, index=list(spec.continuous)),
+        calibration=calibration,
+        separation=separation,
+        penalized=penalized,
+        estimator=inference.method if penalized else MAXIMUM_LIKELIHOOD,
+    )

@@ -6,8 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+from scipy import sparse
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+from threadpoolctl import threadpool_limits
 
-from . import config
+from .. import config
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,6 @@ def evaluate(y_true, y_score, *, labels: tuple[str, str], threshold: float) -> E
     ``labels`` names the classes coded 0 and 1, in that order; the positive class (1)
     is the one precision, recall and F1 refer to.
     """
-    from sklearn import metrics as skm
-
     y_true = np.asarray(y_true, dtype=int)
     y_score = np.asarray(y_score, dtype=float)
     y_pred = (y_score >= threshold).astype(int)
@@ -179,8 +182,6 @@ def _weighted_ranking_metrics(y: np.ndarray, score: np.ndarray, weights: np.ndar
     are summed per segment in one sparse product; what follows works on
     (replicates, segments) arrays, a few hundred columns instead of one per row.
     """
-    from scipy import sparse
-
     order = np.argsort(-score, kind="mergesort")
     s, positive = score[order], y[order] == 1
     group = np.cumsum(np.r_[True, s[1:] != s[:-1]]) - 1  # distinct scores, highest first
@@ -250,8 +251,6 @@ def bootstrap_intervals(
     recomputed on every resample and the interval is the central ``level`` share.
     Resamples with no positive or no negative row are discarded and counted.
     """
-    from threadpoolctl import threadpool_limits
-
     y = np.asarray(y_true, dtype=float)
     rng = np.random.default_rng([seed, BOOTSTRAP_STREAM])
     counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=n_resamples).astype(float)
@@ -280,9 +279,6 @@ def calibration(y_true, y_score, n_bins: int = 10) -> tuple[pd.DataFrame, dict[s
     (1 is ideal). Intercept (calibration-in-the-large): the intercept of that
     regression with logit(score) as an offset (0 is ideal).
     """
-    import statsmodels.api as sm
-    from sklearn.calibration import calibration_curve
-
     y = np.asarray(y_true, dtype=float)
     score = np.clip(np.asarray(y_score, dtype=float), 1e-12, 1 - 1e-12)
     observed, predicted = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")

@@ -13,9 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils import resample
 
-from . import config
-from .features import FeatureSpec
+from .. import config
+from ..model.features import FeatureSpec
 
 COURSE_MAX_ITER = 800
 
@@ -30,12 +39,6 @@ class LeakageAudit:
 
 def course_recipe(frame: pd.DataFrame, target: str, positive: str, spec: FeatureSpec, seed: int) -> dict[str, float]:
     """Upsample the minority class of all rows, split 75/25, fit lbfgs on unscaled features."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils import resample
-
     y_all = (frame[target] == positive).astype(int)
     majority, minority = frame[y_all == 0], frame[y_all == 1]
     upsampled_minority = resample(minority, replace=True, n_samples=len(majority), random_state=seed)

@@ -1,0 +1,130 @@
+"""The whole analysis, computed once into one results object that every report renders.
+
+:func:`analyze` loads and validates the data, chooses the model family from the
+outcome's values, explores the data, then runs the analysis of that kind:
+:func:`~tiktok_claims.analysis.binary.analyze_binary` (logistic regression) or
+:func:`~tiktok_claims.analysis.families.analyze_family` (ordinal, count, continuous).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+
+from .. import config
+from ..approach import Approach, OutcomeKind, choose_approach
+from ..data.load import Dataset, dataset_from_frame, load_dataset
+from ..data.synthetic import make_synthetic
+from ..diagnostics.families import check_family
+from ..diagnostics.logistic import check_logistic
+from ..eda import explore
+from ..errors import AnalysisError
+from ..model.features import FeatureSpec, select_features
+from ..model.logistic import fit
+from ..model.split import encode_target, split
+from .binary import Analysis, Progress, analyze_binary
+from .families import FamilyAnalysis, analyze_family
+from .options import AnalysisOptions
+
+__all__ = ["Analysis", "AnalysisOptions", "FamilyAnalysis", "analyze", "check_assumptions", "load_input"]
+
+
+def analyze(
+    data: str | Path | pd.DataFrame | None = None,
+    options: AnalysisOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    **option_values,
+) -> Analysis | FamilyAnalysis:
+    """Run the whole analysis and return one results object.
+
+    Parameters
+    ----------
+    data : str, Path, DataFrame or None
+        A CSV (``.csv``, ``.csv.gz``) or Parquet file, a DataFrame with the schema's
+        columns, or ``None`` for the built-in synthetic dataset.
+    options : AnalysisOptions, optional
+        Every choice of the analysis; default ``AnalysisOptions()``.
+    progress : callable, optional
+        Called with a short description as each stage starts.
+    **option_values
+        Any field of :class:`AnalysisOptions` (``target``, ``seed``, ``balance``,
+        ``cv_folds``, ...), overriding ``options``.
+
+    Returns
+    -------
+    Analysis or FamilyAnalysis
+        A binary ``target`` gives an :class:`Analysis` (logistic regression,
+        cross-validation, threshold, leakage audit); any other outcome a
+        :class:`FamilyAnalysis` (ordinal, count or OLS model).
+
+    Raises
+    ------
+    OptionsError
+        If an option is outside its allowed values.
+    DataError
+        If the data are unreadable or do not fit the schema.
+    AnalysisError
+        If the analysis cannot proceed honestly (e.g. a fit does not converge).
+
+    Examples
+    --------
+    >>> from tiktok_claims import analyze
+    >>> result = analyze(seed=1, cv_folds=2)  # doctest: +SKIP
+    >>> result.metrics()["test"]["roc_auc"]  # doctest: +SKIP
+    """
+    options = dataclasses.replace(options or AnalysisOptions(), **option_values)
+    say = progress or (lambda stage: None)
+    say("Loading and validating the data")
+    dataset = load_input(data, options.seed)
+    say("Choosing the modeling approach")
+    approach = choose_approach(dataset.frame, options.target)
+    if options.engine != "local" and approach.kind is not OutcomeKind.BINARY:
+        raise AnalysisError(
+            f"--engine {options.engine} fits binary outcomes only; {options.target!r} calls for {approach.label}."
+        )
+    say("Exploring the data")
+    eda = explore(dataset.all_rows, dataset.frame, options.target)
+    if approach.kind is OutcomeKind.BINARY:
+        return analyze_binary(dataset, approach, eda, options, say)
+    return analyze_family(dataset, approach, eda, options, say)
+
+
+def check_assumptions(
+    data: str | Path | pd.DataFrame | None = None,
+    options: AnalysisOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    **option_values,
+) -> tuple[Dataset, Approach, FeatureSpec, list[dict]]:
+    """The assumption checklist alone, for any target: load, choose the approach, split,
+    select features, fit, check. Returns the checks as records (as in ``metrics.json``)."""
+    options = dataclasses.replace(options or AnalysisOptions(), **option_values)
+    say = progress or (lambda stage: None)
+    say("Loading and validating the data")
+    dataset = load_input(data, options.seed)
+    approach = choose_approach(dataset.frame, options.target)
+    parts = split(dataset.frame, approach.stratify_on, options.seed)
+    train = dataset.frame.loc[parts.train]
+    spec = select_features(train, options.target, transform=options.transform)
+    say(f"Fitting the {approach.label} and checking its assumptions")
+    if approach.kind is not OutcomeKind.BINARY:
+        return dataset, approach, spec, [check.to_record() for check in check_family(train, spec, approach)]
+    y_train = encode_target(train[options.target], approach.positive_class)
+    model = fit(train, y_train, spec, config.DEFAULT_BALANCE, options.seed)
+    return dataset, approach, spec, check_logistic(train, y_train, spec, model.inference, model.separation).records()
+
+
+def load_input(data: str | Path | pd.DataFrame | None, seed: int) -> Dataset:
+    """A path, a DataFrame, or ``None`` (the built-in synthetic data, made with ``seed``) as a :class:`Dataset`."""
+    if data is None:
+        return dataset_from_frame(
+            make_synthetic(config.SYNTHETIC_DEFAULT_ROWS, seed=seed),
+            source=f"synthetic (built-in generator, seed {seed})",
+            synthetic=True,
+        )
+    if isinstance(data, pd.DataFrame):
+        return dataset_from_frame(data, source="in-memory DataFrame")
+    return load_dataset(data)

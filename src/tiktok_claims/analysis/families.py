@@ -1,0 +1,133 @@
+"""The analysis of a non-binary outcome: ordinal, count or continuous."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import pandas as pd
+
+from ..approach import Approach
+from ..data.load import Dataset
+from ..diagnostics.check import Check
+from ..diagnostics.families import check_family
+from ..eda import EdaResult
+from ..evaluation.families import FamilyEvaluation, evaluate_family
+from ..interpretation import (
+    EFFECT_NAMES,
+    family_coefficients,
+    family_findings,
+    outcome_phrase,
+)
+from ..model.families import FamilyFit, fit_family
+from ..model.features import FeatureSpec, select_features
+from ..model.split import Split, split
+from .options import AnalysisOptions
+from .records import (
+    eda_record,
+    features_record,
+    header_record,
+    json_safe,
+    library_versions,
+    records,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FamilyAnalysis:
+    """What ``run`` computed for a non-binary outcome (ordinal, count or continuous).
+
+    The same stages as :class:`~tiktok_claims.analysis.binary.Analysis` where they apply
+    (data, EDA, features with the target's own leakage guard, split, fit, assumptions,
+    interpretation, test evaluation); reports render from :meth:`metrics` alone.
+    """
+
+    dataset: Dataset
+    options: AnalysisOptions
+    approach: Approach
+    eda: EdaResult
+    features: FeatureSpec
+    split: Split
+    model: FamilyFit
+    coefficients: pd.DataFrame = field(repr=False)
+    evaluation: FamilyEvaluation = field(repr=False)
+    findings: list[dict] = field(default_factory=list)
+    assumptions: list[Check] = field(repr=False, default_factory=list)
+    created: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return self.options.target
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
+
+    def metrics(self) -> dict:
+        """The machine-readable record of every number a report shows (``metrics.json``)."""
+        model = self.model
+        return json_safe({
+            **header_record(self),
+            "approach_statistics": self.approach.statistics,
+            "seed": self.seed,
+            "split": {
+                "test_size": self.split.test_size,
+                "train_rows": len(self.split.train),
+                "test_rows": len(self.split.test),
+                "stratified_on": self.approach.stratify_on,
+            },
+            "features": features_record(self.features, model.feature_names),
+            "estimation": {
+                "estimator": model.estimator,
+                "converged": model.converged,
+                "iterations": model.iterations,
+                "effect_name": EFFECT_NAMES[self.approach.family],
+                "extra_parameters": model.extra_parameters,
+            },
+            "fit": model.fit_statistics,
+            "assumptions": [check.to_record() for check in self.assumptions],
+            "coefficients": records(self.coefficients),
+            "findings": self.findings,
+            "test": self.evaluation.test,
+            "test_table": records(self.evaluation.test_table),
+            "eda": eda_record(self.eda),
+            "engine": {"name": "in-process (statsmodels)"},
+            "command": self.options.command,
+            "versions": self.versions,
+        })
+
+
+def analyze_family(
+    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, say: Progress
+) -> FamilyAnalysis:
+    """Split, select features, fit, evaluate, check and interpret an ordinal, count or continuous outcome."""
+    frame, target = dataset.frame, approach.target
+    say(f"Splitting ({'stratified' if approach.stratify_on else 'random'}) and selecting features on the training part")
+    parts = split(frame, approach.stratify_on, options.seed)
+    train, test = frame.loc[parts.train], frame.loc[parts.test]
+    spec = select_features(train, target, transform=options.transform)
+    say(f"Fitting the {approach.label} and evaluating it on the untouched test part")
+    model = fit_family(train, spec, approach)
+    evaluation = evaluate_family(model, train, test)
+    say("Checking its assumptions")
+    checks = check_family(train, spec, approach)
+    coefficients = family_coefficients(model)
+    return FamilyAnalysis(
+        dataset=dataset,
+        options=options,
+        approach=approach,
+        eda=eda,
+        features=spec,
+        split=parts,
+        model=model,
+        coefficients=coefficients,
+        evaluation=evaluation,
+        findings=family_findings(coefficients, approach.family, outcome_phrase(approach)),
+        assumptions=checks,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=library_versions(),
+    )

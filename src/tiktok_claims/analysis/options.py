@@ -1,0 +1,106 @@
+"""Every choice an analysis makes, stated once and validated once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+from .. import config
+from ..errors import OptionsError
+from ..evaluation.metrics import ThresholdRule
+
+Balance = Literal["class-weights", "upsample", "smote", "none"]
+Transform = Literal["none", "log1p"]
+Engine = Literal["local", "spark"]
+ENGINES: tuple[str, ...] = ("local", "spark")
+CV_FOLDS_RANGE = (2, 20)
+CV_REPEATS_RANGE = (1, 20)
+BOOTSTRAP_RANGE = (100, 100_000)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The options of :func:`tiktok_claims.analyze`, validated when created.
+
+    Parameters
+    ----------
+    target : str
+        The outcome column; its values decide the model family.
+    seed : int
+        Seed of the split, resampling, cross-validation folds, bootstrap and synthetic data.
+    balance : {"class-weights", "upsample", "smote", "none"}
+        How a binary classifier handles class imbalance (resampling the training part only).
+    threshold_rule : ThresholdRule
+        How the decision threshold is chosen on training scores.
+    cv_folds, cv_repeats : int
+        Stratified cross-validation on the training part (2-20 folds, 1-20 repeats).
+    bootstrap : int
+        Bootstrap resamples of the test metrics' confidence intervals (100-100,000).
+    calibrate : bool
+        Recalibrate scores by Platt scaling on out-of-fold training scores.
+    transform : {"none", "log1p"}
+        ``"log1p"`` enters the engagement counts as log(1 + count).
+    engine : {"local", "spark"}
+        ``"spark"`` also fits and evaluates the binary model on Apache Spark.
+    spark_master, spark_tmp : str
+        Spark's master URL and scratch location (``engine="spark"`` only).
+    workers : int or None
+        Processes for independent stages; ``None``: one per available core (at most 4).
+    command : str
+        The command line that asked for the analysis (recorded in ``metrics.json``).
+
+    Examples
+    --------
+    >>> AnalysisOptions(target="claim_status", cv_folds=3).cv_folds
+    3
+    >>> AnalysisOptions(balance="oversample")
+    Traceback (most recent call last):
+    ...
+    tiktok_claims.errors.OptionsError: balance must be one of 'class-weights', 'upsample', 'smote', 'none'; got 'oversample'.
+    """
+
+    target: str = config.DEFAULT_TARGET
+    seed: int = config.DEFAULT_SEED
+    balance: Balance = config.DEFAULT_BALANCE
+    threshold_rule: ThresholdRule = field(default_factory=ThresholdRule)
+    cv_folds: int = config.CV_FOLDS
+    cv_repeats: int = config.CV_REPEATS
+    bootstrap: int = config.BOOTSTRAP_RESAMPLES
+    calibrate: bool = False
+    transform: Transform = "none"
+    engine: Engine = "local"
+    spark_master: str = "local[*]"
+    spark_tmp: str | None = None
+    workers: int | None = None
+    command: str = ""
+
+    def __post_init__(self) -> None:
+        _choice("balance", self.balance, config.BALANCE_OPTIONS)
+        _choice("transform", self.transform, config.TRANSFORMS)
+        _choice("engine", self.engine, ENGINES)
+        _whole("seed", self.seed, (0, None))
+        _whole("cv_folds", self.cv_folds, CV_FOLDS_RANGE)
+        _whole("cv_repeats", self.cv_repeats, CV_REPEATS_RANGE)
+        _whole("bootstrap", self.bootstrap, BOOTSTRAP_RANGE)
+        if self.workers is not None:
+            _whole("workers", self.workers, (1, None))
+        if not isinstance(self.threshold_rule, ThresholdRule):
+            raise OptionsError(f"threshold_rule must be a ThresholdRule; got {type(self.threshold_rule).__name__}.")
+        if self.spark_tmp is not None and self.engine != "spark":
+            raise OptionsError("spark_tmp applies only with engine='spark'.")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+def _choice(name: str, value, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise OptionsError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.")
+
+
+def _whole(name: str, value, bounds: tuple[int, int | None]) -> None:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        within = f"at least {low}" if high is None else f"from {low} to {high:,}"
+        raise OptionsError(f"{name} must be a whole number {within}; got {value!r}.")

@@ -1,0 +1,1 @@
+"""The fitted model as a file: plain JSON (never a pickle), checksummed, with its model card."""

@@ -1,0 +1,190 @@
+"""A model read back from its artifact: the row rules it applies and the scores it computes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .. import config
+from ..data.rules import check_values
+from ..data.schema import ColumnSpec
+from ..errors import DataError
+from .schema import INPUT_TRANSFORMS
+
+REPORTED_BAD_ROWS = 5
+EMPTY_ROW = "no value in any column the model reads"
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    """Rows checked against the model's inputs.
+
+    Attributes
+    ----------
+    values : dict of str to ndarray
+        Each column's values (see :class:`tiktok_claims.data.rules.ColumnCheck`).
+    bad : ndarray of bool
+        Rows with at least one problem.
+    reasons : ndarray of object
+        One reason per bad row, in row order: the problems joined by ``"; "``, or
+        :data:`EMPTY_ROW` when no column has a value.
+    """
+
+    values: dict[str, np.ndarray]
+    bad: np.ndarray
+    reasons: np.ndarray
+
+
+class LoadedModel:
+    """A model read back from its artifact.
+
+    Attributes
+    ----------
+    target, positive_class, negative_class : str
+        The outcome and its two classes.
+    threshold : float
+        Scores at or above it are predicted ``positive_class``.
+    inputs : tuple of ColumnSpec
+        Every column the model reads: the identifiers ``#`` and ``video_id``, then
+        the predictors, with their kinds and categories.
+    predictors : tuple of ColumnSpec
+        The inputs without the identifiers.
+    payload : dict
+        The artifact's validated content.
+    payload_sha256 : str
+        Its digest, as recorded in the artifact.
+    source : str
+        The file it was read from.
+    """
+
+    def __init__(self, payload: dict, *, payload_sha256: str, source: str):
+        self.payload = payload
+        self.payload_sha256 = payload_sha256
+        self.source = source
+        self.target = payload["target"]
+        self.positive_class = payload["positive_class"]
+        self.negative_class = payload["negative_class"]
+        self.threshold = float(payload["threshold"]["value"])
+        self.inputs = tuple(
+            ColumnSpec(c["name"], c["kind"], tuple(c.get("categories", ()))) for c in payload["inputs"]
+        )
+        self.predictors = tuple(spec for spec in self.inputs if spec.kind != "identifier")
+        coef = iter(payload["coef"])
+        continuous = [c for c in payload["inputs"] if c["kind"] in ("count", "duration")]
+        # z = intercept + sum_j coef_j * (t_j(x_j) - mean_j) / scale_j + coefficient of each row's level,
+        # where t_j is the input's transform (log1p) or the identity
+        self._slopes = {c["name"]: (next(coef) / c["scale"], c["mean"]) for c in continuous}
+        self._transforms = {c["name"]: INPUT_TRANSFORMS[c["transform"]] for c in continuous if "transform" in c}
+        self._levels = {
+            c["name"]: np.array([0.0, *(next(coef) for _ in c["categories"][1:])])
+            for c in payload["inputs"]
+            if c["kind"] == "category"
+        }
+        self._intercept = float(payload["intercept"])
+
+    def __repr__(self) -> str:
+        return f"LoadedModel(target={self.target!r}, source={self.source!r})"
+
+    def check(self, table: pa.Table, columns: tuple[ColumnSpec, ...]) -> CheckedRows:
+        """Check ``columns`` of ``table`` row by row (see :func:`check_values`).
+
+        A row's reason lists its missing columns first (``"missing a, b"``), then its
+        other problems, joined by ``"; "``, columns in the file's order (as ``load.py``
+        names them); a row without any value gets :data:`EMPTY_ROW`.
+        """
+        in_file_order = sorted(columns, key=lambda spec: config.COLUMNS.index(spec.name))
+        checks = {spec.name: check_values(table.column(spec.name), spec) for spec in in_file_order}
+        bad = np.zeros(table.num_rows, dtype=bool)
+        empty = np.ones(table.num_rows, dtype=bool)
+        for check in checks.values():
+            empty &= check.missing
+            bad |= check.missing
+            for _, mask in check.problems:
+                bad |= mask
+        missing = np.full(int(bad.sum()), "", dtype=object)
+        for name, check in checks.items():
+            _append(missing, check.missing[bad], name, ", ")
+        reasons = np.where(missing == "", "", "missing " + missing).astype(object)
+        for check in checks.values():
+            for reason, mask in check.problems:
+                _append(reasons, mask[bad], reason, "; ")
+        reasons[empty[bad]] = EMPTY_ROW
+        return CheckedRows({name: check.values for name, check in checks.items()}, bad, reasons)
+
+    def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        """Scores from checked values (see :meth:`check`); meaningful for rows without problems.
+
+        The same arithmetic as the fitted pipeline: log(1 + x) of the inputs whose
+        ``transform`` is ``log1p``, standardize, dummy-code, the linear predictor, then
+        the logistic function 1 / (1 + exp(-z)).
+        """
+        n = len(next(iter(values.values())))
+        logits = np.full(n, self._intercept)
+        # Rows with problems may hold NaN, infinities or negative counts: their results are
+        # meaningless but must not warn. exp(-z) overflows to inf for z < -709, giving
+        # probability 0.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for name, (slope, mean) in self._slopes.items():
+                x = values[name]
+                if name in self._transforms:
+                    x = self._transforms[name](x)
+                logits += slope * (x - mean)
+            for name, table in self._levels.items():
+                logits += table.take(values[name], mode="clip")
+            return 1.0 / (1.0 + np.exp(-logits))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of the positive class for each row of ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            At least the predictor columns (extra columns are ignored), as numbers
+            or text.
+
+        Returns
+        -------
+        ndarray of float64
+            One probability per row, in row order.
+
+        Raises
+        ------
+        DataError
+            If a predictor column is absent, or a value breaks its rule (missing,
+            not a number, negative count, unknown category, ...); the message names
+            the first rows and their reasons.
+        """
+        absent = [spec.name for spec in self.predictors if spec.name not in frame.columns]
+        if absent:
+            raise DataError(
+                f"the data lack the model's column(s) {_names(absent)}; expected {_names(s.name for s in self.predictors)}."
+            )
+        try:
+            table = pa.table({spec.name: pa.Array.from_pandas(frame[spec.name]) for spec in self.predictors})
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise DataError(f"the data's predictor columns are neither numbers nor text ({exc}).") from None
+        checked = self.check(table, self.predictors)
+        if checked.bad.any():
+            labels = frame.index[checked.bad]
+            shown = [f"row {label!r}: {reason}" for label, reason in list(zip(labels, checked.reasons))[:REPORTED_BAD_ROWS]]
+            more = f" and {len(labels) - len(shown)} more" if len(labels) > len(shown) else ""
+            raise DataError(
+                f"{len(labels)} row(s) do not fit the model's schema ({'; '.join(shown)}{more}); expected "
+                + "; ".join(f"{s.name}: {s.expected}" for s in self.predictors)
+                + "."
+            )
+        return self.probabilities(checked.values)
+
+
+def _append(texts: np.ndarray, hit: np.ndarray, item: str, separator: str) -> None:
+    """Append ``item`` to the texts where ``hit``, with ``separator`` after non-empty ones."""
+    if hit.any():
+        current = texts[hit]
+        texts[hit] = np.where(current == "", item, current + separator + item)
+
+
+def _names(values) -> str:
+    return ", ".join(repr(v) for v in values)

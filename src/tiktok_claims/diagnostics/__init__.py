@@ -1,0 +1,1 @@
+"""Assumption checks of every model family, each a :class:`~tiktok_claims.diagnostics.check.Check`."""

@@ -1,0 +1,1 @@
+"""How well the models predict: test metrics, thresholds, cross-validation, the leakage audit."""

@@ -1,0 +1,214 @@
+"""Separation of the classes by a linear rule, detected from the design alone, before any fit.
+
+Under complete or quasi-complete separation the maximum-likelihood estimates of a
+logistic regression are infinite; under near separation they exist but rest on a handful
+of rows. :func:`detect_separation` tells which, with two linear programs, so that the fit
+can choose Firth's penalized likelihood (:mod:`tiktok_claims.model.firth`) instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from ..errors import AnalysisError
+
+# Overlapping classes that a linear rule splits with fewer wrong rows than this share
+# are "nearly separated": the estimates exist but rest on those few rows.
+NEAR_SEPARATION_SHARE = 0.02
+# |direction| above this marks a coefficient whose estimate is infinite (as in R's
+# detectseparation, on columns scaled to a maximum absolute value of 1).
+SEPARATION_TOLERANCE = 1e-3
+# Class-averaged hinge loss at or below this counts as zero: complete separation.
+HINGE_TOLERANCE = 1e-9
+# Above this many rows the linear programs (whose cost grows faster than the rows) are
+# solved on a stratified random subsample and their answers verified on every row.
+SEPARATION_MAX_ROWS = 50_000
+# Rounds of adding a subsample rule's misclassified rows before deciding on every row.
+SEPARATION_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class Separation:
+    """Whether a direction in the predictors separates the classes, found by linear programs.
+
+    Attributes
+    ----------
+    kind : {"none", "near", "quasi-complete", "complete"}
+        ``complete``: a hyperplane puts every row strictly on its class's side;
+        ``quasi-complete``: every row on its side or on the hyperplane; ``near``: the
+        classes overlap, but a linear rule misclassifies fewer than
+        ``NEAR_SEPARATION_SHARE`` of the rows; ``none``: the classes overlap.
+    direction : Series
+        The separating direction of Konis' linear program, per design column (columns
+        scaled to a maximum absolute value of 1); all zero when there is none.
+    rule : Series
+        Coefficients of the robust linear program's rule, on the same scaled columns;
+        the largest non-constant one names the predictor that (nearly) separates.
+    infinite : tuple of str
+        Coefficients whose maximum-likelihood estimates are infinite.
+    misclassified : int
+        Rows on the wrong side of the linear rule found by the robust linear program.
+    n : int
+        Rows checked.
+    hinge : float
+        The robust linear program's optimum (class-averaged hinge loss); zero exactly
+        under complete separation.
+    sampled : int
+        Rows of the subsample the linear programs were solved on (0: every row); the
+        answers are verified on all ``n`` rows.
+    """
+
+    kind: str
+    direction: pd.Series = field(repr=False)
+    rule: pd.Series = field(repr=False)
+    infinite: tuple[str, ...]
+    misclassified: int
+    n: int
+    hinge: float
+    sampled: int = 0
+
+    @property
+    def misclassified_share(self) -> float:
+        return self.misclassified / self.n
+
+    @property
+    def leading_predictor(self) -> str:
+        """The non-constant design column with the largest weight in the linear rule."""
+        weights = self.rule.drop(labels=["const"], errors="ignore").abs()
+        return str(weights.idxmax())
+
+    @property
+    def use_penalized(self) -> bool:
+        """True when the maximum-likelihood estimates are infinite or rest on few rows."""
+        return self.kind != "none"
+
+
+def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None = SEPARATION_MAX_ROWS) -> Separation:
+    """Detect complete, quasi-complete and near separation before any fit.
+
+    Two linear programs (``scipy.optimize.linprog``, HiGHS) on the design (with its
+    constant), each column first scaled to a maximum absolute value of 1 (separation
+    does not depend on the columns' scales). With ``s = +1`` for events and ``-1``
+    otherwise and ``X̄ = s·X``:
+
+    1. Konis (2007), as in R's safeBinaryRegression and detectseparation: maximize
+       ``1ᵀX̄β`` subject to ``X̄β ≥ 0`` and ``-1 ≤ β ≤ 1``. The optimum is ``β = 0``
+       unless some direction separates the classes (completely or quasi-completely);
+       the coefficients with ``|β| > SEPARATION_TOLERANCE`` have infinite estimates.
+    2. Bennett and Mangasarian's (1992) robust linear program: minimize the
+       class-averaged hinge loss ``Σ w_i max(0, 1 - X̄_iβ)``, solved through its dual
+       (``p`` equality constraints, fast for many rows). It is zero exactly under
+       complete separation; otherwise its rule ``X̄β > 0`` counts the rows a linear
+       rule gets wrong, which measures how nearly the classes separate.
+
+    Above ``max_rows`` rows (``None``: no limit), both programs run on a stratified random
+    subsample of that size (seeded) and their answers are checked on every row: a
+    subsample's separating hyperplane counts only if it separates all rows, a
+    subsample's direction only if no row lies on its wrong side, and the rows
+    misclassified by the subsample's rule are counted over all rows. A subsample that
+    does not separate proves the whole file does not; when it does, the rows its rule
+    gets wrong are added and the program solved again, so complete separation is decided
+    exactly. The one thing the subsample can miss is a quasi-complete separation that no
+    sampled row touches.
+
+    Returns
+    -------
+    Separation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1, 0.0], [1, 1.0], [1, 2.0], [1, 3.0]])
+    >>> detect_separation(x, np.array([0, 0, 1, 1])).kind
+    'complete'
+    """
+    frame = design if isinstance(design, pd.DataFrame) else pd.DataFrame(np.asarray(design, dtype=float))
+    x = frame.to_numpy(dtype=float)
+    y = np.asarray(y, dtype="int64")
+    if set(np.unique(y)) != {0, 1}:
+        raise AnalysisError("separation is defined for a 0/1 outcome with both classes present.")
+    scale = np.abs(x).max(axis=0)
+    if np.any(scale == 0):
+        raise AnalysisError("the design has a column of zeros; separation cannot be assessed.")
+    signed = x / scale * np.where(y == 1, 1.0, -1.0)[:, None]
+    n, p = signed.shape
+    sample = None if max_rows is None else _separation_sample(y, max_rows)
+    part = signed if sample is None else signed[sample]
+    m = len(part)
+
+    konis = linprog(
+        -part.sum(axis=0), A_ub=-part, b_ub=np.zeros(m), bounds=[(-1.0, 1.0)] * p, method="highs"
+    )
+    if konis.status != 0:
+        raise AnalysisError(f"the separation linear program failed: {konis.message}")
+    # A direction that puts no row strictly on its side lies in the design's null space
+    # (collinear columns), not a separation; from a subsample, it must also put no row
+    # of the whole design on its wrong side.
+    margins = signed @ konis.x
+    separating = np.max(margins) > SEPARATION_TOLERANCE and np.min(margins) >= -SEPARATION_TOLERANCE
+    direction = np.where(separating & (np.abs(konis.x) > SEPARATION_TOLERANCE), konis.x, 0.0)
+
+    rows = np.arange(n) if sample is None else sample
+    for _ in range(SEPARATION_ROUNDS):
+        hinge, rule = _robust_rule(signed[rows], y[rows])
+        wrong = signed @ rule <= 0
+        # A subsample that does not separate proves the whole design does not; one that
+        # does must separate every row by its rule, else its wrong rows join it and the
+        # program is solved again (constraint generation).
+        if sample is None or hinge > HINGE_TOLERANCE or not wrong.any():
+            break
+        rows = np.union1d(rows, np.flatnonzero(wrong))
+    else:
+        return detect_separation(frame, y, max_rows=None)
+    misclassified = 0 if hinge <= HINGE_TOLERANCE else int(np.sum(wrong))
+    m = len(rows)
+
+    if hinge <= HINGE_TOLERANCE:
+        kind = "complete"
+    elif np.any(direction != 0):
+        kind = "quasi-complete"
+    elif misclassified < NEAR_SEPARATION_SHARE * n:
+        kind = "near"
+    else:
+        kind = "none"
+    names = [str(c) for c in frame.columns]
+    return Separation(
+        kind=kind,
+        direction=pd.Series(direction, index=names, name="direction"),
+        rule=pd.Series(rule, index=names, name="rule"),
+        infinite=tuple(name for name, d in zip(names, direction) if d != 0),
+        misclassified=misclassified,
+        n=n,
+        hinge=hinge,
+        sampled=0 if sample is None else m,
+    )
+
+
+def _robust_rule(signed: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Bennett and Mangasarian's robust linear program, through its dual: (hinge loss, rule)."""
+    m, p = signed.shape
+    weights = np.where(y == 1, 1.0 / np.sum(y == 1), 1.0 / np.sum(y == 0))
+    robust = linprog(
+        -np.ones(m), A_eq=signed.T, b_eq=np.zeros(p), bounds=np.column_stack([np.zeros(m), weights]), method="highs"
+    )
+    if robust.status != 0:
+        raise AnalysisError(f"the separation linear program failed: {robust.message}")
+    return float(-robust.fun), -np.asarray(robust.eqlin.marginals)
+
+
+def _separation_sample(y: np.ndarray, max_rows: int) -> np.ndarray | None:
+    """Row positions of a stratified random subsample of ``max_rows`` rows (None: use all)."""
+    n = len(y)
+    if n <= max_rows:
+        return None
+    rng = np.random.default_rng(0)
+    chosen = []
+    for label in (0, 1):
+        rows = np.flatnonzero(y == label)
+        take = max(1, round(max_rows * len(rows) / n))
+        chosen.append(rng.choice(rows, size=min(take, len(rows)), replace=False))
+    return np.sort(np.concatenate(chosen))

@@ -1,0 +1,162 @@
+"""What each analysis kind renders: its figures, its documents and the context they read.
+
+The renderer (:mod:`tiktok_claims.reporting.render`) looks the kind up by the
+``outcome_type`` of the metrics record and never branches on it itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import config
+from ..approach import ORDERED_LEVELS, OutcomeKind
+from ..eda import target_groups
+from . import figures
+
+
+@dataclass(frozen=True)
+class DocumentSet:
+    """The outputs of one analysis kind.
+
+    Attributes
+    ----------
+    figure_jobs : callable
+        ``figure_jobs(analysis)`` -> ``[(builder, arguments), ...]``, each builder from
+        :mod:`tiktok_claims.reporting.figures`.
+    templates : dict of str to str
+        Output file name -> template name; rendered with every figure embedded.
+    markdown_pages : dict of str to str
+        Markdown documents (among ``templates``) also written as HTML pages: name -> title.
+    summary : bool
+        Whether the one-page executive summary (HTML and PDF) is written.
+    context : callable
+        ``context(metrics)`` -> extra names the templates of this kind read.
+    """
+
+    figure_jobs: Callable[[object], list[tuple]]
+    templates: dict[str, str]
+    markdown_pages: dict[str, str] = field(default_factory=dict)
+    summary: bool = False
+    context: Callable[[dict], dict] = lambda m: {}
+
+
+CV_COLUMNS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", "recall", "f1")
+
+
+def binary_figure_jobs(analysis) -> list[tuple]:
+    """The figures of a binary outcome's report, built from the results object."""
+    eda, evaluation, frame, checks = analysis.eda, analysis.evaluation, analysis.dataset.frame, analysis.assumptions
+    metrics = evaluation.metrics
+    return [
+        (figures.class_balance, (eda.class_balance, analysis.target)),
+        (figures.count_distributions, (frame, analysis.target)),
+        (figures.correlation_heatmap, (eda.pearson, "Pearson")),
+        (figures.text_length_by_class, (frame, analysis.target)),
+        (figures.confusion_matrix, (evaluation.confusion, evaluation.labels)),
+        (figures.roc_curve, (evaluation.roc, metrics["roc_auc"])),
+        (figures.precision_recall_curve, (evaluation.pr, metrics["average_precision"], metrics["base_rate"])),
+        (figures.reliability_curve, (analysis.calibration_curve, analysis.calibration_summary)),
+        (figures.empirical_logits, (checks.empirical_logit,)),
+        (figures.influence, (checks.influence, 4 / len(checks.influence))),
+    ]
+
+
+def binary_context(m: dict) -> dict:
+    return {
+        "per_class": m["test_per_class"],
+        "cv_table": cv_table(m["cv"]),
+        "cv_metrics": CV_COLUMNS,
+    }
+
+
+def cv_table(cv: dict) -> list[dict]:
+    """One row per model: ``{metric: (mean, ci_low, ci_high)}`` in a fixed column order."""
+    return [
+        {"model": model, **{k: (v[k]["mean"], v[k]["ci_low"], v[k]["ci_high"]) for k in CV_COLUMNS}}
+        for model, v in cv["models"].items()
+    ]
+
+
+def family_figure_jobs(analysis) -> list[tuple]:
+    """The figures of a non-binary outcome's report: EDA by level or quartile group, then the model's."""
+    eda, evaluation, target = analysis.eda, analysis.evaluation, analysis.target
+    frame = analysis.dataset.frame
+    group = f"{target} (quartile group)" if target not in config.CATEGORIES else target
+    grouped = frame.assign(**{group: target_groups(frame, target).astype(str)})
+    jobs = [
+        (figures.class_balance, (eda.class_balance, target)),
+        (figures.count_distributions, (grouped, group)),
+        (figures.correlation_heatmap, (eda.pearson, "Pearson")),
+        (figures.text_length_by_class, (grouped, group)),
+    ]
+    kind = analysis.approach.kind
+    if kind is OutcomeKind.ORDINAL:
+        levels = list(ORDERED_LEVELS[target])
+        jobs += [
+            (figures.ordinal_confusion, (evaluation.test_table, levels)),
+            (figures.severity_scores, (evaluation.predictions, levels)),
+        ]
+    else:
+        jobs.append((figures.observed_vs_predicted, (evaluation.test_table, target, kind is OutcomeKind.COUNT)))
+        if kind is OutcomeKind.CONTINUOUS:
+            jobs.append((figures.residuals_vs_fitted, (evaluation.predictions, target)))
+    return jobs
+
+
+MODEL_FIGURES = ("confusion_matrix", "severity_scores", "observed_vs_predicted", "residuals")
+
+
+def family_context(m: dict) -> dict:
+    return {"test_summary": family_test_summary(m), "model_figures": MODEL_FIGURES}
+
+
+def family_test_summary(m: dict) -> str:
+    """One sentence on how well the model predicts the test part, beside its baseline."""
+    t, n = m["test"], m["split"]["test_rows"]
+    kind = OutcomeKind(m["outcome_type"])
+    if kind is OutcomeKind.ORDINAL:
+        aucs = [f"{value:.3f} ({key.removeprefix('roc_auc_').replace('_', ' ')})" for key, value in t.items() if key.startswith("roc_auc")]
+        return (
+            f"On the untouched test part ({n:,} videos) the model ranks videos by severity better than chance "
+            f"(ROC-AUC {', '.join(aucs)}), and its probabilities beat the class shares (log loss {t['log_loss']:.3f} "
+            f"against {t['log_loss_prior_baseline']:.3f}); but its most likely level is right for {t['accuracy']:.1%} "
+            f"of videos, against {t['accuracy_majority_baseline']:.1%} for always predicting the most common level."
+        )
+    if kind is OutcomeKind.COUNT:
+        return (
+            f"On the untouched test part ({n:,} videos) the model explains {t['d2_poisson_deviance']:.1%} of the "
+            f"Poisson deviance (D²) and ranks videos with Spearman correlation {t['spearman']:.3f}; its mean absolute "
+            f"error is {t['mae']:,.0f} against {t['mae_mean_baseline']:,.0f} for always predicting the training mean."
+        )
+    return (
+        f"On the untouched test part ({n:,} videos) the model's R² (the share of variance it explains) is "
+        f"{t['r2']:.3f}; its root-mean-square error is {t['rmse']:,.2f} against {t['rmse_mean_baseline']:,.2f} for always predicting "
+        "the training mean."
+    )
+
+
+BINARY = DocumentSet(
+    figure_jobs=binary_figure_jobs,
+    templates={name: f"{name}.j2" for name in ("report.html", "report.md", "technical_summary.md", "pace_strategy.md")},
+    markdown_pages={"technical_summary": "Data-team brief", "pace_strategy": "PACE strategy document"},
+    summary=True,
+    context=binary_context,
+)
+# A non-binary outcome gets the report alone: the summaries answer the brief's verified_status question.
+FAMILY = DocumentSet(
+    figure_jobs=family_figure_jobs,
+    templates={"report.html": "family_report.html.j2", "report.md": "family_report.md.j2"},
+    context=family_context,
+)
+DOCUMENTS: dict[OutcomeKind, DocumentSet] = {
+    OutcomeKind.BINARY: BINARY,
+    OutcomeKind.ORDINAL: FAMILY,
+    OutcomeKind.COUNT: FAMILY,
+    OutcomeKind.CONTINUOUS: FAMILY,
+}
+
+
+def documents_for(outcome_type: str) -> DocumentSet:
+    """The document set of the kind named by a metrics record's ``outcome_type``."""
+    return DOCUMENTS[OutcomeKind(outcome_type)]
