@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -49,6 +50,20 @@ SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed for 
 def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
     if value not in choices:
         raise typer.BadParameter(f"must be one of {', '.join(choices)}; got {value!r}.", param_hint=option)
+
+
+def _options(threshold_rule: tuple | None = None, **values):
+    """The analysis options; a value outside its allowed range is a usage error naming its option."""
+    from .analysis import AnalysisOptions
+    from .errors import OptionsError
+    from .evaluation.metrics import ThresholdRule
+
+    try:
+        if threshold_rule is not None:
+            values["threshold_rule"] = ThresholdRule(*threshold_rule)
+        return AnalysisOptions(**values)
+    except OptionsError as exc:
+        raise typer.BadParameter(str(exc), param_hint=f"--{(exc.option or '').replace('_', '-')}") from None
 
 
 def _fail(message: str) -> None:
@@ -119,26 +134,18 @@ def run(
     cross-validation, threshold, leakage audit and summaries; author_ban_status an
     ordinal logit; a count column a Poisson or negative binomial model; the duration OLS.
     """
-    _check_choice(balance, config.BALANCE_OPTIONS, "--balance")
-    _check_choice(threshold_rule, config.THRESHOLD_RULES, "--threshold-rule")
-    _check_choice(engine, ("local", "spark"), "--engine")
-    _check_choice(transform, config.TRANSFORMS, "--transform")
-    if spark_tmp is not None and engine != "spark":
-        raise typer.BadParameter("applies only with --engine spark.", param_hint="--spark-tmp")
-    from .analysis import AnalysisOptions, analyze
+    from .analysis import analyze
     from .artifact.store import save_artifact
-    from .evaluation.metrics import ThresholdRule
     from .reporting.render import write_outputs
 
+    options = _options(
+        target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
+        cv_folds=cv_folds, cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
+        transform=transform, engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
+        command=shlex.join(["tiktok-claims", *sys.argv[1:]]),
+    )
     progress = None if quiet else _progress_printer()
     try:
-        options = AnalysisOptions(
-            target=target, seed=seed, balance=balance,
-            threshold_rule=ThresholdRule(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
-            cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, transform=transform,
-            engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
-            command=shlex.join(["tiktok-claims", *sys.argv[1:]]),
-        )
         analysis = analyze(data, options, progress=progress)
         metrics = analysis.metrics()
         written = write_outputs(analysis, out, metrics, progress=progress)
@@ -164,15 +171,15 @@ def check(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Check the model's assumptions and print the checklist with verdicts."""
-    _check_choice(transform, config.TRANSFORMS, "--transform")
     from rich.console import Console
     from rich.table import Table
 
     from .analysis import check_assumptions
 
+    options = _options(target=target, seed=seed, transform=transform)
     try:
         dataset, approach, spec, checks = check_assumptions(
-            data, target=target, seed=seed, transform=transform, progress=None if quiet else _progress_printer()
+            data, options, progress=None if quiet else _progress_printer()
         )
     except TiktokClaimsError as exc:
         _fail(str(exc))
@@ -278,8 +285,6 @@ def _progress_bar(quiet: bool):
     if quiet:
         yield None
         return
-    import time
-
     from rich.console import Console
     from rich.progress import (
         BarColumn,

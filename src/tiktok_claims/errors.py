@@ -16,7 +16,11 @@ class ModelFileError(TiktokClaimsError, ValueError):
 
 
 class OptionsError(TiktokClaimsError, ValueError):
-    """An option of the analysis is outside its allowed values."""
+    """An option of the analysis is outside its allowed values; ``option`` names it."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 class AnalysisError(TiktokClaimsError, RuntimeError):

@@ -16,6 +16,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
+from threadpoolctl import threadpool_limits
+
 
 def default_workers() -> int:
     """One worker per available core, at most 4."""
@@ -46,8 +48,6 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
     if workers <= 1:
         yield InProcess()
         return
-    from threadpoolctl import threadpool_limits
-
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread_per_worker
     ) as pool, threadpool_limits(limits=1):
@@ -58,6 +58,4 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
 
 def _one_thread_per_worker() -> None:
     """Workers already run side by side: threaded BLAS/OpenMP inside them would only contend."""
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(limits=1)

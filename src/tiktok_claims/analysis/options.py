@@ -85,9 +85,11 @@ class AnalysisOptions:
         if self.workers is not None:
             _whole("workers", self.workers, (1, None))
         if not isinstance(self.threshold_rule, ThresholdRule):
-            raise OptionsError(f"threshold_rule must be a ThresholdRule; got {type(self.threshold_rule).__name__}.")
+            raise OptionsError(
+                f"threshold_rule must be a ThresholdRule; got {type(self.threshold_rule).__name__}.", "threshold_rule"
+            )
         if self.spark_tmp is not None and self.engine != "spark":
-            raise OptionsError("spark_tmp applies only with engine='spark'.")
+            raise OptionsError("spark_tmp applies only with --engine spark (engine='spark').", "spark_tmp")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -96,11 +98,11 @@ class AnalysisOptions:
 
 def _choice(name: str, value, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise OptionsError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.")
+        raise OptionsError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.", name)
 
 
 def _whole(name: str, value, bounds: tuple[int, int | None]) -> None:
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         within = f"at least {low}" if high is None else f"from {low} to {high:,}"
-        raise OptionsError(f"{name} must be a whole number {within}; got {value!r}.")
+        raise OptionsError(f"{name} must be a whole number {within}; got {value!r}.", name)

@@ -13,6 +13,7 @@ from sklearn.calibration import calibration_curve
 from threadpoolctl import threadpool_limits
 
 from .. import config
+from ..errors import OptionsError
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class ThresholdRule:
 
     def __post_init__(self):
         if self.rule not in THRESHOLD_RULES:
-            raise ValueError(f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}; got {self.rule!r}")
+            raise OptionsError(
+                f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}; got {self.rule!r}.", "threshold_rule"
+            )
 
     def choose(self, y_true, y_score) -> "ThresholdChoice":
         return choose_threshold(
