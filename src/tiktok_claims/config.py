@@ -55,6 +55,8 @@ TRANSFORMS: tuple[str, ...] = ("none", "log1p")
 CV_FOLDS = 5
 CV_REPEATS = 1
 BOOTSTRAP_RESAMPLES = 1000
+# Bootstrap refits of the inference model that measure how stable each finding is.
+STABILITY_REFITS = 200
 
 # Multicollinearity rule for continuous predictors (see model/features.py).
 VIF_LIMIT = 5.0
@@ -63,6 +65,10 @@ CORRELATION_REPORT_LIMIT = 0.7
 # Leakage guard: a continuous predictor this rank-correlated with a numeric target is
 # treated as a version of the target (see model.features.leakage_guard).
 LEAKAGE_RANK_CORRELATION = 0.9
+
+# Predictors that are consequences of an outcome: a video is viewed before it is liked,
+# shared, downloaded or commented on, so these counts follow views and cannot explain them.
+CONSEQUENCES: dict[str, tuple[str, ...]] = {VIEWS: (LIKES, SHARES, DOWNLOADS, COMMENTS)}
 
 # IQR outlier fences: Q1 - k*IQR and Q3 + k*IQR.
 IQR_MULTIPLIER = 1.5

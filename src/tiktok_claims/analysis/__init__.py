@@ -22,7 +22,7 @@ from ..diagnostics.logistic import check_logistic
 from ..eda import explore
 from ..errors import AnalysisError
 from ..model.features import FeatureSpec, select_features
-from ..model.logistic import fit
+from ..model.logistic import fit_inference
 from ..model.split import encode_target, split
 from .binary import Analysis, Progress, analyze_binary
 from .families import FamilyAnalysis, analyze_family
@@ -99,22 +99,23 @@ def check_assumptions(
     progress: Progress | None = None,
     **option_values,
 ) -> tuple[Dataset, Approach, FeatureSpec, list[dict]]:
-    """The assumption checklist alone, for any target: load, choose the approach, split,
-    select features, fit, check. Returns the checks as records (as in ``metrics.json``)."""
+    """The assumption checklist alone, for any target, as ``run`` computes it: load, choose the
+    approach, select features on the training part, fit the inference model on every used
+    row, check. Returns the checks as records (as in ``metrics.json``)."""
     options = dataclasses.replace(options or AnalysisOptions(), **option_values)
     say = progress or (lambda stage: None)
     say("Loading and validating the data")
     dataset = load_input(data, options.seed)
     approach = choose_approach(dataset.frame, options.target)
     parts = split(dataset.frame, approach.stratify_on, options.seed)
-    train = dataset.frame.loc[parts.train]
-    spec = select_features(train, options.target, transform=options.transform)
-    say(f"Fitting the {approach.label} and checking its assumptions")
+    spec = select_features(dataset.frame.loc[parts.train], options.target, transform=options.transform)
+    say(f"Fitting the {approach.label} on every used row and checking its assumptions")
+    frame = dataset.frame
     if approach.kind is not OutcomeKind.BINARY:
-        return dataset, approach, spec, [check.to_record() for check in check_family(train, spec, approach)]
-    y_train = encode_target(train[options.target], approach.positive_class)
-    model = fit(train, y_train, spec, config.DEFAULT_BALANCE, options.seed)
-    return dataset, approach, spec, check_logistic(train, y_train, spec, model.inference, model.separation).records()
+        return dataset, approach, spec, [check.to_record() for check in check_family(frame, spec, approach)]
+    y = encode_target(frame[options.target], approach.positive_class)
+    inference = fit_inference(frame, y, spec)
+    return dataset, approach, spec, check_logistic(frame, y, spec, inference.result, inference.separation).records()
 
 
 def load_input(data: str | Path | pd.DataFrame | None, seed: int) -> Dataset:

@@ -24,15 +24,14 @@ from ..evaluation.metrics import (
     evaluate,
     per_thousand,
 )
-from ..interpretation import (
-    coefficient_table,
-    key_findings,
-    outcome_phrase,
-    plain_insights,
-)
+from ..interpretation.effects import coefficient_table, probability_changes
+from ..interpretation.findings import key_findings, outcome_phrase
+from ..interpretation.separation import estimation_reason, separating_rule
+from ..interpretation.story import binary_story
 from ..model.features import FeatureSpec, select_features
-from ..model.logistic import FittedModel, fit
+from ..model.logistic import Classifier, Inference, fit_classifier, fit_inference
 from ..model.split import Split, encode_target, split
+from ..model.stability import bootstrap_stability
 from ..parallel import default_workers, worker_pool
 from .options import AnalysisOptions
 from .records import (
@@ -48,6 +47,7 @@ from .records import (
 Progress = Callable[[str], None]
 # Libraries the parallel stages use, imported once before the workers fork.
 WORKER_MODULES = ("statsmodels.api", "imblearn.pipeline", "sklearn.ensemble", "sklearn.linear_model", "scipy.optimize")
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ class Analysis:
     eda: EdaResult
     features: FeatureSpec
     split: Split
-    model: FittedModel
+    classifier: Classifier
+    inference: Inference
     coefficients: pd.DataFrame
     findings: list[dict]
     evaluation: Evaluation
@@ -71,6 +72,7 @@ class Analysis:
     calibration_summary: dict[str, float] = field(default_factory=dict)
     cross_validation: CrossValidation | None = None
     leakage: LeakageAudit | None = None
+    separating_rule: dict | None = None
     test_scores: pd.Series = field(repr=False, default=None)
     spark: object = field(repr=False, default=None)
     created: str = ""
@@ -99,33 +101,39 @@ class Analysis:
             "positive_class": self.approach.positive_class,
             "seed": self.seed,
             "balance": self.balance,
-            "calibrated": self.model.calibration is not None,
+            "calibrated": self.classifier.calibration is not None,
             "platt_scaling": (
-                None if self.model.calibration is None
-                else {"slope": self.model.calibration[0], "intercept": self.model.calibration[1]}
+                None if self.classifier.calibration is None
+                else {"slope": self.classifier.calibration[0], "intercept": self.classifier.calibration[1]}
             ),
+            "output": output_record(self.options, self.evaluation.metrics["base_rate"], self.calibration_summary),
             "split": {
                 "test_size": self.split.test_size,
                 "train_rows": len(self.split.train),
                 "test_rows": len(self.split.test),
                 "stratified_on": self.target,
             },
-            "features": features_record(self.features, self.model.feature_names),
-            "estimation": estimation_record(self.model),
+            "features": features_record(self.features, self.classifier.feature_names),
+            "estimation": estimation_record(self.inference, self.classifier, self.separating_rule),
             "convergence": {
-                "sklearn_newton_iterations": self.model.sklearn_iterations,
-                "statsmodels_converged": self.model.inference_converged,
-                "statsmodels_newton_iterations": self.model.inference_iterations,
+                "sklearn_newton_iterations": self.classifier.iterations,
+                "statsmodels_converged": True,
+                "statsmodels_newton_iterations": self.inference.iterations,
             },
             "fit": {
-                "train_log_likelihood": float(self.model.inference.llf),
-                "null_log_likelihood": float(self.model.inference.llnull),
-                "mcfadden_pseudo_r2": float(self.model.inference.prsquared),
-                "llr_p_value": float(self.model.inference.llr_pvalue),
+                "rows": self.inference.rows,
+                "log_likelihood": float(self.inference.result.llf),
+                "null_log_likelihood": float(self.inference.result.llnull),
+                "mcfadden_pseudo_r2": float(self.inference.result.prsquared),
+                "llr_p_value": float(self.inference.result.llr_pvalue),
             },
+            "stability": {"refits": self.options.stability_refits, "alpha": ALPHA},
             "assumptions": self.assumptions.records(),
             "assumption_tables": {
                 "box_tidwell": records(self.assumptions.box_tidwell),
+                "raw_box_tidwell": (
+                    None if self.assumptions.raw_box_tidwell is None else records(self.assumptions.raw_box_tidwell)
+                ),
                 "influential": records(self.assumptions.influential),
                 "refit_shift": records(self.assumptions.refit_shift),
                 "hosmer_lemeshow": records(self.assumptions.hosmer_lemeshow),
@@ -153,6 +161,7 @@ class Analysis:
             "cv": cv_record(self.cross_validation),
             "leakage_audit": {
                 "course": self.leakage.course,
+                "inflated": self.leakage.inflated,
                 "honest": {k: self.evaluation.metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "base_rate")},
                 "explanation": self.leakage.explanation,
             },
@@ -166,7 +175,7 @@ class Analysis:
             "command": self.options.command,
             "versions": self.versions,
         })
-        record["insights"] = plain_insights(record)
+        record["story"] = binary_story(record)
         return record
 
     def _engine_record(self) -> dict:
@@ -175,7 +184,7 @@ class Analysis:
             return {"name": "in-process (scikit-learn + statsmodels)"}
         ours = self.coefficients.set_index("name")["coef_per_sd"]
         theirs = self.spark.coefficients.set_index("name")
-        classifier = self.model.pipeline.named_steps["classifier"].coef_.ravel()
+        classifier = self.classifier.pipeline.named_steps["classifier"].coef_.ravel()
         return {
             "name": "spark",
             "master": self.spark.master,
@@ -189,26 +198,59 @@ class Analysis:
         }
 
 
-def estimation_record(model: FittedModel) -> dict:
-    """How the coefficients were estimated, and why (Firth's fit replaces ML under separation)."""
-    separation = model.separation
-    kind = "none" if separation is None else separation.kind
-    if model.penalized:
-        reason = (
-            f"Separation was detected before fitting ({kind}: a linear rule led by "
-            f"{separation.leading_predictor} misclassifies {separation.misclassified_share:.1%} of the training "
-            "rows), so maximum-likelihood estimates would be infinite or rest on a few rows. Both the "
-            "classifier and the inference model use Firth's penalized likelihood instead, which keeps "
-            "every estimate finite; its standard errors are Wald, from the penalized information."
-        )
-    else:
-        reason = (
-            "No separation was detected before fitting, so the maximum-likelihood estimates exist and are "
-            "finite: unweighted statsmodels Logit for inference, scikit-learn's newton-cholesky for the classifier."
-        )
-    return {"penalized": model.penalized, "estimator": model.estimator, "separation": kind, "reason": reason}
+def estimation_record(inference: Inference, classifier: Classifier, rule: dict | None) -> dict:
+    """How the coefficients were estimated, on which rows, and why (Firth under separation)."""
+    separation = inference.separation
+    return {
+        "penalized": inference.penalized,
+        "classifier_penalized": classifier.penalized,
+        "estimator": inference.estimator,
+        "rows": inference.rows,
+        "separation": separation.kind,
+        "misclassified_share": separation.misclassified_share,
+        "leading_predictor": separation.leading_predictor if separation.kind != "none" else None,
+        "firth_shift": inference.firth_shift,
+        "separating_rule": rule,
+        "reason": estimation_reason(
+            separation.kind,
+            penalized=inference.penalized,
+            rows=inference.rows,
+            leading=separation.leading_predictor,
+            misclassified_share=separation.misclassified_share,
+            infinite=separation.infinite,
+            firth_shift=inference.firth_shift,
+            classifier_penalized=classifier.penalized,
+        ),
+    }
 
 
+def output_record(options: AnalysisOptions, base_rate: float, calibration_summary: dict) -> dict:
+    """What the deployed classifier's output is: a probability, or a score that only ranks."""
+    mean = calibration_summary.get("mean_predicted", float("nan"))
+    if options.calibrate:
+        return {
+            "name": "probability",
+            "description": (
+                "probabilities: the classifier's scores recalibrated by Platt scaling on out-of-fold training "
+                f"scores (on the test part they average {mean:.3f} against a base rate of {base_rate:.3f})"
+            ),
+        }
+    if options.balance == "none":
+        return {
+            "name": "probability",
+            "description": (
+                "probabilities from an unweighted fit on the training part (on the test part they average "
+                f"{mean:.3f} against a base rate of {base_rate:.3f})"
+            ),
+        }
+    return {
+        "name": "score",
+        "description": (
+            f"scores for ranking, not probabilities: the classifier reweights the classes ({options.balance}), so "
+            f"its scores average {mean:.3f} on the test part against a base rate of {base_rate:.3f}; higher means "
+            "more likely, but a score of 0.7 does not mean a 70% chance (use --calibrate for probabilities)"
+        ),
+    }
 
 
 def analyze_binary(
@@ -220,32 +262,46 @@ def analyze_binary(
     parts = split(frame, approach.stratify_on, seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
     spec = select_features(train, target, transform=options.transform)
-    y_train = encode_target(train[target], approach.positive_class)
-    y_test = encode_target(test[target], approach.positive_class)
+    y_all = encode_target(frame[target], approach.positive_class)
+    y_train, y_test = y_all.loc[parts.train], y_all.loc[parts.test]
     rule = options.threshold_rule
     with worker_pool(default_workers() if options.workers is None else options.workers, preload=WORKER_MODULES) as pool:
-        say("Reproducing the course's recipe (leakage audit) alongside the fit")
+        say("Reproducing the course's recipe (leakage audit) alongside the fits")
         course = pool.submit(course_recipe, frame, target, approach.positive_class, spec, seed)
-        say(f"Checking separation and fitting the {approach.label} ({options.balance})")
-        model = fit(train, y_train, spec, options.balance, seed, calibrate=options.calibrate)
-        threshold = rule.choose(y_train, model.predict_proba(train[spec.columns]))
-        say("Checking assumptions and cross-validating strategies, baselines and the reference model")
-        checks = pool.submit(check_logistic, train, y_train, spec, model.inference, model.separation)
+        say("Fitting the inference model on every used row (separation checked first)")
+        pending_inference = pool.submit(fit_inference, frame, y_all, spec)
+        say(f"Fitting the classifier on the training part ({options.balance})")
+        classifier = fit_classifier(train, y_train, spec, options.balance, seed, calibrate=options.calibrate)
+        threshold = rule.choose(y_train, classifier.predict_proba(train[spec.columns]))
+        say("Cross-validating strategies, baselines and the reference model")
         pending_cv = start_cross_validation(
             train, y_train, spec, seed=seed, folds=options.cv_folds, repeats=options.cv_repeats,
-            threshold_rule=rule, default_balance=options.balance, executor=pool, penalized=model.penalized,
+            threshold_rule=rule, default_balance=options.balance, executor=pool, penalized=classifier.penalized,
+            untransformed=select_features(train, target) if spec.log1p else None,
         )
         say(f"Evaluating on the untouched test part ({options.bootstrap:,} bootstrap resamples) and calibration")
-        scores = pd.Series(model.predict_proba(test[spec.columns]), index=test.index, name="score")
+        scores = pd.Series(classifier.predict_proba(test[spec.columns]), index=test.index, name="score")
         negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
         evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
         intervals = bootstrap_intervals(
             y_test, scores, threshold=threshold.threshold, n_resamples=options.bootstrap, seed=seed
         )
         curve, calibration_summary = calibration(y_test, scores)
+        inference = pending_inference.result()
+        say("Checking the inference model's assumptions and the stability of its estimates")
+        design = inference_design(inference.result)
+        checks = pool.submit(check_logistic, frame, y_all, spec, inference.result, inference.separation)
+        stability = pool.submit(
+            bootstrap_stability, design, y_all, inference.result.params, penalized=inference.penalized,
+            refits=options.stability_refits, seed=seed, alpha=ALPHA,
+        )
         cv = pending_cv.result()
-        leakage = explain(course.result(), evaluation.metrics, approach.positive_class)
-        checks = checks.result()
+        precision = intervals.set_index("metric").loc["precision"]
+        leakage = explain(
+            course.result(), evaluation.metrics, approach.positive_class,
+            (float(precision["ci_low"]), float(precision["ci_high"])),
+        )
+        checks, stability = checks.result(), stability.result()
     spark = None
     if options.engine == "spark":
         from ..spark.fit import fit_spark
@@ -256,7 +312,18 @@ def analyze_binary(
             master=options.spark_master, scratch=options.spark_tmp,
         )
     say("Interpreting the coefficients")
-    coefficients = coefficient_table(model.inference, model.train_scales, log1p=spec.log1p)
+    coefficients = coefficient_table(inference.result, inference.scales, log1p=spec.log1p)
+    coefficients = coefficients.merge(
+        probability_changes(inference.result, design, coefficients).rename_axis("name").reset_index(), on="name", how="left"
+    ).merge(
+        stability.rename(columns={"same_sign": "stable_sign", "significant": "stable_significance"}), on="name", how="left"
+    )
+    separating = None
+    if inference.separation.kind != "none":
+        separating = separating_rule(
+            _predictor_values(frame, inference.separation.leading_predictor), y_all,
+            inference.separation.leading_predictor, approach.positive_class, negative,
+        )
     return Analysis(
         dataset=dataset,
         options=options,
@@ -264,9 +331,10 @@ def analyze_binary(
         eda=eda,
         features=spec,
         split=parts,
-        model=model,
+        classifier=classifier,
+        inference=inference,
         coefficients=coefficients,
-        findings=key_findings(coefficients, outcome_phrase=outcome_phrase(approach)),
+        findings=key_findings(coefficients, outcome_phrase=outcome_phrase(approach), alpha=ALPHA),
         evaluation=evaluation,
         threshold=threshold,
         assumptions=checks,
@@ -275,8 +343,26 @@ def analyze_binary(
         calibration_summary=calibration_summary,
         cross_validation=cv,
         leakage=leakage,
+        separating_rule=separating,
         test_scores=scores,
         spark=spark,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),
     )
+
+
+def inference_design(result) -> pd.DataFrame:
+    """The design an inference result was fitted on (its constant included), with its row labels."""
+    return pd.DataFrame(
+        np.asarray(result.model.exog, dtype=float),
+        index=result.model.data.row_labels,
+        columns=list(result.model.exog_names),
+    )
+
+
+def _predictor_values(frame: pd.DataFrame, design_column: str) -> pd.Series:
+    """The raw column behind a design column (a dummy's categorical column)."""
+    if design_column in frame.columns:
+        return frame[design_column]
+    column = next(c for c in config.CATEGORIES if design_column.startswith(f"{c}_"))
+    return frame[column]

@@ -8,18 +8,15 @@ from typing import Callable
 
 import pandas as pd
 
-from ..approach import Approach
+from ..approach import Approach, OutcomeKind
 from ..data.load import Dataset
 from ..diagnostics.check import Check
 from ..diagnostics.families import check_family
 from ..eda import EdaResult
 from ..evaluation.families import FamilyEvaluation, evaluate_family
-from ..interpretation import (
-    EFFECT_NAMES,
-    family_coefficients,
-    family_findings,
-    outcome_phrase,
-)
+from ..interpretation.effects import EFFECT_NAMES, cut_coefficients, family_coefficients
+from ..interpretation.family_story import family_story
+from ..interpretation.findings import cut_findings, family_findings, outcome_phrase
 from ..model.families import FamilyFit, fit_family
 from ..model.features import FeatureSpec, select_features
 from ..model.split import Split, split
@@ -52,10 +49,15 @@ class FamilyAnalysis:
     features: FeatureSpec
     split: Split
     model: FamilyFit
+    """The fit on every used row: what the coefficients, findings and checks describe."""
+    test_model: FamilyFit
+    """The fit on the training part alone: what the untouched test part evaluates."""
     coefficients: pd.DataFrame = field(repr=False)
     evaluation: FamilyEvaluation = field(repr=False)
     findings: list[dict] = field(default_factory=list)
     assumptions: list[Check] = field(repr=False, default_factory=list)
+    cut_coefficients: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    proportional_odds_holds: bool | None = None
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -70,7 +72,7 @@ class FamilyAnalysis:
     def metrics(self) -> dict:
         """The machine-readable record of every number a report shows (``metrics.json``)."""
         model = self.model
-        return json_safe({
+        record = json_safe({
             **header_record(self),
             "approach_statistics": self.approach.statistics,
             "seed": self.seed,
@@ -82,23 +84,29 @@ class FamilyAnalysis:
             },
             "features": features_record(self.features, model.feature_names),
             "estimation": {
+                "rows": len(self.dataset.frame),
                 "estimator": model.estimator,
                 "converged": model.converged,
                 "iterations": model.iterations,
                 "effect_name": EFFECT_NAMES[self.approach.family],
                 "extra_parameters": model.extra_parameters,
             },
-            "fit": model.fit_statistics,
+            "fit": {"rows": len(self.dataset.frame), **model.fit_statistics},
             "assumptions": [check.to_record() for check in self.assumptions],
             "coefficients": records(self.coefficients),
+            "cut_coefficients": records(self.cut_coefficients),
+            "proportional_odds_holds": self.proportional_odds_holds,
             "findings": self.findings,
             "test": self.evaluation.test,
+            "test_majority_level": self.evaluation.majority_level,
             "test_table": records(self.evaluation.test_table),
             "eda": eda_record(self.eda),
             "engine": {"name": "in-process (statsmodels)"},
             "command": self.options.command,
             "versions": self.versions,
         })
+        record["story"] = family_story(record)
+        return record
 
 
 def analyze_family(
@@ -110,12 +118,22 @@ def analyze_family(
     parts = split(frame, approach.stratify_on, options.seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
     spec = select_features(train, target, transform=options.transform)
-    say(f"Fitting the {approach.label} and evaluating it on the untouched test part")
-    model = fit_family(train, spec, approach)
-    evaluation = evaluate_family(model, train, test)
-    say("Checking its assumptions")
-    checks = check_family(train, spec, approach)
+    say(f"Fitting the {approach.label} on the training part and evaluating it on the untouched test part")
+    test_model = fit_family(train, spec, approach)
+    evaluation = evaluate_family(test_model, train, test)
+    say("Fitting it on every used row and checking its assumptions")
+    model = fit_family(frame, spec, approach)
+    checks = check_family(frame, spec, approach)
     coefficients = family_coefficients(model)
+    holds = None
+    cuts = pd.DataFrame()
+    if approach.kind is OutcomeKind.ORDINAL:
+        holds = next(c.verdict == "pass" for c in checks if c.name.startswith("Proportional odds"))
+        cuts = cut_coefficients(model)
+    if holds is False:
+        findings = cut_findings(cuts, model.levels)
+    else:
+        findings = family_findings(coefficients, approach.family, outcome_phrase(approach))
     return FamilyAnalysis(
         dataset=dataset,
         options=options,
@@ -124,10 +142,13 @@ def analyze_family(
         features=spec,
         split=parts,
         model=model,
+        test_model=test_model,
         coefficients=coefficients,
         evaluation=evaluation,
-        findings=family_findings(coefficients, approach.family, outcome_phrase(approach)),
+        findings=findings,
         assumptions=checks,
+        cut_coefficients=cuts,
+        proportional_odds_holds=holds,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),
     )

@@ -16,6 +16,7 @@ ENGINES: tuple[str, ...] = ("local", "spark")
 CV_FOLDS_RANGE = (2, 20)
 CV_REPEATS_RANGE = (1, 20)
 BOOTSTRAP_RANGE = (100, 100_000)
+STABILITY_RANGE = (0, 10_000)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class AnalysisOptions:
         ``"spark"`` also fits and evaluates the binary model on Apache Spark.
     spark_master, spark_tmp : str
         Spark's master URL and scratch location (``engine="spark"`` only).
+    stability_refits : int
+        Bootstrap refits of the inference model that measure each finding's stability (0-10,000).
     workers : int or None
         Processes for independent stages; ``None``: one per available core (at most 4).
     command : str
@@ -71,6 +74,7 @@ class AnalysisOptions:
     engine: Engine = "local"
     spark_master: str = "local[*]"
     spark_tmp: str | None = None
+    stability_refits: int = config.STABILITY_REFITS
     workers: int | None = None
     command: str = ""
 
@@ -82,6 +86,7 @@ class AnalysisOptions:
         _whole("cv_folds", self.cv_folds, CV_FOLDS_RANGE)
         _whole("cv_repeats", self.cv_repeats, CV_REPEATS_RANGE)
         _whole("bootstrap", self.bootstrap, BOOTSTRAP_RANGE)
+        _whole("stability_refits", self.stability_refits, STABILITY_RANGE)
         if self.workers is not None:
             _whole("workers", self.workers, (1, None))
         if not isinstance(self.threshold_rule, ThresholdRule):

@@ -57,6 +57,7 @@ def features_record(spec: FeatureSpec, encoded) -> dict:
         "log1p": list(spec.log1p),
         "encoded": list(encoded),
         "dropped": spec.dropped,
+        "vif_dropped": list(spec.vif_dropped),
         "rule": spec.rule,
         "vif": records(spec.vif_rounds),
         "correlated_pairs": records(spec.correlated_pairs),

@@ -11,10 +11,10 @@ from ..escaping import escape_markdown
 from .model import LoadedModel
 from .schema import FORMAT, format_version
 
-INTENDED_USE = (
-    "Rank reported videos so that moderators review the most likely positives first. "
-    "The probabilities are associations learned from past reports, not causes; a "
-    "threshold decision is a triage aid, never an automatic verdict."
+# The card of an artifact written before the verdict was recorded in it.
+UNSTATED_USE = (
+    "Not recorded in this artifact (written by an earlier version): read the run's executive summary for the "
+    "verdict before using the scores for anything."
 )
 
 
@@ -49,7 +49,10 @@ def card(model: LoadedModel) -> dict:
         "target": {"column": p["target"], "positive_class": p["positive_class"], "negative_class": p["negative_class"]},
         "model_family": p["model_family"],
         "balance": p["balance"],
-        "intended_use": INTENDED_USE,
+        "intended_use": p["use"]["intended_use"] if "use" in p else UNSTATED_USE,
+        "verdict": p["use"]["verdict_headline"] if "use" in p else None,
+        "limitations": p["use"]["limitations"] if "use" in p else [],
+        "output": p.get("output", {"name": "probability", "description": "not recorded in this artifact"}),
         "inputs": inputs,
         "coefficients": [
             {"feature": name, "coefficient": coef}
@@ -68,12 +71,16 @@ def card_markdown(card: dict) -> str:
     lines = [
         f"# Model card: {escape_markdown(target['column'])}",
         "",
-        f"- **Model**: {escape_markdown(card['model_family'])} ({escape_markdown(card['balance'])}), predicting "
-        f"P({escape_markdown(target['column'])} = {escape_markdown(target['positive_class'])}); the other class is "
-        f"{escape_markdown(target['negative_class'])}.",
+        f"- **Model**: {escape_markdown(card['model_family'])} ({escape_markdown(card['balance'])}) of "
+        f"{escape_markdown(target['column'])}: a higher output means '{escape_markdown(target['positive_class'])}' is "
+        f"more likely; the other class is '{escape_markdown(target['negative_class'])}'.",
         f"- **Created**: {escape_markdown(card['tool']['created'])} by tiktok-claims {escape_markdown(card['tool']['version'])}; "
         f"artifact format {card['model']['format_version']}, payload SHA-256 `{card['model']['payload_sha256']}`.",
         f"- **Intended use**: {escape_markdown(card['intended_use'])}",
+        *([f"- **Verdict**: {escape_markdown(card['verdict'])}"] if card["verdict"] else []),
+        f"- **Output** (column `{card['output']['name']}` of `tiktok-claims score`): "
+        f"{escape_markdown(card['output']['description'])}.",
+        *(f"- **Limitation**: {escape_markdown(item)}" for item in card["limitations"]),
         "",
         "## Inputs",
         "",

@@ -27,6 +27,8 @@ READABLE_VERSIONS = (FORMAT_VERSION, TRANSFORM_FORMAT_VERSION)
 # The transforms an input may name, and the function each applies before standardizing.
 INPUT_TRANSFORMS = {"log1p": np.log1p}
 IDENTIFIERS: tuple[str, ...] = (config.ID_COLUMN, config.VIDEO_ID)
+# The classifier's output: probabilities (calibrated, or unweighted) or scores that only rank.
+OUTPUT_NAMES = ("probability", "score")
 
 
 def format_version(payload: dict) -> int:
@@ -94,6 +96,19 @@ def validated(payload) -> dict:
     _field(payload, "versions", dict, "payload")
     _field(payload, "tool_version", str, "payload")
     _field(payload, "created", str, "payload")
+    # What the output is and what it is for (written since the model card states the verdict;
+    # artifacts written before lack them).
+    if "output" in payload:
+        output = _field(payload, "output", dict, "payload")
+        if _field(output, "name", str, "payload.output") not in OUTPUT_NAMES:
+            raise Unfit(f"payload.output.name {output['name']!r} is not one of {_names(OUTPUT_NAMES)}")
+        _field(output, "description", str, "payload.output")
+    if "use" in payload:
+        use = _field(payload, "use", dict, "payload")
+        for key in ("verdict", "verdict_headline", "intended_use"):
+            _field(use, key, str, "payload.use")
+        for index, item in enumerate(_field(use, "limitations", list, "payload.use")):
+            _require(item, str, f"payload.use.limitations[{index}]")
     return payload
 
 

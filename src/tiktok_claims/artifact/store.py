@@ -70,9 +70,9 @@ def model_payload(analysis, metrics: dict | None = None) -> dict:
         Plain JSON values only. Ordered things (inputs, features, coefficients) are
         lists, so writing with sorted keys never reorders them.
     """
-    pipeline = analysis.model.pipeline
+    pipeline = analysis.classifier.pipeline
     scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
-    coef, intercept = analysis.model.linear_predictor()
+    coef, intercept = analysis.classifier.linear_predictor()
     spec = analysis.features
     metrics = analysis.metrics() if metrics is None else metrics
     scaling = {name: (float(m), float(s)) for name, m, s in zip(spec.continuous, scaler.mean_, scaler.scale_)}
@@ -94,7 +94,7 @@ def model_payload(analysis, metrics: dict | None = None) -> dict:
         "balance": analysis.balance,
         "threshold": {key: metrics["threshold"][key] for key in ("value", "rule", "chosen_on", "description")},
         "inputs": inputs,
-        "features": list(analysis.model.feature_names),
+        "features": list(analysis.classifier.feature_names),
         "coef": [float(c) for c in coef],
         "intercept": float(intercept),
         "training_data": {
@@ -107,6 +107,13 @@ def model_payload(analysis, metrics: dict | None = None) -> dict:
             "seed": analysis.seed,
         },
         "metrics": {"test": metrics["test"], "test_ci": metrics["test_ci"]},
+        "output": dict(metrics["output"]),
+        "use": {
+            "verdict": metrics["story"]["verdict"]["level"],
+            "verdict_headline": metrics["story"]["verdict"]["headline"],
+            "intended_use": metrics["story"]["intended_use"],
+            "limitations": list(metrics["story"]["limitations"]),
+        },
         "versions": dict(analysis.versions),
         "tool_version": __version__,
         "created": analysis.created,

@@ -9,6 +9,7 @@ a report plots. The statistics behind the checks are in
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..model.separation import NEAR_SEPARATION_SHARE, Separation, detect_separat
 from .check import ALPHA, Check, vif_check
 from .statistics import (
     COOKS_MULTIPLIER,
-    REFIT_MAX_SHARE,
+    REFIT_MAX_EVENT_SHARE,
     box_tidwell,
     empirical_logits,
     events_per_variable,
@@ -56,7 +57,7 @@ class LogisticChecks:
     empirical_logit : DataFrame
         ``predictor, bin, n, events, x_low, x_high, x_mean, logit, model_logit``.
     influence : DataFrame
-        ``row, video_id, y, p_hat, cooks_d, leverage, std_resid`` for every training row.
+        ``row, video_id, y, p_hat, cooks_d, leverage, std_resid`` for every row the model was fitted on.
     influential : DataFrame
         The ``TOP_INFLUENTIAL`` rows of ``influence`` with the largest Cook's distance.
     refit_shift : DataFrame
@@ -76,6 +77,8 @@ class LogisticChecks:
     refit_shift: pd.DataFrame = field(repr=False)
     hosmer_lemeshow: pd.DataFrame = field(repr=False)
     separation: Separation = field(repr=False)
+    raw_box_tidwell: pd.DataFrame | None = field(repr=False, default=None)
+    """With the log1p remedy applied: Box-Tidwell on the counts as they are (was the remedy needed?)."""
 
     def records(self) -> list[dict]:
         """The checklist as JSON-safe dicts (for ``metrics.json``)."""
@@ -83,25 +86,26 @@ class LogisticChecks:
 
 
 def check_logistic(
-    train: pd.DataFrame, y_train: pd.Series, spec: FeatureSpec, inference, separation: Separation | None = None
+    rows: pd.DataFrame, y: pd.Series, spec: FeatureSpec, inference, separation: Separation | None = None
 ) -> LogisticChecks:
     """Run the logistic-regression checklist on a fitted inference model.
 
     Parameters
     ----------
-    train : DataFrame
-        The training rows, with every column of the schema.
-    y_train : Series
-        The 0/1 target of ``train`` (1 = positive class).
+    rows : DataFrame
+        The rows the inference model was fitted on (every used row), with every column
+        of the schema.
+    y : Series
+        The 0/1 target of ``rows`` (1 = positive class).
     spec : FeatureSpec
         The predictors the model uses.
     inference : statsmodels LogitResults
         The unweighted Logit fitted on the standardized design with a constant
-        (``FittedModel.inference``); its design matrix is reused for every check.
+        (``Inference.result``); its design matrix is reused for every check.
         Under separation it is the Firth fit (:class:`tiktok_claims.model.firth.FirthInference`).
     separation : Separation, optional
         The result of :func:`detect_separation` on the same design, when the caller
-        has it already (``FittedModel.separation``); computed here otherwise.
+        has it already (``Inference.separation``); computed here otherwise.
 
     Returns
     -------
@@ -110,19 +114,21 @@ def check_logistic(
     Examples
     --------
     >>> spec = select_features(train, "verified_status")  # doctest: +SKIP
-    >>> model = fit(train, y_train, spec, balance="none", seed=42)  # doctest: +SKIP
-    >>> checks = check_logistic(train, y_train, spec, model.inference)  # doctest: +SKIP
+    >>> inference = fit_inference(frame, y, spec)  # doctest: +SKIP
+    >>> checks = check_logistic(frame, y, spec, inference.result)  # doctest: +SKIP
     >>> [(c.name, c.verdict) for c in checks.checks]  # doctest: +SKIP
     """
-    design = _design_of(inference, train.index)
-    y = y_train.loc[design.index].astype("int64")
+    design = _design_of(inference, rows.index)
+    y = y.loc[design.index].astype("int64")
     if not np.array_equal(y.to_numpy(), np.asarray(inference.model.endog, dtype="int64")):
-        raise AnalysisError("y_train does not match the outcome the inference model was fitted on.")
+        raise AnalysisError("y does not match the outcome the inference model was fitted on.")
 
-    vif = vif_table(train, spec.continuous, spec.categorical, spec.log1p)
-    box_tidwell_table = box_tidwell(train, spec, design, y)
+    vif = vif_table(rows, spec.continuous, spec.categorical, spec.log1p)
+    box_tidwell_table = box_tidwell(rows, spec, design, y)
+    # With the log1p remedy applied, the same test on the counts as they are says whether it was needed.
+    raw_box_tidwell = box_tidwell(rows, dataclasses.replace(spec, log1p=()), design, y) if spec.log1p else None
     influence = influence_table(design, y, inference)
-    influence.insert(1, config.VIDEO_ID, train.loc[design.index, config.VIDEO_ID].to_numpy())
+    influence.insert(1, config.VIDEO_ID, rows.loc[design.index, config.VIDEO_ID].to_numpy())
     influential = influence.nlargest(TOP_INFLUENTIAL, "cooks_d").reset_index(drop=True)
     refit_shift, refit_note = refit_without_influential(design, y, inference, influence["cooks_d"].to_numpy())
     p_hat = np.asarray(inference.predict(design), dtype=float)
@@ -130,10 +136,10 @@ def check_logistic(
     separation = detect_separation(design, y) if separation is None else separation
 
     checks = [
-        _outcome_check(train[spec.target], y),
-        _independence_check(train),
+        _outcome_check(rows[spec.target], y),
+        _independence_check(rows),
         vif_check(vif, spec),
-        _linearity_check(box_tidwell_table),
+        _linearity_check(box_tidwell_table, raw_box_tidwell),
         _influence_check(influence, refit_shift, refit_note),
         _epv_check(y, design),
         _separation_check(separation),
@@ -145,12 +151,13 @@ def check_logistic(
         checks=checks,
         vif=vif,
         box_tidwell=box_tidwell_table,
-        empirical_logit=empirical_logits(train, y, spec.continuous, p_hat, log1p=spec.log1p),
+        empirical_logit=empirical_logits(rows, y, spec.continuous, p_hat, log1p=spec.log1p),
         influence=influence,
         influential=influential,
         refit_shift=refit_shift,
         hosmer_lemeshow=hl_table,
         separation=separation,
+        raw_box_tidwell=raw_box_tidwell,
     )
 
 
@@ -164,7 +171,7 @@ def _design_of(inference, index: pd.Index) -> pd.DataFrame:
         raise AnalysisError("the inference model has no 'const' column; fit it on a design with a constant.")
     if not design.index.equals(index):
         raise AnalysisError(
-            f"the inference model was fitted on {len(design)} rows that are not the {len(index)} training rows given."
+            f"the inference model was fitted on {len(design)} rows that are not the {len(index)} rows given."
         )
     return design
 
@@ -177,11 +184,11 @@ def _outcome_check(values: pd.Series, y: pd.Series) -> Check:
         name="Outcome is binary",
         statistic=float(len(levels)),
         p_value=None,
-        threshold="distinct outcome values: exactly 2, both present in the training rows",
+        threshold="distinct outcome values: exactly 2, both present in the rows fitted",
         verdict="pass" if binary else "fail",
         consequence=(
             f"'{values.name}' takes {len(levels)} values ({', '.join(repr(v) for v in levels)}) with "
-            f"{counts[1]:,} positive and {counts[0]:,} negative training rows, so a binomial model "
+            f"{counts[1]:,} positive and {counts[0]:,} negative rows, so a binomial model "
             + ("applies." if binary else "does not apply.")
         ),
         remedy="None needed." if binary else "Choose a model for the outcome's type (multinomial, ordinal, count or linear).",
@@ -189,18 +196,18 @@ def _outcome_check(values: pd.Series, y: pd.Series) -> Check:
     )
 
 
-def _independence_check(train: pd.DataFrame) -> Check:
-    table = duplicates(train)
+def _independence_check(rows: pd.DataFrame) -> Check:
+    table = duplicates(rows)
     total = int(table["count"].sum())
     found = "; ".join(f"{row.check}: {row.count:,}" for row in table.itertuples(index=False))
     return Check(
         name="Independence of observations",
         statistic=float(total),
         p_value=None,
-        threshold="duplicate rows, video ids and transcripts in the training rows: warn if any",
+        threshold="duplicate rows, video ids and transcripts in the rows fitted: warn if any",
         verdict="warn" if total else "pass",
         consequence=(
-            f"Training rows: {found}; repeated authors cannot be checked because the data have no "
+            f"Rows fitted: {found}; repeated authors cannot be checked because the data have no "
             "author id, so several videos from one account count as independent evidence and the "
             "standard errors may be too small."
         ),
@@ -213,11 +220,20 @@ def _independence_check(train: pd.DataFrame) -> Check:
     )
 
 
-def _linearity_check(table: pd.DataFrame) -> Check:
+def _linearity_check(table: pd.DataFrame, raw_table: pd.DataFrame | None = None) -> Check:
+    """Box-Tidwell; with the log1p remedy applied, ``raw_table`` is the same test on the raw counts."""
     threshold = f"smallest Bonferroni-adjusted Box-Tidwell p (over {len(table)} predictors): warn < {ALPHA:g}"
     remedy = "Refit with log1p-transformed counts (--transform log1p) or splines and compare the fits."
     if (table["transform"] == "log1p").any():
         remedy = "The counts already enter as log1p(count); model the remaining bend with splines and compare the fits."
+    unneeded = ""
+    if raw_table is not None and not raw_table.empty and raw_table["p_adjusted"].notna().all():
+        raw_p = float(raw_table["p_adjusted"].min())
+        if raw_p >= ALPHA:
+            unneeded = (
+                f" On the raw counts linearity already held (smallest adjusted p = {raw_p:.3g}), so the log1p "
+                "transform was not needed: compare the fits before keeping it."
+            )
     if table.empty:
         return Check("Linearity of the log-odds (Box-Tidwell)", None, None, threshold, "pass",
                      "The model has no continuous predictor, so there is no linearity to check.", "None needed.", table)
@@ -251,8 +267,8 @@ def _linearity_check(table: pd.DataFrame) -> Check:
         p_value=smallest,
         threshold=threshold + "; statistic: largest |z| of the x·ln(x) terms",
         verdict="warn" if not flagged.empty else "pass",
-        consequence=consequence,
-        remedy=remedy if not flagged.empty else "None needed.",
+        consequence=consequence + unneeded,
+        remedy=remedy if not flagged.empty else ("Refit without --transform log1p." if unneeded else "None needed."),
         details=table,
     )
 
@@ -264,7 +280,8 @@ def _influence_check(influence: pd.DataFrame, refit_shift: pd.DataFrame, note: s
     largest = float(influence["cooks_d"].max())
     threshold = (
         f"Cook's distance > 4/n = {limit:.2g} marks a row; refit without them (at most "
-        f"{REFIT_MAX_SHARE:.0%} of rows): warn if a coefficient moves > 1 SE or a significant one changes sign"
+        f"{REFIT_MAX_EVENT_SHARE:.0%} of the smaller class's rows): warn if a coefficient moves > 1 SE or a "
+        "significant one changes sign"
     )
     if refit_shift.empty:
         verdict = "warn" if above else "pass"
@@ -304,7 +321,7 @@ def _epv_check(y: pd.Series, design: pd.DataFrame) -> Check:
         threshold=f"smaller class count / parameters besides the intercept: fail < {EPV_FAIL:g}, warn < {EPV_WARN:g}",
         verdict=verdict,
         consequence=(
-            f"The smaller class has {counts.min():,} training rows for {parameters} parameters "
+            f"The smaller class has {counts.min():,} rows for {parameters} parameters "
             f"({epv:.1f} per parameter), "
             + ("enough for stable estimates." if verdict == "pass"
                else "too few for stable estimates: coefficients are biased away from zero and intervals too narrow.")
@@ -322,7 +339,7 @@ def _separation_check(separation: Separation) -> Check:
     )
     infinite = ", ".join(separation.infinite)
     consequences = {
-        "complete": "A linear rule classifies every training row correctly, so the maximum-likelihood "
+        "complete": "A linear rule classifies every row correctly, so the maximum-likelihood "
         "estimates are infinite and the Logit's coefficients, standard errors and p-values are meaningless.",
         "quasi-complete": f"A direction in the predictors separates the classes except for rows on its boundary, "
         f"so the estimates of {infinite} are infinite and their standard errors meaningless.",
@@ -357,10 +374,13 @@ def _hosmer_lemeshow_check(table: pd.DataFrame, statistic: float, df: int, p_val
         threshold=f"chi-squared over {len(table)} groups of predicted probability ({df} df): warn if p < {ALPHA:g}",
         verdict="warn" if poor else "pass",
         consequence=(
-            "Observed and expected event counts per decile of predicted probability differ "
-            + ("more than chance allows, so predicted probabilities are off in some range "
+            "For the inference model (unweighted, fitted on every used row), observed and expected event counts "
+            "per decile of its predicted probability differ "
+            + ("more than chance allows, so its probabilities are off in some range "
                "(with many rows, even small misfit is detected)."
-               if poor else "no more than chance allows, so predicted probabilities match observed rates.")
+               if poor else "no more than chance allows, so its probabilities match observed rates.")
+            + " This says nothing about the deployed classifier's scores, whose calibration is measured on the "
+            "test part."
         ),
         remedy=(
             "Compare observed and expected counts per group, then try transformed or interacting predictors."

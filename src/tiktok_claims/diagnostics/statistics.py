@@ -26,8 +26,10 @@ from .check import ALPHA
 
 # Cook's distance above COOKS_MULTIPLIER / n marks a row as influential.
 COOKS_MULTIPLIER = 4.0
-# The refit leaves out the influential rows, but never more than this share of rows.
-REFIT_MAX_SHARE = 0.01
+# The refit leaves out the influential rows, but never more than this share of the
+# smaller class's rows (relative to the events, so that the refit never removes enough
+# of them to decide the result by itself).
+REFIT_MAX_EVENT_SHARE = 0.02
 HL_GROUPS = 10
 EMPIRICAL_LOGIT_BINS = 10
 # Box-Tidwell curvature is measured between these percentiles of each predictor.
@@ -37,7 +39,7 @@ NEWTON_MAX_ITER = 100
 FIT_WARNINGS = (ConvergenceWarning, HessianInversionWarning, PerfectSeparationWarning, RuntimeWarning)
 
 
-def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
+def box_tidwell(rows: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
     """Box-Tidwell test of linearity in the log-odds for every continuous predictor.
 
     One Logit with the model's predictors on their raw scale plus ``(x + s)·ln(x + s)``
@@ -66,7 +68,7 @@ def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y:
     continuous = list(spec.continuous)
     if not continuous:
         return pd.DataFrame(columns=columns)
-    raw = as_entered(train.loc[design.index], continuous, spec.log1p)
+    raw = as_entered(rows.loc[design.index], continuous, spec.log1p)
     shifts = {c: (1.0 - float(raw[c].min())) if raw[c].min() <= 0 else 0.0 for c in continuous}
     terms = pd.DataFrame({f"{c}_xlnx": _xlnx(raw[c] + shifts[c]) for c in continuous}, index=design.index)
     others = design.drop(columns=["const", *continuous])
@@ -74,7 +76,7 @@ def box_tidwell(train: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y:
     spread = full.std(ddof=0)
     constant = spread[spread == 0].index.tolist()
     if constant:
-        raise AnalysisError(f"Box-Tidwell: {', '.join(constant)} take a single value in the training rows.")
+        raise AnalysisError(f"Box-Tidwell: {', '.join(constant)} take a single value in the rows fitted.")
     standardized = (full - full.mean()) / spread
     standardized.insert(0, "const", 1.0)
     result, usable = _fit_logit(y, standardized)
@@ -117,7 +119,7 @@ def _chord_gap(x: np.ndarray) -> float:
 
 
 def empirical_logits(
-    train: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=()
+    rows: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=()
 ) -> pd.DataFrame:
     """Observed log-odds per decile of each continuous predictor, beside the model's.
 
@@ -136,9 +138,9 @@ def empirical_logits(
     """
     frames = []
     for column in continuous:
-        x = train.loc[y.index, column].astype(float)
+        x = rows.loc[y.index, column].astype(float)
         codes = pd.qcut(x, bins, labels=False, duplicates="drop")
-        entered = as_entered(train.loc[y.index], [column], log1p)[column]
+        entered = as_entered(rows.loc[y.index], [column], log1p)[column]
         grouped = pd.DataFrame(
             {"x": x, "entered": entered, "y": y, "p": np.asarray(p_hat, dtype=float), "bin": codes}
         ).groupby("bin")
@@ -166,7 +168,7 @@ def influence_table(design: pd.DataFrame, y: pd.Series, inference) -> pd.DataFra
     Returns
     -------
     DataFrame
-        ``row, y, p_hat, cooks_d, leverage, std_resid``; ``row`` is the training
+        ``row, y, p_hat, cooks_d, leverage, std_resid``; ``row`` is the
         frame's index label (the source line).
     """
     glm = sm.GLM(y.to_numpy(dtype=float), design.to_numpy(), family=sm.families.Binomial())
@@ -200,8 +202,8 @@ def refit_without_influential(
 ) -> tuple[pd.DataFrame, str]:
     """Refit the Logit without the rows whose Cook's distance exceeds 4/n.
 
-    At most ``REFIT_MAX_SHARE`` of the rows (those with the largest distance) are left
-    out. Each coefficient's shift is measured in its original standard errors; a sign
+    At most ``REFIT_MAX_EVENT_SHARE`` of the smaller class's row count (the rows with
+    the largest distance) are left out. Each coefficient's shift is measured in its original standard errors; a sign
     change counts only for coefficients significant at ``ALPHA`` in the original fit.
 
     Returns
@@ -216,7 +218,8 @@ def refit_without_influential(
     above = int(np.sum(cooks_d > limit))
     if above == 0:
         return pd.DataFrame(columns=columns), f"No row has Cook's distance above 4/n = {limit:.2g}."
-    leave_out = min(above, max(1, math.floor(REFIT_MAX_SHARE * n)))
+    smaller_class = int(min(y.sum(), n - y.sum()))
+    leave_out = min(above, max(1, math.floor(REFIT_MAX_EVENT_SHARE * smaller_class)))
     order = np.argsort(-cooks_d, kind="stable")
     keep = np.ones(n, dtype=bool)
     keep[order[:leave_out]] = False

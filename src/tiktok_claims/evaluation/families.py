@@ -44,6 +44,8 @@ class FamilyEvaluation:
     test: dict
     test_table: pd.DataFrame = field(repr=False)
     predictions: pd.DataFrame = field(repr=False)
+    majority_level: str | None = None
+    """Ordinal outcomes: the most common level of the training part (the baseline's guess)."""
 
 
 def evaluate_family(fit: FamilyFit, train: pd.DataFrame, test: pd.DataFrame) -> FamilyEvaluation:
@@ -55,6 +57,7 @@ def evaluate_family(fit: FamilyFit, train: pd.DataFrame, test: pd.DataFrame) -> 
     observed = test[target].to_numpy(dtype=float)
     baseline = np.full_like(observed, float(train[target].astype(float).mean()))
     if fit.approach.kind is OutcomeKind.COUNT:
+        largest_training = float(train[target].max())
         metrics = {
             "d2_poisson_deviance": float(d2_tweedie_score(observed, predicted, power=1)),
             "mean_poisson_deviance": float(mean_poisson_deviance(observed, predicted)),
@@ -65,6 +68,8 @@ def evaluate_family(fit: FamilyFit, train: pd.DataFrame, test: pd.DataFrame) -> 
             "mean_predicted_over_observed": float(predicted.mean() / observed.mean()),
             "largest_prediction": float(predicted.max()),
             "largest_observed": float(observed.max()),
+            "largest_training": largest_training,
+            "predictions_above_observed_max": int(np.sum(predicted > largest_training)),
         }
     else:
         metrics = {
@@ -110,6 +115,7 @@ def _ordinal(levels: tuple[str, ...], train_outcome: pd.Series, test_outcome: pd
     names = np.asarray(levels)
     return FamilyEvaluation(
         test=metrics,
+        majority_level=levels[majority],
         test_table=confusion.reset_index().rename(columns=str),
         predictions=pd.DataFrame(
             {

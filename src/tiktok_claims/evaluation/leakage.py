@@ -33,14 +33,21 @@ COURSE_MAX_ITER = 800
 class LeakageAudit:
     """Metrics of the course's recipe, with the facts that explain them."""
 
-    course: dict[str, float]
+    course: dict
     explanation: list[str]
+    inflated: bool
+    """Whether the course's precision lies above the honest precision's 95% interval."""
 
 
 def course_recipe(frame: pd.DataFrame, target: str, positive: str, spec: FeatureSpec, seed: int) -> dict[str, float]:
-    """Upsample the minority class of all rows, split 75/25, fit lbfgs on unscaled features."""
+    """Upsample the minority class of all rows, split 75/25, fit lbfgs on unscaled features.
+
+    The minority class is whichever is smaller (the positive class or not); its rows are
+    drawn with replacement until the classes are equal, as the course's notebook does.
+    """
     y_all = (frame[target] == positive).astype(int)
-    majority, minority = frame[y_all == 0], frame[y_all == 1]
+    positives, negatives = frame[y_all == 1], frame[y_all == 0]
+    minority, majority = (positives, negatives) if len(positives) <= len(negatives) else (negatives, positives)
     upsampled_minority = resample(minority, replace=True, n_samples=len(majority), random_state=seed)
     data = pd.concat([majority, upsampled_minority])
     x = pd.get_dummies(data[spec.columns], columns=list(spec.categorical), drop_first=True, dtype=float)
@@ -54,6 +61,8 @@ def course_recipe(frame: pd.DataFrame, target: str, positive: str, spec: Feature
     precision, recall, f1, _ = precision_recall_fscore_support(y_test, predicted, labels=[1], zero_division=0)
     copies = x_test.index.isin(x_train.index)
     return {
+        "minority_class": positive if minority is positives else _other(frame, target, positive),
+        "copies_added": int(len(majority) - len(minority)),
         "accuracy": float(accuracy_score(y_test, predicted)),
         "precision": float(precision[0]),
         "recall": float(recall[0]),
@@ -66,23 +75,42 @@ def course_recipe(frame: pd.DataFrame, target: str, positive: str, spec: Feature
     }
 
 
-def explain(course: dict[str, float], honest: dict[str, float], positive: str) -> LeakageAudit:
-    """Say, with their numbers, why the course recipe's metrics differ from ``honest``."""
+def _other(frame: pd.DataFrame, target: str, positive: str) -> str:
+    return next(level for level in config.CATEGORIES[target] if level != positive)
+
+
+def explain(course: dict, honest: dict, positive: str, honest_precision_ci: tuple[float, float]) -> LeakageAudit:
+    """Say, with their numbers, why the course recipe's metrics differ from ``honest`` (and only what is true).
+
+    ``honest_precision_ci`` is the 95% bootstrap interval of the honest precision: the
+    course's precision is called inflated only when it lies above that interval.
+    """
+    minority = course["minority_class"]
     explanation = [
         (
-            f"The course's recipe copies {positive} rows until the classes are equal and only then splits, "
-            f"so {course['test_rows_with_copy_in_training']:.0%} of its test rows have an exact copy in its "
-            "training rows: the model is graded partly on videos it has already seen."
-        ),
-        (
-            f"Its test set is also {course['test_base_rate']:.0%} {positive} instead of the real "
-            f"{honest['base_rate']:.1%}, which inflates precision from {honest['precision']:.2f} "
-            f"(honest, natural prevalence) to {course['precision']:.2f}."
-        ),
+            f"The course's recipe copies '{minority}' rows (the smaller class; {course['copies_added']:,} copies) "
+            f"until the classes are equal and only then splits, so {course['test_rows_with_copy_in_training']:.0%} "
+            "of its test rows have an exact copy in its training rows: the model is graded partly on videos it has "
+            "already seen."
+        )
     ]
+    low, high = honest_precision_ci
+    shift = f"{honest['precision']:.3f} (honest, natural prevalence) to {course['precision']:.3f}"
+    mix = (
+        f"Its test set is also {course['test_base_rate']:.0%} '{positive}' instead of the real {honest['base_rate']:.1%}"
+    )
+    if course["precision"] > high:
+        explanation.append(f"{mix}, which inflates precision from {shift}.")
+    elif course["precision"] < low:
+        explanation.append(f"{mix}; here that lowers precision from {shift}.")
+    else:
+        explanation.append(
+            f"{mix}; here its precision ({course['precision']:.3f}) stays within the honest figure's 95% interval "
+            f"({low:.3f}–{high:.3f}), so the flaw does not change precision, but its test is still not a fair test."
+        )
     if not course["converged"]:
         explanation.append(
             f"Its lbfgs fit on unscaled counts also stopped at {course['iterations']} iterations "
             "without converging, so its coefficients are not the maximum-likelihood estimates."
         )
-    return LeakageAudit(course=course, explanation=explanation)
+    return LeakageAudit(course=course, explanation=explanation, inflated=bool(course["precision"] > high))

@@ -66,6 +66,9 @@ class FamilyFit:
     fit_statistics: dict
     levels: tuple[str, ...] = ()
     smearing: float = 1.0
+    cuts: dict = field(default_factory=dict, repr=False)
+    """Ordinal outcomes: a binary logit of "at least this level" for each step of the order,
+    by its level (what the proportional-odds model assumes share one set of slopes)."""
 
     def design(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The encoded predictors of ``frame`` (preprocessing learned on the training part)."""
@@ -117,6 +120,12 @@ def _ordinal(outcome: pd.Series, x_train: pd.DataFrame, approach: Approach) -> d
     result = model.fit(method="bfgs", maxiter=MAX_ITER, disp=False)
     cutpoints = model.transform_threshold_params(np.asarray(result.params))[1:-1]
     null_llf = _ordinal_null_llf(codes, len(levels))
+    x = _with_constant(x_train)
+    cuts = {
+        level: sm.Logit((codes >= k).astype(float), x).fit(method="newton", maxiter=100, disp=False)
+        for k, level in enumerate(levels)
+        if k > 0
+    }
     return {
         "estimator": "maximum likelihood (statsmodels OrderedModel, logit link, BFGS)",
         "result": result,
@@ -131,6 +140,7 @@ def _ordinal(outcome: pd.Series, x_train: pd.DataFrame, approach: Approach) -> d
             "aic": float(result.aic),
         },
         "levels": tuple(levels),
+        "cuts": cuts,
     }
 
 

@@ -42,6 +42,8 @@ class FeatureSpec:
     rule: str = ""
     log1p: tuple[str, ...] = ()
     """The continuous predictors entered as log(1 + x) (then standardized like the others)."""
+    vif_dropped: tuple[str, ...] = ()
+    """The continuous predictors the multicollinearity rule left out, in the order it dropped them."""
 
     @property
     def columns(self) -> list[str]:
@@ -133,7 +135,10 @@ def leakage_guard(train: pd.DataFrame, target: str, continuous: list[str]) -> di
 
 
 def select_features(train: pd.DataFrame, target: str, transform: str = "none") -> FeatureSpec:
-    """Apply the leakage guard and the multicollinearity rule to the training part.
+    """Apply the consequence and leakage guards and the multicollinearity rule to the training part.
+
+    Predictors that are consequences of the outcome (``config.CONSEQUENCES``: engagement
+    counts follow views) are left out first, with the reason.
 
     With ``transform="log1p"`` the engagement counts among the predictors
     (``config.COUNT_COLUMNS``) enter as log(1 + count), and the rule and the
@@ -144,8 +149,14 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
     if transform not in config.TRANSFORMS:
         raise AnalysisError(f"transform must be one of {', '.join(config.TRANSFORMS)}; got {transform!r}.")
     continuous, categorical = candidate_predictors(target)
+    guarded = {
+        c: f"a consequence of the outcome ({c} follows {target}: engagement happens after a view), so it cannot explain it"
+        for c in config.CONSEQUENCES.get(target, ())
+        if c in continuous
+    }
+    guarded.update({c: why for c, why in leakage_guard(train, target, continuous).items() if c not in guarded})
     dropped: dict[str, str] = {c: "identifier or free text, not a predictor" for c in NON_PREDICTORS}
-    dropped.update(leakage_guard(train, target, continuous))
+    dropped.update(guarded)
     continuous = [c for c in continuous if c not in dropped]
     counts = set(config.COUNT_COLUMNS) if transform == "log1p" else set()
 
@@ -166,7 +177,7 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
             f"most correlated with {partner} (r = {r:.2f})"
         )
         continuous = [c for c in continuous if c != worst["feature"]]
-    all_continuous = [c for c in candidate_predictors(target)[0] if not dropped.get(c, "").startswith("near-copy")]
+    all_continuous = [c for c in candidate_predictors(target)[0] if c not in guarded]
     rule = (
         f"On the training part, compute the VIF of every encoded predictor; while the "
         f"largest VIF among continuous predictors exceeds {config.VIF_LIMIT:g}, drop that "
@@ -187,6 +198,7 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
         correlated_pairs=correlated_pairs(train, all_continuous, logged(all_continuous)),
         rule=rule,
         log1p=logged(continuous),
+        vif_dropped=tuple(c for c in candidate_predictors(target)[0] if c in dropped and c not in guarded),
     )
 
 

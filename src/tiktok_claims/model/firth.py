@@ -27,19 +27,30 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 
 MAX_ITER = 100
 TOLERANCE = 1e-8
-MAX_STEP = 5.0
+MAX_STEP = 100.0
 MAX_HALVINGS = 30
 # The modified score at the estimate must be this close to zero in every coordinate
 # (R's logistf: gconv = 1e-5).
 SCORE_TOLERANCE = 1e-5
-METHOD = "Firth penalized likelihood (Jeffreys prior); Wald standard errors from the penalized information"
+METHOD = (
+    "Firth penalized likelihood (Jeffreys prior); profile penalized-likelihood intervals and penalized "
+    "likelihood-ratio p-values, as R's logistf"
+)
+# Profile limits: steps out from the estimate (doubling, in Wald standard errors) and the
+# precision of the root.
+PROFILE_EXPANSIONS = 40
+PROFILE_SECANT_STEPS = 20
+PROFILE_TOLERANCE = 1e-6
+# Constrained fits along a profile stop earlier: an error e in the coefficients moves the
+# penalized log-likelihood by about e², far below what moves a limit.
+PROFILE_FIT_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -58,25 +69,40 @@ class FirthResult:
         return np.sqrt(np.diag(np.linalg.inv(self.information)))
 
 
-def _terms(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray):
-    """Penalized log-likelihood, modified score, information and log-likelihood at ``beta``."""
+def _terms(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray, *, with_score: bool = True):
+    """Penalized log-likelihood, modified score, information and log-likelihood at ``beta``.
+
+    Without ``with_score`` the score (whose leverages cost the most) is left as zeros:
+    enough to judge a trial step.
+    """
     eta = x @ beta
     p = expit(eta)
-    information = x.T @ (x * (w * p * (1 - p))[:, None])
+    weight = w * p * (1 - p)
+    information = x.T @ (x * weight[:, None])
     sign, logdet = np.linalg.slogdet(information)
     if sign <= 0:
         return -math.inf, np.zeros_like(beta), information, -math.inf
-    leverage = w * p * (1 - p) * np.einsum("ij,ij->i", x @ np.linalg.inv(information), x)
-    log_likelihood = float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta))))
-    score = x.T @ (w * (y - p) + leverage * (0.5 - p))
+    # y·log σ(η) + (1 - y)·log σ(-η) = log σ(±η), the sign that of the observed class.
+    log_likelihood = float(np.sum(w * log_expit(np.where(y > 0.5, eta, -eta))))
+    score = np.zeros_like(beta)
+    if with_score:
+        leverage = weight * np.einsum("ij,ij->i", x @ np.linalg.inv(information), x)
+        score = x.T @ (w * (y - p) + leverage * (0.5 - p))
     return log_likelihood + 0.5 * logdet, score, information, log_likelihood
 
 
-def firth(x, y, weights=None, *, max_iter: int = MAX_ITER) -> FirthResult:
+def firth(
+    x, y, weights=None, *, max_iter: int = MAX_ITER, fixed: dict[int, float] | None = None, start=None,
+    tolerance: float = TOLERANCE,
+) -> FirthResult:
     """Fit Firth's logistic regression by Newton steps on the modified score.
 
     Each step is capped at ``MAX_STEP`` and halved until the penalized log-likelihood
-    rises. ``x`` must hold its own constant column.
+    rises. ``x`` must hold its own constant column. ``fixed`` holds coefficients at
+    given values (column index -> value) and maximizes over the others, with the
+    penalty of the full model (as R's ``logistf`` profiles); ``start`` is the starting
+    point (zeros by default). Rows of zero weight are dropped first (bootstrap refits).
+    Iterations stop when no coefficient moves more than ``tolerance``.
 
     Examples
     --------
@@ -87,33 +113,104 @@ def firth(x, y, weights=None, *, max_iter: int = MAX_ITER) -> FirthResult:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
-    beta = np.zeros(x.shape[1])
+    if weights is not None and np.any(w == 0):
+        kept = w > 0
+        x, y, w = x[kept], y[kept], w[kept]
+    beta = np.zeros(x.shape[1]) if start is None else np.array(start, dtype=float)
+    free = np.ones(x.shape[1], dtype=bool)
+    for index, value in (fixed or {}).items():
+        beta[index], free[index] = value, False
     objective, score, information, log_likelihood = _terms(x, y, w, beta)
+    if not math.isfinite(objective) and start is not None:
+        # The start saturates the fitted probabilities (the information is singular there,
+        # as when a profile fixes one coefficient far from its estimate): start from zero.
+        beta[free] = 0.0
+        objective, score, information, log_likelihood = _terms(x, y, w, beta)
     iterations = 0
     for iterations in range(1, max_iter + 1):
-        step = np.linalg.solve(information, score)
+        step = np.zeros_like(beta)
+        step[free] = np.linalg.solve(information[np.ix_(free, free)], score[free])
         largest = np.max(np.abs(step))
         if largest > MAX_STEP:
             step *= MAX_STEP / largest
         for _ in range(MAX_HALVINGS):
-            candidate = _terms(x, y, w, beta + step)
-            if candidate[0] >= objective:
+            trial = _terms(x, y, w, beta + step, with_score=False)[0]
+            if trial >= objective:
                 break
             step = step / 2
         else:
             break
         beta = beta + step
-        objective, score, information, log_likelihood = candidate
-        if np.max(np.abs(step)) < TOLERANCE:
+        objective, score, information, log_likelihood = _terms(x, y, w, beta)
+        if np.max(np.abs(step)) < tolerance:
             break
     return FirthResult(
         beta=beta,
         information=information,
         penalized_log_likelihood=float(objective),
         log_likelihood=float(log_likelihood),
-        converged=bool(np.max(np.abs(score)) < SCORE_TOLERANCE),
+        converged=bool(np.max(np.abs(score[free]), initial=0.0) < SCORE_TOLERANCE),
         iterations=iterations,
     )
+
+
+def profile_interval(x, y, result: FirthResult, index: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Profile penalized-likelihood confidence limits of coefficient ``index`` (R's ``logistf`` default).
+
+    The limits are the values ``b`` where ``2 (pl(β̂) - max pl(β | β_index = b))`` equals
+    the chi-squared quantile with one degree of freedom. The signed root of that
+    deviance is nearly linear in ``b``, so each limit is found by the secant method on
+    it, from the Wald limit; should that fail, by stepping out in Wald standard errors
+    until the profile drops below the cut, then Brent's method. A limit that no step
+    reaches (the penalized likelihood stays above the cut) is infinite.
+    """
+    z = math.sqrt(stats.chi2.ppf(1 - alpha, 1))
+    best = result.penalized_log_likelihood
+    estimate, se = float(result.beta[index]), float(result.se[index])
+    warm = {"beta": result.beta}
+
+    def root(value: float) -> float:
+        """|signed root of the profile deviance| at ``value``, minus the target ``z``."""
+        fit = firth(x, y, fixed={index: value}, start=warm["beta"], tolerance=PROFILE_FIT_TOLERANCE)
+        warm["beta"] = fit.beta
+        return math.sqrt(max(2 * (best - fit.penalized_log_likelihood), 0.0)) - z
+
+    limits = []
+    for direction in (-1.0, 1.0):
+        warm["beta"] = result.beta
+        limits.append(_secant_limit(root, estimate, direction, z, se) or _bracketed_limit(root, estimate, direction, se))
+    return limits[0], limits[1]
+
+
+def _secant_limit(root, estimate: float, direction: float, z: float, se: float) -> float | None:
+    """The limit by the secant method from the Wald limit, or ``None`` if it does not settle on its side."""
+    first = estimate + direction * z * se
+    gap = root(first)
+    second = estimate + direction * z * se * z / max(gap + z, 1e-12)
+    try:
+        found = optimize.root_scalar(root, x0=first, x1=second, method="secant", xtol=PROFILE_TOLERANCE, maxiter=PROFILE_SECANT_STEPS)
+    except (ArithmeticError, ValueError):
+        return None
+    on_side = (found.root - estimate) * direction > 0
+    return float(found.root) if found.converged and on_side and abs(root(found.root)) < 1e-4 else None
+
+
+def _bracketed_limit(root, estimate: float, direction: float, se: float) -> float:
+    """The limit by stepping out from the estimate until the profile crosses the cut, then Brent's method."""
+    inner, width = estimate, se
+    for _ in range(PROFILE_EXPANSIONS):
+        outer = estimate + direction * width
+        if root(outer) > 0:
+            return float(optimize.brentq(root, min(inner, outer), max(inner, outer), xtol=PROFILE_TOLERANCE))
+        inner, width = outer, width * 2
+    return direction * math.inf
+
+
+def likelihood_ratio_pvalue(x, y, result: FirthResult, index: int) -> float:
+    """Penalized likelihood-ratio test of coefficient ``index`` = 0 (R's ``logistf`` p-value)."""
+    restricted = firth(x, y, fixed={index: 0.0}, start=result.beta, tolerance=PROFILE_FIT_TOLERANCE)
+    statistic = max(2 * (result.penalized_log_likelihood - restricted.penalized_log_likelihood), 0.0)
+    return float(stats.chi2.sf(statistic, 1))
 
 
 class FirthLogisticRegression(ClassifierMixin, BaseEstimator):
@@ -163,10 +260,13 @@ class FirthLogisticRegression(ClassifierMixin, BaseEstimator):
 class FirthInference:
     """Firth's fit of the (unweighted) inference model, read like statsmodels' ``LogitResults``.
 
-    ``llf`` and ``llnull`` are the ordinary (unpenalized) log-likelihoods at the
-    penalized estimate and of the intercept-only maximum-likelihood model, so the
+    As R's ``logistf`` reports by default, ``pvalues`` are penalized likelihood-ratio
+    tests and :meth:`conf_int` gives profile penalized-likelihood limits (Wald
+    limits and z from ``bse`` would be too narrow near separation); ``tvalues`` stay
+    the Wald z. ``llf`` and ``llnull`` are the ordinary (unpenalized) log-likelihoods
+    at the penalized estimate and of the intercept-only maximum-likelihood model, so the
     McFadden pseudo-R² keeps its meaning. ``llr`` is the penalized likelihood-ratio
-    statistic against the intercept-only Firth model (as R's ``logistf`` reports).
+    statistic against the intercept-only Firth model.
     """
 
     method = METHOD
@@ -182,8 +282,11 @@ class FirthInference:
         self.params = pd.Series(result.beta, index=names)
         self.bse = pd.Series(result.se, index=names)
         self.tvalues = self.params / self.bse
-        self.pvalues = pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=names)
+        self.pvalues = pd.Series([likelihood_ratio_pvalue(x, outcome, result, j) for j in range(len(names))], index=names)
         self.alpha = alpha
+        self._profile = pd.DataFrame(
+            [profile_interval(x, outcome, result, j, alpha) for j in range(len(names))], index=names, columns=[0, 1]
+        )
         self.llf = result.log_likelihood
         rate = outcome.mean()
         self.llnull = float(len(outcome) * (rate * math.log(rate) + (1 - rate) * math.log(1 - rate)))
@@ -197,8 +300,10 @@ class FirthInference:
         )
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        margin = stats.norm.ppf(1 - alpha / 2) * self.bse
-        return pd.DataFrame({0: self.params - margin, 1: self.params + margin})
+        """Profile penalized-likelihood limits (computed at the ``alpha`` given when fitting)."""
+        if alpha != self.alpha:
+            raise ValueError(f"profile limits were computed for alpha = {self.alpha}; got alpha = {alpha}.")
+        return self._profile
 
     def predict(self, design) -> np.ndarray:
         return expit(np.asarray(design, dtype=float) @ self.params.to_numpy())

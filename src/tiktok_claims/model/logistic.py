@@ -1,15 +1,20 @@
-"""Split first, then fit: a scikit-learn pipeline for prediction, statsmodels for inference.
+"""Two fits of one logistic model: a classifier for prediction, an inference model for the associations.
 
-Every step that learns from data (scaling, encoding, resampling) is fitted on the
-training part only, inside one pipeline. Inference (coefficients, standard errors,
-p-values, confidence intervals) comes from an unweighted maximum-likelihood
-``statsmodels`` Logit on the training part's design matrix: class weights and
-upsampling serve the classifier's decision rule, and copies of rows would shrink
-standard errors without adding information.
+* :func:`fit_classifier`: a scikit-learn pipeline fitted on the training part only
+  (scaling, encoding and any resampling inside it), so that the untouched test part can
+  judge its predictions. Class weights or resampling serve its decision rule.
+* :func:`fit_inference`: coefficients, standard errors, p-values and intervals from an
+  unweighted fit on every used row (training and test parts): the associations are a
+  property of the data, not of one random split, and copies of rows would shrink standard
+  errors without adding information. Maximum likelihood (statsmodels ``Logit``), or
+  Firth's penalized likelihood when the classes (nearly) separate.
+
+Separation is detected before each fit, on that fit's own rows.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,22 +37,17 @@ MAXIMUM_LIKELIHOOD = "maximum likelihood (statsmodels Logit, Newton)"
 
 
 @dataclass(frozen=True)
-class FittedModel:
-    """The fitted prediction pipeline and the inference results, with convergence facts."""
+class Classifier:
+    """The fitted prediction pipeline (training part only), with its convergence facts."""
 
     pipeline: object = field(repr=False)
-    inference: object = field(repr=False)
     feature_names: tuple[str, ...]
     balance: str
-    sklearn_iterations: int
-    inference_converged: bool
-    inference_iterations: int
-    train_scales: pd.Series = field(repr=False)
+    iterations: int
     calibration: tuple[float, float] | None
     separation: Separation = field(repr=False)
     penalized: bool
     """True when Firth's penalized likelihood replaced maximum likelihood (separation)."""
-    estimator: str
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Score of the positive class for each row of ``frame`` (calibrated if asked)."""
@@ -68,6 +68,41 @@ class FittedModel:
             return coef, intercept
         slope, shift = self.calibration
         return slope * coef, slope * intercept + shift
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The unweighted inference fit on every used row.
+
+    Attributes
+    ----------
+    result : statsmodels ``LogitResults`` or :class:`~tiktok_claims.model.firth.FirthInference`
+        ``params``, ``bse``, ``pvalues``, ``conf_int``, ``llf``, ... on the standardized design.
+    scales : Series
+        Standard deviation (population) of each continuous predictor as entered, on these rows.
+    separation : Separation
+        Found on these rows before fitting; it decides between ML and Firth.
+    maximum_likelihood : statsmodels ``LogitResults`` or None
+        Under near separation, the ordinary fit that Firth replaced (it exists and is
+        finite there), for comparison; ``None`` otherwise or when it did not converge.
+    """
+
+    result: object = field(repr=False)
+    scales: pd.Series = field(repr=False)
+    separation: Separation = field(repr=False)
+    penalized: bool
+    estimator: str
+    iterations: int
+    rows: int
+    maximum_likelihood: object = field(repr=False, default=None)
+
+    @property
+    def firth_shift(self) -> float | None:
+        """Largest relative change of a slope from maximum likelihood to Firth (``None`` without both fits)."""
+        if self.maximum_likelihood is None:
+            return None
+        ml = self.maximum_likelihood.params.drop("const")
+        return float(((self.result.params.drop("const") - ml).abs() / ml.abs()).max())
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -135,16 +170,21 @@ def nearer_parent_categories(design: np.ndarray, columns: list[int]) -> np.ndarr
     return design
 
 
-def inference_design(train: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """The training part's encoded design with a constant: what inference and the separation check read."""
-    preprocess = spec.preprocessor().fit(train[spec.columns])
+def design_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.Series]:
+    """``frame``'s encoded design with a constant, standardized on ``frame`` itself, and the scales used.
+
+    The scales are the standard deviations (population) of the continuous predictors as
+    they enter the model: what turns a coefficient per SD into one per readable unit.
+    """
+    preprocess = spec.preprocessor().fit(frame[spec.columns])
     design = pd.DataFrame(
-        preprocess.transform(train[spec.columns]), columns=preprocess.get_feature_names_out(), index=train.index
+        preprocess.transform(frame[spec.columns]), columns=preprocess.get_feature_names_out(), index=frame.index
     )
-    return sm.add_constant(design, has_constant="add")
+    scales = pd.Series(preprocess.named_transformers_["continuous"].scale_, index=list(spec.continuous))
+    return sm.add_constant(design, has_constant="add"), scales
 
 
-def fit(
+def fit_classifier(
     train: pd.DataFrame,
     y_train: pd.Series,
     spec: FeatureSpec,
@@ -152,26 +192,20 @@ def fit(
     seed: int,
     calibrate: bool = False,
     separation: Separation | None = None,
-) -> FittedModel:
-    """Fit the prediction pipeline and the inference model on the training part.
+) -> Classifier:
+    """Fit the prediction pipeline on the training part.
 
-    Separation is detected first, on the training part's design
+    Separation is detected first on the training part's design
     (:func:`tiktok_claims.model.separation.detect_separation`), unless the caller
-    passes its result. When the classes separate completely, quasi-completely or nearly,
-    maximum-likelihood estimates are infinite or rest on a few rows, so both the
-    classifier and the inference model use Firth's penalized likelihood
-    (:mod:`tiktok_claims.model.firth`); otherwise both are unpenalized maximum
-    likelihood (statsmodels ``Logit`` for inference).
-
-    With ``calibrate``, the pipeline's scores are recalibrated by Platt scaling learned
-    on out-of-fold training scores, so they read as probabilities at the natural
-    prevalence even when classes were reweighted or resampled.
+    passes its result: when the classes separate, the classifier is Firth's penalized
+    likelihood (finite where maximum likelihood is not). With ``calibrate``, the
+    pipeline's scores are recalibrated by Platt scaling learned on out-of-fold training
+    scores, so they read as probabilities at the natural prevalence even when classes
+    were reweighted or resampled.
     """
-    design = inference_design(train, spec)
     if separation is None:
-        separation = detect_separation(design, y_train)
-    penalized = separation.use_penalized
-    pipeline = build_pipeline(spec, balance, seed, penalized=penalized)
+        separation = detect_separation(design_matrix(train, spec)[0], y_train)
+    pipeline = build_pipeline(spec, balance, seed, penalized=separation.use_penalized)
     calibration = platt_calibration(pipeline, train[spec.columns], y_train, seed) if calibrate else None
     pipeline.fit(train[spec.columns], y_train)
     iterations = int(np.max(pipeline.named_steps["classifier"].n_iter_))
@@ -180,27 +214,60 @@ def fit(
             f"the logistic regression did not converge in {MAX_ITER} Newton iterations; "
             "its coefficients cannot be trusted."
         )
+    return Classifier(
+        pipeline=pipeline,
+        feature_names=tuple(pipeline.named_steps["preprocess"].get_feature_names_out()),
+        balance=balance,
+        iterations=iterations,
+        calibration=calibration,
+        separation=separation,
+        penalized=separation.use_penalized,
+    )
+
+
+def fit_inference(frame: pd.DataFrame, y: pd.Series, spec: FeatureSpec) -> Inference:
+    """Fit the unweighted inference model on ``frame`` (every used row).
+
+    Separation is detected on these rows first. Without it: maximum likelihood
+    (statsmodels ``Logit``, Newton). With it: Firth's penalized likelihood, with profile
+    intervals and likelihood-ratio p-values; under near separation the ordinary fit is
+    kept beside it for comparison (:attr:`Inference.firth_shift`).
+    """
+    design, scales = design_matrix(frame, spec)
+    separation = detect_separation(design, y)
+    penalized = separation.use_penalized
+    maximum_likelihood = None
     if penalized:
-        inference = FirthInference(design, y_train)
+        result = FirthInference(design, y)
+        if separation.kind == "near":
+            maximum_likelihood = _maximum_likelihood(design, y, required=False)
     else:
-        inference = sm.Logit(y_train.astype(float), design).fit(method="newton", maxiter=100, disp=False)
-    if not bool(inference.mle_retvals["converged"]):
+        result = _maximum_likelihood(design, y, required=True)
+    if not bool(result.mle_retvals["converged"]):
         raise AnalysisError(
             f"the {'Firth penalized' if penalized else 'statsmodels Logit'} fit did not converge; its standard "
             "errors and p-values cannot be trusted."
         )
-    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
-    return FittedModel(
-        pipeline=pipeline,
-        inference=inference,
-        feature_names=tuple(design.columns.drop("const")),
-        balance=balance,
-        sklearn_iterations=iterations,
-        inference_converged=True,
-        inference_iterations=int(inference.mle_retvals["iterations"]),
-        train_scales=pd.Series(scaler.scale_, index=list(spec.continuous)),
-        calibration=calibration,
+    return Inference(
+        result=result,
+        scales=scales,
         separation=separation,
         penalized=penalized,
-        estimator=inference.method if penalized else MAXIMUM_LIKELIHOOD,
+        estimator=result.method if penalized else MAXIMUM_LIKELIHOOD,
+        iterations=int(result.mle_retvals["iterations"]),
+        rows=len(frame),
+        maximum_likelihood=maximum_likelihood,
     )
+
+
+def _maximum_likelihood(design: pd.DataFrame, y: pd.Series, *, required: bool):
+    """statsmodels' Newton Logit; when not ``required``, ``None`` if it fails, warns or does not converge."""
+    if required:
+        return sm.Logit(y.astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            result = sm.Logit(y.astype(float), design).fit(method="newton", maxiter=100, disp=False)
+        except (Warning, np.linalg.LinAlgError, ValueError):
+            return None
+    return result if bool(result.mle_retvals["converged"]) else None

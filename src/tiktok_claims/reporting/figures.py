@@ -267,7 +267,7 @@ def influence(table: pd.DataFrame, threshold: float) -> Figure:
     ax.set_title("Influential observations", fontsize=10)
     above = int((table["cooks_d"] > threshold).sum())
     return Figure("influence", "Cook's distance per training row",
-                  f"Cook's distance of each of {len(table):,} training rows; {above:,} lie above the dashed "
+                  f"Cook's distance of each of the {len(table):,} rows the inference model was fitted on; {above:,} lie above the dashed "
                   f"4/n threshold ({threshold:.2g}); the largest is {table['cooks_d'].max():.3g}.", fig)
 
 

@@ -143,10 +143,12 @@ BINARY = DocumentSet(
     summary=True,
     context=binary_context,
 )
-# A non-binary outcome gets the report alone: the summaries answer the brief's verified_status question.
+# A non-binary outcome gets its report and the one-page summary; the data-team brief and the
+# PACE document follow the course's logistic-regression questions.
 FAMILY = DocumentSet(
     figure_jobs=family_figure_jobs,
     templates={"report.html": "family_report.html.j2", "report.md": "family_report.md.j2"},
+    summary=True,
     context=family_context,
 )
 DOCUMENTS: dict[OutcomeKind, DocumentSet] = {

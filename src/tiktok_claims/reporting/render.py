@@ -24,7 +24,14 @@ from matplotlib.figure import Figure as MplFigure
 from .. import config
 from ..errors import DataError
 from ..escaping import escape_markdown, write_csv
-from ..interpretation import format_p
+from ..interpretation.wording import (
+    RATIO_BOUND,
+    format_interval,
+    format_p,
+    format_ratio,
+    per_1000,
+    within_bound,
+)
 from ..parallel import default_workers, worker_pool
 from .kinds import documents_for
 
@@ -56,8 +63,28 @@ def _environment():
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown)
+    env.filters.update(
+        num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown, ratio=bounded_ratio,
+        per1000=per_1000,
+    )
+    env.globals.update(interval=bounded_interval, ratio_bound=f"{RATIO_BOUND:g}")
     return env
+
+
+def bounded_ratio(value) -> str:
+    """A ratio for a table cell: its digits, or a note when it lies beyond the bound (separation)."""
+    if value is None:
+        return "–"
+    return format_ratio(value) if within_bound(value) else f"beyond {RATIO_BOUND:g}×"
+
+
+def bounded_interval(low, high) -> str:
+    """A ratio's interval for a table cell, never printed beyond the bound nor seemingly crossing 1."""
+    if low is None or high is None:
+        return "–"
+    if not within_bound(low, high):
+        return "not meaningful (separation)"
+    return format_interval(low, high)
 
 
 def format_number(value, digits: int = 3) -> str:

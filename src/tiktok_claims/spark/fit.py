@@ -2,11 +2,13 @@
 
 The engine mirrors the in-process pipeline step for step, so the two can be compared:
 the same training and test rows (the split is made once, in-process, and travels as a
-column), continuous predictors standardized with the training part's mean and
-population SD (after log(1 + x) of the counts in ``spec.log1p``, as the in-process
+column), continuous predictors standardized with the mean and population SD of the
+rows each fit uses (after log(1 + x) of the counts in ``spec.log1p``, as the in-process
 ``--transform log1p`` does), categories dummy-coded against the same reference
-levels, balanced class weights for the classifier, and unweighted maximum likelihood
-for inference.
+levels, balanced class weights for the classifier (training part), and unweighted
+maximum likelihood for inference (every row). Like the in-process engine without
+separation; under separation the in-process fits use Firth's likelihood, which Spark
+does not offer, so the two then differ.
 
 Estimators: inference from ``GeneralizedLinearRegression(family="binomial")``, whose
 training summary gives standard errors, z values and p-values (Wald, IRLS); the
@@ -84,7 +86,7 @@ def fit_spark(
     master: str = "local[*]",
     scratch: str | Path | None = None,
 ) -> SparkFit:
-    """Fit the inference model and the class-weighted classifier on Spark; score the test part.
+    """Fit the inference model (every row) and the class-weighted classifier (training part) on Spark; score the test part.
 
     ``scratch``: where the rows go for Spark to read (see :func:`spark_scratch`); by
     default they are read from a temporary file on the driver, which only local mode
@@ -127,9 +129,17 @@ def fit_spark(
             F.when(F.col(LABEL) == 1.0, n / (2.0 * positives)).otherwise(n / (2.0 * (n - positives))),
         )
         fit_rows = weighted.filter(F.col(PART) == "train").cache()
+        # The inference model, as in-process: every row, standardized with every row's statistics.
+        everything = rows.agg(
+            *[F.avg(c).alias(f"mean_{c}") for c in spec.continuous],
+            *[F.stddev_pop(c).alias(f"sd_{c}") for c in spec.continuous],
+        ).first()
+        all_design = _design(
+            rows, spec, {c: everything[f"mean_{c}"] for c in spec.continuous}, {c: everything[f"sd_{c}"] for c in spec.continuous}
+        )
         glm = GeneralizedLinearRegression(
             family="binomial", link="logit", labelCol=LABEL, maxIter=100, tol=1e-10, regParam=0.0
-        ).fit(fit_rows)
+        ).fit(VectorAssembler(inputCols=names, outputCol="features").transform(all_design))
         summary = glm.summary
         classifier = LogisticRegression(
             labelCol=LABEL, weightCol=WEIGHT, regParam=0.0, standardization=False, maxIter=200, tol=1e-10

@@ -1,0 +1,225 @@
+"""Coefficients as effects a reader can use: per readable unit, adjusted for multiplicity, on the probability scale.
+
+Every coefficient table of the package (logistic and the other families) has the
+columns of :func:`coefficient_table`: the estimate per readable unit with its interval,
+the p-value and its Holm adjustment across the model's terms (the constant excluded),
+and the effect as a ratio (odds ratio, rate ratio, ratio of geometric means) or, for OLS
+on the original scale, a difference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from .. import config
+from ..approach import Family
+from ..model.families import FamilyFit
+from ..model.stability import holm
+
+UNIT_NAMES = {
+    config.DURATION: "seconds",
+    config.VIEWS: "views",
+    config.LIKES: "likes",
+    config.SHARES: "shares",
+    config.DOWNLOADS: "downloads",
+    config.COMMENTS: "comments",
+}
+DURATION_UNIT = 10.0
+# A predictor entered as log(1 + x) is read per doubling of (1 + x): a step of ln 2.
+DOUBLING = math.log(2.0)
+EFFECT_NAMES = {
+    Family.LOGISTIC: "odds ratio",
+    Family.ORDINAL_LOGIT: "odds ratio (a more severe status)",
+    Family.POISSON: "rate ratio",
+    Family.NEGATIVE_BINOMIAL: "rate ratio",
+    Family.LOG_OLS: "ratio of geometric means",
+    Family.OLS: "difference in the outcome",
+}
+# Short names for sentences.
+EFFECT_SHORT = {
+    "odds ratio": "odds ratio",
+    "odds ratio (a more severe status)": "odds ratio",
+    "rate ratio": "rate ratio",
+    "ratio of geometric means": "ratio",
+    "difference in the outcome": "difference",
+}
+INTERCEPT_UNITS = {
+    Family.LOGISTIC: "intercept (log-odds at the mean)",
+    Family.POISSON: "intercept (log of the expected count at the means)",
+    Family.NEGATIVE_BINOMIAL: "intercept (log of the expected count at the means)",
+    Family.LOG_OLS: "intercept (log of the outcome at the means)",
+    Family.OLS: "intercept (the outcome at the means)",
+}
+
+
+def readable_unit(column: str, scale: float) -> float:
+    """The step in which a continuous predictor's effect is reported.
+
+    10 seconds for duration; for counts, the power of ten at or just below one
+    standard deviation (e.g. sd 290,000 views -> per 100,000 views), so the effect
+    describes a change that actually occurs in the data.
+    """
+    if column == config.DURATION:
+        return DURATION_UNIT
+    return float(10 ** math.floor(math.log10(scale))) if scale > 0 else 1.0
+
+
+def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1p=()) -> pd.DataFrame:
+    """Coefficients of a fitted model, rescaled to readable units, with Holm-adjusted p-values.
+
+    The model is fitted on standardized continuous predictors; a coefficient ``b`` per
+    standard deviation ``s`` becomes ``b * unit / s`` per ``unit``. The transform is
+    linear, so standard errors and confidence limits scale the same way and z and p
+    are unchanged. ``p_adjusted`` is Holm's adjustment across every term but the
+    constant (the model's tests of its predictors, as a family).
+
+    ``sd`` is ``s``, the standard deviation of a continuous predictor as entered (NaN
+    for the constant and dummies). A predictor in ``log1p`` entered the model as
+    log(1 + x), and ``s`` is the standard
+    deviation of log(1 + x): its unit is a doubling of (1 + x), a step of ln 2 in
+    log(1 + x), so its ratio is ``exp(b * ln 2 / s)`` "per doubling of (1 + count)"
+    (``unit_size`` = ln 2, ``log1p`` = True).
+    """
+    params = inference.params
+    ci = inference.conf_int(alpha=alpha)
+    rows = []
+    for name in params.index:
+        sd = float(scales[name]) if name in scales.index else math.nan
+        if name in log1p:
+            unit = DOUBLING
+            factor = unit / sd
+            unit_label = f"per doubling of (1 + {UNIT_NAMES[name]})"
+        elif name in scales.index:
+            unit = readable_unit(name, sd)
+            factor = unit / sd
+            unit_label = f"per {unit:,.0f} {UNIT_NAMES[name]}"
+        else:
+            unit, factor = 1.0, 1.0
+            unit_label = INTERCEPT_UNITS[Family.LOGISTIC] if name == "const" else _category_label(name)
+        coef = float(params[name]) * factor
+        low, high = float(ci.loc[name, 0]) * factor, float(ci.loc[name, 1]) * factor
+        rows.append(
+            {
+                "name": name,
+                "unit": unit_label,
+                "unit_size": unit,
+                "coef": coef,
+                "se": float(inference.bse[name]) * factor,
+                "z": float(inference.tvalues[name]),
+                "p_value": float(inference.pvalues[name]),
+                "ci_low": low,
+                "ci_high": high,
+                "odds_ratio": _exp(coef),
+                "or_ci_low": _exp(low),
+                "or_ci_high": _exp(high),
+                "coef_per_sd": float(params[name]),
+                "sd": sd,
+                "log1p": name in log1p,
+            }
+        )
+    table = pd.DataFrame(rows)
+    terms = table["name"] != "const"
+    table["p_adjusted"] = np.nan
+    table.loc[terms, "p_adjusted"] = holm(table.loc[terms, "p_value"])
+    return table
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709 else math.inf
+
+
+def probability_changes(result, design: pd.DataFrame, table: pd.DataFrame) -> pd.Series:
+    """Average change in the predicted probability per term, on the rows of ``design``.
+
+    For a continuous predictor: one readable unit more (``table``'s ``unit_size``: 10
+    seconds, 100,000 views, a doubling of (1 + count), ...), everything else as observed.
+    For a dummy: its level instead of the reference (the other dummies of that category
+    set to 0). The probability scale stays bounded where odds ratios do not (near
+    separation), so it can always be read.
+    """
+    x = design.to_numpy(dtype=float)
+    beta = result.params.reindex(design.columns).to_numpy()
+    base = x @ beta
+    rows = table.set_index("name")
+    changes = {}
+    for j, name in enumerate(design.columns):
+        if name == "const":
+            continue
+        column = _dummy_column(name)
+        if column is None:
+            step = float(rows.loc[name, "unit_size"]) / float(rows.loc[name, "sd"])
+            changes[name] = float(np.mean(expit(base + beta[j] * step) - expit(base)))
+            continue
+        siblings = [k for k, other in enumerate(design.columns) if _dummy_column(other) == column]
+        reference = base - x[:, siblings] @ beta[siblings]
+        changes[name] = float(np.mean(expit(reference + beta[j]) - expit(reference)))
+    return pd.Series(changes, name="probability_change")
+
+
+def _dummy_column(name: str) -> str | None:
+    return next((column for column in config.CATEGORIES if name.startswith(f"{column}_")), None)
+
+
+def family_coefficients(fit: FamilyFit) -> pd.DataFrame:
+    """The coefficient table of a non-binary model, its effects named for the family.
+
+    The columns of :func:`coefficient_table`, with ``effect, effect_ci_low,
+    effect_ci_high`` in place of the odds-ratio columns: ``exp(coef)`` for the
+    log-link and log-scale families, the coefficient itself for OLS on the original scale.
+    """
+    table = coefficient_table(fit.inference, fit.scales, log1p=fit.spec.log1p)
+    table = table.rename(columns={"odds_ratio": "effect", "or_ci_low": "effect_ci_low", "or_ci_high": "effect_ci_high"})
+    family = fit.approach.family
+    if family is Family.OLS:
+        table["effect"], table["effect_ci_low"], table["effect_ci_high"] = table["coef"], table["ci_low"], table["ci_high"]
+    if family in INTERCEPT_UNITS:
+        table.loc[table["name"] == "const", "unit"] = INTERCEPT_UNITS[family]
+    return table
+
+
+def _category_label(dummy: str) -> str:
+    column = _dummy_column(dummy)
+    if column is None:
+        return dummy
+    return f"'{dummy[len(column) + 1:]}' vs '{config.CATEGORIES[column][0]}'"
+
+
+def term_label(name: str) -> str:
+    """A reader's name for a model term: ``comment count`` or ``claim status ('opinion' vs 'claim')``."""
+    if name == config.DURATION:
+        return "duration"
+    if name in UNIT_NAMES:
+        return name.replace("video_", "").replace("_", " ")
+    column, level = split_dummy(name)
+    return f"{column.replace('_', ' ')} ('{level}' vs '{config.CATEGORIES[column][0]}')"
+
+
+def split_dummy(name: str) -> tuple[str, str]:
+    column = _dummy_column(name)
+    if column is None:
+        raise ValueError(f"{name!r} is not an encoded category")
+    return column, name[len(column) + 1 :]
+
+
+def cut_coefficients(fit: FamilyFit) -> pd.DataFrame:
+    """Effects per step of an ordinal outcome: one binary logit of "at least this level" per step.
+
+    The columns of :func:`family_coefficients` plus ``cut`` (the level reached); the
+    Holm adjustment runs over every (step, term) test together.
+    """
+    tables = []
+    for level, result in fit.cuts.items():
+        table = coefficient_table(result, fit.scales, log1p=fit.spec.log1p).assign(cut=level)
+        tables.append(table)
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    table = table.rename(columns={"odds_ratio": "effect", "or_ci_low": "effect_ci_low", "or_ci_high": "effect_ci_high"})
+    terms = table["name"] != "const"
+    table["p_adjusted"] = np.nan
+    table.loc[terms, "p_adjusted"] = holm(table.loc[terms, "p_value"])
+    return table

@@ -1,0 +1,461 @@
+"""The story every document tells of a binary outcome, derived from what this run measured.
+
+:func:`binary_story` (and :func:`tiktok_claims.interpretation.family_story.family_story`
+for the other outcomes) reads a metrics record (``metrics.json``) and returns the words that the reports, summaries, PACE document and model card print:
+the question asked of this outcome, a title, the verdict on the model (with the numbers
+that decide it), recommendations that say who does what, plain insights, the oddities
+worth a second look, and what the model's output is and is for. Nothing here is
+written for one target: every sentence names the outcome analysed and holds only if
+the numbers behind it do.
+"""
+
+from __future__ import annotations
+
+from .. import config
+from .effects import UNIT_NAMES, split_dummy, term_label
+from .subjects import Subject, subject
+from .wording import capitalized, format_interval, format_ratio, per_1000
+
+# Verdict of a binary classifier, from its test metrics' 95% intervals.
+RANK_MIN_AUC = 0.90
+RANK_MIN_PRECISION = 0.90
+ASSIST_MIN_AUC = 0.70
+# Differences in cross-validated ROC-AUC below this are "little".
+AUC_MARGIN = 0.02
+# A level with fewer positive rows than this gives an estimate that rests on few rows.
+FEW_ROWS = 50
+CORRELATED = config.CORRELATION_REPORT_LIMIT
+ALPHA = 0.05
+
+
+def binary_story(m: dict) -> dict:
+    """The story of a binary outcome's run, from its metrics record."""
+    target, positive = m["target"], m["positive_class"]
+    words = subject(target, positive)
+    verdict = binary_verdict(m, words)
+    level = verdict["level"]
+    return {
+        "question": words.question,
+        "title": words.title,
+        "purpose": words.purpose,
+        "verdict": verdict,
+        "can": _can(m, words, level),
+        "cannot": _cannot(m, words, level),
+        "next_steps": _next_steps(m, level),
+        "ethics": _ethics(m),
+        "ethics_in_use": _ethics_in_use(m, words, level),
+        "improvement": _improvement(m, level),
+        "recommendations": _binary_recommendations(m, words, level),
+        "insights": _binary_insights(m, words),
+        "oddities": _binary_oddities(m),
+        "intended_use": _intended_use(m, words, verdict["level"]),
+        "output": m["output"],
+        "limitations": _limitations(m, words),
+    }
+
+
+def binary_verdict(m: dict, words: Subject) -> dict:
+    """``rank`` (fit to rank the backlog), ``assist`` (order reviews only) or ``do_not_use``, with its numbers."""
+    ci, test, per = m["test_ci"], m["test"], m["threshold"]["per_1000_videos"]
+    positive = m["positive_class"]
+    auc_low, precision_low = ci["roc_auc"]["ci_low"], ci["precision"]["ci_low"]
+    false_per_1000_flagged = 1000 * (1 - test["precision"])
+    missed_per_1000_positives = 1000 * (1 - test["recall"])
+    numbers = {
+        "roc_auc": test["roc_auc"],
+        "roc_auc_ci_low": auc_low,
+        "precision": test["precision"],
+        "precision_ci_low": precision_low,
+        "recall": test["recall"],
+        "false_per_1000_flagged": false_per_1000_flagged,
+        "missed_per_1000_positives": missed_per_1000_positives,
+        "flagged_per_1000": per["flagged"],
+        "test_rows": test["n"],
+    }
+    if auc_low >= RANK_MIN_AUC and precision_low >= RANK_MIN_PRECISION:
+        level = "rank"
+        headline = (
+            f"Fit to rank the backlog by how likely a video is to be '{positive}': of every 1,000 videos it flags, "
+            f"about {per_1000(false_per_1000_flagged)} are not '{positive}', and it misses about "
+            f"{per_1000(missed_per_1000_positives)} of every 1,000 '{positive}' videos (test part, "
+            f"{test['n']:,} videos it had never seen)."
+        )
+    elif auc_low >= ASSIST_MIN_AUC:
+        level = "assist"
+        headline = (
+            f"Use only to order reviews, never to decide: it ranks videos better than chance (ROC-AUC "
+            f"{test['roc_auc']:.2f}), but about {per_1000(false_per_1000_flagged)} of every 1,000 videos it flags "
+            f"are not '{positive}'."
+        )
+    else:
+        level = "do_not_use"
+        headline = (
+            f"Do not use this model for decisions about {words.decisions}: of every 1,000 videos it flags, only "
+            f"{per_1000(per['flagged_positive'])} {words.positive_clause} (precision {test['precision']:.0%}), and it "
+            f"ranks videos only modestly better than chance (ROC-AUC {test['roc_auc']:.2f}, where 0.5 is a coin toss)."
+        )
+    return {"level": level, "headline": headline, **numbers}
+
+
+def _strongest_category(m: dict) -> dict | None:
+    """The significant categorical finding with the smallest adjusted p-value, with the observed rates behind it."""
+    shares = {(r["column"], r["level"]): r for r in m["eda"]["by_category"]}
+    key = f"share_{m['positive_class']}"
+    for finding in m["findings"]:
+        if not finding["significant"] or finding["name"] in UNIT_NAMES:
+            continue
+        column, level = split_dummy(finding["name"])
+        reference = config.CATEGORIES[column][0]
+        level_row, reference_row = shares.get((column, level)), shares.get((column, reference))
+        if level_row and reference_row and key in level_row:
+            return {**finding, "column": column, "level": level, "reference": reference,
+                    "level_rate": level_row[key], "reference_rate": reference_row[key]}
+    return None
+
+
+def _binary_insights(m: dict, words: Subject) -> list[str]:
+    insights = []
+    strongest = _strongest_category(m)
+    if strongest is not None:
+        noun = strongest["column"].replace("_", " ")
+        insights.append(
+            f"{strongest['level_rate']:.1%} of videos whose {noun} is '{strongest['level']}' {words.positive_clause}, "
+            f"against {strongest['reference_rate']:.1%} of '{strongest['reference']}' videos; taking the other "
+            f"characteristics into account, the odds are {format_ratio(strongest['odds_ratio'])} times as high "
+            f"(likely range {format_interval(strongest['or_ci_low'], strongest['or_ci_high'])})."
+        )
+    rule = m["estimation"].get("separating_rule")
+    if rule:
+        insights.append(f"One characteristic nearly decides the outcome on its own: {rule['sentence']}")
+    insights.extend(_cv_insights(m))
+    per, test = m["threshold"]["per_1000_videos"], m["test"]
+    only = "only " if test["precision"] < 0.5 else ""
+    insights.append(
+        f"Used as a filter, the model would flag {per_1000(per['flagged'])} of every 1,000 videos, of which {only}"
+        f"{per_1000(per['flagged_positive'])} {words.positive_clause} (precision {test['precision']:.1%}), while "
+        f"catching {test['recall']:.0%} of all such videos."
+    )
+    if m["leakage_audit"]["inflated"]:
+        insights.append(
+            f"The often-quoted precision of about {m['leakage_audit']['course']['precision']:.2f} comes from testing on "
+            f"copies of training videos and an artificial 50/50 mix; at the real mix ({test['base_rate']:.1%} "
+            f"'{m['positive_class']}') the honest figure is {test['precision']:.2f}."
+        )
+    return insights
+
+
+def _cv_insights(m: dict) -> list[str]:
+    """What cross-validation says about the predictors, only as far as its numbers support."""
+    models = m["cv"]["models"]
+    full = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
+    sentences = []
+    claim_only = models.get("claim status alone (baseline)")
+    if claim_only is not None:
+        alone = claim_only["roc_auc"]["mean"]
+        if full - alone < AUC_MARGIN:
+            sentences.append(
+                f"The other characteristics add little to claim status: claim status alone ranks videos almost as "
+                f"well (cross-validated ROC-AUC {alone:.3f}) as the full model ({full:.3f}); 0.5 is a coin toss and 1.0 "
+                "is perfect."
+            )
+        else:
+            sentences.append(
+                f"The other characteristics add to claim status: the full model ranks videos better (cross-validated "
+                f"ROC-AUC {full:.3f}) than claim status alone ({alone:.3f}); 0.5 is a coin toss and 1.0 is perfect."
+            )
+    reference = models.get("gradient boosting (reference)")
+    if reference is not None:
+        flexible = reference["roc_auc"]["mean"]
+        if flexible - full >= AUC_MARGIN:
+            sentences.append(
+                f"A flexible gradient-boosting model ranks better ({flexible:.3f} against {full:.3f}), so the "
+                "logistic model misses structure in these characteristics."
+            )
+        else:
+            sentences.append(
+                f"A flexible gradient-boosting model does no better ({flexible:.3f} against {full:.3f}), so the "
+                "limit is the information in these characteristics, not the form of the model."
+            )
+    return sentences
+
+
+def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
+    positive, test, ci = m["positive_class"], m["test"], m["test_ci"]
+    recommendations = []
+    if level == "rank":
+        recommendations += [
+            f"Moderation operations: order the review queue by the model's score, most likely '{positive}' first, "
+            f"and keep a moderator's decision on every video; expect about "
+            f"{per_1000(1000 * (1 - test['precision']))} of every 1,000 flagged videos not to be '{positive}'.",
+            f"Data team: each month, measure precision and recall on newly reviewed reports and retrain when "
+            f"precision falls below {ci['precision']['ci_low']:.3f} or recall below {ci['recall']['ci_low']:.3f} "
+            "(the lower ends of today's 95% intervals).",
+        ]
+        rule = m["estimation"].get("separating_rule")
+        if rule:
+            recommendations.append(
+                f"Data team: the scores lean on one rule ({rule['clause']}); re-check the model whenever the way "
+                f"{term_label(rule['predictor'])} accrues changes (for example a change to recommendations)."
+            )
+    elif level == "assist":
+        recommendations += [
+            "Moderation operations: use the score only to decide which reports to review first; never act on a "
+            f"video or account because of it (about {per_1000(1000 * (1 - test['precision']))} of every 1,000 "
+            f"flagged videos are not '{positive}').",
+            "Data team: improve the model before any wider use (more informative characteristics, then a new test).",
+        ]
+    else:
+        recommendations.append(
+            f"Operations: do not use this model to make decisions about {words.decisions}; only "
+            f"{test['precision']:.0%} of the videos it flags {words.positive_clause}."
+        )
+        strongest = _strongest_category(m)
+        if strongest is not None:
+            noun = strongest["column"].replace("_", " ")
+            recommendations.append(
+                f"Planning: when estimating how many reviewed videos {words.positive_clause}, use the observed rates "
+                f"by {noun} ({strongest['level_rate']:.1%} of '{strongest['level']}' videos against "
+                f"{strongest['reference_rate']:.1%} of '{strongest['reference']}' videos), not the model's flags."
+            )
+        recommendations.append(
+            f"Data team: add the information these data lack (an author identifier and account history) before "
+            f"modelling {m['target'].replace('_', ' ')} again."
+        )
+    if m["leakage_audit"]["inflated"]:
+        recommendations.append(
+            f"Everyone quoting results: use the honest figures in this summary; the earlier precision of about "
+            f"{m['leakage_audit']['course']['precision']:.2f} came from a flawed test."
+        )
+    return recommendations
+
+
+def _can(m: dict, words: Subject, level: str) -> list[str]:
+    test, positive = m["test"], m["positive_class"]
+    pairs = round(1000 * test["roc_auc"])
+    ranking = (
+        f"it puts a random '{positive}' video above a random other video in {pairs:,} of 1,000 pairs "
+        f"(ROC-AUC {test['roc_auc']:.3f}; 500 would be a coin toss)"
+    )
+    can = []
+    if level == "rank":
+        can.append(f"Rank reported videos so that the likeliest '{positive}' videos are reviewed first: {ranking}.")
+    elif level == "assist":
+        can.append(f"Suggest which reports to review first: {ranking}.")
+    elif m["test_ci"]["roc_auc"]["ci_low"] > 0.5:
+        can.append(f"Rank videos better than chance, though not well enough to act on: {ranking}.")
+    can.append(
+        f"Show which characteristics go together with videos that {words.positive_clause}, with a measure of "
+        "certainty for each."
+    )
+    return can
+
+
+def _cannot(m: dict, words: Subject, level: str) -> list[str]:
+    test, positive = m["test"], m["positive_class"]
+    cannot = []
+    if level == "rank":
+        cannot.append(
+            f"Replace a moderator's decision: about {per_1000(1000 * (1 - test['precision']))} of every 1,000 flagged "
+            f"videos are not '{positive}'."
+        )
+    else:
+        cannot.append(
+            f"Pick out videos that {words.positive_clause} reliably: only {test['precision']:.0%} of the videos it "
+            "flags do."
+        )
+    cannot.append("Explain causes: it shows associations, not why they occur.")
+    return cannot
+
+
+def _next_steps(m: dict, level: str) -> list[str]:
+    target = m["target"]
+    if level == "rank":
+        return [
+            "Pilot the ranking on part of the live backlog and compare moderators' decisions with the scores.",
+            "Monitor precision and recall every month on newly reviewed reports; retrain when they fall.",
+        ]
+    steps = []
+    if target != config.CLAIM:
+        steps.append(
+            "Build the claim-versus-opinion classifier (run --target claim_status), the model that will prioritize "
+            "the report backlog."
+        )
+    steps.append(
+        f"Add information the data lack (for example an author identifier and account history) before revisiting "
+        f"{target.replace('_', ' ')}."
+    )
+    return steps
+
+
+def _ethics(m: dict) -> str:
+    target = m["target"]
+    if target == config.VERIFIED:
+        about = (
+            "Verified status describes people, not videos: a model that flags \"likely verified\" posters could be "
+            "used to treat accounts differently, and its errors fall on real users."
+        )
+    elif target == config.CLAIM:
+        about = (
+            "Claim status decides which reports are reviewed first: a claim ranked low waits longer in the queue, and "
+            "an opinion ranked high takes a moderator's time; the errors fall on users who report and on those reported."
+        )
+    else:
+        about = f"{capitalized(target.replace('_', ' '))} describes videos and their authors; errors fall on real users."
+    return (
+        f"{about} The data have no author identifier, so repeated authors cannot be detected and the rows may not be "
+        "independent."
+    )
+
+
+def _ethics_in_use(m: dict, words: Subject, level: str) -> str:
+    per, test = m["threshold"]["per_1000_videos"], m["test"]
+    errors = (
+        f"At its threshold the model flags {per_1000(per['flagged'])} of every 1,000 videos and "
+        f"{test['precision']:.1%} of those flags are right"
+    )
+    if level == "rank":
+        return (
+            f"{errors}, and it misses {per_1000(1000 * (1 - test['recall']))} of every 1,000 '{m['positive_class']}' "
+            "videos: a moderator must still decide every case, the ranking must be monitored for drift, and users "
+            "should be able to appeal."
+        )
+    return (
+        f"{errors}: errors would fall on real {words.decisions.removeprefix('individual ')}. Any use must keep a human "
+        "decision, be monitored for drift, and be explained to stakeholders as an association, not a cause."
+    )
+
+
+def _improvement(m: dict, level: str) -> str:
+    models = m["cv"]["models"]
+    full = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
+    reference = models.get("gradient boosting (reference)")
+    flexible = reference["roc_auc"]["mean"] if reference is not None else None
+    if level == "rank":
+        return (
+            f"Only at the margins: the cross-validated ROC-AUC is already {full:.3f}. What would help is fresh "
+            "labelled reports (to catch drift) and transcript text features for the few videos the current "
+            "characteristics misjudge."
+        )
+    if flexible is not None and flexible - full >= AUC_MARGIN:
+        return (
+            f"Yes: a flexible gradient-boosting model reaches a cross-validated ROC-AUC of {flexible:.3f} against "
+            f"{full:.3f}, so interactions or non-linear terms would help; better data would help more."
+        )
+    return (
+        f"Yes, but mostly with better data, not a more complex model: the cross-validated ROC-AUC is {full:.3f} "
+        f"{f'(gradient boosting: {flexible:.3f}) ' if flexible is not None else ''}and McFadden's pseudo-R² is "
+        f"{m['fit']['mcfadden_pseudo_r2']:.3f}. Author-level features, transcript text features and the claim "
+        "classifier's score are the candidates."
+    )
+
+
+def _binary_oddities(m: dict) -> list[str]:
+    """What deserves a second look: signs that contradict correlations, estimates on few rows, tests that do not survive."""
+    oddities = []
+    coefficients = {c["name"]: c for c in m["coefficients"]}
+    for pair in m["features"]["correlated_pairs"]:
+        a, b = coefficients.get(pair["feature_a"]), coefficients.get(pair["feature_b"])
+        if a and b and pair["r"] >= CORRELATED and (a["coef"] > 0) != (b["coef"] > 0):  # positively correlated
+            oddities.append(
+                f"{capitalized(term_label(a['name']))} and {term_label(b['name'])} are correlated (r = {pair['r']:.2f}) "
+                "but their coefficients have opposite signs: the model splits one signal between them, so neither "
+                "coefficient can be read on its own."
+            )
+    key = f"share_{m['positive_class']}"
+    for row in m["eda"]["by_category"]:
+        name = f"{row['column']}_{row['level']}"
+        if name in coefficients and key in row:
+            positives = round(row["videos"] * row[key])
+            if positives < FEW_ROWS:
+                oddities.append(
+                    f"Only {positives:,} of the {row['videos']:,} videos whose {row['column'].replace('_', ' ')} is "
+                    f"'{row['level']}' are '{m['positive_class']}', so that estimate rests on few rows."
+                )
+    fragile = [f for f in m["findings"] if f["p_value"] < 0.05 and not f["significant"]]
+    if fragile:
+        tests = sum(1 for c in m["coefficients"] if c["name"] != "const")
+        listed = ", ".join(f"{f['label']} (p = {f['p_value']:.3f})" for f in fragile)
+        several = len(fragile) > 1
+        oddities.append(
+            f"{capitalized(listed)} {'look' if several else 'looks'} significant on {'their' if several else 'its'} own "
+            f"but not after adjusting for the {tests} tests, so {'they are' if several else 'it is'} not reported as "
+            f"{'findings' if several else 'a finding'}."
+        )
+    test = m["test"]
+    if abs(test["base_rate"] - 0.5) > 0.1:
+        labels = m["test_confusion_matrix"]["labels"]
+        majority = labels[1] if test["base_rate"] > 0.5 else labels[0]
+        oddities.append(
+            f"Only {test['base_rate']:.1%} of test videos are '{m['positive_class']}', so accuracy misleads: always "
+            f"answering '{majority}' scores {test['null_accuracy']:.3f}."
+        )
+    oddities.extend(_transform_oddities(m))
+    rule = m["estimation"].get("separating_rule")
+    if rule:
+        oddities.append(
+            f"The classes nearly separate ({rule['clause']}): the coefficients come from Firth's penalized likelihood, "
+            "and the odds ratios of the characteristics in that rule are too large to mean anything on their own."
+        )
+    return oddities
+
+
+def _transform_oddities(m: dict) -> list[str]:
+    """Whether the log1p remedy helped: cross-validation with and without it, and what the VIF rule dropped."""
+    models = m["cv"]["models"]
+    default = m["cv"]["default_model"]
+    raw = models.get(f"{default} without the log1p transform")
+    if not m["features"]["log1p"] or raw is None:
+        return []
+    with_remedy, without = models[default]["roc_auc"]["mean"], raw["roc_auc"]["mean"]
+    dropped = m["features"]["vif_dropped"]
+    effect = (
+        "lowers" if with_remedy < without - AUC_MARGIN / 4 else "raises" if with_remedy > without + AUC_MARGIN / 4
+        else "leaves unchanged"
+    )
+    sentence = (
+        f"The log1p transform (--transform log1p) {effect} the cross-validated ROC-AUC ({without:.3f} without it, "
+        f"{with_remedy:.3f} with it)"
+    )
+    if dropped:
+        sentence += f"; with it the VIF rule drops {', '.join(dropped)}"
+    raw_tests = m["assumption_tables"]["raw_box_tidwell"] or []
+    raw_p = [row["p_adjusted"] for row in raw_tests if row["p_adjusted"] is not None]
+    if raw_p and min(raw_p) >= ALPHA:
+        sentence += (
+            f"; linearity already held on the raw counts (smallest adjusted Box-Tidwell p = {min(raw_p):.3g}), so the "
+            "remedy was not needed"
+        )
+    return [sentence + "."]
+
+
+def _intended_use(m: dict, words: Subject, level: str) -> str:
+    positive = m["positive_class"]
+    if level == "rank":
+        return (
+            f"Rank reported videos so that moderators review the most likely '{positive}' videos first. Every "
+            "decision stays with a moderator; the scores are associations learned from past videos, not causes."
+        )
+    if level == "assist":
+        return (
+            f"Order the review of reported videos (most likely '{positive}' first) and nothing more: never decide "
+            "about a video or account from the score. The scores are associations learned from past videos, not causes."
+        )
+    return (
+        f"Not for decisions about {words.decisions}, nor for ranking them: only {m['test']['precision']:.0%} of the "
+        f"videos it flags {words.positive_clause}. It documents associations between video characteristics and "
+        f"{m['target']} for the data team."
+    )
+
+
+def _limitations(m: dict, words: Subject) -> list[str]:
+    limitations = [
+        f"Its output is {m['output']['description']}.",
+        "It learned associations from past videos, not causes; it will drift as content and reporting change.",
+        "The data carry no author identifier, so videos by one author may not be independent.",
+    ]
+    rule = m["estimation"].get("separating_rule")
+    if rule:
+        limitations.append(f"It leans on one rule: {rule['sentence']}")
+    return limitations
+
+
