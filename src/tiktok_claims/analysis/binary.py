@@ -220,7 +220,9 @@ def estimation_record(inference: Inference, classifier: Classifier, rule: dict |
             infinite=separation.infinite,
             firth_shift=inference.firth_shift,
             classifier_penalized=classifier.penalized,
+            wald_fallback=getattr(inference.result, "wald_fallback", ()),
         ),
+        "wald_fallback": list(getattr(inference.result, "wald_fallback", ())),
     }
 
 

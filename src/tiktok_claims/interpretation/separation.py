@@ -93,6 +93,7 @@ def estimation_reason(
     infinite: tuple[str, ...] = (),
     firth_shift: float | None = None,
     classifier_penalized: bool = False,
+    wald_fallback: tuple[str, ...] = (),
 ) -> str:
     """Why the inference model's estimator was chosen, true for the separation actually found."""
     rows_text = f"all {rows:,} used rows (training and test parts)"
@@ -127,4 +128,10 @@ def estimation_reason(
             f"{misclassified_share:.1%} of the rows. The maximum-likelihood estimates exist and are finite, but rest "
             f"on those few rows and are biased away from zero; Firth's correction reduces that bias{shift}."
         )
-    return f"{why} {firth}{classifier}"
+    fallback = (
+        f" The profile of {', '.join(wald_fallback)} could not be traced (the penalized likelihood is flat or has "
+        "another mode there), so Wald limits and p-values are shown for "
+        f"{'them' if len(wald_fallback) > 1 else 'it'}."
+        if wald_fallback else ""
+    )
+    return f"{why} {firth}{fallback}{classifier}"

@@ -22,6 +22,7 @@ the rest of the package reads: ``params``, ``bse``, ``pvalues``, ``conf_int``, `
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -45,12 +46,16 @@ METHOD = (
 )
 # Profile limits: steps out from the estimate (doubling, in Wald standard errors) and the
 # precision of the root.
+# Quasi-Newton steps at most when polishing a fit left on a flat ridge.
+POLISH_STEPS = 2000
 PROFILE_EXPANSIONS = 40
 PROFILE_SECANT_STEPS = 20
 PROFILE_TOLERANCE = 1e-6
 # Constrained fits along a profile stop earlier: an error e in the coefficients moves the
 # penalized log-likelihood by about e², far below what moves a limit.
 PROFILE_FIT_TOLERANCE = 1e-6
+# A constrained fit may not beat the maximum by more than this (penalized log-likelihood units).
+PROFILE_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,11 @@ def firth(
     iterations = 0
     for iterations in range(1, max_iter + 1):
         step = np.zeros_like(beta)
-        step[free] = np.linalg.solve(information[np.ix_(free, free)], score[free])
+        block = information[np.ix_(free, free)]
+        try:
+            step[free] = np.linalg.solve(block, score[free])
+        except np.linalg.LinAlgError:  # numerically singular far out on a profile: the least-squares step
+            step[free] = np.linalg.lstsq(block, score[free], rcond=None)[0]
         largest = np.max(np.abs(step))
         if largest > MAX_STEP:
             step *= MAX_STEP / largest
@@ -144,14 +153,41 @@ def firth(
         objective, score, information, log_likelihood = _terms(x, y, w, beta)
         if np.max(np.abs(step)) < tolerance:
             break
+    if np.max(np.abs(score[free]), initial=0.0) >= SCORE_TOLERANCE:
+        beta, (objective, score, information, log_likelihood) = _polish(x, y, w, beta, free)
     return FirthResult(
         beta=beta,
         information=information,
         penalized_log_likelihood=float(objective),
         log_likelihood=float(log_likelihood),
-        converged=bool(np.max(np.abs(score[free]), initial=0.0) < SCORE_TOLERANCE),
+        converged=bool(math.isfinite(objective) and np.max(np.abs(score[free]), initial=0.0) < SCORE_TOLERANCE),
         iterations=iterations,
     )
+
+
+def _polish(x: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray, free: np.ndarray):
+    """Finish a fit that the scoring steps left short of the maximum (a flat ridge near separation).
+
+    Quasi-Newton (BFGS) on the penalized log-likelihood, whose gradient is exactly the
+    modified score; returns the coefficients and :func:`_terms` there.
+    """
+
+    def negative(z):
+        trial = beta.copy()
+        trial[free] = z
+        value, score, _, _ = _terms(x, y, w, trial)
+        if not math.isfinite(value):
+            return 1e300, np.zeros(int(free.sum()))
+        return -value, -score[free]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # line searches that probe saturated points
+        found = optimize.minimize(
+            negative, beta[free], jac=True, method="BFGS", options={"gtol": SCORE_TOLERANCE / 10, "maxiter": POLISH_STEPS}
+        )
+    polished = beta.copy()
+    polished[free] = found.x
+    return polished, _terms(x, y, w, polished)
 
 
 def profile_interval(x, y, result: FirthResult, index: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -162,7 +198,8 @@ def profile_interval(x, y, result: FirthResult, index: int, alpha: float = 0.05)
     deviance is nearly linear in ``b``, so each limit is found by the secant method on
     it, from the Wald limit; should that fail, by stepping out in Wald standard errors
     until the profile drops below the cut, then Brent's method. A limit that no step
-    reaches (the penalized likelihood stays above the cut) is infinite.
+    reaches (the penalized likelihood stays above the cut) is infinite. Raises
+    ``ValueError`` when a constrained fit does not converge or rises above the maximum.
     """
     z = math.sqrt(stats.chi2.ppf(1 - alpha, 1))
     best = result.penalized_log_likelihood
@@ -172,8 +209,11 @@ def profile_interval(x, y, result: FirthResult, index: int, alpha: float = 0.05)
     def root(value: float) -> float:
         """|signed root of the profile deviance| at ``value``, minus the target ``z``."""
         fit = firth(x, y, fixed={index: value}, start=warm["beta"], tolerance=PROFILE_FIT_TOLERANCE)
+        deviance = 2 * (best - fit.penalized_log_likelihood)
+        if not fit.converged or deviance < -PROFILE_SLACK:
+            raise ValueError(f"the profile of coefficient {index} cannot be traced at {value:.6g}")
         warm["beta"] = fit.beta
-        return math.sqrt(max(2 * (best - fit.penalized_log_likelihood), 0.0)) - z
+        return math.sqrt(max(deviance, 0.0)) - z
 
     limits = []
     for direction in (-1.0, 1.0):
@@ -188,8 +228,13 @@ def _secant_limit(root, estimate: float, direction: float, z: float, se: float) 
     gap = root(first)
     second = estimate + direction * z * se * z / max(gap + z, 1e-12)
     try:
-        found = optimize.root_scalar(root, x0=first, x1=second, method="secant", xtol=PROFILE_TOLERANCE, maxiter=PROFILE_SECANT_STEPS)
-    except (ArithmeticError, ValueError):
+        with warnings.catch_warnings():
+            # scipy warns when the secant steps stall (a flat stretch of the profile): use the bracketing search.
+            warnings.simplefilter("error", RuntimeWarning)
+            found = optimize.root_scalar(
+                root, x0=first, x1=second, method="secant", xtol=PROFILE_TOLERANCE, maxiter=PROFILE_SECANT_STEPS
+            )
+    except (ArithmeticError, ValueError, RuntimeWarning):
         return None
     on_side = (found.root - estimate) * direction > 0
     return float(found.root) if found.converged and on_side and abs(root(found.root)) < 1e-4 else None
@@ -257,6 +302,25 @@ class FirthLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
 
+def _profile_or_none(x, y, result: FirthResult, index: int, alpha: float):
+    """(LR p-value, profile limits) of one coefficient, or ``None`` when its profile cannot be trusted.
+
+    Untrustworthy: a constrained fit that does not converge, a profile that rises above
+    the maximum (the penalized likelihood has another, higher mode), or limits that do
+    not bracket the estimate.
+    """
+    try:
+        restricted = firth(x, y, fixed={index: 0.0}, start=result.beta, tolerance=PROFILE_FIT_TOLERANCE)
+        low, high = profile_interval(x, y, result, index, alpha)
+    except (np.linalg.LinAlgError, ValueError, ArithmeticError):
+        return None
+    deviance = 2 * (result.penalized_log_likelihood - restricted.penalized_log_likelihood)
+    estimate = result.beta[index]
+    if not restricted.converged or deviance < -PROFILE_SLACK or not low < estimate < high:
+        return None
+    return float(stats.chi2.sf(max(deviance, 0.0), 1)), (low, high)
+
+
 class FirthInference:
     """Firth's fit of the (unweighted) inference model, read like statsmodels' ``LogitResults``.
 
@@ -282,11 +346,23 @@ class FirthInference:
         self.params = pd.Series(result.beta, index=names)
         self.bse = pd.Series(result.se, index=names)
         self.tvalues = self.params / self.bse
-        self.pvalues = pd.Series([likelihood_ratio_pvalue(x, outcome, result, j) for j in range(len(names))], index=names)
         self.alpha = alpha
-        self._profile = pd.DataFrame(
-            [profile_interval(x, outcome, result, j, alpha) for j in range(len(names))], index=names, columns=[0, 1]
-        )
+        wald = 2 * stats.norm.sf(np.abs(self.tvalues.to_numpy()))
+        margin = stats.norm.ppf(1 - alpha / 2) * self.bse.to_numpy()
+        p_values, limits, fallback = [], [], []
+        for j, name in enumerate(names):
+            profiled = _profile_or_none(x, outcome, result, j, alpha)
+            if profiled is None:
+                fallback.append(name)
+                p_values.append(wald[j])
+                limits.append((result.beta[j] - margin[j], result.beta[j] + margin[j]))
+            else:
+                p_values.append(profiled[0])
+                limits.append(profiled[1])
+        self.pvalues = pd.Series(p_values, index=names)
+        self._limits = pd.DataFrame(limits, index=names, columns=[0, 1])
+        self.wald_fallback = tuple(fallback)
+        """Terms whose profile could not be traced (a flat or multimodal penalized likelihood): Wald p and limits."""
         self.llf = result.log_likelihood
         rate = outcome.mean()
         self.llnull = float(len(outcome) * (rate * math.log(rate) + (1 - rate) * math.log(1 - rate)))
@@ -300,10 +376,10 @@ class FirthInference:
         )
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Profile penalized-likelihood limits (computed at the ``alpha`` given when fitting)."""
+        """Profile penalized-likelihood limits (Wald for :attr:`wald_fallback`), computed at the fit's ``alpha``."""
         if alpha != self.alpha:
             raise ValueError(f"profile limits were computed for alpha = {self.alpha}; got alpha = {alpha}.")
-        return self._profile
+        return self._limits
 
     def predict(self, design) -> np.ndarray:
         return expit(np.asarray(design, dtype=float) @ self.params.to_numpy())

@@ -83,7 +83,7 @@ def bounded_interval(low, high) -> str:
     if low is None or high is None:
         return "–"
     if not within_bound(low, high):
-        return "not meaningful (separation)"
+        return f"not shown (beyond {RATIO_BOUND:g}×)"
     return format_interval(low, high)
 
 

@@ -1,0 +1,264 @@
+"""Every document of every outcome says only what its own run measured (issue 11).
+
+For each target the whole `run` is executed (real data; the synthetic default in the fast
+tier), every document is read back, and each sentence-level promise is checked against
+metrics.json and against an independent recomputation: the title and recommendations
+name the analysed outcome, no other outcome's story appears, the verdict is the one the
+metrics decide, key findings survive Holm's adjustment, and no printed odds or rate ratio
+lies beyond the bound.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from statsmodels.stats.multitest import multipletests
+from typer.testing import CliRunner
+
+from tiktok_claims import config
+from tiktok_claims.cli import app
+from tiktok_claims.interpretation.subjects import SUBJECTS
+from tiktok_claims.interpretation.wording import RATIO_BOUND as PACKAGE_BOUND
+
+# The largest odds or rate ratio per readable unit that any document may print (the
+# package's own bound must not be looser).
+RATIO_BOUND = 1000.0
+TARGETS = (config.VERIFIED, config.CLAIM, config.BAN, config.VIEWS, config.DURATION)
+BINARY = (config.VERIFIED, config.CLAIM)
+# The words that must name each outcome in its documents' titles and recommendations.
+OUTCOME_WORDS = {
+    config.VERIFIED: ("verified",),
+    config.CLAIM: ("claim",),
+    config.BAN: ("ban", "author"),
+    config.VIEWS: ("view",),
+    config.DURATION: ("duration", "longer"),
+}
+TEXT_DOCUMENTS = (
+    "report.md", "report.html", "executive_summary.html", "technical_summary.md", "pace_strategy.md", "model_card.md",
+)
+RATIO_PATTERNS = (
+    re.compile(r"(?:odds|rate) ratio(?: per [^0-9(]*?)? ([0-9][0-9,.]*(?:e[+-]?\d+)?)"),
+    re.compile(r"([0-9][0-9,.]*(?:e[+-]?\d+)?) times the odds"),
+    re.compile(r"multiplies [^.;()]*? by ([0-9][0-9,.]*(?:e[+-]?\d+)?)"),
+)
+
+_runs: dict[tuple[str, str], Path] = {}
+
+
+def _run(data: str | None, target: str, tmp_path_factory) -> Path:
+    key = (str(data), target)
+    if key not in _runs:
+        out = tmp_path_factory.mktemp(f"documents-{target}") / "out"
+        arguments = ["run", "--target", target, "--out", str(out), "--quiet", "--bootstrap", "200", "--cv-folds", "3"]
+        if data is not None:
+            arguments += ["--data", str(data)]
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        _runs[key] = out
+    return _runs[key]
+
+
+def _documents(out: Path) -> dict[str, str]:
+    texts = {}
+    for name in TEXT_DOCUMENTS:
+        path = out / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            if name.endswith(".html"):
+                text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<img[^>]*>", " ", text)))
+            texts[name] = text.replace("\\", "")
+    return texts
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def real_run(request, real_data_path, tmp_path_factory):
+    out = _run(real_data_path, request.param, tmp_path_factory)
+    return request.param, out, json.loads((out / "metrics.json").read_text()), _documents(out)
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def synthetic_run(request, tmp_path_factory):
+    out = _run(None, request.param, tmp_path_factory)
+    return request.param, out, json.loads((out / "metrics.json").read_text()), _documents(out)
+
+
+def _check_documents(target: str, m: dict, documents: dict[str, str]) -> None:
+    story = m["story"]
+    assert m["target"] == target
+    expected = {"report.md", "report.html", "executive_summary.html"}
+    if target in BINARY:
+        expected |= {"technical_summary.md", "pace_strategy.md", "model_card.md"}
+    assert expected <= set(documents)
+    words = OUTCOME_WORDS[target]
+    # The title and the question name the analysed outcome, in every document that has them.
+    assert any(word in story["title"].lower() for word in words), story["title"]
+    assert any(word in story["question"].lower() for word in words), story["question"]
+    for name in ("report.md", "executive_summary.html"):
+        assert story["title"] in documents[name], name
+    # Recommendations name the outcome (its column, its classes or its subject) and who acts.
+    for recommendation in story["recommendations"]:
+        assert re.match(r"^[A-Z][A-Za-z ]+: ", recommendation), recommendation
+    naming = " ".join(story["recommendations"] + [story["verdict"]["headline"]]).lower()
+    assert any(word in naming for word in words), naming
+    # The verdict headline is printed where the verdict is stated.
+    for name in ("report.md", "executive_summary.html"):
+        assert story["verdict"]["headline"] in " ".join(documents[name].split()), name
+    # No other outcome's story: its title, question or subject clause never appears.
+    for other, subject in SUBJECTS.items():
+        if other == target:
+            continue
+        for name, text in documents.items():
+            assert subject.title not in text, (target, other, name)
+            assert subject.question not in text, (target, other, name)
+            if subject.positive_clause and target in BINARY:
+                assert subject.positive_clause not in text, (target, other, name, subject.positive_clause)
+    # No printed ratio lies beyond the bound, in sentences or in the tables' ratio columns.
+    assert PACKAGE_BOUND <= RATIO_BOUND
+    for name, text in documents.items():
+        for pattern in RATIO_PATTERNS:
+            for found in pattern.findall(text):
+                value = float(found.replace(",", "").rstrip("."))
+                assert 1 / RATIO_BOUND <= value <= RATIO_BOUND, (name, found)
+        for value in _ratio_cells(text):
+            assert 1 / RATIO_BOUND <= value <= RATIO_BOUND, (name, value)
+    # Key findings survive Holm's adjustment, recomputed independently from the raw p-values.
+    terms = [c for c in (m["cut_coefficients"] if m.get("proportional_odds_holds") is False else m["coefficients"])
+             if c["name"] != "const"]
+    holm = multipletests([c["p_value"] for c in terms], method="holm")[1]
+    for coefficient, adjusted in zip(terms, holm):
+        assert coefficient["p_adjusted"] == pytest.approx(adjusted, rel=1e-9, abs=1e-12)
+    for finding in m["findings"]:
+        assert finding["significant"] == (finding["p_adjusted"] < 0.05)
+    # Markdown: a bold question or label always starts its own paragraph.
+    for name, text in documents.items():
+        if name.endswith(".md"):
+            lines = text.split("\n")
+            for i, line in enumerate(lines[1:], start=1):
+                if line.startswith("**") and lines[i - 1].strip():
+                    pytest.fail(f"{name}: '{line[:50]}' is glued to the paragraph before it")
+
+
+def _ratio_cells(markdown: str) -> list[float]:
+    """The numbers in the ratio columns (odds ratio, rate ratio, ratio, …) of a document's Markdown tables."""
+    values = []
+    header = None
+    for line in markdown.split("\n"):
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if header is None:
+            header = cells
+            continue
+        for title, cell in zip(header, cells):
+            if "ratio" in title.lower() and re.fullmatch(r"[0-9][0-9,.]*(e[+-]?\d+)?", cell):
+                values.append(float(cell.replace(",", "")))
+    return values
+
+
+def _check_binary_verdict(m: dict, documents: dict[str, str]) -> None:
+    """The verdict level, recomputed from the test metrics' intervals, and its wording everywhere."""
+    ci, test = m["test_ci"], m["test"]
+    if ci["roc_auc"]["ci_low"] >= 0.9 and ci["precision"]["ci_low"] >= 0.9:
+        level = "rank"
+    elif ci["roc_auc"]["ci_low"] >= 0.7:
+        level = "assist"
+    else:
+        level = "do_not_use"
+    verdict = m["story"]["verdict"]
+    assert verdict["level"] == level
+    false_per_1000 = 1000 * (1 - test["precision"])
+    assert verdict["false_per_1000_flagged"] == pytest.approx(false_per_1000)
+    card = documents["model_card.md"]
+    if level == "rank":
+        assert "Fit to rank" in verdict["headline"]
+        assert "Do not use this model" not in " ".join(documents.values())
+        assert "Rank reported videos" in card
+    else:
+        assert "Fit to rank" not in " ".join(documents.values())
+        assert "Rank reported videos so that moderators review" not in card
+    if level == "do_not_use":
+        assert "Do not use this model" in verdict["headline"] and "Not for decisions" in card
+    # The model card names the output for what it is.
+    assert m["output"]["name"] == ("score" if m["balance"] != "none" and not m["calibrated"] else "probability")
+    assert f"column `{m['output']['name']}`" in card
+
+
+def test_documents_of_every_real_outcome_tell_its_own_story(real_run):
+    target, out, m, documents = real_run
+    _check_documents(target, m, documents)
+    if target in BINARY:
+        _check_binary_verdict(m, documents)
+
+
+def test_documents_of_every_synthetic_outcome_tell_its_own_story(synthetic_run):
+    target, out, m, documents = synthetic_run
+    _check_documents(target, m, documents)
+    if target in BINARY:
+        _check_binary_verdict(m, documents)
+
+
+def test_claim_status_describes_its_separating_rule_instead_of_astronomical_odds(real_data_path, tmp_path_factory):
+    out = _run(real_data_path, config.CLAIM, tmp_path_factory)
+    m = json.loads((out / "metrics.json").read_text())
+    documents = _documents(out)
+    rule = m["estimation"]["separating_rule"]
+    assert m["estimation"]["separation"] == "near" and rule["predictor"] == config.VIEWS
+    # The rule's numbers, recomputed from the data: the share of claims at or above the threshold.
+    import pandas as pd
+
+    frame = pd.read_csv(real_data_path).dropna(subset=[config.CLAIM, config.VIEWS])
+    above = frame[config.VIEWS] >= rule["threshold"]
+    assert rule["high_share"] == pytest.approx(float((frame.loc[above, config.CLAIM] == rule["high_class"]).mean()))
+    assert rule["low_share"] == pytest.approx(float((frame.loc[~above, config.CLAIM] == rule["low_class"]).mean()))
+    for name in ("report.md", "executive_summary.html", "technical_summary.md"):
+        assert rule["sentence"] in " ".join(documents[name].split()), name
+    # The estimation note says why Firth was used, truthfully: the ML fit exists here.
+    assert "exist and are finite" in m["estimation"]["reason"] and "infinite" not in m["estimation"]["reason"]
+    assert m["estimation"]["firth_shift"] is not None
+
+
+def test_verified_key_findings_do_not_depend_on_the_seed(real_data_path):
+    from tiktok_claims import analyze
+
+    findings = {}
+    for seed in (0, 42):
+        analysis = analyze(real_data_path, seed=seed, cv_folds=2, bootstrap=100, stability_refits=20)
+        findings[seed] = {f["name"] for f in analysis.findings if f["significant"]}
+        assert all(f["p_adjusted"] < 0.05 for f in analysis.findings if f["significant"])
+    assert findings[0] == findings[42] and findings[0]
+
+
+def test_leakage_audit_upsamples_whichever_class_is_smaller(real_data_path, tmp_path_factory):
+    out = _run(real_data_path, config.CLAIM, tmp_path_factory)
+    audit = json.loads((out / "metrics.json").read_text())["leakage_audit"]
+    import pandas as pd
+
+    frame = pd.read_csv(real_data_path).dropna(subset=[config.CLAIM])
+    counts = frame[config.CLAIM].value_counts()
+    assert audit["course"]["minority_class"] == counts.idxmin()
+    assert audit["course"]["copies_added"] == int(counts.max() - counts.min())
+    text = " ".join(audit["explanation"])
+    assert f"copies '{counts.idxmin()}' rows" in text
+    if not audit["inflated"]:
+        assert "inflates" not in text
+
+
+def test_every_real_verified_number_in_the_headline_is_recomputable(real_data_path, tmp_path_factory):
+    out = _run(real_data_path, config.VERIFIED, tmp_path_factory)
+    m = json.loads((out / "metrics.json").read_text())
+    matrix = np.array(m["test_confusion_matrix"]["matrix"])
+    flagged = matrix[:, 1].sum()
+    precision = matrix[1, 1] / flagged
+    per_1000_flagged_positive = 1000 * matrix[1, 1] / matrix.sum()
+    assert m["test"]["precision"] == pytest.approx(precision)
+    headline = m["story"]["verdict"]["headline"]
+    assert f"only {per_1000_flagged_positive:,.0f}" in headline
+    assert f"precision {precision:.0%}" in headline
+    assert not math.isnan(m["story"]["verdict"]["roc_auc"])
