@@ -21,7 +21,7 @@ import math
 RATIO_BOUND = 1000.0
 # Percent changes read naturally only for ratios in this range.
 PERCENT_RANGE = (0.5, 2.0)
-MAX_DIGITS = 6
+MAX_DIGITS = 10
 
 
 def format_p(p: float) -> str:
