@@ -127,6 +127,9 @@ def run(
         Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also print the wall time of each stage (as in metrics.json's timings).")
+    ] = False,
 ) -> None:
     """Run the whole analysis and write report.html, report.md, metrics.json and the model.
 
@@ -156,6 +159,9 @@ def run(
         if analysis.dataset.synthetic:
             typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
         typer.echo(f"Report: {written['report.html']}", err=True)
+    if verbose:
+        for stage, seconds in metrics["timings"].items():
+            typer.echo(f"{seconds:8.2f} s  {stage}", err=True)
     typer.echo(str(out))
 
 

@@ -24,7 +24,8 @@ from ..errors import AnalysisError
 from ..model.features import FeatureSpec, select_features
 from ..model.logistic import fit_inference
 from ..model.split import encode_target, split
-from .binary import Analysis, Progress, analyze_binary
+from ..timing import Progress, StageClock
+from .binary import Analysis, analyze_binary
 from .families import FamilyAnalysis, analyze_family
 from .options import AnalysisOptions
 
@@ -76,20 +77,20 @@ def analyze(
     >>> result.metrics()["test"]["roc_auc"]  # doctest: +SKIP
     """
     options = dataclasses.replace(options or AnalysisOptions(), **option_values)
-    say = progress or (lambda stage: None)
-    say("Loading and validating the data")
+    clock = StageClock(progress)
+    clock.start("load", "Loading and validating the data")
     dataset = load_input(data, options.seed)
-    say("Choosing the modeling approach")
+    clock.start("approach", "Choosing the modeling approach")
     approach = choose_approach(dataset.frame, options.target)
     if options.engine != "local" and approach.kind is not OutcomeKind.BINARY:
         raise AnalysisError(
             f"--engine {options.engine} fits binary outcomes only; {options.target!r} calls for {approach.label}."
         )
-    say("Exploring the data")
+    clock.start("eda", "Exploring the data")
     eda = explore(dataset.all_rows, dataset.frame, options.target)
     if approach.kind is OutcomeKind.BINARY:
-        return analyze_binary(dataset, approach, eda, options, say)
-    return analyze_family(dataset, approach, eda, options, say)
+        return analyze_binary(dataset, approach, eda, options, clock)
+    return analyze_family(dataset, approach, eda, options, clock)
 
 
 def check_assumptions(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,7 @@ from ..model.logistic import Classifier, Inference, fit_classifier, fit_inferenc
 from ..model.split import Split, encode_target, split
 from ..model.stability import bootstrap_stability
 from ..parallel import default_workers, worker_pool
+from ..timing import StageClock
 from .options import AnalysisOptions
 from .records import (
     cv_record,
@@ -44,7 +44,6 @@ from .records import (
     records,
 )
 
-Progress = Callable[[str], None]
 # Libraries the parallel stages use, imported once before the workers fork.
 WORKER_MODULES = ("statsmodels.api", "imblearn.pipeline", "sklearn.ensemble", "sklearn.linear_model", "scipy.optimize")
 ALPHA = 0.05
@@ -77,6 +76,8 @@ class Analysis:
     spark: object = field(repr=False, default=None)
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each stage of the analysis (the rendering adds its own in ``metrics.json``)."""
 
     @property
     def target(self) -> str:
@@ -174,6 +175,7 @@ class Analysis:
             "engine": self._engine_record(),
             "command": self.options.command,
             "versions": self.versions,
+            "timings": dict(self.timings),
         })
         record["story"] = binary_story(record)
         return record
@@ -256,11 +258,11 @@ def output_record(options: AnalysisOptions, base_rate: float, calibration_summar
 
 
 def analyze_binary(
-    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, say: Progress
+    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, clock: StageClock
 ) -> Analysis:
     """Split, select features, fit, check, cross-validate, evaluate and interpret a binary outcome."""
     frame, target, seed = dataset.frame, approach.target, options.seed
-    say("Splitting (stratified) and selecting features on the training part")
+    clock.start("split_and_features", "Splitting (stratified) and selecting features on the training part")
     parts = split(frame, approach.stratify_on, seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
     spec = select_features(train, target, transform=options.transform)
@@ -268,20 +270,19 @@ def analyze_binary(
     y_train, y_test = y_all.loc[parts.train], y_all.loc[parts.test]
     rule = options.threshold_rule
     with worker_pool(default_workers() if options.workers is None else options.workers, preload=WORKER_MODULES) as pool:
-        say("Reproducing the course's recipe (leakage audit) alongside the fits")
+        clock.start("start_parallel_stages", "Reproducing the course's recipe (leakage audit) alongside the fits")
         course = pool.submit(course_recipe, frame, target, approach.positive_class, spec, seed)
-        say("Fitting the inference model on every used row (separation checked first)")
         pending_inference = pool.submit(fit_inference, frame, y_all, spec)
-        say(f"Fitting the classifier on the training part ({options.balance})")
+        clock.start("classifier", f"Fitting the classifier on the training part ({options.balance}) while the inference model is fitted on every used row")
         classifier = fit_classifier(train, y_train, spec, options.balance, seed, calibrate=options.calibrate)
         threshold = rule.choose(y_train, classifier.predict_proba(train[spec.columns]))
-        say("Cross-validating strategies, baselines and the reference model")
+        clock.start("start_cross_validation", "Cross-validating strategies, baselines and the reference model")
         pending_cv = start_cross_validation(
             train, y_train, spec, seed=seed, folds=options.cv_folds, repeats=options.cv_repeats,
             threshold_rule=rule, default_balance=options.balance, executor=pool, penalized=classifier.penalized,
             untransformed=select_features(train, target) if spec.log1p else None,
         )
-        say(f"Evaluating on the untouched test part ({options.bootstrap:,} bootstrap resamples) and calibration")
+        clock.start("evaluation", f"Evaluating on the untouched test part ({options.bootstrap:,} bootstrap resamples) and calibration")
         scores = pd.Series(classifier.predict_proba(test[spec.columns]), index=test.index, name="score")
         negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
         evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
@@ -289,31 +290,34 @@ def analyze_binary(
             y_test, scores, threshold=threshold.threshold, n_resamples=options.bootstrap, seed=seed
         )
         curve, calibration_summary = calibration(y_test, scores)
+        clock.start("wait_inference")
         inference = pending_inference.result()
-        say("Checking the inference model's assumptions and the stability of its estimates")
+        clock.start("start_checks", "Checking the inference model's assumptions and the stability of its estimates")
         design = inference_design(inference.result)
         checks = pool.submit(check_logistic, frame, y_all, spec, inference.result, inference.separation)
         stability = pool.submit(
             bootstrap_stability, design, y_all, inference.result.params, penalized=inference.penalized,
             refits=options.stability_refits, seed=seed, alpha=ALPHA,
         )
+        clock.start("wait_cross_validation")
         cv = pending_cv.result()
         precision = intervals.set_index("metric").loc["precision"]
         leakage = explain(
             course.result(), evaluation.metrics, approach.positive_class,
             (float(precision["ci_low"]), float(precision["ci_high"])),
         )
+        clock.start("wait_checks_and_stability")
         checks, stability = checks.result(), stability.result()
     spark = None
     if options.engine == "spark":
         from ..spark.fit import fit_spark
 
-        say("Fitting and evaluating the same model on Spark")
+        clock.start("spark", "Fitting and evaluating the same model on Spark")
         spark = fit_spark(
             frame, parts.train, target, approach.positive_class, spec,
             master=options.spark_master, scratch=options.spark_tmp,
         )
-    say("Interpreting the coefficients")
+    clock.start("interpretation", "Interpreting the coefficients")
     coefficients = coefficient_table(inference.result, inference.scales, log1p=spec.log1p)
     coefficients = coefficients.merge(
         probability_changes(inference.result, design, coefficients).rename_axis("name").reset_index(), on="name", how="left"
@@ -350,6 +354,7 @@ def analyze_binary(
         spark=spark,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),
+        timings=dict(clock.stop()),
     )
 
 

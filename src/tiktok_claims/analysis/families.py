@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 
 import pandas as pd
 
@@ -20,6 +19,7 @@ from ..interpretation.findings import cut_findings, family_findings, outcome_phr
 from ..model.families import FamilyFit, fit_family
 from ..model.features import FeatureSpec, select_features
 from ..model.split import Split, split
+from ..timing import StageClock
 from .options import AnalysisOptions
 from .records import (
     eda_record,
@@ -29,8 +29,6 @@ from .records import (
     library_versions,
     records,
 )
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,7 @@ class FamilyAnalysis:
     proportional_odds_holds: bool | None = None
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
@@ -104,24 +103,28 @@ class FamilyAnalysis:
             "engine": {"name": "in-process (statsmodels)"},
             "command": self.options.command,
             "versions": self.versions,
+            "timings": dict(self.timings),
         })
         record["story"] = family_story(record)
         return record
 
 
 def analyze_family(
-    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, say: Progress
+    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, clock: StageClock
 ) -> FamilyAnalysis:
     """Split, select features, fit, evaluate, check and interpret an ordinal, count or continuous outcome."""
     frame, target = dataset.frame, approach.target
-    say(f"Splitting ({'stratified' if approach.stratify_on else 'random'}) and selecting features on the training part")
+    clock.start(
+        "split_and_features",
+        f"Splitting ({'stratified' if approach.stratify_on else 'random'}) and selecting features on the training part",
+    )
     parts = split(frame, approach.stratify_on, options.seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
     spec = select_features(train, target, transform=options.transform)
-    say(f"Fitting the {approach.label} on the training part and evaluating it on the untouched test part")
+    clock.start("fit_and_evaluate", f"Fitting the {approach.label} on the training part and evaluating it on the untouched test part")
     test_model = fit_family(train, spec, approach)
     evaluation = evaluate_family(test_model, train, test)
-    say("Fitting it on every used row and checking its assumptions")
+    clock.start("inference_and_checks", "Fitting it on every used row and checking its assumptions")
     model = fit_family(frame, spec, approach)
     checks = check_family(frame, spec, approach)
     coefficients = family_coefficients(model)
@@ -151,4 +154,5 @@ def analyze_family(
         proportional_odds_holds=holds,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(),
+        timings=dict(clock.stop()),
     )

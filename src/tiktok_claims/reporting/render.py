@@ -33,6 +33,7 @@ from ..interpretation.wording import (
     within_bound,
 )
 from ..parallel import default_workers, worker_pool
+from ..timing import StageClock
 from .kinds import documents_for
 
 FIGURE_DPI = 110
@@ -134,7 +135,8 @@ def write_outputs(
     figures is added to it before ``metrics.json`` is written. The model artifact is
     not written here (:func:`tiktok_claims.artifact.store.save_artifact`).
     """
-    say = progress or (lambda stage: None)
+    clock = StageClock(progress)
+    clock.start("write_tables")
     out = Path(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     metrics = analysis.metrics() if metrics is None else metrics
@@ -145,7 +147,7 @@ def write_outputs(
     written["set_aside_rows.csv"] = out / "set_aside_rows.csv"
     write_csv(analysis.dataset.set_aside, written["set_aside_rows.csv"])
 
-    say("Drawing figures")
+    clock.start("figures_and_summary", "Drawing figures")
     metrics["figures"] = []
     _warm_matplotlib()
     workers = analysis.options.workers
@@ -159,11 +161,11 @@ def write_outputs(
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)
         written.update(summary.result())
+    clock.start("documents", "Rendering the reports")
+    written.update(render_reports(metrics, out))
+    metrics["timings"] = {**metrics.get("timings", {}), **{f"render_{k}": v for k, v in clock.stop().items()}}
     written["metrics.json"] = out / "metrics.json"
     written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
-
-    say("Rendering the reports")
-    written.update(render_reports(metrics, out))
     return written
 
 
