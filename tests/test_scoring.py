@@ -17,22 +17,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_load import made_up_record
 from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
+from tiktok_claims.artifact.store import save_model
 from tiktok_claims.cli import app
-from tiktok_claims.escaping import neutralize_cell
 from tiktok_claims.data.load import validate_frame
+from tiktok_claims.data.rules import EMPTY_ROW, REQUOTED, check_values
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
-from tiktok_claims.data.rules import check_values
-from tiktok_claims.artifact.model import EMPTY_ROW
-from tiktok_claims.artifact.store import save_model
-from tiktok_claims.escaping import neutralize
-from tiktok_claims.scoring.local import REQUOTED, SCORED_COLUMNS, score_file
-from test_load import made_up_record
+from tiktok_claims.escaping import neutralize, neutralize_cell
+from tiktok_claims.scoring.local import SCORED_COLUMNS, score_file
 
 HEADER = ",".join(config.COLUMNS)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
+from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
-from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.scoring.local import score_file
 
 # PySpark's own pandas version check warns under pandas 3; no pandas frame reaches Spark here.
@@ -47,8 +47,8 @@ TIE_SOURCE, TIED_LINES = 201, (200, 300, 400)
 def spark_scorer():
     if shutil.which("java") is None:
         pytest.fail("no Java runtime: `make test` installs one (Debian package openjdk-17-jre-headless)")
-    from tiktok_claims.spark.session import spark_session
     from tiktok_claims.scoring.spark import score_file_spark
+    from tiktok_claims.spark.session import spark_session
 
     spark = spark_session(MASTER)
     yield score_file_spark

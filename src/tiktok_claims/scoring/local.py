@@ -56,9 +56,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .. import config
-from ..artifact.model import EMPTY_ROW, LoadedModel
+from ..artifact.model import LoadedModel
 from ..artifact.store import load_model
 from ..data.load import FIRST_DATA_LINE
+from ..data.rules import broken_row_reason, check_rows
 from ..errors import DataError
 from ..escaping import neutralize
 
@@ -78,7 +79,6 @@ REPORTED_REASONS = 5
 # the GIL) while the main thread reads the next chunk and writes the finished ones in
 # order. Memory holds about WORKERS + 2 chunks.
 WORKERS = 2
-REQUOTED = "whole record in one field (a spreadsheet re-quoted the row)"
 
 # Temporary records: a run holds scored rows in priority order; "key" is the bitwise
 # complement of the probability's IEEE-754 bits, which orders non-negative floats from
@@ -344,14 +344,7 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> _Source:
         if row.number is None:
             raise RuntimeError("pyarrow did not report the line of a broken row; read with use_threads=False.")
         skipped_lines.append(row.number)
-        text = row.text.strip()
-        if text == "":
-            reason = EMPTY_ROW
-        elif row.actual_columns == 1 and text.startswith('"') and text.count(",") >= expected_fields - 1:
-            reason = REQUOTED
-        else:
-            reason = f"{row.actual_columns} field(s); the header has {expected_fields}"
-        source.broken.append((row.number, reason))
+        source.broken.append((row.number, broken_row_reason(row.text, row.actual_columns, expected_fields)))
         return "skip"
 
     read = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)  # serial: lines are known
@@ -456,13 +449,9 @@ class _ScoredChunk:
 
 
 def _score_chunk(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> _ScoredChunk:
-    checked = model.check(table, model.inputs)
+    checked = check_rows(table, model.inputs)
     bad = checked.bad
     reasons = checked.reasons
-    id_column = table.column(config.ID_COLUMN)
-    if pa.types.is_string(id_column.type):
-        requoted = _as_bool(pc.greater_equal(pc.count_substring(id_column, ","), len(config.COLUMNS) - 2))
-        reasons[requoted[bad]] = REQUOTED
     good = ~bad
     probability = model.probabilities(checked.values)
     if bad.any():
@@ -560,10 +549,6 @@ def _write_rejects(out: _CsvOut, parts: list[_Rejects]) -> int:
 def _as_text(column) -> pa.Array:
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     return column.cast(pa.string())
-
-
-def _as_bool(mask) -> np.ndarray:
-    return mask.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _in_order(pool: ThreadPoolExecutor, work: Callable, items: Iterator) -> Iterator:

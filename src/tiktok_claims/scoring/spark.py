@@ -40,10 +40,16 @@ import pyarrow.parquet as pq
 from pyspark.sql import functions as F
 
 from .. import config
-from ..artifact.model import EMPTY_ROW, LoadedModel
+from ..artifact.model import LoadedModel
 from ..artifact.store import load_model
 from ..data.load import FIRST_DATA_LINE
-from ..data.rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS, NUMBER_PATTERN
+from ..data.rules import (
+    EMPTY_ROW,
+    LARGEST_EXACT_INTEGER,
+    MISSING_MARKERS,
+    NUMBER_PATTERN,
+    REQUOTED,
+)
 from ..data.schema import ColumnSpec
 from ..errors import DataError, ModelFileError
 from ..escaping import FORMULA_PREFIXES
@@ -57,7 +63,6 @@ from ..spark.session import (
 from .local import (
     PARQUET_SUFFIXES,
     REJECT_REASON_COLUMN,
-    REQUOTED,
     SCORED_COLUMNS,
     ScoringResult,
     check_paths,
