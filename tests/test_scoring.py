@@ -30,7 +30,8 @@ from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.escaping import neutralize, neutralize_cell
-from tiktok_claims.scoring.local import SCORED_COLUMNS, score_file
+from tiktok_claims.scoring.contract import SCORED_COLUMNS
+from tiktok_claims.scoring.local import score_file
 
 HEADER = ",".join(config.COLUMNS)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -60,7 +60,7 @@ from ..spark.session import (
     spark_session,
     spark_url,
 )
-from .local import (
+from .contract import (
     PARQUET_SUFFIXES,
     REJECT_REASON_COLUMN,
     SCORED_COLUMNS,
