@@ -334,7 +334,9 @@ def check_accounting(
             f"{rows_rejected:,} rejected; this is a bug, and no output was written."
         )
     if rows_ranked != rows_scored:
-        raise RuntimeError(f"{rows_ranked:,} rows ranked != {rows_scored:,} scored; this is a bug, and no output was written.")
+        raise RuntimeError(
+            f"{rows_ranked:,} rows ranked != {rows_scored:,} scored; this is a bug, and no output was written."
+        )
     if rows_in_metadata is not None and rows_read != rows_in_metadata:
         raise RuntimeError(
             f"{rows_read:,} rows read != {rows_in_metadata:,} rows in the Parquet metadata; "

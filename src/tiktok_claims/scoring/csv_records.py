@@ -297,7 +297,8 @@ class BlockWalker:
                 records.append(_joined(self._pending, self._pending_first_row, self._pending_rows))
             last = starts[-1]
             if last > head:
-                records.append(_joined(texts[head:last], int(rows_before[head]) + 1, int(rows_before[last] - rows_before[head])))
+                rows = int(rows_before[last] - rows_before[head])
+                records.append(_joined(texts[head:last], int(rows_before[head]) + 1, rows))
             self._pending, self._pending_rows = texts[last:], int(walk.rows[last:].sum())
             self._pending_first_row, self._pending_first_line = int(rows_before[last]) + 1, self._line + last
         self._line += len(texts)
@@ -311,16 +312,16 @@ class BlockWalker:
             return [], []
         if not self._quoted:
             return [_joined(pending, self._pending_first_row, self._pending_rows)], []
-        rows = self._pending_rows
-        fragments = []
-        for offset, text in enumerate(pending):
-            first_row = self._pending_first_row if offset == 0 else None
-            # Rows ending inside a crossing record are counted once, on its first fragment.
-            fragments.append(Fragment(self.block, self.block, self._pending_first_line + offset, text, rows if offset == 0 else 0, first_row))
-        return [], fragments
+        # The record's first line carries its first row's number and the rows ended in this block.
+        line, block = self._pending_first_line, self.block
+        first = Fragment(block, block, line, pending[0], self._pending_rows, self._pending_first_row)
+        rest = [Fragment(block, block, line + offset, text, 0, None) for offset, text in enumerate(pending[1:], start=1)]
+        return [], [first, *rest]
 
 
-def join_fragments(key: int, first_row: int, rows: int, texts: list[bytes], plan: FilePlan, ends_with_newline: bool) -> Records:
+def join_fragments(
+    key: int, first_row: int, rows: int, texts: list[bytes], plan: FilePlan, ends_with_newline: bool
+) -> Records:
     """One crossing record from its fragments (``texts`` in file order, ``rows`` their sum).
 
     The record a quote the file never closes leaves open ends with the file: its row
@@ -332,7 +333,9 @@ def join_fragments(key: int, first_row: int, rows: int, texts: list[bytes], plan
     return _joined(texts, first_row, rows)
 
 
-def parse_records(records: Records, header: list[str], file_columns: list[str]) -> tuple[pa.Table, np.ndarray, list[tuple[int, str]]]:
+def parse_records(
+    records: Records, header: list[str], file_columns: list[str]
+) -> tuple[pa.Table, np.ndarray, list[tuple[int, str]]]:
     """Parse records as the in-process engine's reader does.
 
     Returns
@@ -364,7 +367,8 @@ def parse_records(records: Records, header: list[str], file_columns: list[str]) 
     skipped = np.array([number - 1 for number, _ in broken.found], dtype=np.int64)
     parsed = np.ones(len(positions), dtype=bool)
     parsed[skipped] = False
-    return table, positions[parsed], [(int(positions[index]), reason) for index, (_, reason) in zip(skipped, broken.found)]
+    broken_rows = [(int(positions[index]), reason) for index, (_, reason) in zip(skipped, broken.found)]
+    return table, positions[parsed], broken_rows
 
 
 def _joined(texts: list[bytes], first_row: int, rows: int) -> Records:

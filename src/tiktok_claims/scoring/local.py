@@ -251,7 +251,8 @@ def _first_pass(
                 run["id"], run["video_id"] = chunk.scored.ids[chunk.order], chunk.scored.video_ids[chunk.order]
             else:
                 records = np.empty(n, dtype=SCORED)
-                records["id"], records["video_id"], records["probability"] = chunk.scored.ids, chunk.scored.video_ids, probability
+                records["id"], records["video_id"] = chunk.scored.ids, chunk.scored.video_ids
+                records["probability"] = probability
                 scored.append(records)
             runs.append(run)
             result.chunk_starts.append(result.rows_scored)

@@ -121,7 +121,9 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> Source:
 
     def chunks() -> Iterator[tuple[pa.Table, np.ndarray]]:
         try:
-            with raw, stream, pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert) as reader:
+            with raw, stream, pacsv.open_csv(
+                stream, read_options=read, parse_options=parse, convert_options=convert
+            ) as reader:
                 for table in rechunked(reader, chunk_rows):
                     # Line of the k-th well-formed row: k + FIRST_DATA_LINE + the broken rows before it.
                     # The j-th broken row precedes it when (its line - FIRST_DATA_LINE - j) <= k.

@@ -131,7 +131,6 @@ SUMMARY = pa.schema(
      ("rows_inside", pa.int64()), ("starts_outside", pa.bool_()), ("starts_inside", pa.bool_())]
 )
 ENCODED = "csv string"
-NEWLINE = 0x0A
 
 
 def score_file_spark(
@@ -202,16 +201,16 @@ def score_file_spark(
     ):
         checked, position = (_parquet_checked if parquet else _csv_checked)(spark, data_path, model)
         try:
-            totals = checked.agg(
-                F.count(F.lit(1)).alias("read"),
-                F.count(PROBABILITY).alias("scored"),
-                F.count(F.when(F.col("positive"), 1)).alias("positive"),
-            ).first()
-            by_reason = checked.filter(F.col(REASON).isNotNull()).groupBy(REASON).count().collect()
-            reasons = reasons_by_frequency({row[REASON]: row["count"] for row in by_reason})
-            ranked, rows_ranked = _ranked(checked.filter(F.col(PROBABILITY).isNotNull()))
+            counts = checked.groupBy(REASON).agg(
+                F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col("positive"), 1)).alias("positive")
+            ).collect()
+            rows_read = sum(row["rows"] for row in counts)
+            scored_count = [(row["rows"], row["positive"]) for row in counts if row[REASON] is None]
+            rows_scored, predicted_positive = scored_count[0] if scored_count else (0, 0)
+            reasons = reasons_by_frequency({row[REASON]: row["rows"] for row in counts if row[REASON] is not None})
+            ranked, rows_ranked = _ranked(checked.filter(F.col(REASON).isNull()))
             metadata_rows = pq.ParquetFile(data_path).metadata.num_rows if parquet else None
-            check_accounting(totals["read"], totals["scored"], sum(reasons.values()), rows_ranked, metadata_rows)
+            check_accounting(rows_read, rows_scored, sum(reasons.values()), rows_ranked, metadata_rows)
             scored_rows = ranked.select("id", "video_id", PROBABILITY, RANK, POSITION).orderBy(RANK if sort else POSITION)
             rejected_rows = checked.filter(F.col(REASON).isNotNull()).select(POSITION, "id_text", "video_id_text", REASON)
             rejects_out = outputs.open(rejects_path, CsvEncoder(rejects_schema(position)))
@@ -219,7 +218,7 @@ def score_file_spark(
             _append_written(encoded_rejects, f"{directory}/rejects", rejects_out, outputs.scratch, sum(reasons.values()))
             scored_out = outputs.open(out_path, CsvEncoder(SCORED_SCHEMA, quoting="none"))
             encoded_scored = scored_rows.mapInArrow(partial(_encode_scored, model), ENCODED)
-            _append_written(encoded_scored, f"{directory}/scored", scored_out, outputs.scratch, totals["scored"])
+            _append_written(encoded_scored, f"{directory}/scored", scored_out, outputs.scratch, rows_scored)
         finally:
             checked.unpersist()
         outputs.commit()
@@ -227,10 +226,10 @@ def score_file_spark(
         source=str(data_path),
         out=out_path,
         rejects=rejects_path,
-        rows_read=totals["read"],
-        rows_scored=totals["scored"],
+        rows_read=rows_read,
+        rows_scored=rows_scored,
         rejected=reasons,
-        predicted_positive=totals["positive"],
+        predicted_positive=predicted_positive,
         positive_class=model.positive_class,
         threshold=model.threshold,
         sorted=sort,
@@ -305,7 +304,7 @@ def _ends_with_newline(path: Path) -> bool:
     with pa.input_stream(str(path)) as stream:  # decompresses .gz
         for block in iter(lambda: stream.read(1 << 20), b""):
             last = block
-    return last[-1:] == bytes([NEWLINE])
+    return last.endswith(b"\n")
 
 
 def _numbered(frame, *columns: str):
@@ -429,7 +428,9 @@ def _as_walked(batch: pa.RecordBatch, fragment: bool) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=WALKED)
 
 
-def _join_and_score(plan: FilePlan, ends_with_newline: bool, score, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _join_and_score(
+    plan: FilePlan, ends_with_newline: bool, score, batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
     """The records that cross block boundaries, joined from their fragments, checked and scored."""
     for batch in batches:
         for row in batch.to_pylist():
@@ -462,7 +463,9 @@ def _score_parquet(model: LoadedModel, file_types: dict[str, pa.DataType], batch
         yield from _checked_batches(model, pa.table(arrays), positions, Rejects.broken([]))
 
 
-def _checked_batches(model: LoadedModel, table: pa.Table, positions: np.ndarray, broken: Rejects) -> Iterator[pa.RecordBatch]:
+def _checked_batches(
+    model: LoadedModel, table: pa.Table, positions: np.ndarray, broken: Rejects
+) -> Iterator[pa.RecordBatch]:
     """Rows checked and scored by the contract, as ``CHECKED`` batches (the scored rows, then the rejected)."""
     if table.num_rows:
         scored = score_rows(model, table, positions)
@@ -517,9 +520,8 @@ def _encode_rejects(position: str, batches: Iterator[pa.RecordBatch]) -> Iterato
     encoder = CsvEncoder(rejects_schema(position))
     for batch in batches:
         if batch.num_rows:
-            rejects = Rejects(
-                batch.column(0).to_numpy(), batch.column(1), batch.column(2), batch.column(3).to_numpy(zero_copy_only=False)
-            )
+            reasons = batch.column(3).to_numpy(zero_copy_only=False)
+            rejects = Rejects(batch.column(0).to_numpy(), batch.column(1), batch.column(2), reasons)
             yield _as_text(encoder.encode(rejects_table(rejects, encoder.schema)))
 
 

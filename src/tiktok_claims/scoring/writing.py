@@ -58,7 +58,8 @@ def scored_table(ids, video_ids, probability, ranks, model: LoadedModel) -> pa.T
     """Scored rows as the scored file holds them, each labelled by :func:`~tiktok_claims.scoring.contract.is_positive`."""
     labels = pa.array([model.negative_class, model.positive_class])
     label = pa.DictionaryArray.from_arrays(pa.array(is_positive(np.asarray(probability), model).astype(np.int8)), labels)
-    return pa.table([pa.array(ids), pa.array(video_ids), pa.array(probability), label, pa.array(ranks)], schema=SCORED_SCHEMA)
+    columns = [pa.array(ids), pa.array(video_ids), pa.array(probability), label, pa.array(ranks)]
+    return pa.table(columns, schema=SCORED_SCHEMA)
 
 
 def rejects_table(rejects: Rejects, schema: pa.Schema) -> pa.Table:
@@ -90,7 +91,10 @@ class CsvEncoder:
 
 
 class OutputFile:
-    """One output being written to its temporary file (gzip if the target's name ends in ``.gz``): the header, then encoded rows."""
+    """One output being written to its temporary file: the header, then encoded rows.
+
+    The file is gzip-compressed if the target's name ends in ``.gz``.
+    """
 
     def __init__(self, temporary: Path, target: Path, encoder: CsvEncoder):
         self.temporary, self.target, self.encoder = temporary, target, encoder
