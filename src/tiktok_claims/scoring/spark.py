@@ -35,7 +35,10 @@ by default, or ``scratch``: a shared mount or a Hadoop URL such as
 ``hdfs://NAMENODE/tmp``); the driver appends the part files, in partition order, to the
 output's temporary file (:class:`~tiktok_claims.scoring.writing.OutputFiles`), which is
 moved into place once the accounting holds. The executors read the data file by its
-path (a ``file://`` URL: on a cluster it must be at the same path on every node).
+path (a ``file://`` URL: on a cluster it must be at the same path on every node), and
+run this package's code: on a cluster every node's Python needs this package at the
+driver's version, with its dependencies (in local mode the workers run the driver's
+interpreter, see :func:`tiktok_claims.spark.session.spark_session`).
 
 This module is imported only when Spark is used: it imports PySpark at its top.
 """
