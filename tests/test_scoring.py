@@ -462,8 +462,6 @@ def test_an_input_named_like_a_temporary_output_and_the_users_partial_files_surv
 
 
 def test_a_run_that_fails_its_accounting_leaves_every_file_as_it_was(model_path, tmp_path, monkeypatch):
-    from tiktok_claims.scoring import local
-
     def failing(*counts):
         raise RuntimeError("row accounting failed: this is a bug, and no output was written.")
 
@@ -471,7 +469,7 @@ def test_a_run_that_fails_its_accounting_leaves_every_file_as_it_was(model_path,
     previous = {tmp_path / "scored.csv": b"yesterday's scores\n", tmp_path / "scored_rejects.csv": b"yesterday's rejects\n"}
     for target, data in previous.items():
         target.write_bytes(data)
-    monkeypatch.setattr(local, "check_accounting", failing)
+    monkeypatch.setattr("tiktok_claims.scoring.local.check_accounting", failing)
 
     with pytest.raises(RuntimeError, match="no output was written"):
         score_file(model_path, path, tmp_path / "scored.csv", chunk_rows=7)
