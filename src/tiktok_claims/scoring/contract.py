@@ -257,7 +257,18 @@ class Rejects:
 
 @dataclass(frozen=True)
 class ScoredRows:
-    """Rows checked and scored: the rejected ones, and the scored ones in input order."""
+    """Rows checked and scored (see :func:`score_rows`).
+
+    Attributes
+    ----------
+    rows : int
+        Rows checked.
+    rejects : Rejects
+        The rejected rows, with their reasons.
+    positions, probability, ids, video_ids : ndarray
+        The scored rows, in input order: position, probability of the positive class,
+        and the identifiers as numbers.
+    """
 
     rows: int
     rejects: Rejects
