@@ -146,6 +146,7 @@ class Hostile:
             (74, config.ID_COLUMN): ("-2+3", f"{config.ID_COLUMN}: not a number"),
             (75, config.ID_COLUMN): ("+17", None),  # a number: scored, written as 17
             (76, config.VIDEO_ID): ("-7", None),
+            (77, config.VIDEO_ID): ("+cmd", f"{config.VIDEO_ID}: not a number"),
             (110, config.SHARES): ("#N/A", None),
             (110, config.COMMENTS): ("NA", f"missing {config.SHARES}, {config.COMMENTS}"),
             (120, config.VIEWS): ("1e3", None),
@@ -353,6 +354,7 @@ def test_formula_like_cells_are_neutralized_in_both_files(scored, hostile):
     assert echoed["72"] == "'" + '=HYPERLINK("http://x","y")'
     assert [echoed["73"], echoed["74"], echoed["75"]] == ["'@x", "'\tcmd", "'\rcmd"]
     assert {row[0]: row[1] for row in rejects}["76"] == "'-2+3"
+    assert echoed["79"] == "'+cmd"
     assert ["17", hostile.frame.loc[75, config.VIDEO_ID]] in [row[:2] for row in scored_cells]  # "+17" is a number
     assert ["77", "-7"] in [row[:2] for row in scored_cells]
     text_cells = [cell for row in rejects for cell in row[1:]] + [row[3] for row in scored_cells]
