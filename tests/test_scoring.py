@@ -17,22 +17,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_load import made_up_record
 from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
+from tiktok_claims.artifact.store import save_model
 from tiktok_claims.cli import app
-from tiktok_claims.escaping import neutralize_cell
 from tiktok_claims.data.load import validate_frame
+from tiktok_claims.data.rules import EMPTY_ROW, REQUOTED, check_values
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
-from tiktok_claims.data.rules import check_values
-from tiktok_claims.artifact.model import EMPTY_ROW
-from tiktok_claims.artifact.store import save_model
-from tiktok_claims.escaping import neutralize
-from tiktok_claims.scoring.local import REQUOTED, SCORED_COLUMNS, score_file
-from test_load import made_up_record
+from tiktok_claims.escaping import neutralize, neutralize_cell
+from tiktok_claims.scoring.contract import SCORED_COLUMNS
+from tiktok_claims.scoring.local import score_file
 
 HEADER = ",".join(config.COLUMNS)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -441,6 +440,42 @@ def test_outputs_never_overwrite_the_inputs(model_path, tmp_path):
     with pytest.raises(DataError, match="overwrite"):
         score_file(model_path, path, tmp_path / "scored.csv", rejects=model_path)
     assert path.read_text(encoding="utf-8").startswith(HEADER)
+
+
+def test_an_input_named_like_a_temporary_output_and_the_users_partial_files_survive(model_path, tmp_path):
+    # Before: outputs were written to "<out>.partial" first, so this command destroyed its input.
+    frame = complete_rows(30, seed=19)
+    frame.loc[4, config.VIEWS] = "-3"
+    victim = write(tmp_path, "victim.csv.partial", csv_text(frame))
+    original = victim.read_bytes()
+    mine = {tmp_path / "victim_rejects.csv.partial": b"my own notes", tmp_path / ".tiktok-claims-score-x": b"mine too"}
+    for path, data in mine.items():
+        path.write_bytes(data)
+
+    result = invoke("score", "--model", str(model_path), "--data", str(victim), "--out", str(tmp_path / "victim.csv"), "--quiet")
+
+    assert result.exit_code == 0, result.output
+    assert victim.read_bytes() == original
+    assert {path: path.read_bytes() for path in mine} == mine
+    assert len(read_out(tmp_path / "victim.csv")) == 29 and len(read_rejects(tmp_path / "victim_rejects.csv")) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["victim.csv", "victim_rejects.csv", victim.name, *(p.name for p in mine)])
+
+
+def test_a_run_that_fails_its_accounting_leaves_every_file_as_it_was(model_path, tmp_path, monkeypatch):
+    def failing(*counts):
+        raise RuntimeError("row accounting failed: this is a bug, and no output was written.")
+
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(20, seed=20)))
+    previous = {tmp_path / "scored.csv": b"yesterday's scores\n", tmp_path / "scored_rejects.csv": b"yesterday's rejects\n"}
+    for target, data in previous.items():
+        target.write_bytes(data)
+    monkeypatch.setattr("tiktok_claims.scoring.local.check_accounting", failing)
+
+    with pytest.raises(RuntimeError, match="no output was written"):
+        score_file(model_path, path, tmp_path / "scored.csv", chunk_rows=7)
+
+    assert {target: target.read_bytes() for target in previous} == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv", "scored.csv", "scored_rejects.csv"]
 
 
 def test_a_tampered_model_is_refused_before_reading_the_data(model_path, tmp_path):

@@ -1,41 +1,23 @@
-"""A model read back from its artifact: the row rules it applies and the scores it computes."""
+"""A model read back from its artifact: its inputs, its parameters and the scores it computes.
+
+The rules each input row must follow are those of :mod:`tiktok_claims.data.rules`
+(:func:`~tiktok_claims.data.rules.check_rows`); :meth:`LoadedModel.probabilities` is the one
+implementation of the model's arithmetic, used by :meth:`LoadedModel.predict_proba` and by
+both scoring engines.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .. import config
-from ..data.rules import check_values
+from ..data.rules import check_rows
 from ..data.schema import ColumnSpec
 from ..errors import DataError
 from .schema import INPUT_TRANSFORMS
 
 REPORTED_BAD_ROWS = 5
-EMPTY_ROW = "no value in any column the model reads"
-
-
-@dataclass(frozen=True)
-class CheckedRows:
-    """Rows checked against the model's inputs.
-
-    Attributes
-    ----------
-    values : dict of str to ndarray
-        Each column's values (see :class:`tiktok_claims.data.rules.ColumnCheck`).
-    bad : ndarray of bool
-        Rows with at least one problem.
-    reasons : ndarray of object
-        One reason per bad row, in row order: the problems joined by ``"; "``, or
-        :data:`EMPTY_ROW` when no column has a value.
-    """
-
-    values: dict[str, np.ndarray]
-    bad: np.ndarray
-    reasons: np.ndarray
 
 
 class LoadedModel:
@@ -88,34 +70,8 @@ class LoadedModel:
     def __repr__(self) -> str:
         return f"LoadedModel(target={self.target!r}, source={self.source!r})"
 
-    def check(self, table: pa.Table, columns: tuple[ColumnSpec, ...]) -> CheckedRows:
-        """Check ``columns`` of ``table`` row by row (see :func:`check_values`).
-
-        A row's reason lists its missing columns first (``"missing a, b"``), then its
-        other problems, joined by ``"; "``, columns in the file's order (as ``load.py``
-        names them); a row without any value gets :data:`EMPTY_ROW`.
-        """
-        in_file_order = sorted(columns, key=lambda spec: config.COLUMNS.index(spec.name))
-        checks = {spec.name: check_values(table.column(spec.name), spec) for spec in in_file_order}
-        bad = np.zeros(table.num_rows, dtype=bool)
-        empty = np.ones(table.num_rows, dtype=bool)
-        for check in checks.values():
-            empty &= check.missing
-            bad |= check.missing
-            for _, mask in check.problems:
-                bad |= mask
-        missing = np.full(int(bad.sum()), "", dtype=object)
-        for name, check in checks.items():
-            _append(missing, check.missing[bad], name, ", ")
-        reasons = np.where(missing == "", "", "missing " + missing).astype(object)
-        for check in checks.values():
-            for reason, mask in check.problems:
-                _append(reasons, mask[bad], reason, "; ")
-        reasons[empty[bad]] = EMPTY_ROW
-        return CheckedRows({name: check.values for name, check in checks.items()}, bad, reasons)
-
     def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
-        """Scores from checked values (see :meth:`check`); meaningful for rows without problems.
+        """Scores from checked values (see :func:`tiktok_claims.data.rules.check_rows`); meaningful for rows without problems.
 
         The same arithmetic as the fitted pipeline: log(1 + x) of the inputs whose
         ``transform`` is ``log1p``, standardize, dummy-code, the linear predictor, then
@@ -166,7 +122,7 @@ class LoadedModel:
             table = pa.table({spec.name: pa.Array.from_pandas(frame[spec.name]) for spec in self.predictors})
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise DataError(f"the data's predictor columns are neither numbers nor text ({exc}).") from None
-        checked = self.check(table, self.predictors)
+        checked = check_rows(table, self.predictors)
         if checked.bad.any():
             labels = frame.index[checked.bad]
             shown = [f"row {label!r}: {reason}" for label, reason in list(zip(labels, checked.reasons))[:REPORTED_BAD_ROWS]]
@@ -177,13 +133,6 @@ class LoadedModel:
                 + "."
             )
         return self.probabilities(checked.values)
-
-
-def _append(texts: np.ndarray, hit: np.ndarray, item: str, separator: str) -> None:
-    """Append ``item`` to the texts where ``hit``, with ``separator`` after non-empty ones."""
-    if hit.any():
-        current = texts[hit]
-        texts[hit] = np.where(current == "", item, current + separator + item)
 
 
 def _names(values) -> str:

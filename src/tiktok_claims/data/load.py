@@ -17,10 +17,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from .. import config
 from ..errors import DataError
-from .rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS, check_values
+from .rules import (
+    MISSING_MARKERS,
+    PROBLEM_WORDING,
+    check_values,
+    missing_reasons,
+    requoted_line,
+    requoted_rows,
+)
 from .schema import SCHEMA, ColumnSpec
 
 FIRST_DATA_LINE = 2
@@ -112,9 +122,6 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
         return pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:
@@ -122,9 +129,6 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     broken: list[tuple[int | None, int, str]] = []
     blank_lines: list[int] = []
 
@@ -189,8 +193,6 @@ def _data_line_numbers(n_rows: int, blank_lines: list[int]) -> pd.Index:
 
 def _sniff_text_file(path: Path) -> list[str]:
     """Notes on the file's encoding details, and a clear refusal of binary files."""
-    import pyarrow as pa
-
     with pa.input_stream(str(path)) as stream:  # decompresses .gz transparently
         head = stream.read(64 * 1024)
     notes = []
@@ -215,7 +217,7 @@ def _describe_broken_rows(path: Path, broken: list, expected_fields: int) -> str
     for number, actual, text in broken[: config.MAX_REPORTED_LINES]:
         where = f"line {number}" if number is not None else "a line"
         stripped = text.strip()
-        if actual == 1 and stripped.startswith('"') and stripped.count(",") >= expected_fields - 1:
+        if requoted_line(stripped, actual):
             why = (
                 "holds a whole record inside one quoted field (a spreadsheet re-quoted "
                 "the row)"
@@ -240,8 +242,6 @@ def _describe_broken_rows(path: Path, broken: list, expected_fields: int) -> str
 
 
 def _ends_without_newline(path: Path) -> bool:
-    import pyarrow as pa
-
     with pa.input_stream(str(path)) as stream:
         data = stream.read()
     return not data.endswith(b"\n")
@@ -286,7 +286,7 @@ def validate_frame(
     incomplete = missing.any(axis=1)
     set_aside = all_rows.loc[incomplete, [config.ID_COLUMN, config.VIDEO_ID]].copy()
     set_aside.insert(0, "line", set_aside.index)
-    set_aside["reason"] = [_missing_reason(row) for row in missing[incomplete].to_numpy()]
+    set_aside["reason"] = missing_reasons({name: missing[name].to_numpy()[incomplete.to_numpy()] for name in config.COLUMNS})
     frame = all_rows.loc[~incomplete].copy()
     for name in (config.ID_COLUMN, config.VIDEO_ID, *config.COUNT_COLUMNS):
         frame[name] = frame[name].astype("int64")
@@ -345,10 +345,8 @@ def _requoted_rows(raw: pd.DataFrame) -> list[str]:
 
     A CSV reader may accept them silently; they must never pass for missing values.
     """
-    first = raw[config.ID_COLUMN].astype("string")
-    rest_empty = raw.drop(columns=config.ID_COLUMN).isna().all(axis=1)
-    many_commas = first.str.count(",").fillna(0) >= len(config.COLUMNS) - 2
-    lines = raw.index[rest_empty & many_commas]
+    rest_empty = raw.drop(columns=config.ID_COLUMN).isna().all(axis=1).to_numpy()
+    lines = raw.index[requoted_rows(_as_arrow(raw[config.ID_COLUMN]), rest_empty)]
     if len(lines) == 0:
         return []
     return [
@@ -356,18 +354,6 @@ def _requoted_rows(raw: pd.DataFrame) -> list[str]:
         f"field (a spreadsheet re-quoted them) at {_lines(lines)}; expected each field in "
         "its own column. Re-export the file without quoting whole rows."
     ]
-
-
-# How each rule of :mod:`tiktok_claims.data.rules` reads in a file-level message.
-PROBLEM_WORDING = {
-    "unknown category": "unknown categor(y/ies)",
-    "not a number": "value(s) that are not numbers",
-    "infinite": "infinite value(s)",
-    f"beyond {LARGEST_EXACT_INTEGER:,}": f"value(s) beyond {LARGEST_EXACT_INTEGER:,}",
-    "not a whole number": "value(s) that are not whole numbers",
-    "negative": "negative value(s)",
-    "not positive": "value(s) that are not positive",
-}
 
 
 def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[str]]:
@@ -391,8 +377,6 @@ def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[str]]
 
 def _as_arrow(values: pd.Series):
     """A pyarrow array of the column; mixed Python objects are compared as text."""
-    import pyarrow as pa
-
     try:
         return pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -414,11 +398,3 @@ def _lines(lines) -> str:
     shown = [str(int(n)) for n in list(lines)[: config.MAX_REPORTED_LINES]]
     more = f" and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
     return "line(s) " + ", ".join(shown) + more
-
-
-def _missing_reason(missing_row: np.ndarray) -> str:
-    names = [name for name, is_missing in zip(config.COLUMNS, missing_row) if is_missing]
-    counts = [n for n in names if n in config.COUNT_COLUMNS]
-    if len(counts) == len(config.COUNT_COLUMNS):
-        names = [n for n in names if n not in config.COUNT_COLUMNS] + ["all five counts"]
-    return "missing " + ", ".join(names)

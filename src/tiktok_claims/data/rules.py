@@ -1,18 +1,25 @@
-"""Per-value rules of the schema, vectorized over pyarrow arrays: one mask per problem.
+"""The rules every row and value must follow, and how each broken rule is worded.
 
-One implementation of the rules for every reader: :mod:`tiktok_claims.data.load`
-turns the masks into file-level messages (naming lines), the streaming scorer into a
-reason per rejected row.
+One implementation of the rules for every reader, vectorized over pyarrow arrays (one
+mask per problem): :mod:`tiktok_claims.data.load` turns the masks into file-level
+messages (naming lines) and sets incomplete rows aside; both scoring engines
+(:mod:`tiktok_claims.scoring`) give each rejected row its reason. Every reason is
+worded here: a value's problem (``"<column>: <what>"``, :func:`check_values`), missing
+values (:func:`missing_reasons`), a row that breaks the CSV structure
+(:func:`broken_row_reason`) and a record a spreadsheet re-quoted into one field
+(:func:`holds_whole_record`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import config
 from ..errors import DataError
 from .schema import ColumnSpec
 
@@ -25,6 +32,24 @@ MISSING_MARKERS = (
 )
 
 NUMBER_PATTERN = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)$"
+
+EMPTY_ROW = "no value in any column the model reads"
+REQUOTED = "whole record in one field (a spreadsheet re-quoted the row)"
+ALL_COUNTS = "all five counts"
+# A record of the schema holds len(COLUMNS) - 1 commas; text with at least one fewer
+# is (nearly) a whole record, not a value.
+WHOLE_RECORD_COMMAS = len(config.COLUMNS) - 2
+
+# Each value problem of check_values ("<column>: <what>"), as a file-level message counts it.
+PROBLEM_WORDING = {
+    "unknown category": "unknown categor(y/ies)",
+    "not a number": "value(s) that are not numbers",
+    "infinite": "infinite value(s)",
+    f"beyond {LARGEST_EXACT_INTEGER:,}": f"value(s) beyond {LARGEST_EXACT_INTEGER:,}",
+    "not a whole number": "value(s) that are not whole numbers",
+    "negative": "negative value(s)",
+    "not positive": "value(s) that are not positive",
+}
 
 
 @dataclass(frozen=True)
@@ -168,3 +193,157 @@ def _filled(mask) -> np.ndarray:
     if mask.null_count:
         mask = mask.fill_null(False)
     return mask.to_numpy(zero_copy_only=False)
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    """Rows checked column by column (see :func:`check_rows`).
+
+    Attributes
+    ----------
+    values : dict of str to ndarray
+        Each column's values (see :class:`ColumnCheck`).
+    bad : ndarray of bool
+        Rows with at least one problem.
+    reasons : ndarray of object
+        One reason per bad row, in row order.
+    """
+
+    values: dict[str, np.ndarray]
+    bad: np.ndarray
+    reasons: np.ndarray
+
+
+def check_rows(table: pa.Table, specs: Sequence[ColumnSpec]) -> CheckedRows:
+    """Check the columns ``specs`` of ``table`` row by row, and word each bad row's reason.
+
+    A row's reason lists its missing columns first (:func:`missing_reasons`), then its
+    other problems (:func:`check_values`), joined by ``"; "``, columns in the file's
+    order. A row without any value gets :data:`EMPTY_ROW`; a row whose ``#`` holds a
+    whole record while the other columns are empty gets :data:`REQUOTED`.
+
+    Parameters
+    ----------
+    table : pyarrow Table
+        At least the columns of ``specs``, by their names.
+    specs : sequence of ColumnSpec
+        The columns to check.
+
+    Returns
+    -------
+    CheckedRows
+
+    Raises
+    ------
+    DataError
+        If a column holds neither text nor numbers (e.g. dates).
+    """
+    in_file_order = sorted(specs, key=lambda spec: config.COLUMNS.index(spec.name))
+    checks = {spec.name: check_values(table.column(spec.name), spec) for spec in in_file_order}
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for check in checks.values():
+        bad |= check.missing
+        for _, mask in check.problems:
+            bad |= mask
+    reasons = missing_reasons({name: check.missing[bad] for name, check in checks.items()})
+    for check in checks.values():
+        for reason, mask in check.problems:
+            _append(reasons, mask[bad], reason, "; ")
+    reasons[_all_of(check.missing[bad] for check in checks.values())] = EMPTY_ROW
+    if config.ID_COLUMN in checks and len(checks) > 1:
+        others_missing = _all_of(check.missing for name, check in checks.items() if name != config.ID_COLUMN)
+        reasons[requoted_rows(table.column(config.ID_COLUMN), others_missing)[bad]] = REQUOTED
+    return CheckedRows({name: check.values for name, check in checks.items()}, bad, reasons)
+
+
+def missing_reasons(missing: dict[str, np.ndarray]) -> np.ndarray:
+    """Per row, ``"missing a, b"``: the columns without a value, in the order given.
+
+    Rows with no missing column get ``""``. When all five engagement counts are
+    among the columns and all are missing, they are named together, last, as
+    :data:`ALL_COUNTS`.
+
+    Parameters
+    ----------
+    missing : dict of str to ndarray of bool
+        For each column (in file order), the rows where it has no value.
+
+    Returns
+    -------
+    ndarray of object
+    """
+    rows = len(next(iter(missing.values()))) if missing else 0
+    names = np.full(rows, "", dtype=object)
+    all_counts = np.zeros(rows, dtype=bool)
+    if set(config.COUNT_COLUMNS) <= missing.keys():
+        all_counts = _all_of(missing[name] for name in config.COUNT_COLUMNS)
+    for name, mask in missing.items():
+        _append(names, mask & ~all_counts if name in config.COUNT_COLUMNS else mask, name, ", ")
+    _append(names, all_counts, ALL_COUNTS, ", ")
+    return np.where(names == "", "", "missing " + names).astype(object)
+
+
+def broken_row_reason(text: str, fields: int, expected_fields: int) -> str:
+    """Why a CSV row that does not have the header's number of fields was not read.
+
+    Parameters
+    ----------
+    text : str
+        The row as it stands in the file.
+    fields, expected_fields : int
+        Its number of fields, and the header's.
+
+    Returns
+    -------
+    str
+        :data:`EMPTY_ROW` for a blank row, :data:`REQUOTED` for a re-quoted record
+        (:func:`requoted_line`), else ``"<fields> field(s); the header has <expected>"``.
+    """
+    if text.strip() == "":
+        return EMPTY_ROW
+    if requoted_line(text, fields):
+        return REQUOTED
+    return f"{fields} field(s); the header has {expected_fields}"
+
+
+def holds_whole_record(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which texts hold a whole record rather than a value: at least :data:`WHOLE_RECORD_COMMAS` commas.
+
+    The one test of the re-quoted-row heuristic (a spreadsheet that quoted a whole
+    record into one field); non-text arrays hold no records.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.dictionary_decode()
+    if not _is_text(texts.type):
+        return np.zeros(len(texts), dtype=bool)
+    return _filled(pc.greater_equal(pc.count_substring(texts, ","), WHOLE_RECORD_COMMAS))
+
+
+def requoted_line(text: str, fields: int) -> bool:
+    """Whether a CSV line read as ``fields`` fields is a whole record quoted into one field."""
+    stripped = text.strip()
+    return fields == 1 and stripped.startswith('"') and bool(holds_whole_record(pa.array([stripped]))[0])
+
+
+def requoted_rows(first: pa.Array | pa.ChunkedArray, others_missing: np.ndarray) -> np.ndarray:
+    """Rows whose first field holds a whole record while every other field is empty.
+
+    A CSV reader accepts such rows (the record's quotes make it one field, and the
+    spreadsheet padded the row with empty fields); they must never pass for rows with
+    missing values.
+    """
+    return holds_whole_record(first) & others_missing
+
+
+def _all_of(masks) -> np.ndarray:
+    """Element-wise AND of boolean arrays (of one length)."""
+    return np.logical_and.reduce(list(masks))
+
+
+def _append(texts: np.ndarray, hit: np.ndarray, item: str, separator: str) -> None:
+    """Append ``item`` to the texts where ``hit``, with ``separator`` after non-empty ones."""
+    if hit.any():
+        current = texts[hit]
+        texts[hit] = np.where(current == "", item, current + separator + item)

@@ -1,52 +1,69 @@
-"""Score a backlog file on Apache Spark: the outputs and accounting of :func:`tiktok_claims.scoring.local.score_file`.
+"""Score a backlog file on Apache Spark: the in-process engine's code, outputs and accounting.
 
-:func:`score_file_spark` reads a CSV (``.csv``, ``.csv.gz``) or Parquet file with Spark,
-checks every row with the per-value rules of :mod:`tiktok_claims.data.rules` written as
-Spark SQL column expressions (same reasons, same order: missing columns first, then
-the other problems, columns in the file's order), scores the good rows with the
-artifact's standardization, dummy coding and coefficients, ranks them over the whole
-file (rank 1 = highest probability; ties keep input order) and writes the same two CSV
-files as the in-process scorer (scored rows in input order, or by priority with
-``sort``), as single files, with formula-like text neutralized.
+:func:`score_file_spark` writes the same two files, byte for byte, as
+:func:`tiktok_claims.scoring.local.score_file`, because every rule runs as the same
+Python code: Spark hands Arrow batches to the scoring contract
+(:func:`~tiktok_claims.scoring.contract.score_rows`, the CSV parser's options and broken-row
+reasons, :func:`~tiktok_claims.scoring.writing.scored_table` and the
+:class:`~tiktok_claims.scoring.writing.CsvEncoder`) through ``DataFrame.mapInArrow``. Spark
+does what only it does at scale: reading the file in parallel, numbering rows without
+a global sort, the global ranking and ordering, and writing.
 
-How rows are numbered. Spark's CSV reader drops blank lines and knows no line numbers,
-so a CSV is read as text lines: the line number comes from the file position, the
-fields are counted outside quotes, and lines with the header's number of fields are
-parsed with ``from_csv``; the others are rejects with the in-process reasons. Records
-must therefore fit on one line (a newline inside a quoted value is not supported here;
-the in-process scorer supports it). Positions (and priority ranks) are computed
-without moving all rows to one partition: each row's index inside its file block (or
-sorted partition) plus the number of rows in the blocks before it.
+Reading a CSV. Spark reads the file as text lines split at ``\\n`` (a ``\\r`` stays in its
+line), each task a block of the file. A quoted value may hold line breaks, so lines are
+not records: :mod:`tiktok_claims.scoring.csv_records` follows pyarrow's parser line by
+line. One pass summarizes each block for both possible states at its start (inside or
+outside a quoted value); the driver chains the summaries (a prefix scan over two small
+numbers per block) into each block's state at its start and the number of its first
+row; a second pass joins the lines of each record, numbers its rows exactly as the
+in-process reader does (the header is line 1, every record one line), parses the
+records with the contract's options and scores them. Only records that cross a block
+boundary are grouped by Spark (a shuffle of those lines alone). Memory per task is one
+Arrow batch and one record in progress; the driver holds one summary per block.
 
-Accounting: ``rows read = rows scored + rows rejected`` is checked (a mismatch raises);
-for Parquet, rows read must also equal the row count in the file's metadata.
+Reading Parquet. The columns are read by Spark; each row's number is its index inside
+its file block plus the rows of the blocks before it (sizes from one small aggregation),
+and the column types are checked on the driver against the file's own schema, as the
+in-process engine checks them.
 
-Where files go. The executors read the data file by its path (as a ``file://`` URL: on
-a cluster it must be at the same path on every node) and write each output as one
-part file into a scratch directory (:func:`tiktok_claims.spark.session.spark_scratch`:
-beside the output by default, or ``scratch``: a shared mount or a Hadoop URL such as
-``hdfs://NAMENODE/tmp``); the driver then moves the part file to the output path.
+Ranking and writing. The scored rows are sorted by probability (ties by position) and
+ranked the same way (rank = index inside the sorted partition + rows of the partitions
+before). Each output is sorted (by rank or position), encoded to CSV text in Arrow
+batches by the contract's encoder, and written by the executors as part files into a
+scratch directory (:func:`tiktok_claims.spark.session.spark_scratch`: beside the output
+by default, or ``scratch``: a shared mount or a Hadoop URL such as
+``hdfs://NAMENODE/tmp``); the driver appends the part files, in partition order, to the
+output's temporary file (:class:`~tiktok_claims.scoring.writing.OutputFiles`), which is
+moved into place once the accounting holds. The executors read the data file by its
+path (a ``file://`` URL: on a cluster it must be at the same path on every node), and
+run this package's code: on a cluster every node's Python needs this package at the
+driver's version, with its dependencies (in local mode the workers run the driver's
+interpreter, see :func:`tiktok_claims.spark.session.spark_session`).
+
+This module is imported only when Spark is used: it imports PySpark at its top.
 """
 
 from __future__ import annotations
 
-import operator
+import re
 import time
-from functools import reduce
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
+from pyspark.errors import PythonException
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
-from .. import config
-from ..artifact.model import EMPTY_ROW, LoadedModel
+from ..artifact.model import LoadedModel
 from ..artifact.store import load_model
 from ..data.load import FIRST_DATA_LINE
-from ..data.rules import LARGEST_EXACT_INTEGER, MISSING_MARKERS, NUMBER_PATTERN
-from ..data.schema import ColumnSpec
-from ..errors import DataError, ModelFileError
-from ..escaping import FORMULA_PREFIXES
+from ..errors import DataError
 from ..spark.session import (
     download,
     list_files,
@@ -54,23 +71,69 @@ from ..spark.session import (
     spark_session,
     spark_url,
 )
-from .local import (
-    PARQUET_SUFFIXES,
-    REJECT_REASON_COLUMN,
-    REQUOTED,
-    SCORED_COLUMNS,
+from .contract import (
+    Rejects,
     ScoringResult,
+    canonical,
+    check_accounting,
+    check_input_types,
     check_paths,
     csv_header,
     default_rejects,
+    is_parquet,
+    is_positive,
+    reasons_by_frequency,
     resolve_columns,
+    score_rows,
+)
+from .csv_records import (
+    BlockSummarizer,
+    BlockSummary,
+    BlockWalker,
+    FilePlan,
+    Records,
+    join_fragments,
+    parse_records,
+    plan_blocks,
+)
+from .writing import (
+    SCORED_SCHEMA,
+    CsvEncoder,
+    OutputFile,
+    OutputFiles,
+    rejects_schema,
+    rejects_table,
+    scored_table,
 )
 
-POSITION = "__position"
-REASON = "__reason"
+POSITION = "position"
 PROBABILITY = "probability"
-# Unquoted-field counting: quoted sections (with "" escapes) removed, then commas counted.
-QUOTED_SECTION = r'"([^"]|"")*"'
+REASON = "reason"
+RANK = "rank"
+# Each row checked: scored rows have id, video_id, probability and positive; rejected rows id_text, video_id_text, reason.
+CHECKED = pa.schema(
+    [
+        (POSITION, pa.int64()),
+        ("id", pa.int64()),
+        ("video_id", pa.int64()),
+        (PROBABILITY, pa.float64()),
+        ("positive", pa.bool_()),
+        ("id_text", pa.string()),
+        ("video_id_text", pa.string()),
+        (REASON, pa.string()),
+    ]
+)
+# Pass 2 over CSV lines: checked rows, and the lines of records that cross a block boundary.
+FRAGMENT = pa.schema(
+    [("key", pa.int64()), ("block", pa.int64()), ("line", pa.int64()), ("text", pa.binary()), ("rows", pa.int64()),
+     ("first_row", pa.int64())]
+)
+WALKED = pa.schema([("fragment", pa.bool_()), *CHECKED, *FRAGMENT])
+SUMMARY = pa.schema(
+    [("block", pa.int64()), ("exit_outside", pa.bool_()), ("exit_inside", pa.bool_()), ("rows_outside", pa.int64()),
+     ("rows_inside", pa.int64()), ("starts_outside", pa.bool_()), ("starts_inside", pa.bool_())]
+)
+ENCODED = "csv string"
 
 
 def score_file_spark(
@@ -90,8 +153,8 @@ def score_file_spark(
     model_path : str or Path
         A ``model.json`` written by ``run``.
     data_path : str or Path
-        CSV (``.csv``, ``.csv.gz``; one line per record) or Parquet (``.parquet``,
-        ``.pq``) with at least the model's input columns.
+        CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) with at least the
+        model's input columns.
     out_path : str or Path
         The scored CSV (gzip-compressed if the name ends in ``.gz``).
     rejects : str or Path, optional
@@ -101,7 +164,7 @@ def score_file_spark(
     master : str
         Spark master URL (``local[*]``, ``spark://HOST:7077``, ``yarn``).
     scratch : str or Path, optional
-        Directory for the files Spark writes before they are moved to the outputs:
+        Directory for the files Spark writes before they are appended to the outputs:
         an existing directory or a Hadoop URL (``hdfs://NAMENODE/tmp``). On a cluster
         every executor and the driver must reach it. Default: the output's directory.
 
@@ -116,8 +179,9 @@ def score_file_spark(
         If the model file is refused.
     DataError
         If the data file is missing or unreadable, lacks a column the model needs,
-        holds a column of another type, an output path would overwrite an input, or
-        the scratch directory cannot be used (missing, or not shared with the executors).
+        holds a column of a type the rules cannot check, an output path would overwrite
+        an input, or the scratch directory cannot be used (missing, or not shared with
+        the executors).
 
     Examples
     --------
@@ -130,111 +194,120 @@ def score_file_spark(
     data_path, out_path = Path(data_path), Path(out_path)
     rejects_path = Path(rejects) if rejects is not None else default_rejects(out_path)
     check_paths(Path(model_path), data_path, out_path, rejects_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    rejects_path.parent.mkdir(parents=True, exist_ok=True)
     spark = spark_session(master)
-    # Opened first: a scratch directory that cannot be used is refused before any work.
-    with spark_scratch(spark, out_path.parent if scratch is None else scratch) as directory:
-        is_parquet = data_path.name.lower().endswith(PARQUET_SUFFIXES)
-        rows, position = (_parquet_rows if is_parquet else _csv_rows)(spark, data_path, model)
-        checked = _with_reason(rows, model).select(
-            POSITION,
-            F.col(config.ID_COLUMN),
-            F.col(config.VIDEO_ID),
-            REASON,
-            F.when(F.col(REASON) == "", _probability(model)).alias(PROBABILITY),
-        ).cache()
+    parquet = is_parquet(data_path)
+    with (
+        OutputFiles(out_path, rejects_path) as outputs,
+        # Opened first: a scratch directory that cannot be used is refused before any work.
+        spark_scratch(spark, out_path.parent if scratch is None else scratch) as directory,
+        _executor_errors(),
+    ):
+        checked, position = (_parquet_checked if parquet else _csv_checked)(spark, data_path, model)
         try:
-            totals = checked.agg(
-                F.count(F.lit(1)).alias("read"),
-                F.count(PROBABILITY).alias("scored"),
-                F.count(F.when(F.col(PROBABILITY) >= model.threshold, 1)).alias("positive"),
-            ).first()
-            by_reason = checked.filter(F.col(REASON) != "").groupBy(REASON).count()
-            reasons = {r[REASON]: r["count"] for r in by_reason.orderBy(F.desc("count"), REASON).collect()}
-            _check_accounting(totals["read"], totals["scored"], sum(reasons.values()), data_path if is_parquet else None)
-            scored = _ranked(checked.filter(F.col(PROBABILITY).isNotNull()))
-            labels = F.when(F.col(PROBABILITY) >= model.threshold, model.positive_class).otherwise(model.negative_class)
-            scored = scored.select(
-                F.col(config.ID_COLUMN).cast("double").cast("long").alias(SCORED_COLUMNS[0]),
-                F.col(config.VIDEO_ID).cast("double").cast("long").alias(SCORED_COLUMNS[1]),
-                F.col(PROBABILITY).alias(SCORED_COLUMNS[2]),
-                _neutralized(labels).alias(SCORED_COLUMNS[3]),
-                F.col("__rank").alias(SCORED_COLUMNS[4]),
-                POSITION,
-            )
-            rejected = checked.filter(F.col(REASON) != "").select(
-                F.col(POSITION).alias(position),
-                *(_neutralized(F.col(c)).alias(c) for c in (config.ID_COLUMN, config.VIDEO_ID, REASON)),
-            ).withColumnRenamed(REASON, REJECT_REASON_COLUMN)
-            partial_out = out_path.with_name(out_path.name + ".partial")
-            partial_rejects = rejects_path.with_name(rejects_path.name + ".partial")
-            try:
-                _write_single_csv(
-                    scored, SCORED_COLUMNS[4] if sort else POSITION, partial_out, f"{directory}/scored", drop=POSITION
-                )
-                _write_single_csv(rejected, position, partial_rejects, f"{directory}/rejects")
-                partial_rejects.replace(rejects_path)
-                partial_out.replace(out_path)
-            finally:
-                partial_out.unlink(missing_ok=True)
-                partial_rejects.unlink(missing_ok=True)
+            counts = checked.groupBy(REASON).agg(
+                F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col("positive"), 1)).alias("positive")
+            ).collect()
+            rows_read = sum(row["rows"] for row in counts)
+            scored_count = [(row["rows"], row["positive"]) for row in counts if row[REASON] is None]
+            rows_scored, predicted_positive = scored_count[0] if scored_count else (0, 0)
+            reasons = reasons_by_frequency({row[REASON]: row["rows"] for row in counts if row[REASON] is not None})
+            ranked, rows_ranked = _ranked(checked.filter(F.col(REASON).isNull()))
+            metadata_rows = pq.ParquetFile(data_path).metadata.num_rows if parquet else None
+            check_accounting(rows_read, rows_scored, sum(reasons.values()), rows_ranked, metadata_rows)
+            scored_rows = ranked.select("id", "video_id", PROBABILITY, RANK, POSITION).orderBy(RANK if sort else POSITION)
+            rejected_rows = checked.filter(F.col(REASON).isNotNull()).select(POSITION, "id_text", "video_id_text", REASON)
+            rejects_out = outputs.open(rejects_path, CsvEncoder(rejects_schema(position)))
+            encoded_rejects = rejected_rows.orderBy(POSITION).mapInArrow(partial(_encode_rejects, position), ENCODED)
+            _append_written(encoded_rejects, f"{directory}/rejects", rejects_out, outputs.scratch, sum(reasons.values()))
+            scored_out = outputs.open(out_path, CsvEncoder(SCORED_SCHEMA, quoting="none"))
+            encoded_scored = scored_rows.mapInArrow(partial(_encode_scored, model), ENCODED)
+            _append_written(encoded_scored, f"{directory}/scored", scored_out, outputs.scratch, rows_scored)
         finally:
             checked.unpersist()
-        return ScoringResult(
-            source=str(data_path),
-            out=out_path,
-            rejects=rejects_path,
-            rows_read=totals["read"],
-            rows_scored=totals["scored"],
-            rejected=reasons,
-            predicted_positive=totals["positive"],
-            positive_class=model.positive_class,
-            threshold=model.threshold,
-            sorted=sort,
-            seconds=time.perf_counter() - started,
-        )
+        outputs.commit()
+    return ScoringResult(
+        source=str(data_path),
+        out=out_path,
+        rejects=rejects_path,
+        rows_read=rows_read,
+        rows_scored=rows_scored,
+        rejected=reasons,
+        predicted_positive=predicted_positive,
+        positive_class=model.positive_class,
+        threshold=model.threshold,
+        sorted=sort,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@contextmanager
+def _executor_errors():
+    """A :class:`DataError` raised by the contract on an executor, raised again here as itself."""
+    try:
+        yield
+    except PythonException as exc:
+        found = re.findall(r"tiktok_claims\.errors\.DataError: (.*)", str(exc))
+        if found:
+            raise DataError(found[-1]) from None
+        raise
 
 
 # ------------------------------------------------------------------------------ reading
 
 
-def _csv_rows(spark, path: Path, model: LoadedModel):
-    """Every data line: its line number, the model's columns as text, or a reason if broken."""
+def _csv_checked(spark, path: Path, model: LoadedModel):
+    """Every row of the CSV file checked and scored (see the module docstring), cached; and ``"line"``."""
     header = csv_header(path)
     columns = resolve_columns(path, header, model)
-    lines = _numbered(spark.read.text(spark_url(path)), "value").filter(F.col(POSITION) >= FIRST_DATA_LINE - 1)
-    lines = lines.withColumn(POSITION, F.col(POSITION) + 1)  # the header is line 1
-    text = F.col("value")
-    fields = F.size(F.split(F.regexp_replace(text, QUOTED_SECTION, ""), ",", -1))
-    n = len(header)
-    broken = (
-        F.when(F.trim(text) == "", F.lit(EMPTY_ROW))
-        .when(
-            (fields == 1) & F.trim(text).startswith('"') & (F.size(F.split(text, ",", -1)) - 1 >= n - 1),
-            F.lit(REQUOTED),
-        )
-        .when(fields != n, F.concat(fields.cast("string"), F.lit(f" field(s); the header has {n}")))
+    lines = spark.read.option("lineSep", "\n").text(spark_url(path)).select(
+        F.input_file_block_start().alias("block"), F.col("value").cast("binary").alias("line")
     )
-    schema = ", ".join(f"`f{i}` STRING" for i in range(n))
-    parsed = F.from_csv(text, schema, {"escape": '"', "mode": "PERMISSIVE"})
-    selected = [
-        F.when(broken.isNull(), F.nullif(parsed[f"f{header.index(file_name)}"], F.lit(""))).alias(name)
-        for name, file_name in columns.items()
-    ]
-    return lines.select(POSITION, broken.alias("__broken"), *selected), "line"
+    summaries = [_summary(row) for row in lines.mapInArrow(_summarize_blocks, from_arrow_schema(SUMMARY)).collect()]
+    plan = plan_blocks(summaries)
+    ends_with_newline = plan.unclosed_record is None or _ends_with_newline(path)
+    score = partial(_score_records, model=model, header=header, columns=columns, path=path)
+    walked = lines.mapInArrow(partial(_walk_blocks, plan, score), from_arrow_schema(WALKED)).cache()
+    try:
+        whole = walked.filter(~F.col("fragment")).select(*CHECKED.names)
+        crossing = (
+            walked.filter(F.col("fragment"))
+            .groupBy("key")
+            .agg(
+                F.max("first_row").alias("first_row"),
+                F.sum("rows").alias("rows"),
+                F.sort_array(F.collect_list(F.struct("block", "line", "text"))).alias("lines"),
+            )
+            .mapInArrow(partial(_join_and_score, plan, ends_with_newline, score), from_arrow_schema(CHECKED))
+        )
+        checked = whole.unionByName(crossing).cache()
+        checked.count()
+    finally:
+        walked.unpersist()
+    return checked, "line"
 
 
-def _parquet_rows(spark, path: Path, model: LoadedModel):
-    """Every row: its 1-based row number and the model's columns as read."""
+def _parquet_checked(spark, path: Path, model: LoadedModel):
+    """Every row of the Parquet file checked and scored, cached; and ``"row"``."""
     try:
         frame = spark.read.parquet(spark_url(path))
+        file_schema = pq.read_schema(path)
     except Exception as exc:  # Spark raises its own analysis errors for unreadable files
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
     columns = resolve_columns(path, frame.columns, model)
+    check_input_types(path, file_schema, columns, model)
+    file_types = {name: file_schema.field(file_name).type for name, file_name in columns.items()}
     frame = frame.select(*(F.col(f"`{file_name}`").alias(name) for name, file_name in columns.items()))
-    rows = _numbered(frame, *columns).withColumn(POSITION, F.col(POSITION) + 1)
-    return rows.withColumn("__broken", F.lit(None).cast("string")), "row"
+    numbered = _numbered(frame, *columns).withColumn(POSITION, F.col(POSITION) + 1)
+    return numbered.mapInArrow(partial(_score_parquet, model, file_types), from_arrow_schema(CHECKED)).cache(), "row"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the file's last byte is ``\\n`` (read to the end: a ``.gz`` is decompressed)."""
+    last = b""
+    with pa.input_stream(str(path)) as stream:  # decompresses .gz
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            last = block
+    return last.endswith(b"\n")
 
 
 def _numbered(frame, *columns: str):
@@ -248,19 +321,20 @@ def _numbered(frame, *columns: str):
         F.input_file_block_start().alias("__group"),
         F.monotonically_increasing_id().alias("__id"),
     )
-    return _with_offsets(tagged, POSITION)
+    return _with_offsets(tagged, POSITION)[0]
 
 
 def _ranked(scored):
-    """Scored rows with ``__rank``: 1 = highest probability, ties in input order."""
+    """Scored rows with ``RANK`` (1 = highest probability, ties in input order), and how many were ranked."""
     ordered = scored.orderBy(F.desc(PROBABILITY), F.asc(POSITION)).select(
         "*", F.spark_partition_id().alias("__group"), F.monotonically_increasing_id().alias("__id")
     )
-    return _with_offsets(ordered, "__rank").withColumn("__rank", F.col("__rank") + 1)
+    ranked, rows = _with_offsets(ordered, RANK)
+    return ranked.withColumn(RANK, F.col(RANK) + 1), rows
 
 
 def _with_offsets(tagged, out: str):
-    """``out`` = rows of the earlier ``__group`` values + the row's index inside its group.
+    """``out`` = rows of the earlier ``__group`` values + the row's index inside its group; and the rows in all.
 
     Rows of one group are contiguous in one partition, so their ``__id``
     (``monotonically_increasing_id``) counts up by one from the group's smallest.
@@ -272,173 +346,207 @@ def _with_offsets(tagged, out: str):
         "__group long, __first long, __before long",
     )
     joined = tagged.join(F.broadcast(offsets), "__group")
-    return joined.withColumn(out, F.col("__before") + F.col("__id") - F.col("__first")).drop(
+    numbered = joined.withColumn(out, F.col("__before") + F.col("__id") - F.col("__first")).drop(
         "__group", "__id", "__first", "__before"
     )
+    return numbered, starts[-1]
 
 
-# ----------------------------------------------------------------------------- checking
+# ------------------------------------------------------------- on the executors: reading
 
 
-def _with_reason(rows, model: LoadedModel):
-    """``rows`` with ``REASON``: each row's reason (``""`` for a good row), as :meth:`LoadedModel.check` words it.
-
-    Built in steps (the masks, then the listed problems, then the reason), each a
-    column that the next step refers to: one nested expression would repeat every
-    mask several times and outgrow Spark's 64 KB limit on generated code.
-    """
-    in_file_order = sorted(model.inputs, key=lambda spec: config.COLUMNS.index(spec.name))
-    types = dict(rows.dtypes)
-    checks = {spec.name: _column_check(F.col(f"`{spec.name}`"), types[spec.name], spec) for spec in in_file_order}
-    missing = {name: (f"__missing{i}", mask) for i, (name, (mask, _)) in enumerate(checks.items())}
-    listed_problems = (problem for _, column_problems in checks.values() for problem in column_problems)
-    problems = {f"__problem{i}": problem for i, problem in enumerate(listed_problems)}
-    flagged = rows.select(
-        "*",
-        *(mask.alias(flag) for flag, mask in missing.values()),
-        *(mask.alias(flag) for flag, (_, mask) in problems.items()),
-    )
-    missing_names = F.concat_ws(", ", *(F.when(F.col(flag), F.lit(name)) for name, (flag, _) in missing.items()))
-    listed = flagged.select(
-        "*",
-        F.concat_ws(
-            "; ",
-            F.when(missing_names != "", F.concat(F.lit("missing "), missing_names)),
-            *(F.when(F.col(flag), F.lit(text)) for flag, (text, _) in problems.items()),
-        ).alias("__listed"),
-        reduce(operator.and_, (F.col(flag) for flag, _ in missing.values())).alias("__empty"),
-    )
-    ids = F.col(f"`{config.ID_COLUMN}`")
-    requoted = (types[config.ID_COLUMN] == "string") & (F.size(F.split(ids, ",", -1)) - 1 >= len(config.COLUMNS) - 2)
-    text = F.col("__listed")
-    checked = F.when(F.col("__empty"), F.lit(EMPTY_ROW)).when((text != "") & requoted, F.lit(REQUOTED)).otherwise(text)
-    return listed.select(*(F.col(f"`{c}`") for c in rows.columns), F.coalesce(F.col("__broken"), checked).alias(REASON))
+def _block_runs(batch: pa.RecordBatch) -> Iterator[tuple[int, pa.Array]]:
+    """The lines of a batch of ``(block, line)``, split where the block changes."""
+    blocks = batch.column(0).to_numpy()
+    bounds = [0, *(np.flatnonzero(np.diff(blocks)) + 1).tolist(), len(blocks)]
+    for start, end in zip(bounds, bounds[1:]):
+        if end > start:
+            yield int(blocks[start]), batch.column(1).slice(start, end - start)
 
 
-def _column_check(value, kind: str, spec: ColumnSpec):
-    """(missing, [(reason, mask), ...]) for one column: the rules of :func:`tiktok_claims.data.rules.check_values`."""
-    markers = value.isin(*MISSING_MARKERS)
-    is_text, is_integer = kind == "string", kind in ("tinyint", "smallint", "int", "bigint")
-    is_number = is_integer or kind in ("float", "double")
-    if not (is_text or (is_number and spec.kind != "category")):
-        raise DataError(f"column '{spec.name}' holds {kind} values; expected {spec.expected}.")
-    if spec.kind == "category":
-        known = value.isin(*spec.categories)
-        missing = _false_if_null(value.isNull() | (~known & markers))
-        return missing, [(f"{spec.name}: unknown category", _false_if_null(~missing & ~known))]
-    if spec.kind not in ("identifier", "count", "duration"):
-        raise DataError(f"column '{spec.name}' is {spec.kind}; the Spark scorer checks numbers and categories only.")
-    limit = F.lit(LARGEST_EXACT_INTEGER)
-    if is_integer:
-        number = value.cast("double")
-        missing = value.isNull()
-        beyond = _false_if_null(F.abs(value.cast("decimal(20,0)")) > limit)
-        usable = ~missing & ~beyond
-        problems = [(f"{spec.name}: beyond {LARGEST_EXACT_INTEGER:,}", beyond)]
+def _summarize_blocks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Pass 1: one summary per block (:class:`~tiktok_claims.scoring.csv_records.BlockSummarizer`)."""
+    summarizers: dict[int, BlockSummarizer] = {}
+    for batch in batches:
+        for block, lines in _block_runs(batch):
+            summarizers.setdefault(block, BlockSummarizer(block)).feed(lines)
+    rows = []
+    for summarizer in summarizers.values():
+        summary = summarizer.summary()
+        rows.append(
+            {
+                "block": summary.block,
+                "exit_outside": summary.exit_quoted[0],
+                "exit_inside": summary.exit_quoted[1],
+                "rows_outside": summary.rows[0],
+                "rows_inside": summary.rows[1],
+                "starts_outside": summary.starts[0],
+                "starts_inside": summary.starts[1],
+            }
+        )
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows, schema=SUMMARY)
+
+
+def _summary(row) -> BlockSummary:
+    def both(name: str) -> tuple:
+        return row[f"{name}_outside"], row[f"{name}_inside"]
+
+    return BlockSummary(row["block"], both("exit"), both("rows"), both("starts"))
+
+
+def _walk_blocks(plan: FilePlan, score, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Pass 2: whole records checked and scored, and the fragments of crossing records."""
+    walker = BlockWalker(plan)
+    for batch in batches:
+        for block, lines in _block_runs(batch):
+            yield from _walked(*walker.feed(block, lines), score)
+    yield from _walked(*walker.finish(), score)
+
+
+def _walked(records: list[Records], fragments, score) -> Iterator[pa.RecordBatch]:
+    for part in records:
+        yield from (_as_walked(batch, fragment=False) for batch in score(part))
+    if fragments:
+        table = pa.table(
+            {
+                "key": [f.key for f in fragments],
+                "block": [f.block for f in fragments],
+                "line": [f.line for f in fragments],
+                "text": pa.array([f.text for f in fragments], pa.binary()),
+                "rows": [f.rows for f in fragments],
+                "first_row": pa.array([f.first_row for f in fragments], pa.int64()),
+            },
+            schema=FRAGMENT,
+        )
+        yield from (_as_walked(batch, fragment=True) for batch in table.to_batches())
+
+
+def _as_walked(batch: pa.RecordBatch, fragment: bool) -> pa.RecordBatch:
+    """``batch`` (checked rows or fragments) with the other kind's columns empty."""
+    arrays = [pa.array(np.full(batch.num_rows, fragment))]
+    for field in WALKED.remove(0):
+        index = batch.schema.get_field_index(field.name)
+        arrays.append(batch.column(index) if index >= 0 else pa.nulls(batch.num_rows, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=WALKED)
+
+
+def _join_and_score(
+    plan: FilePlan, ends_with_newline: bool, score, batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """The records that cross block boundaries, joined from their fragments, checked and scored."""
+    for batch in batches:
+        for row in batch.to_pylist():
+            texts = [line["text"] for line in row["lines"]]
+            yield from score(join_fragments(row["key"], row["first_row"], row["rows"], texts, plan, ends_with_newline))
+
+
+def _score_records(records: Records, *, model: LoadedModel, header: list[str], columns: dict[str, str], path: Path):
+    """Parse whole CSV records and check and score their rows (the header, line 1, is left out)."""
+    try:
+        table, positions, broken = parse_records(records, header, list(dict.fromkeys(columns.values())))
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({exc}).") from None
+    data = positions >= FIRST_DATA_LINE
+    table, positions = canonical(table, columns).filter(pa.array(data)), positions[data]
+    broken = [item for item in broken if item[0] >= FIRST_DATA_LINE]
+    yield from _checked_batches(model, table, positions, Rejects.broken(broken))
+
+
+def _score_parquet(model: LoadedModel, file_types: dict[str, pa.DataType], batches: Iterator[pa.RecordBatch]):
+    """Parquet rows checked and scored, their columns given back the file's types where Spark changed them."""
+    for batch in batches:
+        arrays = {}
+        for name, kind in file_types.items():
+            column = batch.column(batch.schema.get_field_index(name))
+            # Spark reads e.g. uint64 as decimal(20, 0); numbers go back to the file's type.
+            numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            arrays[name] = column.cast(kind) if numeric and column.type != kind else column
+        positions = batch.column(batch.schema.get_field_index(POSITION)).to_numpy()
+        yield from _checked_batches(model, pa.table(arrays), positions, Rejects.broken([]))
+
+
+def _checked_batches(
+    model: LoadedModel, table: pa.Table, positions: np.ndarray, broken: Rejects
+) -> Iterator[pa.RecordBatch]:
+    """Rows checked and scored by the contract, as ``CHECKED`` batches (the scored rows, then the rejected)."""
+    if table.num_rows:
+        scored = score_rows(model, table, positions)
+        rejects = Rejects.concat([scored.rejects, broken])
+        if len(scored.positions):
+            yield pa.RecordBatch.from_pydict(
+                {
+                    POSITION: scored.positions,
+                    "id": scored.ids,
+                    "video_id": scored.video_ids,
+                    PROBABILITY: scored.probability,
+                    "positive": is_positive(scored.probability, model),
+                    "id_text": pa.nulls(len(scored.positions), pa.string()),
+                    "video_id_text": pa.nulls(len(scored.positions), pa.string()),
+                    REASON: pa.nulls(len(scored.positions), pa.string()),
+                },
+                schema=CHECKED,
+            )
     else:
-        if is_text:
-            trimmed = F.trim(value)
-            number = F.when(trimmed.rlike("(?i)" + NUMBER_PATTERN), trimmed.try_cast("double"))
-            missing = _false_if_null(value.isNull() | markers)
-        else:
-            number = value.cast("double")
-            missing = _false_if_null(value.isNull() | F.isnan(number))
-        nan = number.isNull() | F.isnan(number)
-        infinite = _false_if_null(number.isin(float("inf"), float("-inf")))
-        beyond = _false_if_null(~nan & ~infinite & (F.abs(number) > limit))
-        usable = ~nan & ~infinite & ~beyond
-        problems = [
-            (f"{spec.name}: not a number", nan & ~missing),
-            (f"{spec.name}: infinite", infinite),
-            (f"{spec.name}: beyond {LARGEST_EXACT_INTEGER:,}", beyond),
-        ]
-        if spec.kind in ("identifier", "count"):
-            problems.append((f"{spec.name}: not a whole number", usable & (F.floor(number) != number)))
-    if spec.kind == "count":
-        problems.append((f"{spec.name}: negative", usable & (number < 0)))
-    if spec.kind == "duration":
-        problems.append((f"{spec.name}: not positive", usable & (number <= 0)))
-    return missing, [(text, _false_if_null(mask)) for text, mask in problems]
-
-
-def _probability(model: LoadedModel):
-    """1 / (1 + exp(-z)) with the artifact's transforms, scaling, dummy coding and coefficients, in its order."""
-    payload = model.payload
-    coef = iter(payload["coef"])
-    logit = F.lit(float(payload["intercept"]))
-    for column in payload["inputs"]:
-        if column["kind"] in ("count", "duration"):
-            slope = next(coef) / column["scale"]
-            logit = logit + F.lit(slope) * (_entered(column, model.source) - F.lit(column["mean"]))
-    for column in payload["inputs"]:
-        if column["kind"] == "category":
-            level = F.lit(0.0)
-            for category in column["categories"][1:]:
-                level = F.when(F.col(f"`{column['name']}`") == category, F.lit(next(coef))).otherwise(level)
-            logit = logit + level
-    return F.lit(1.0) / (F.lit(1.0) + F.exp(-logit))
-
-
-def _entered(column: dict, source: str):
-    """A continuous input as the model reads it: the number, or its ``transform`` (log1p) of it."""
-    value = F.col(f"`{column['name']}`").try_cast("double")
-    transform = column.get("transform")
-    if transform is None:
-        return value
-    if transform == "log1p":
-        return F.log1p(value)
-    raise ModelFileError(
-        f"{source}: input {column['name']!r} has the transform {transform!r}, which the Spark scorer does not "
-        "apply (it applies log1p); score this model with --engine local."
-    )
-
-
-def _false_if_null(mask):
-    return F.coalesce(mask, F.lit(False))
-
-
-def _neutralized(text):
-    """The rule of :mod:`tiktok_claims.escaping`: a leading ``'`` before a formula-like start."""
-    flagged = _false_if_null(reduce(operator.or_, (text.startswith(prefix) for prefix in FORMULA_PREFIXES)))
-    return F.when(flagged, F.concat(F.lit("'"), text)).otherwise(text)
+        rejects = broken
+    if len(rejects.positions):
+        empty = len(rejects.positions)
+        yield pa.RecordBatch.from_pydict(
+            {
+                POSITION: rejects.positions,
+                "id": pa.nulls(empty, pa.int64()),
+                "video_id": pa.nulls(empty, pa.int64()),
+                PROBABILITY: pa.nulls(empty, pa.float64()),
+                "positive": pa.nulls(empty, pa.bool_()),
+                "id_text": rejects.ids,
+                "video_id_text": rejects.video_ids,
+                REASON: pa.array(rejects.reasons.tolist(), pa.string()),
+            },
+            schema=CHECKED,
+        )
 
 
 # ------------------------------------------------------------------------------ writing
 
 
-def _check_accounting(read: int, scored: int, rejected: int, parquet: Path | None) -> None:
-    if read != scored + rejected:
-        raise RuntimeError(
-            f"row accounting failed: {read:,} rows read != {scored:,} scored + {rejected:,} rejected; "
-            "this is a bug, and no output was written."
-        )
-    if parquet is not None and read != pq.ParquetFile(parquet).metadata.num_rows:
-        raise RuntimeError(f"{read:,} rows read != the rows in {parquet}'s Parquet metadata; this is a bug.")
+def _encode_scored(model: LoadedModel, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Scored rows (``id, video_id, probability, rank``) encoded by the contract, one text per batch."""
+    encoder = CsvEncoder(SCORED_SCHEMA, quoting="none")
+    for batch in batches:
+        if batch.num_rows:
+            columns = [batch.column(i).to_numpy() for i in range(4)]
+            yield _as_text(encoder.encode(scored_table(*columns, model)))
 
 
-def _write_single_csv(frame, order: str, path: Path, scratch: str, *, drop: str | None = None) -> None:
-    """Write ``frame`` sorted by ``order`` (without the column ``drop``) as one CSV file at ``path``.
+def _encode_rejects(position: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Rejected rows (``position, id_text, video_id_text, reason``) encoded by the contract, one text per batch."""
+    encoder = CsvEncoder(rejects_schema(position))
+    for batch in batches:
+        if batch.num_rows:
+            reasons = batch.column(3).to_numpy(zero_copy_only=False)
+            rejects = Rejects(batch.column(0).to_numpy(), batch.column(1), batch.column(2), reasons)
+            yield _as_text(encoder.encode(rejects_table(rejects, encoder.schema)))
 
-    Spark writes one part file under ``scratch``; the driver moves it to ``path``.
-    """
-    compression = "gzip" if path.name.lower().removesuffix(".partial").endswith(".gz") else "none"
-    spark = frame.sparkSession
-    (
-        frame.orderBy(order)
-        .coalesce(1)
-        .drop(*([drop] if drop else []))
-        .write.option("header", True)
-        .option("escape", '"')
-        .option("compression", compression)
-        .csv(scratch)
-    )
-    parts = list_files(spark, scratch, "part-*")
-    if not parts:
+
+def _as_text(encoded: pa.Buffer) -> pa.RecordBatch:
+    """Encoded rows as one text value; Spark's text writer adds the last line's ``\\n``."""
+    text = encoded.to_pybytes()
+    return pa.RecordBatch.from_pydict({"csv": [text[:-1].decode("utf-8")]})
+
+
+def _append_written(encoded, url: str, out: OutputFile, local: Path, rows: int) -> None:
+    """Have the executors write ``encoded`` under ``url``, then append the part files to ``out`` in order."""
+    encoded.write.text(url)
+    spark = encoded.sparkSession
+    parts = list_files(spark, url, "part-*")
+    if rows and not parts:
         raise DataError(
-            f"Spark's executors wrote {path.name} where this machine cannot see it ({scratch}): with a cluster "
+            f"Spark's executors wrote {out.target.name} where this machine cannot see it ({url}): with a cluster "
             "master, the scratch directory (--spark-tmp) must be storage that the executors and this machine "
             "share (a mount at the same path on every node, or an hdfs:// or s3a:// URL)."
         )
-    if len(parts) != 1:
-        raise RuntimeError(f"Spark wrote {len(parts)} part files for {path.name}; expected 1. This is a bug.")
-    download(spark, parts[0], path)
+    for part in parts:
+        copy = local / "part"
+        download(spark, part, copy)
+        out.append(copy)
+        copy.unlink()

@@ -11,6 +11,8 @@ This module is imported only when Spark is used: it imports PySpark at its top.
 """
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,9 @@ def spark_session(master: str = "local[*]"):
         # Few cores: a few shuffle partitions. A cluster keeps its own setting (200 by default,
         # which adaptive query execution coalesces).
         builder = builder.config("spark.sql.shuffle.partitions", "4")
+        # Local Python workers (the scorer's mapInArrow) must run this interpreter, which has
+        # this package; PySpark's default is whatever "python3" is first on the PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

@@ -1,0 +1,301 @@
+"""The scoring contract without Spark: one reading of CSV records for both engines, one wording, safe outputs.
+
+The Spark engine reads a CSV file as lines in blocks and rebuilds its records with
+``scoring.csv_records``; the in-process engine streams the file through pyarrow
+(``scoring.reading``). Here the Spark engine's path is simulated (the file cut into
+blocks, batches and tasks at random) and must give every row the same line number,
+values and reason as the in-process reader, on random hostile text. Line numbers are
+also checked against Python's ``csv`` module, which shares no code with either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from tiktok_claims import config
+from tiktok_claims.artifact.model import LoadedModel
+from tiktok_claims.data.load import validate_frame
+from tiktok_claims.data.rules import ALL_COUNTS, EMPTY_ROW, REQUOTED, check_rows
+from tiktok_claims.scoring.contract import canonical, resolve_columns
+from tiktok_claims.scoring.csv_records import (
+    BlockSummarizer,
+    BlockWalker,
+    join_fragments,
+    line_rows,
+    parse_records,
+    plan_blocks,
+)
+from tiktok_claims.scoring.reading import open_source
+from tiktok_claims.scoring.writing import CsvEncoder, OutputFiles, rejects_schema
+
+HEADER = list(config.COLUMNS)
+CATEGORICAL = (config.CLAIM, config.VERIFIED, config.BAN)
+
+
+def hand_model(counts=(config.VIEWS, config.SHARES)) -> LoadedModel:
+    """A model artifact's content written by hand: identifiers, a duration, ``counts`` and the categories."""
+    continuous = [config.DURATION, *counts]
+    inputs = [{"name": config.ID_COLUMN, "kind": "identifier"}, {"name": config.VIDEO_ID, "kind": "identifier"}]
+    inputs += [{"name": name, "kind": "duration" if name == config.DURATION else "count", "mean": 10.0, "scale": 5.0}
+               for name in continuous]
+    inputs += [{"name": name, "kind": "category", "categories": list(config.CATEGORIES[name])} for name in CATEGORICAL]
+    levels = sum(len(config.CATEGORIES[name]) - 1 for name in CATEGORICAL)
+    payload = {
+        "target": config.VERIFIED,
+        "positive_class": "verified",
+        "negative_class": "not verified",
+        "threshold": {"value": 0.5},
+        "inputs": inputs,
+        "coef": [0.1] * (len(continuous) + levels),
+        "intercept": -0.2,
+    }
+    return LoadedModel(payload, payload_sha256="0" * 64, source="hand-made")
+
+
+def record(number: int) -> dict[str, str]:
+    """One valid made-up record."""
+    return {
+        config.ID_COLUMN: str(number),
+        config.CLAIM: "claim",
+        config.VIDEO_ID: str(7_000_000_000 + number),
+        config.DURATION: str(5 + number % 50),
+        config.TRANSCRIPT: f"made-up transcript {number}",
+        config.VERIFIED: "not verified",
+        config.BAN: "active",
+        config.VIEWS: str(100 * number),
+        config.LIKES: str(10 * number),
+        config.SHARES: str(number),
+        config.DOWNLOADS: str(number // 2),
+        config.COMMENTS: str(number // 3),
+    }
+
+
+# ---------------------------------------------------------------- one line at a time
+
+
+@pytest.mark.parametrize(
+    "line, quoted, expected",
+    [
+        (b"a,b", False, (False, 1)),
+        (b"", False, (False, 1)),  # a blank line is a row
+        (b"", True, (True, 0)),  # a line break inside a quoted value
+        (b'a,"b', False, (True, 0)),
+        (b'a"b', False, (False, 1)),  # a quote inside a field is text
+        (b'"a"b"c', False, (False, 1)),  # and so is one after the closing quote
+        (b'x"', True, (False, 1)),
+        (b'x""', True, (True, 0)),  # "" is a quote inside the value
+        (b'x""",y', True, (False, 1)),
+        (b"a\rb", False, (False, 2)),  # a bare \r ends a row
+        (b"a\r", False, (False, 1)),  # the \r of a \r\n line end
+        (b'"a\rb', False, (True, 0)),
+        (b'x",\r"y', True, (True, 1)),
+    ],
+)
+def test_line_rows_follows_the_csv_quoting_rules(line, quoted, expected):
+    assert line_rows(line, quoted) == expected
+
+
+# ---------------------------------------------------------------- both readings agree
+
+
+def in_process_rows(path, model) -> dict[int, tuple]:
+    """Every row the in-process reader finds: ``line -> ("row", values) or ("broken", reason)``."""
+    source = open_source(path, model, chunk_rows=7)
+    found = {}
+    for table, positions in source.chunks:
+        for position, values in zip(positions.tolist(), zip(*table.to_pydict().values())):
+            found[position] = ("row", values)
+    found.update({line: ("broken", reason) for line, reason in source.broken})
+    return found
+
+
+def spark_path_rows(text: bytes, model, rng: random.Random) -> dict[int, tuple]:
+    """Every row as the Spark engine finds it, its lines cut into blocks, batches and tasks at random."""
+    lines = text.split(b"\n")
+    if text.endswith(b"\n"):
+        lines.pop()
+    cuts = sorted(rng.sample(range(1, len(lines)), k=min(len(lines) - 1, rng.randint(0, 6)))) if len(lines) > 1 else []
+    bounds = [0, *cuts, len(lines)]
+    blocks = [(1000 * index, lines[start:end]) for index, (start, end) in enumerate(zip(bounds, bounds[1:]))]
+
+    def batches(block_lines):
+        start = 0
+        while start < len(block_lines):
+            size = rng.randint(1, 4)
+            yield pa.array(block_lines[start : start + size], pa.binary())
+            start += size
+
+    summaries = []
+    for block, block_lines in blocks:
+        summarizer = BlockSummarizer(block)
+        for batch in batches(block_lines):
+            summarizer.feed(batch)
+        summaries.append(summarizer.summary())
+    plan = plan_blocks(summaries)
+    records, fragments = [], defaultdict(list)
+    task_starts = sorted({0, *rng.sample(range(len(blocks)), k=rng.randint(0, len(blocks) - 1))})
+    for start, end in zip(task_starts, [*task_starts[1:], len(blocks)]):
+        walker = BlockWalker(plan)
+        outcomes = [walker.feed(block, batch) for block, block_lines in blocks[start:end] for batch in batches(block_lines)]
+        for done, found in [*outcomes, walker.finish()]:
+            records += done
+            for fragment in found:
+                fragments[fragment.key].append(fragment)
+    for key, parts in fragments.items():
+        parts.sort(key=lambda fragment: (fragment.block, fragment.line))
+        (first_row,) = [part.first_row for part in parts if part.first_row is not None]
+        texts = [part.text for part in parts]
+        records.append(join_fragments(key, first_row, sum(part.rows for part in parts), texts, plan, text.endswith(b"\n")))
+    columns = resolve_columns(Path("hostile.csv"), HEADER, model)
+    found = {}
+    for part in records:
+        table, positions, broken = parse_records(part, HEADER, list(columns.values()))
+        for position, values in zip(positions.tolist(), zip(*canonical(table, columns).to_pydict().values())):
+            assert position not in found
+            found[position] = ("row", values)
+        for position, reason in broken:
+            assert position not in found
+            found[position] = ("broken", reason)
+    found.pop(1)  # the header
+    return found
+
+
+PIECES = ["7", "12", "claim", "active", "x y", ",", ",", ",", '"', '"', '""', "\n", "\n", "\r\n", "\r", " ", "#N/A", "=1"]
+
+
+def hostile_text(rng: random.Random) -> bytes:
+    """A header, then records that are mostly valid, with hostile pieces inside and between them."""
+    lines = [",".join(HEADER)]
+    for number in range(1, rng.randint(2, 14)):
+        cells = record(number)
+        for _ in range(rng.randint(0, 3)):
+            column = rng.choice(HEADER)
+            piece = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 4)))
+            if rng.random() < 0.5:
+                piece = '"' + piece.replace('"', '""') + '"'
+            cells[column] = piece
+        lines.append(",".join(cells[column] for column in HEADER))
+        if rng.random() < 0.2:
+            lines.append("".join(rng.choice(PIECES) for _ in range(rng.randint(0, 6))))
+    text = "\n".join(lines) + ("\n" if rng.random() < 0.8 else "")
+    byte_order_mark = "\ufeff" if rng.random() < 0.2 else ""  # pyarrow skips it
+    return (byte_order_mark + text).encode("utf-8")
+
+
+def test_the_spark_records_are_the_in_process_rows_for_any_split_of_hostile_text(tmp_path):
+    model = hand_model()
+    rng = random.Random(20261203)
+    multi_line = quotes_left_open = 0
+    for case in range(200):
+        text = hostile_text(rng)
+        path = tmp_path / f"case{case}.csv"
+        path.write_bytes(text)
+        expected = in_process_rows(path, model)
+        assert spark_path_rows(text, model, rng) == expected, text
+        multi_line += any(kind == "row" and any("\n" in (v or "") for v in found) for kind, found in expected.values())
+        quotes_left_open += text.count(b'"') % 2
+    assert multi_line > 10 and quotes_left_open > 10  # the hostile cases did occur
+
+
+def test_line_numbers_count_records_not_physical_lines(tmp_path):
+    rows = [record(number) for number in range(1, 40)]
+    for number in (3, 4, 17, 38):
+        rows[number][config.TRANSCRIPT] = f"a transcript\nover {number}\r\nlines, \"quoted\""
+    rows[20][config.VIEWS] = "-1"
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows([row[column] for column in HEADER] for row in rows)
+    text = buffer.getvalue().encode("utf-8")
+    path = tmp_path / "multi-line.csv"
+    path.write_bytes(text)
+    # Python's csv module: the k-th record (from 0) is on line k + 2, the header being line 1.
+    records = list(csv.reader(io.StringIO(text.decode(), newline="")))[1:]
+    expected_ids = {index + 2: fields[0] for index, fields in enumerate(records)}
+
+    model = hand_model()
+    found = in_process_rows(path, model)
+    assert {line: values[0] for line, (_, values) in found.items()} == expected_ids
+    assert text.count(b"\n") > len(rows) + 1  # physical lines outnumber records
+    assert spark_path_rows(text, model, random.Random(5)) == found
+
+
+# ---------------------------------------------------------------- one wording
+
+
+def test_the_scorer_words_missing_values_as_the_loader_does():
+    model = hand_model(counts=config.COUNT_COLUMNS)
+    rows = [record(number) for number in range(1, 6)]
+    for column in (config.CLAIM, *config.COUNT_COLUMNS):
+        rows[1][column] = ""
+    rows[2][config.VIEWS] = "#N/A"
+    rows[3][config.ID_COLUMN] = ""
+    for column in config.COUNT_COLUMNS:
+        rows[4][column] = "NA"
+    loaded = validate_frame(pd.DataFrame(rows).replace("", None), source="made-up", sha256="0" * 64)
+
+    table = pa.table({name: pa.array([row[name] or None for row in rows]) for name in HEADER})
+    checked = check_rows(table, model.inputs)
+
+    assert list(checked.reasons) == list(loaded.set_aside["reason"])
+    assert checked.reasons[0] == f"missing {config.CLAIM}, {ALL_COUNTS}"
+
+
+def test_a_row_without_any_value_and_a_re_quoted_record_have_their_own_reasons():
+    model = hand_model()
+    whole_record = ",".join(record(1).values())
+    # Rows: no value at all; a whole record in '#' and nothing else; the same text in '#' beside other values.
+    values = {spec.name: [None, None, record(2)[spec.name]] for spec in model.inputs}
+    values[config.ID_COLUMN] = [None, whole_record, whole_record]
+    checked = check_rows(pa.table({name: pa.array(column, pa.string()) for name, column in values.items()}), model.inputs)
+
+    assert list(checked.reasons) == [EMPTY_ROW, REQUOTED, f"{config.ID_COLUMN}: not a number"]
+
+
+# ---------------------------------------------------------------- safe outputs
+
+
+def written(outputs: OutputFiles, target, text: str) -> None:
+    file = outputs.open(target, CsvEncoder(rejects_schema("line")))
+    file.write(text.encode())
+
+
+def test_outputs_replace_their_targets_only_on_commit_and_touch_nothing_else(tmp_path):
+    out, rejects = tmp_path / "scored.csv", tmp_path / "sub" / "scored_rejects.csv"
+    out.write_text("the user's previous output\n")
+    bystanders = {tmp_path / "scored.csv.partial": "mine", tmp_path / ".tiktok-claims-x": "mine too"}
+    for path, content in bystanders.items():
+        path.write_text(content)
+
+    with pytest.raises(RuntimeError), OutputFiles(out, rejects) as outputs:
+        written(outputs, out, "1,,,half\n")
+        raise RuntimeError("the accounting failed")
+    assert out.read_text() == "the user's previous output\n"
+    assert not rejects.exists()
+
+    with OutputFiles(out, rejects) as outputs:
+        written(outputs, out, "1,,,scored\n")
+        written(outputs, rejects, "2,,,rejected\n")
+        outputs.commit()
+    assert out.read_text() == "line,#,video_id,reason\n1,,,scored\n"
+    assert rejects.read_text() == "line,#,video_id,reason\n2,,,rejected\n"
+    assert {path: path.read_text() for path in bystanders} == bystanders
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scored.csv", "sub", *(p.name for p in bystanders)])
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["scored_rejects.csv"]
+
+
+def test_the_shared_encoder_writes_numbers_as_numbers_and_neutralizes_text():
+    encoder = CsvEncoder(rejects_schema("row"))
+    table = pa.table(
+        [pa.array([3, 5]), pa.array(["=1", "7"]), pa.array([None, "-x"]), pa.array(["a, b", "c"])],
+        schema=encoder.schema,
+    )
+    assert encoder.encode(table).to_pybytes() == b"3,\"'=1\",,\"a, b\"\n5,\"7\",\"'-x\",\"c\"\n"
