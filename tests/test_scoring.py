@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
-from tiktok_claims.artifact.store import save_model
+from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.cli import app
 from tiktok_claims.data.load import validate_frame
 from tiktok_claims.data.rules import EMPTY_ROW, REQUOTED, check_values
@@ -30,7 +30,7 @@ from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.escaping import neutralize, neutralize_cell
-from tiktok_claims.scoring.contract import SCORED_COLUMNS
+from tiktok_claims.scoring.contract import scored_columns
 from tiktok_claims.scoring.local import score_file
 
 HEADER = ",".join(config.COLUMNS)
@@ -94,7 +94,7 @@ def expected_probabilities(analysis, frame: pd.DataFrame) -> np.ndarray:
     typed = frame.copy()
     for name in analysis.features.continuous:
         typed[name] = typed[name].astype(float)
-    return analysis.model.pipeline.predict_proba(typed[list(analysis.features.columns)])[:, 1]
+    return analysis.classifier.pipeline.predict_proba(typed[list(analysis.features.columns)])[:, 1]
 
 
 def expected_ranks(probability: pd.Series) -> np.ndarray:
@@ -341,11 +341,12 @@ def test_probabilities_and_labels_equal_the_fitted_pipeline(analysis, model_path
     score_file(model_path, path, tmp_path / "scored.csv", chunk_rows=128)
 
     scored = read_out(tmp_path / "scored.csv")
-    assert list(scored.columns) == list(SCORED_COLUMNS)
+    # A class-weighted model's output ranks: its column says "score", not "probability".
+    assert list(scored.columns) == list(scored_columns(load_model(model_path))) and scored.columns[2] == "score"
     assert list(scored[config.ID_COLUMN]) == list(range(1, 501))
     assert list(scored[config.VIDEO_ID].astype(str)) == list(frame[config.VIDEO_ID])
     expected = expected_probabilities(analysis, frame)
-    np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scored["score"], expected, rtol=0, atol=1e-12)
     labels = np.where(expected >= analysis.evaluation.threshold, "verified", "not verified")
     assert list(scored["predicted_label"]) == list(labels)
 
@@ -369,7 +370,7 @@ def test_priority_rank_is_exact_over_the_whole_file(analysis, model_path, tied, 
     scored = read_out(tmp_path / "scored.csv")
     assert list(scored[config.ID_COLUMN]) == list(range(1, len(frame) + 1))
     expected = expected_ranks(pd.Series(expected_probabilities(analysis, frame)))
-    assert scored["probability"].duplicated().sum() >= 200
+    assert scored["score"].duplicated().sum() >= 200
     assert list(scored["priority_rank"]) == list(expected)
 
 
@@ -394,7 +395,7 @@ def test_gzip_output_and_an_empty_backlog(model_path, tmp_path):
 
     assert (result.rows_read, result.rows_scored, result.rows_rejected) == (0, 0, 0)
     with gzip.open(tmp_path / "scored.csv.gz", "rt", encoding="utf-8") as handle:
-        assert handle.read() == ",".join(SCORED_COLUMNS) + "\n"
+        assert handle.read() == ",".join(scored_columns(load_model(model_path))) + "\n"
     assert (tmp_path / "scored_rejects.csv").read_text(encoding="utf-8") == "line,#,video_id,reason\n"
 
 

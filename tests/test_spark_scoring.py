@@ -325,11 +325,11 @@ def test_scored_rows_carry_the_fitted_pipelines_probabilities_in_file_order(scor
         rows = hostile.frame.loc[sorted([*hostile.scored, *unread])].copy()
         for name in analysis.features.continuous:
             rows[name] = rows[name].astype(float)
-        expected = analysis.model.pipeline.predict_proba(rows[list(analysis.features.columns)])[:, 1]
+        expected = analysis.classifier.pipeline.predict_proba(rows[list(analysis.features.columns)])[:, 1]
         got = pd.read_csv(spark.out)
 
         assert list(got[config.VIDEO_ID]) == [int(value) for value in rows[config.VIDEO_ID]]
-        np.testing.assert_allclose(got["probability"], expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got["score"], expected, rtol=0, atol=1e-12)
 
 
 def test_ties_keep_input_order_in_the_priority_ranks(scored, hostile):
@@ -338,9 +338,9 @@ def test_ties_keep_input_order_in_the_priority_ranks(scored, hostile):
     tied = got[got[config.ID_COLUMN].isin([TIE_SOURCE + 1, *(row + 1 for row in TIED_ROWS)])]
 
     assert list(got["priority_rank"]) == list(range(1, len(got) + 1))
-    assert tied["probability"].nunique() == 1
+    assert tied["score"].nunique() == 1
     assert list(tied[config.ID_COLUMN]) == [TIE_SOURCE + 1, *(row + 1 for row in TIED_ROWS)]
-    assert got["probability"].is_monotonic_decreasing
+    assert got["score"].is_monotonic_decreasing
 
 
 def test_formula_like_cells_are_neutralized_in_both_files(scored, hostile):

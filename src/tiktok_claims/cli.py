@@ -245,7 +245,7 @@ def sample(
 def score(
     model: Annotated[Path, typer.Option("--model", help="Model artifact (model.json) written by 'run'.")],
     data: Annotated[Path, typer.Option("--data", help="CSV, .csv.gz or Parquet file of videos to score.")],
-    out: Annotated[Path, typer.Option("--out", help="CSV of scored rows: #, video_id, probability, label, priority.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV of scored rows: #, video_id, score (or probability, for a calibrated or unweighted model), label, priority.")],
     rejects: Annotated[
         Optional[Path], typer.Option("--rejects", help="CSV of rejected rows with their reasons. Default: next to --out.")
     ] = None,

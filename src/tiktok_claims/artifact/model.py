@@ -29,6 +29,9 @@ class LoadedModel:
         The outcome and its two classes.
     threshold : float
         Scores at or above it are predicted ``positive_class``.
+    output_name : {"probability", "score"}
+        What the model's output is: probabilities, or scores that only rank (the scored
+        file's column is named after it).
     inputs : tuple of ColumnSpec
         Every column the model reads: the identifiers ``#`` and ``video_id``, then
         the predictors, with their kinds and categories.
@@ -50,6 +53,8 @@ class LoadedModel:
         self.positive_class = payload["positive_class"]
         self.negative_class = payload["negative_class"]
         self.threshold = float(payload["threshold"]["value"])
+        # Artifacts written before the output was named served it as "probability".
+        self.output_name = payload.get("output", {}).get("name", "probability")
         self.inputs = tuple(
             ColumnSpec(c["name"], c["kind"], tuple(c.get("categories", ()))) for c in payload["inputs"]
         )

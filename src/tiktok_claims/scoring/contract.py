@@ -37,7 +37,10 @@ from ..artifact.model import LoadedModel
 from ..data.rules import broken_row_reason, check_rows, check_values
 from ..errors import DataError
 
-SCORED_COLUMNS = (config.ID_COLUMN, config.VIDEO_ID, "probability", "predicted_label", "priority_rank")
+
+def scored_columns(model: LoadedModel) -> tuple[str, ...]:
+    """The scored file's columns; the third is named for the model's output, ``probability`` or ``score``."""
+    return (config.ID_COLUMN, config.VIDEO_ID, model.output_name, "predicted_label", "priority_rank")
 REJECT_REASON_COLUMN = "reason"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 REPORTED_REASONS = 5
@@ -59,6 +62,8 @@ class ScoringResult:
         Scored rows predicted as ``positive_class`` (probability >= ``threshold``).
     positive_class, threshold : str, float
         From the model.
+    output_name : str
+        What the scored file's third column holds: ``probability`` or ``score`` (from the model).
     sorted : bool
         Whether the scored rows are in priority order (else input order).
     seconds : float
@@ -76,6 +81,7 @@ class ScoringResult:
     threshold: float
     sorted: bool
     seconds: float
+    output_name: str = "probability"
 
     @property
     def rows_rejected(self) -> int:
@@ -92,7 +98,7 @@ class ScoringResult:
         return (
             f"{self.source}: {self.rows_read:,} rows read = {self.rows_scored:,} scored + "
             f"{self.rows_rejected:,} rejected{f' ({shown})' if shown else ''}. "
-            f"Scored rows ({order}; priority rank 1 = highest probability of '{self.positive_class}'; "
+            f"Scored rows ({order}; priority rank 1 = highest {self.output_name} of '{self.positive_class}'; "
             f"{self.predicted_positive:,} at or above the threshold {self.threshold:.4f}): {self.out}. "
             f"Rejected rows with their reasons: {self.rejects}. "
             f"{self.seconds:.1f} s, {rate:,.0f} rows/s."

@@ -77,12 +77,12 @@ from .merge import (
 )
 from .reading import Source, open_source
 from .writing import (
-    SCORED_SCHEMA,
     CsvEncoder,
     OutputFile,
     OutputFiles,
     rejects_schema,
     rejects_table,
+    scored_schema,
     scored_table,
 )
 
@@ -167,7 +167,7 @@ def score_file(
     ):
         rejects_out = outputs.open(rejects_path, CsvEncoder(rejects_schema(source.position)))
         first = _first_pass(model, source, rejects_out, outputs.scratch, sort, pool, say)
-        scored_out = outputs.open(out_path, CsvEncoder(SCORED_SCHEMA, quoting="none"))
+        scored_out = outputs.open(out_path, CsvEncoder(scored_schema(model), quoting="none"))
         rows_ranked = _write_scored(model, first, scored_out, outputs.scratch, sort, chunk_rows, pool, say)
         check_accounting(first.rows_read, first.rows_scored, first.rows_rejected, rows_ranked, source.rows_in_metadata)
         outputs.commit()
@@ -183,6 +183,7 @@ def score_file(
         threshold=model.threshold,
         sorted=sort,
         seconds=time.perf_counter() - started,
+        output_name=model.output_name,
     )
 
 

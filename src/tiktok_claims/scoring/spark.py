@@ -97,12 +97,12 @@ from .csv_records import (
     plan_blocks,
 )
 from .writing import (
-    SCORED_SCHEMA,
     CsvEncoder,
     OutputFile,
     OutputFiles,
     rejects_schema,
     rejects_table,
+    scored_schema,
     scored_table,
 )
 
@@ -219,7 +219,7 @@ def score_file_spark(
             rejects_out = outputs.open(rejects_path, CsvEncoder(rejects_schema(position)))
             encoded_rejects = rejected_rows.orderBy(POSITION).mapInArrow(partial(_encode_rejects, position), ENCODED)
             _append_written(encoded_rejects, f"{directory}/rejects", rejects_out, outputs.scratch, sum(reasons.values()))
-            scored_out = outputs.open(out_path, CsvEncoder(SCORED_SCHEMA, quoting="none"))
+            scored_out = outputs.open(out_path, CsvEncoder(scored_schema(model), quoting="none"))
             encoded_scored = scored_rows.mapInArrow(partial(_encode_scored, model), ENCODED)
             _append_written(encoded_scored, f"{directory}/scored", scored_out, outputs.scratch, rows_scored)
         finally:
@@ -237,6 +237,7 @@ def score_file_spark(
         threshold=model.threshold,
         sorted=sort,
         seconds=time.perf_counter() - started,
+        output_name=model.output_name,
     )
 
 
@@ -511,7 +512,7 @@ def _checked_batches(
 
 def _encode_scored(model: LoadedModel, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Scored rows (``id, video_id, probability, rank``) encoded by the contract, one text per batch."""
-    encoder = CsvEncoder(SCORED_SCHEMA, quoting="none")
+    encoder = CsvEncoder(scored_schema(model), quoting="none")
     for batch in batches:
         if batch.num_rows:
             columns = [batch.column(i).to_numpy() for i in range(4)]

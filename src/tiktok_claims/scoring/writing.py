@@ -3,7 +3,7 @@
 Encoding (:class:`CsvEncoder`): Arrow tables become CSV text by pyarrow's writer; every
 text cell first goes through :func:`tiktok_claims.escaping.neutralize` (a leading ``'``
 before ``=``, ``+``, ``-``, ``@``, tab or carriage return), and numbers are written as
-numbers, never changed. The scored file has the columns of :data:`SCORED_SCHEMA`
+numbers, never changed. The scored file has the columns of :func:`scored_schema`
 (:func:`scored_table`), the rejects file those of :func:`rejects_schema`
 (:func:`rejects_table`). The Spark engine encodes on its executors with the same
 encoder, and the driver appends the encoded part files to the output.
@@ -31,15 +31,18 @@ import pyarrow.csv as pacsv
 from .. import config
 from ..artifact.model import LoadedModel
 from ..escaping import neutralize
-from .contract import REJECT_REASON_COLUMN, SCORED_COLUMNS, Rejects, is_positive
+from .contract import REJECT_REASON_COLUMN, Rejects, is_positive, scored_columns
 
 COPY_BLOCK_BYTES = 1 << 20
 PRIVATE_PREFIX = ".tiktok-claims-"
 
 # The label is dictionary-encoded: two values, neutralized once per table.
-SCORED_SCHEMA = pa.schema(
-    list(zip(SCORED_COLUMNS, (pa.int64(), pa.int64(), pa.float64(), pa.dictionary(pa.int8(), pa.string()), pa.int64())))
-)
+SCORED_TYPES = (pa.int64(), pa.int64(), pa.float64(), pa.dictionary(pa.int8(), pa.string()), pa.int64())
+
+
+def scored_schema(model: LoadedModel) -> pa.Schema:
+    """The scored file's columns and types (:func:`~tiktok_claims.scoring.contract.scored_columns`)."""
+    return pa.schema(list(zip(scored_columns(model), SCORED_TYPES)))
 
 
 def rejects_schema(position: str) -> pa.Schema:
@@ -59,7 +62,7 @@ def scored_table(ids, video_ids, probability, ranks, model: LoadedModel) -> pa.T
     labels = pa.array([model.negative_class, model.positive_class])
     label = pa.DictionaryArray.from_arrays(pa.array(is_positive(np.asarray(probability), model).astype(np.int8)), labels)
     columns = [pa.array(ids), pa.array(video_ids), pa.array(probability), label, pa.array(ranks)]
-    return pa.table(columns, schema=SCORED_SCHEMA)
+    return pa.table(columns, schema=scored_schema(model))
 
 
 def rejects_table(rejects: Rejects, schema: pa.Schema) -> pa.Table:
