@@ -9,6 +9,8 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from tiktok_claims import config
+
 matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,3 +36,30 @@ def real_dataset(real_data_path):
     from tiktok_claims.data.load import load_dataset
 
     return load_dataset(real_data_path)
+
+
+# ---------------------------------------------------------------- made-up records
+
+
+def _made_up_record(number: int) -> dict[str, str]:
+    """One valid record, every value invented (no real rows are used), as the text of each cell."""
+    return {
+        config.ID_COLUMN: str(number),
+        config.CLAIM: config.CATEGORIES[config.CLAIM][number % 2],
+        config.VIDEO_ID: str(7_000_000_000 + number),
+        config.DURATION: str(5 + number % 55),
+        config.TRANSCRIPT: f"made-up transcript number {number}",
+        config.VERIFIED: config.CATEGORIES[config.VERIFIED][number % 2],
+        config.BAN: config.CATEGORIES[config.BAN][number % 3],
+        config.VIEWS: str(1000 * number),
+        config.LIKES: str(100 * number),
+        config.SHARES: str(10 * number),
+        config.DOWNLOADS: str(number),
+        config.COMMENTS: str(number // 2),
+    }
+
+
+@pytest.fixture(scope="session")
+def made_up_record():
+    """The factory ``made_up_record(number) -> {column: text}`` of one valid, invented record."""
+    return _made_up_record

@@ -486,3 +486,9 @@ def test_real_data_set_aside_lines_match_an_independent_reading(real_dataset, re
     assert len(rows) - 1 == REAL_ROWS_READ
     assert sorted(real_dataset.set_aside["line"]) == incomplete_lines
     assert real_dataset.sha256 == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
+
+
+def test_made_up_record_here_is_the_conftest_fixture(made_up_record):
+    """``made_up_record`` stays importable from this module until ``test_scoring`` uses the fixture."""
+    for number in range(0, 12):
+        assert globals()["made_up_record"](number) == made_up_record(number)
