@@ -8,7 +8,7 @@ import pytest
 
 from tiktok_claims import config
 from tiktok_claims.model.features import correlated_pairs, select_features, vif_table
-from test_modeling import real_analysis_for
+from test_model_logistic import real_analysis_for
 
 CLAIM, BAN, TARGET = config.CLAIM, config.BAN, config.VERIFIED
 CATEGORICAL = [CLAIM, BAN]

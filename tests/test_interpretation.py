@@ -12,7 +12,7 @@ from scipy.stats import norm
 
 from tiktok_claims import config
 from tiktok_claims.interpretation import UNIT_NAMES, coefficient_table, key_findings, readable_unit
-from test_modeling import real_analysis_for
+from test_model_logistic import real_analysis_for
 
 OPINION = f"{config.CLAIM}_opinion"
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from tiktok_claims.escaping import neutralize_cell, neutralize_frame, write_csv
-from test_modeling import real_analysis_for
-from test_run_outputs import real_cli_run
+from test_model_logistic import real_analysis_for
+from test_cli_run import real_cli_run
 
 FORMULAS = ["=1+2", "+1", "-1+2", "@SUM(A1:A2)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")', "=", "-"]
 HARMLESS = ["abc", "", " =1", "'=already quoted", "1-2", "a=b", "verified", "'opinion' vs 'claim'"]

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from tiktok_claims import config
 from tiktok_claims.reporting import figures as plots
 from tiktok_claims.reporting.kinds import binary_figure_jobs as figure_jobs
-from test_modeling import real_analysis_for
+from test_model_logistic import real_analysis_for
 
 # Boxes of rasterized text may share a pixel row or column without touching ink.
 TOLERANCE_PX = 1.0

@@ -10,7 +10,7 @@ from scipy.stats import mannwhitneyu
 
 from tiktok_claims import config
 from tiktok_claims.evaluation.metrics import BOOTSTRAP_STREAM, bootstrap_intervals, choose_threshold, evaluate, per_thousand, weighted_metrics
-from test_modeling import real_analysis_for
+from test_model_logistic import real_analysis_for
 
 LABELS = ("not verified", "verified")
 

@@ -13,7 +13,7 @@ from tiktok_claims import config
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.artifact.schema import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION, digest as _digest
 from tiktok_claims.artifact.store import load_model, save_model
-from test_modeling import real_analysis_for
+from test_model_logistic import real_analysis_for
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ from tiktok_claims.model.logistic import fit
 from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.scoring.local import score_file
 from tiktok_claims.model.transforms import Log1pStandardScaler
-from test_model_card import _rewrite
+from test_artifact_card import _rewrite
 from test_features import CATEGORICAL, encoded_design, hand_rule, hand_vif, made_up_frame
 
 TARGET = config.VERIFIED

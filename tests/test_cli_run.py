@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from tiktok_claims import config, escaping
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import write_synthetic
-from test_modeling import real_analysis_for
+from test_model_logistic import real_analysis_for
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE_NAME = "<b>x</b>"
