@@ -1,10 +1,16 @@
 """Shared fixtures. Real-data tests read the dataset beside the checkout (or $TIKTOK_DATA);
-under CI (CI=true) a missing dataset is a failure, never a skip."""
+under CI (CI=true) a missing dataset is a failure, never a skip.
+
+What several test modules need lives here as a fixture, never as an import from another
+test module. The expensive results are computed once per session: the real-data
+analysis (``real_analysis``) and the real-data ``run`` command (``real_run``).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import pytest
@@ -36,6 +42,58 @@ def real_dataset(real_data_path):
     from tiktok_claims.data.load import load_dataset
 
     return load_dataset(real_data_path)
+
+
+@pytest.fixture(scope="session")
+def real_analysis(real_data_path):
+    """``analyze`` of the real data with every default."""
+    from tiktok_claims.analysis import analyze
+
+    return analyze(str(real_data_path))
+
+
+@pytest.fixture(scope="session")
+def real_parts(real_analysis) -> dict:
+    """Training and test rows of the real analysis, with 0/1 labels computed here."""
+    frame = real_analysis.dataset.frame
+    train, test = frame.loc[real_analysis.split.train], frame.loc[real_analysis.split.test]
+    return {
+        "frame": frame,
+        "train": train,
+        "test": test,
+        "y_train": (train[config.VERIFIED] == "verified").astype(int),
+        "y_test": (test[config.VERIFIED] == "verified").astype(int),
+    }
+
+
+@pytest.fixture(scope="session")
+def real_run(real_data_path, tmp_path_factory) -> SimpleNamespace:
+    """``tiktok-claims run --data <real> --out <tmp> --quiet``, in-process.
+
+    ``result`` is the CliRunner result, ``out`` the output directory, and ``neutralized``
+    the frames handed to :func:`tiktok_claims.escaping.neutralize_frame` (so a test can
+    tell which CSV outputs went through the formula guard).
+    """
+    from typer.testing import CliRunner
+
+    from tiktok_claims import escaping
+    from tiktok_claims.cli import app
+
+    out = tmp_path_factory.mktemp("real-run") / "out"
+    neutralized = []
+    original = escaping.neutralize_frame
+
+    def recording(frame):
+        neutralized.append(frame.copy())
+        return original(frame)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(escaping, "neutralize_frame", recording)
+        result = CliRunner().invoke(app, ["run", "--data", str(real_data_path), "--out", str(out), "--quiet"])
+    escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert not escaped, f"uncaught {result.exception!r}; output: {result.output}"
+    assert result.exit_code == 0, result.output
+    return SimpleNamespace(result=result, out=out, neutralized=neutralized)
 
 
 # ---------------------------------------------------------------- made-up records

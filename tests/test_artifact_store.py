@@ -10,20 +10,15 @@ import numpy as np
 import pytest
 
 from tiktok_claims import config
-from tiktok_claims.errors import DataError, ModelFileError
-from tiktok_claims.artifact.schema import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION, digest as _digest
+from tiktok_claims.artifact.schema import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION
+from tiktok_claims.artifact.schema import digest as _digest
 from tiktok_claims.artifact.store import load_model, save_model
-from test_model_logistic import real_analysis_for
+from tiktok_claims.errors import DataError, ModelFileError
 
 
 @pytest.fixture(scope="session")
-def analysis(real_data_path):
-    return real_analysis_for(str(real_data_path))
-
-
-@pytest.fixture(scope="session")
-def written(analysis, tmp_path_factory):
-    return save_model(analysis, tmp_path_factory.mktemp("model") / "model.json")
+def written(real_analysis, tmp_path_factory):
+    return save_model(real_analysis, tmp_path_factory.mktemp("model") / "model.json")
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +27,8 @@ def artifact(written):
 
 
 @pytest.fixture(scope="session")
-def test_rows(analysis):
-    return analysis.dataset.frame.loc[analysis.split.test]
+def test_rows(real_analysis):
+    return real_analysis.dataset.frame.loc[real_analysis.split.test]
 
 
 @pytest.fixture()
@@ -55,33 +50,33 @@ def with_checksum(document: dict) -> dict:
 # ---------------------------------------------------------------- round trip
 
 
-def test_round_trip_scores_the_test_rows_like_the_pipeline(analysis, artifact, test_rows):
-    expected = analysis.model.pipeline.predict_proba(test_rows[list(analysis.features.columns)])[:, 1]
+def test_round_trip_scores_the_test_rows_like_the_pipeline(real_analysis, artifact, test_rows):
+    expected = real_analysis.model.pipeline.predict_proba(test_rows[list(real_analysis.features.columns)])[:, 1]
 
     loaded = load_model(artifact)
 
     np.testing.assert_allclose(loaded.predict_proba(test_rows), expected, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(loaded.predict_proba(test_rows), analysis.test_scores.loc[test_rows.index], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(loaded.predict_proba(test_rows), real_analysis.test_scores.loc[test_rows.index], rtol=0, atol=1e-9)
 
 
-def test_round_trip_keeps_the_threshold_and_provenance(analysis, artifact):
+def test_round_trip_keeps_the_threshold_and_provenance(real_analysis, artifact):
     loaded = load_model(artifact)
 
-    assert loaded.threshold == analysis.evaluation.threshold == analysis.threshold.threshold
+    assert loaded.threshold == real_analysis.evaluation.threshold == real_analysis.threshold.threshold
     assert (loaded.target, loaded.positive_class, loaded.negative_class) == (config.VERIFIED, "verified", "not verified")
-    assert loaded.payload["training_data"]["sha256"] == analysis.dataset.sha256
-    assert loaded.payload["features"] == list(analysis.model.feature_names)
+    assert loaded.payload["training_data"]["sha256"] == real_analysis.dataset.sha256
+    assert loaded.payload["features"] == list(real_analysis.model.feature_names)
 
 
-def test_scores_equal_a_hand_computed_logistic_function(analysis, artifact, test_rows):
+def test_scores_equal_a_hand_computed_logistic_function(real_analysis, artifact, test_rows):
     """Standardize with the training means/SDs, dummy-code, apply the classifier's coefficients."""
-    train = analysis.dataset.frame.loc[analysis.split.train]
-    classifier = analysis.model.pipeline.named_steps["classifier"]
+    train = real_analysis.dataset.frame.loc[real_analysis.split.train]
+    classifier = real_analysis.model.pipeline.named_steps["classifier"]
     columns = []
-    for name in analysis.features.continuous:
+    for name in real_analysis.features.continuous:
         values = train[name].astype(float)
         columns.append((test_rows[name].astype(float) - values.mean()) / values.std(ddof=0))
-    for name in analysis.features.categorical:
+    for name in real_analysis.features.categorical:
         columns += [(test_rows[name] == level).astype(float) for level in config.CATEGORIES[name][1:]]
     logits = np.column_stack(columns) @ classifier.coef_.ravel() + classifier.intercept_[0]
 

@@ -41,21 +41,13 @@ def html_text(html: str) -> str:
     return " ".join(parser.parts)
 
 
-@pytest.fixture(scope="module")
-def real_run(real_data_path, tmp_path_factory):
-    out = tmp_path_factory.mktemp("deliverables")
-    result = CliRunner().invoke(app, ["run", "--data", str(real_data_path), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return out
-
-
 def test_all_deliverables_exist(real_run):
     for name in (
         "executive_summary.html", "executive_summary.pdf", "technical_summary.md", "technical_summary.html",
         "pace_strategy.md", "pace_strategy.html", "report.html", "report.md",
     ):
-        assert (real_run / name).stat().st_size > 500, name
-    assert (real_run / "executive_summary.pdf").read_bytes().startswith(b"%PDF")
+        assert (real_run.out / name).stat().st_size > 500, name
+    assert (real_run.out / "executive_summary.pdf").read_bytes().startswith(b"%PDF")
 
 
 def perturbed(value, factor: float = 1.37):
@@ -99,11 +91,11 @@ def test_every_number_in_the_document_comes_from_metrics_json(real_run, document
 
     from tiktok_claims.reporting.render import render_documents
 
-    metrics = json.loads((real_run / "metrics.json").read_text(encoding="utf-8"))
+    metrics = json.loads((real_run.out / "metrics.json").read_text(encoding="utf-8"))
     renders = {}
     for name, record in (("original", metrics), ("moved", perturbed(metrics, 1.37)), ("moved again", perturbed(metrics, 1.71))):
         directory = tmp_path / name
-        shutil.copytree(real_run / "figures", directory / "figures")
+        shutil.copytree(real_run.out / "figures", directory / "figures")
         render_documents(record, directory)
         renders[name] = document_tokens(directory / document)
     from_sentences = {t for s in string_leaves(metrics) for t in NUMBER.findall(s)}
@@ -123,13 +115,16 @@ def test_every_number_in_the_document_comes_from_metrics_json(real_run, document
     assert sorted(unmoved - WORDING - from_sentences) == []
 
 
-def test_report_from_saved_results_reproduces_the_documents_without_refitting(real_run, monkeypatch):
+def test_report_from_saved_results_reproduces_the_documents_without_refitting(real_run, monkeypatch, tmp_path):
+    import shutil
+
     import sklearn.linear_model
     import statsmodels.discrete.discrete_model
 
     import tiktok_claims.model.firth
 
-    before = {name: (real_run / name).read_text(encoding="utf-8") for name in ("report.html", "technical_summary.md")}
+    run = shutil.copytree(real_run.out, tmp_path / "run")  # the session's run stays as written
+    before = {name: (run / name).read_text(encoding="utf-8") for name in ("report.html", "technical_summary.md")}
 
     def refit(*args, **kwargs):
         pytest.fail("report --from must not refit")
@@ -138,18 +133,18 @@ def test_report_from_saved_results_reproduces_the_documents_without_refitting(re
     monkeypatch.setattr(sklearn.linear_model.LogisticRegression, "fit", refit)
     monkeypatch.setattr(statsmodels.discrete.discrete_model.Logit, "fit", refit)
     monkeypatch.setattr(tiktok_claims.model.firth, "firth", refit)
-    result = CliRunner().invoke(app, ["report", "--from", str(real_run)])
+    result = CliRunner().invoke(app, ["report", "--from", str(run)])
 
     assert result.exit_code == 0, result.output
     for name, text in before.items():
-        assert (real_run / name).read_text(encoding="utf-8") == text
+        assert (run / name).read_text(encoding="utf-8") == text
 
 
 def test_report_from_refuses_a_record_of_another_layout(real_run, tmp_path):
     import shutil
 
     copy = tmp_path / "old"
-    shutil.copytree(real_run, copy)
+    shutil.copytree(real_run.out, copy)
     metrics = json.loads((copy / "metrics.json").read_text(encoding="utf-8"))
     metrics["tool"]["metrics_schema"] = -1
     (copy / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")

@@ -8,20 +8,14 @@ import pytest
 
 from tiktok_claims import config
 from tiktok_claims.model.features import correlated_pairs, select_features, vif_table
-from test_model_logistic import real_analysis_for
 
 CLAIM, BAN, TARGET = config.CLAIM, config.BAN, config.VERIFIED
 CATEGORICAL = [CLAIM, BAN]
 
 
 @pytest.fixture(scope="session")
-def analysis(real_data_path):
-    return real_analysis_for(str(real_data_path))
-
-
-@pytest.fixture(scope="session")
-def train(analysis):
-    return analysis.dataset.frame.loc[analysis.split.train]
+def train(real_analysis):
+    return real_analysis.dataset.frame.loc[real_analysis.split.train]
 
 
 def encoded_design(frame: pd.DataFrame, continuous, categorical) -> pd.DataFrame:
@@ -96,11 +90,11 @@ def test_vif_table_equals_a_hand_computation_on_a_made_up_frame():
     assert table[config.LIKES] > config.VIF_LIMIT
 
 
-def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(analysis, train):
+def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(real_analysis, train):
     continuous = list(config.CONTINUOUS_COLUMNS)
-    first_round = analysis.features.vif_rounds.query("round == 1").set_index("feature")["vif"]
+    first_round = real_analysis.features.vif_rounds.query("round == 1").set_index("feature")["vif"]
     on_training_rows = hand_vif(encoded_design(train, continuous, CATEGORICAL))
-    on_all_rows = hand_vif(encoded_design(analysis.dataset.frame, continuous, CATEGORICAL))
+    on_all_rows = hand_vif(encoded_design(real_analysis.dataset.frame, continuous, CATEGORICAL))
 
     assert list(first_round.index) == list(on_training_rows.index)
     np.testing.assert_allclose(first_round, on_training_rows, rtol=1e-9)
@@ -108,8 +102,8 @@ def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(
     assert np.max(np.abs(first_round.to_numpy() - on_all_rows.to_numpy())) > 1e-3
 
 
-def test_every_recorded_round_equals_a_hand_computation(analysis, train):
-    for round_number, table in analysis.features.vif_rounds.groupby("round"):
+def test_every_recorded_round_equals_a_hand_computation(real_analysis, train):
+    for round_number, table in real_analysis.features.vif_rounds.groupby("round"):
         continuous = [f for f in table["feature"] if f in config.CONTINUOUS_COLUMNS]
         expected = hand_vif(encoded_design(train, continuous, CATEGORICAL))
         np.testing.assert_allclose(table["vif"], expected[table["feature"]], rtol=1e-9, err_msg=f"round {round_number}")
@@ -118,8 +112,8 @@ def test_every_recorded_round_equals_a_hand_computation(analysis, train):
 # ---------------------------------------------------------------- the rule
 
 
-def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(analysis, train):
-    spec = analysis.features
+def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(real_analysis, train):
+    spec = real_analysis.features
     kept = {config.DURATION, config.VIEWS, config.SHARES, config.DOWNLOADS, config.COMMENTS}
 
     assert set(spec.continuous) == kept
@@ -130,8 +124,8 @@ def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(an
     assert final[list(spec.continuous)].max() <= config.VIF_LIMIT
 
 
-def test_drop_reason_carries_the_hand_computed_vif_and_partner(analysis, train):
-    reason = analysis.features.dropped[config.LIKES]
+def test_drop_reason_carries_the_hand_computed_vif_and_partner(real_analysis, train):
+    reason = real_analysis.features.dropped[config.LIKES]
     vif = hand_vif(encoded_design(train, config.CONTINUOUS_COLUMNS, CATEGORICAL))[config.LIKES]
     others = [c for c in config.CONTINUOUS_COLUMNS if c != config.LIKES]
     r = {c: np.corrcoef(train[config.LIKES], train[c])[0, 1] for c in others}
@@ -162,7 +156,7 @@ def test_rule_drops_collinear_continuous_columns_but_never_a_category():
 # ---------------------------------------------------------------- correlated pairs
 
 
-def test_correlated_pairs_match_numpy_correlations(analysis, train):
+def test_correlated_pairs_match_numpy_correlations(real_analysis, train):
     columns = list(config.CONTINUOUS_COLUMNS)
     r = np.corrcoef(train[columns].to_numpy(dtype=float), rowvar=False)
     expected = {
@@ -171,7 +165,7 @@ def test_correlated_pairs_match_numpy_correlations(analysis, train):
         for j, b in enumerate(columns)
         if i < j and abs(r[i, j]) >= config.CORRELATION_REPORT_LIMIT
     }
-    pairs = analysis.features.correlated_pairs
+    pairs = real_analysis.features.correlated_pairs
     found = {frozenset((a, b)): value for a, b, value in pairs.itertuples(index=False)}
 
     assert expected  # the real data have strongly correlated counts
