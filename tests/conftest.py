@@ -121,3 +121,62 @@ def _made_up_record(number: int) -> dict[str, str]:
 def made_up_record():
     """The factory ``made_up_record(number) -> {column: text}`` of one valid, invented record."""
     return _made_up_record
+
+
+class MadeUpClaims:
+    """Claims files of made-up records (``_made_up_record``), edited cell by cell or line by line."""
+
+    header = ",".join(config.COLUMNS)
+    n_rows = 5
+    png_bytes = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+        b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    record = staticmethod(_made_up_record)
+
+    @staticmethod
+    def line(record: dict[str, str]) -> str:
+        """The CSV line of ``record`` (no field needs quoting)."""
+        return ",".join(record[column] for column in config.COLUMNS)
+
+    def csv(
+        self,
+        n_rows: int = n_rows,
+        cells: dict[tuple[int, str], str] | None = None,
+        lines: dict[int, str] | None = None,
+    ) -> str:
+        """CSV text of ``n_rows`` valid made-up rows, with the header on line 1.
+
+        ``cells`` maps ``(line, column)`` to the raw text that cell should hold instead;
+        ``lines`` maps a line number to the raw text of the whole line.
+        """
+        records = [self.record(number) for number in range(1, n_rows + 1)]
+        for (line, column), value in (cells or {}).items():
+            records[line - 2][column] = value
+        text_lines = [self.header, *(self.line(r) for r in records)]
+        for line, text in (lines or {}).items():
+            text_lines[line - 1] = text
+        return "\n".join(text_lines) + "\n"
+
+    def requoted(self, number: int) -> str:
+        """The line of record ``number`` as a spreadsheet re-quotes it: the whole record in one field."""
+        return '"' + self.line(self.record(number)) + '"'
+
+    @staticmethod
+    def cut_last_line(text: str, keep: int) -> str:
+        """``text`` cut ``keep`` characters into its last line, with no final newline."""
+        start_of_last_line = text.rstrip("\n").rindex("\n") + 1
+        return text[: start_of_last_line + keep]
+
+    @staticmethod
+    def write(directory: Path, content: str | bytes, name: str = "claims.csv") -> Path:
+        """Write ``content`` byte for byte (no newline translation)."""
+        path = directory / name
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+
+@pytest.fixture(scope="session")
+def claims() -> MadeUpClaims:
+    """Made-up claims files: ``claims.csv(n_rows, cells, lines)``, ``claims.write(directory, content)``, ..."""
+    return MadeUpClaims()
