@@ -8,6 +8,8 @@ analysis (``real_analysis``) and the real-data ``run`` command (``real_run``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -180,3 +182,25 @@ class MadeUpClaims:
 def claims() -> MadeUpClaims:
     """Made-up claims files: ``claims.csv(n_rows, cells, lines)``, ``claims.write(directory, content)``, ..."""
     return MadeUpClaims()
+
+
+# ---------------------------------------------------------------- model artifacts
+
+
+def _write_artifact(path: Path, document, *, fix_checksum: bool = False) -> Path:
+    """Write ``document`` (any JSON value) as JSON at ``path``.
+
+    With ``fix_checksum`` its ``payload_sha256`` is first recomputed from its (edited)
+    payload, here with hashlib over the sorted-key JSON, as a careless editor would.
+    """
+    if fix_checksum:
+        body = json.dumps(document["payload"], sort_keys=True)
+        document = {**document, "payload_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_artifact():
+    """``write_artifact(path, document, fix_checksum=False) -> path``: an artifact document, edited or not, on disk."""
+    return _write_artifact

@@ -9,7 +9,6 @@ Every expected value is read from the analysis object, never from the card code.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 
@@ -19,12 +18,13 @@ import pytest
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
+from tiktok_claims.artifact.card import card as card_content
+from tiktok_claims.artifact.card import card_markdown
+from tiktok_claims.artifact.schema import FORMAT, FORMAT_VERSION
+from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.errors import ModelFileError
-from tiktok_claims.artifact.schema import FORMAT, FORMAT_VERSION
-from tiktok_claims.artifact.card import card as card_content, card_markdown
-from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.scoring.local import score_file
 
 TARGET = config.CLAIM
@@ -132,28 +132,19 @@ def test_the_card_is_a_rendering_of_the_artifact(card, written):
 # ---------------------------------------------------------------- refusals
 
 
-def _rewrite(tmp_path, document: dict, *, fix_checksum: bool):
-    if fix_checksum:
-        body = json.dumps(document["payload"], sort_keys=True)
-        document["payload_sha256"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
-
-
-def test_a_tampered_artifact_is_refused(document, tmp_path):
+def test_a_tampered_artifact_is_refused(document, tmp_path, write_artifact):
     document["payload"]["inputs"][2]["mean"] *= 1.01
 
     with pytest.raises(ModelFileError, match="altered or corrupted"):
-        load_model(_rewrite(tmp_path, document, fix_checksum=False))
+        load_model(write_artifact(tmp_path / "model.json", document, fix_checksum=False))
 
 
 @pytest.mark.parametrize("version", [1, 4, "2", None])
-def test_another_format_version_is_refused(document, tmp_path, version):
+def test_another_format_version_is_refused(document, tmp_path, version, write_artifact):
     document["format_version"] = version
 
     with pytest.raises(ModelFileError, match=f"this tool reads versions {FORMAT_VERSION} and 3"):
-        load_model(_rewrite(tmp_path, document, fix_checksum=False))
+        load_model(write_artifact(tmp_path / "model.json", document, fix_checksum=False))
 
 
 def test_a_file_from_another_tool_is_refused(tmp_path):
@@ -195,11 +186,11 @@ WRONG_SCHEMAS = {
 
 
 @pytest.mark.parametrize("edit, message", WRONG_SCHEMAS.values(), ids=WRONG_SCHEMAS.keys())
-def test_an_artifact_whose_schema_does_not_fit_is_refused_with_the_reason(document, tmp_path, edit, message):
+def test_an_artifact_whose_schema_does_not_fit_is_refused_with_the_reason(document, tmp_path, edit, message, write_artifact):
     edit(document["payload"])
 
     with pytest.raises(ModelFileError, match="does not fit this tool's schema") as refused:
-        load_model(_rewrite(tmp_path, document, fix_checksum=True))
+        load_model(write_artifact(tmp_path / "model.json", document, fix_checksum=True))
     assert message in str(refused.value)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 
 import numpy as np
@@ -34,17 +33,6 @@ def test_rows(real_analysis):
 @pytest.fixture()
 def document(artifact):
     return json.loads(artifact.read_text(encoding="utf-8"))
-
-
-def write_json(path, value):
-    path.write_text(json.dumps(value), encoding="utf-8")
-    return path
-
-
-def with_checksum(document: dict) -> dict:
-    """The document with a checksum that matches its (edited) payload, as a careless editor would."""
-    body = json.dumps(document["payload"], sort_keys=True)
-    return {**document, "payload_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
 
 
 # ---------------------------------------------------------------- round trip
@@ -96,24 +84,24 @@ def test_artifact_and_card_are_plain_json(written, document):
 # ---------------------------------------------------------------- refusals
 
 
-def test_tampered_coefficient_is_refused(document, tmp_path):
+def test_tampered_coefficient_is_refused(document, tmp_path, write_artifact):
     document["payload"]["coef"][0] += 0.5
 
     with pytest.raises(ModelFileError, match="checksum"):
-        load_model(write_json(tmp_path / "tampered.json", document))
+        load_model(write_artifact(tmp_path / "tampered.json", document))
 
 
-def test_tampered_threshold_is_refused(document, tmp_path):
+def test_tampered_threshold_is_refused(document, tmp_path, write_artifact):
     document["payload"]["threshold"]["value"] = 0.0
 
     with pytest.raises(ModelFileError, match="checksum"):
-        load_model(write_json(tmp_path / "tampered.json", document))
+        load_model(write_artifact(tmp_path / "tampered.json", document))
 
 
 @pytest.mark.parametrize("content", [{"a": 1}, [1, 2, 3], "model", None, {"format": "something-else", "format_version": 1}])
-def test_json_that_is_not_an_artifact_is_refused(content, tmp_path):
+def test_json_that_is_not_an_artifact_is_refused(content, tmp_path, write_artifact):
     with pytest.raises(ModelFileError, match="not a tiktok-claims model artifact"):
-        load_model(write_json(tmp_path / "other.json", content))
+        load_model(write_artifact(tmp_path / "other.json", content))
 
 
 @pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00", b"not json at all", b"", b"\xff\xfe{", b'{"a": NaN}'])
@@ -131,23 +119,23 @@ def test_missing_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("version", [TRANSFORM_FORMAT_VERSION + 1, FORMAT_VERSION - 1, str(FORMAT_VERSION), None])
-def test_wrong_format_version_is_refused(document, tmp_path, version):
+def test_wrong_format_version_is_refused(document, tmp_path, version, write_artifact):
     document["format_version"] = version
 
     with pytest.raises(ModelFileError, match="version"):
-        load_model(write_json(tmp_path / "versioned.json", document))
+        load_model(write_artifact(tmp_path / "versioned.json", document))
 
 
-def test_a_version_2_artifact_carrying_a_transform_is_refused(document, tmp_path):
+def test_a_version_2_artifact_carrying_a_transform_is_refused(document, tmp_path, write_artifact):
     """Version 2 readers ignore transforms, so a transform marks the file as version 3."""
     continuous = next(item for item in document["payload"]["inputs"] if "mean" in item)
     continuous["transform"] = "log1p"
     document["payload_sha256"] = _digest(document["payload"])
     assert document["format_version"] == FORMAT_VERSION
     with pytest.raises(ModelFileError, match="transform"):
-        load_model(write_json(tmp_path / "v2.json", document))
+        load_model(write_artifact(tmp_path / "v2.json", document))
     document["format_version"] = TRANSFORM_FORMAT_VERSION
-    load_model(write_json(tmp_path / "v3.json", document))
+    load_model(write_artifact(tmp_path / "v3.json", document))
 
 
 def _drop_coefficient(payload):
@@ -180,12 +168,12 @@ def _unknown_column(payload):
     ],
     ids=["no coef", "coef count", "category order", "zero scale", "unknown column", "target", "threshold range"],
 )
-def test_a_payload_that_does_not_fit_the_schema_is_refused_even_with_its_checksum(document, tmp_path, edit):
+def test_a_payload_that_does_not_fit_the_schema_is_refused_even_with_its_checksum(document, tmp_path, edit, write_artifact):
     edited = copy.deepcopy(document)
     edit(edited["payload"])
 
     with pytest.raises(ModelFileError, match="schema"):
-        load_model(write_json(tmp_path / "edited.json", with_checksum(edited)))
+        load_model(write_artifact(tmp_path / "edited.json", edited, fix_checksum=True))
 
 
 def test_missing_columns_are_named(artifact, test_rows):
