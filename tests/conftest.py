@@ -184,6 +184,34 @@ def claims() -> MadeUpClaims:
     return MadeUpClaims()
 
 
+# ---------------------------------------------------------------- made-up model data
+
+
+def _made_up_logit_data(n: int = 1500, seed: int = 0):
+    """Raw-scale predictors (``count`` with zeros), a dummy, and an outcome curved in ``size``."""
+    import numpy as np
+    import pandas as pd
+    from scipy.special import expit
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "size": rng.uniform(1, 100, n),
+            "count": rng.poisson(3, n).astype(float),
+            "flag": rng.integers(0, 2, n).astype(float),
+        }
+    )
+    eta = -2 + 0.8 * np.log(frame["size"]) - 0.1 * frame["count"] + 0.5 * frame["flag"]
+    y = pd.Series(rng.binomial(1, expit(eta)), name="y")
+    return frame, y
+
+
+@pytest.fixture(scope="session")
+def made_up_logit_data():
+    """``made_up_logit_data(n=1500, seed=0) -> (frame, y)``: overlapping classes whose log-odds bend in ``size``."""
+    return _made_up_logit_data
+
+
 # ---------------------------------------------------------------- model artifacts
 
 
