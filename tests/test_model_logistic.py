@@ -1,4 +1,4 @@
-"""Split, pipelines and fits, checked against independent fits.
+"""Pipelines and fits (``model/logistic.py``), checked against independent fits.
 
 Independent references: a statsmodels Logit on the raw training columns divided by
 their reporting unit (dummies from ``pandas.get_dummies``), a statsmodels GLM with
@@ -10,8 +10,6 @@ The real-data analysis and its parts are the session fixtures ``real_analysis`` 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +18,6 @@ import statsmodels.api as sm
 from tiktok_claims import config
 from tiktok_claims.errors import AnalysisError
 from tiktok_claims.model import logistic as modeling
-from tiktok_claims.model.split import split
 
 TARGET = config.VERIFIED
 REFERENCE_DUMMIES = [f"{column}_{levels[0]}" for column, levels in config.CATEGORIES.items()]
@@ -51,41 +48,6 @@ def standardized_by_hand(train: pd.DataFrame, continuous, categorical) -> pd.Dat
     dummies = pd.get_dummies(train[list(categorical)], dtype=float)
     dummies = dummies.drop(columns=[c for c in REFERENCE_DUMMIES if c in dummies.columns])
     return pd.concat([z, dummies], axis=1)
-
-
-# ---------------------------------------------------------------- split
-
-
-def test_split_is_stratified_and_keeps_the_test_share(real_parts):
-    frame, train, test = real_parts["frame"], real_parts["train"], real_parts["test"]
-    share = lambda rows: float((rows[TARGET] == "verified").mean())  # noqa: E731
-
-    assert abs(share(train) - share(test)) < 0.005
-    assert abs(share(test) - share(frame)) < 0.005
-    assert len(test) == math.ceil(config.TEST_SIZE * len(frame))
-    assert train.index.intersection(test.index).empty
-    assert train.index.union(test.index).sort_values().equals(frame.index.sort_values())
-
-
-def test_split_is_deterministic_per_seed(real_analysis, real_parts):
-    frame = real_parts["frame"]
-    first = split(frame, TARGET, seed=config.DEFAULT_SEED)
-    second = split(frame, TARGET, seed=config.DEFAULT_SEED)
-    other = split(frame, TARGET, seed=config.DEFAULT_SEED + 1)
-
-    assert list(first.test) == list(second.test) == list(real_analysis.split.test)
-    assert list(first.train) == list(real_analysis.split.train)
-    assert set(other.test) != set(first.test)
-
-
-def test_split_of_a_small_made_up_frame_is_stratified():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({TARGET: np.where(np.arange(400) < 40, "verified", "not verified"), "x": rng.normal(size=400)})
-
-    parts = split(frame, TARGET, seed=3)
-
-    assert len(parts.test) == 100
-    assert (frame.loc[parts.test, TARGET] == "verified").sum() == 10
 
 
 # ---------------------------------------------------------------- preprocessing
