@@ -206,6 +206,51 @@ def _made_up_logit_data(n: int = 1500, seed: int = 0):
     return frame, y
 
 
+def _design_by_hand(train, rows, spec):
+    """``rows`` encoded as the model reads them, computed here with numpy: log(1 + x) where
+    ``spec.log1p`` says, standardized with the training rows' mean and population SD, then
+    one dummy per non-reference level (no constant)."""
+    import numpy as np
+    import pandas as pd
+
+    columns = {}
+    for name in spec.continuous:
+        reference, values = train[name].to_numpy(dtype=float), rows[name].to_numpy(dtype=float)
+        if name in spec.log1p:
+            reference, values = np.log1p(reference), np.log1p(values)
+        columns[name] = (values - reference.mean()) / reference.std()
+    for name in spec.categorical:
+        for level in config.CATEGORIES[name][1:]:
+            columns[f"{name}_{level}"] = (rows[name] == level).to_numpy(dtype=float)
+    return pd.DataFrame(columns, index=rows.index)
+
+
+@pytest.fixture(scope="session")
+def design_by_hand():
+    """``design_by_hand(train, rows, spec) -> DataFrame``: the encoded predictors of ``rows``, built with numpy."""
+    return _design_by_hand
+
+
+@pytest.fixture(scope="session")
+def family_parts():
+    """``family_parts(target)``: a synthetic frame (4,000 rows) split and prepared for ``target``
+    as ``run`` does it: ``approach``, ``train``, ``test`` and the feature ``spec``."""
+    from tiktok_claims.approach import choose_approach
+    from tiktok_claims.data.synthetic import make_synthetic
+    from tiktok_claims.model.features import select_features
+    from tiktok_claims.model.split import split
+
+    frame = make_synthetic(4_000, seed=9).dropna().reset_index(drop=True)
+
+    def parts(target: str) -> SimpleNamespace:
+        approach = choose_approach(frame, target)
+        rows = split(frame, approach.stratify_on, seed=3)
+        train, test = frame.loc[rows.train], frame.loc[rows.test]
+        return SimpleNamespace(approach=approach, train=train, test=test, spec=select_features(train, target))
+
+    return parts
+
+
 @pytest.fixture(scope="session")
 def made_up_logit_data():
     """``made_up_logit_data(n=1500, seed=0) -> (frame, y)``: overlapping classes whose log-odds bend in ``size``."""

@@ -272,3 +272,14 @@ def test_real_log1p_rule_equals_the_hand_rule_on_log_counts(train):
     expected = hand_rule(logged(train, COUNTS), config.CONTINUOUS_COLUMNS, CATEGORICAL)
     assert [c for c in spec.dropped if c in config.CONTINUOUS_COLUMNS] == expected
     assert spec.log1p == tuple(c for c in COUNTS if c in spec.continuous)
+
+
+# ---------------------------------------------------------------- leakage guard
+
+
+def test_leakage_guard_leaves_out_near_copies_of_a_count_target(real_dataset):
+    frame = real_dataset.frame
+    parts = split(frame, None, seed=42)
+    spec = select_features(frame.loc[parts.train], config.VIEWS)
+    assert config.VIEWS not in spec.continuous
+    assert config.LIKES in spec.dropped and "near-copy" in spec.dropped[config.LIKES]

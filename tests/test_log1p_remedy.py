@@ -42,18 +42,9 @@ CATEGORICAL = [config.CLAIM, config.BAN]
 SEED = config.DEFAULT_SEED
 
 
-def hand_design(train: pd.DataFrame, rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def hand_design(design_by_hand, train: pd.DataFrame, rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """log1p where the spec says, standardized with the training rows' mean and SD (ddof=0), dummies, constant."""
-    columns = {}
-    for name in spec.continuous:
-        reference, values = train[name].to_numpy(dtype=float), rows[name].to_numpy(dtype=float)
-        if name in spec.log1p:
-            reference, values = np.log1p(reference), np.log1p(values)
-        columns[name] = (values - reference.mean()) / reference.std()
-    for name in spec.categorical:
-        for level in config.CATEGORIES[name][1:]:
-            columns[f"{name}_{level}"] = (rows[name] == level).to_numpy(dtype=float)
-    return sm.add_constant(pd.DataFrame(columns, index=rows.index), has_constant="add")
+    return sm.add_constant(design_by_hand(train, rows, spec), has_constant="add")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +60,7 @@ def log1p_spec(parts):
     return select_features(parts[0], TARGET, transform="log1p")
 
 
-def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts):
+def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts, design_by_hand):
     train = parts[0]
     continuous = [config.DURATION, config.VIEWS, config.SHARES]
     preprocessor = build_preprocessor(continuous, CATEGORICAL, (config.VIEWS, config.SHARES))
@@ -77,7 +68,7 @@ def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts):
 
     spec = FeatureSpec(TARGET, tuple(continuous), tuple(CATEGORICAL), {}, pd.DataFrame(), pd.DataFrame(),
                        log1p=(config.VIEWS, config.SHARES))
-    expected = hand_design(train, train, spec).drop(columns="const")
+    expected = hand_design(design_by_hand, train, train, spec).drop(columns="const")
     assert list(design.columns) == list(expected.columns)
     np.testing.assert_allclose(design, expected, atol=1e-12)
 
@@ -85,18 +76,18 @@ def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts):
 # ---------------------------------------------------------------- the fitted model
 
 
-def test_log1p_fit_equals_a_hand_built_statsmodels_logit(parts, log1p_spec):
+def test_log1p_fit_equals_a_hand_built_statsmodels_logit(parts, log1p_spec, design_by_hand):
     train, test, y = parts
     model = fit(train, y, log1p_spec, "none", SEED)
     assert not model.penalized  # the hand-built reference is maximum likelihood
 
-    design = hand_design(train, train, log1p_spec)
+    design = hand_design(design_by_hand, train, train, log1p_spec)
     reference = sm.Logit(y.astype(float), design).fit(method="newton", disp=False)
 
     np.testing.assert_allclose(model.inference.params[design.columns], reference.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(model.inference.bse[design.columns], reference.bse, rtol=1e-7)
     scores = model.pipeline.predict_proba(test[log1p_spec.columns])[:, 1]
-    np.testing.assert_allclose(scores, reference.predict(hand_design(train, test, log1p_spec)), atol=1e-7)
+    np.testing.assert_allclose(scores, reference.predict(hand_design(design_by_hand, train, test, log1p_spec)), atol=1e-7)
     for name in log1p_spec.log1p:
         assert model.train_scales[name] == pytest.approx(np.log1p(train[name].to_numpy(dtype=float)).std(), rel=1e-12)
 
@@ -132,11 +123,11 @@ def test_artifact_records_the_transform_with_log_scale_mean_and_scale(saved):
         assert inputs[name]["scale"] == pytest.approx(values.std(), rel=1e-12)
 
 
-def test_artifact_scores_like_the_pipeline_and_a_hand_computed_logistic(saved):
+def test_artifact_scores_like_the_pipeline_and_a_hand_computed_logistic(saved, design_by_hand):
     analysis, path = saved
     train, test = _rows(analysis, "train"), _rows(analysis, "test")
     classifier = analysis.model.pipeline.named_steps["classifier"]
-    logits = hand_design(train, test, analysis.features).drop(columns="const").to_numpy() @ classifier.coef_.ravel()
+    logits = hand_design(design_by_hand, train, test, analysis.features).drop(columns="const").to_numpy() @ classifier.coef_.ravel()
 
     scores = load_model(path).predict_proba(test)
 
@@ -349,7 +340,7 @@ def real_training_part(real_dataset):
     return train, encode_target(train[TARGET], "verified")
 
 
-def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_training_part):
+def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_training_part, design_by_hand):
     train, y = real_training_part
     spec = select_features(train, TARGET, transform="log1p")
     model = fit(train, y, spec, "class-weights", SEED)
@@ -358,7 +349,7 @@ def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_tra
 
     # The model's standardized design plus (x + s)·ln(x + s) of each predictor as it enters (x = log1p(count)
     # for the transformed counts); a term's Wald z does not depend on how the linear terms are scaled.
-    hand = hand_design(train, train, spec)
+    hand = hand_design(design_by_hand, train, train, spec)
     for c in spec.continuous:
         entered = np.log1p(train[c].astype(float)) if c in spec.log1p else train[c].astype(float)
         shift = 1.0 - entered.min() if entered.min() <= 0 else 0.0
