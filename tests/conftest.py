@@ -69,6 +69,14 @@ def real_parts(real_analysis) -> dict:
 
 
 @pytest.fixture(scope="session")
+def real_model(real_analysis, tmp_path_factory) -> dict:
+    """The real analysis saved: ``model.json``, ``model_card.json`` and ``model_card.md`` by name."""
+    from tiktok_claims.artifact.store import save_model
+
+    return save_model(real_analysis, tmp_path_factory.mktemp("real-model") / "model.json")
+
+
+@pytest.fixture(scope="session")
 def real_run(real_data_path, tmp_path_factory) -> SimpleNamespace:
     """``tiktok-claims run --data <real> --out <tmp> --quiet``, in-process.
 
@@ -271,6 +279,27 @@ def _write_artifact(path: Path, document, *, fix_checksum: bool = False) -> Path
         document = {**document, "payload_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def claim_model(tmp_path_factory) -> SimpleNamespace:
+    """A claim-status model (the backlog's real need) and its saved files.
+
+    Fitted on a small synthetic frame in which a fifth of the claim labels were flipped:
+    the generator's claims and opinions have disjoint view counts, which no logistic fit
+    converges on. ``analysis`` is the results object, ``written`` the files by name.
+    """
+    import numpy as np
+
+    from tiktok_claims.analysis import analyze
+    from tiktok_claims.artifact.store import save_model
+    from tiktok_claims.data.synthetic import make_synthetic
+
+    frame = make_synthetic(4000, seed=1)
+    flip = frame[config.CLAIM].notna() & (np.random.default_rng(0).random(len(frame)) < 0.2)
+    frame.loc[flip, config.CLAIM] = frame.loc[flip, config.CLAIM].map({"claim": "opinion", "opinion": "claim"})
+    analysis = analyze(frame, target=config.CLAIM, bootstrap=100, cv_folds=2, workers=1)
+    return SimpleNamespace(analysis=analysis, written=save_model(analysis, tmp_path_factory.mktemp("claim-model") / "model.json"))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,13 @@
-"""The JSON model artifact: round trip, and refusal of anything this tool did not write."""
+"""Saving and loading the JSON model artifact (``artifact/store.py``): round trip, and
+refusal of anything this tool did not write (another tool's file, another version, an
+edited payload whose checksum no longer matches).
+
+The refusals of payloads that do not fit the schema are in test_artifact_schema.py, the
+scores and row rules of a loaded model in test_artifact_model.py.
+"""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -11,13 +16,14 @@ import pytest
 from tiktok_claims import config
 from tiktok_claims.artifact.schema import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION
 from tiktok_claims.artifact.schema import digest as _digest
-from tiktok_claims.artifact.store import load_model, save_model
-from tiktok_claims.errors import DataError, ModelFileError
+from tiktok_claims.artifact.store import load_model
+from tiktok_claims.errors import ModelFileError
 
 
 @pytest.fixture(scope="session")
-def written(real_analysis, tmp_path_factory):
-    return save_model(real_analysis, tmp_path_factory.mktemp("model") / "model.json")
+def written(real_model):
+    """The real analysis saved (conftest ``real_model``)."""
+    return real_model
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +39,12 @@ def test_rows(real_analysis):
 @pytest.fixture()
 def document(artifact):
     return json.loads(artifact.read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def claim_document(claim_model):
+    """The claim-status model's artifact (conftest ``claim_model``), as JSON."""
+    return json.loads(claim_model.written["model.json"].read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- round trip
@@ -54,21 +66,6 @@ def test_round_trip_keeps_the_threshold_and_provenance(real_analysis, artifact):
     assert (loaded.target, loaded.positive_class, loaded.negative_class) == (config.VERIFIED, "verified", "not verified")
     assert loaded.payload["training_data"]["sha256"] == real_analysis.dataset.sha256
     assert loaded.payload["features"] == list(real_analysis.model.feature_names)
-
-
-def test_scores_equal_a_hand_computed_logistic_function(real_analysis, artifact, test_rows):
-    """Standardize with the training means/SDs, dummy-code, apply the classifier's coefficients."""
-    train = real_analysis.dataset.frame.loc[real_analysis.split.train]
-    classifier = real_analysis.model.pipeline.named_steps["classifier"]
-    columns = []
-    for name in real_analysis.features.continuous:
-        values = train[name].astype(float)
-        columns.append((test_rows[name].astype(float) - values.mean()) / values.std(ddof=0))
-    for name in real_analysis.features.categorical:
-        columns += [(test_rows[name] == level).astype(float) for level in config.CATEGORIES[name][1:]]
-    logits = np.column_stack(columns) @ classifier.coef_.ravel() + classifier.intercept_[0]
-
-    np.testing.assert_allclose(load_model(artifact).predict_proba(test_rows), 1 / (1 + np.exp(-logits)), rtol=0, atol=1e-9)
 
 
 def test_artifact_and_card_are_plain_json(written, document):
@@ -138,52 +135,27 @@ def test_a_version_2_artifact_carrying_a_transform_is_refused(document, tmp_path
     load_model(write_artifact(tmp_path / "v3.json", document))
 
 
-def _drop_coefficient(payload):
-    payload["coef"].pop()
+# ---------------------------------------------------------------- refusals of the claim-status model
 
 
-def _reverse_categories(payload):
-    ban = next(c for c in payload["inputs"] if c["name"] == config.BAN)
-    ban["categories"].reverse()
+def test_a_tampered_artifact_is_refused(claim_document, tmp_path, write_artifact):
+    claim_document["payload"]["inputs"][2]["mean"] *= 1.01
+
+    with pytest.raises(ModelFileError, match="altered or corrupted"):
+        load_model(write_artifact(tmp_path / "model.json", claim_document, fix_checksum=False))
 
 
-def _zero_scale(payload):
-    next(c for c in payload["inputs"] if c["kind"] in ("count", "duration"))["scale"] = 0.0
+@pytest.mark.parametrize("version", [1, 4, "2", None])
+def test_another_format_version_is_refused(claim_document, tmp_path, version, write_artifact):
+    claim_document["format_version"] = version
+
+    with pytest.raises(ModelFileError, match=f"this tool reads versions {FORMAT_VERSION} and 3"):
+        load_model(write_artifact(tmp_path / "model.json", claim_document, fix_checksum=False))
 
 
-def _unknown_column(payload):
-    payload["inputs"].append({"name": "video_mood", "kind": "count", "mean": 1.0, "scale": 1.0})
+def test_a_file_from_another_tool_is_refused(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"format": "sklearn-pickle", "payload": {}}), encoding="utf-8")
 
-
-@pytest.mark.parametrize(
-    "edit",
-    [
-        lambda p: p.pop("coef"),
-        _drop_coefficient,
-        _reverse_categories,
-        _zero_scale,
-        _unknown_column,
-        lambda p: p.update(target="video_view_count"),
-        lambda p: p["threshold"].update(value=1.5),
-    ],
-    ids=["no coef", "coef count", "category order", "zero scale", "unknown column", "target", "threshold range"],
-)
-def test_a_payload_that_does_not_fit_the_schema_is_refused_even_with_its_checksum(document, tmp_path, edit, write_artifact):
-    edited = copy.deepcopy(document)
-    edit(edited["payload"])
-
-    with pytest.raises(ModelFileError, match="schema"):
-        load_model(write_artifact(tmp_path / "edited.json", edited, fix_checksum=True))
-
-
-def test_missing_columns_are_named(artifact, test_rows):
-    with pytest.raises(DataError, match=config.VIEWS):
-        load_model(artifact).predict_proba(test_rows.drop(columns=[config.VIEWS]))
-
-
-def test_unknown_category_level_is_refused_not_scored_as_the_reference(artifact, test_rows):
-    rows = test_rows.iloc[:3].copy()
-    rows[config.BAN] = ["Banned", "suspended", "active"]
-
-    with pytest.raises(DataError, match="unknown category"):
-        load_model(artifact).predict_proba(rows)
+    with pytest.raises(ModelFileError, match="not a tiktok-claims model artifact"):
+        load_model(path)
