@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tiktok_claims import config
-from tiktok_claims.analysis import FamilyAnalysis, analyze
+from tiktok_claims.analysis import analyze
+from tiktok_claims.analysis.families import FamilyAnalysis
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic
 

@@ -37,7 +37,9 @@ HOMES = {
 
 
 def test_the_version_is_the_installed_distributions():
-    assert tiktok_claims.__version__ == version("tiktok-claims")
+    from tiktok_claims._version import __version__
+
+    assert tiktok_claims.__version__ == __version__ == version("tiktok-claims")
 
 
 def test_every_public_name_resolves_to_the_object_where_it_is_defined():

@@ -1,4 +1,5 @@
-"""The package's shape, read from its source with ``ast``: layers, cycles, size, deferred imports.
+"""The package's shape, read from its source with ``ast``: layers, cycles, size, deferred
+imports, and a test module for each module (``TEST_MODULES``: where to find its tests).
 
 Every ``import`` and ``from ... import`` statement of every module is read, at module
 level and inside functions, absolute and relative. A ``from X import name`` counts as
@@ -277,3 +278,100 @@ def test_config_imports_the_standard_library_only():
     imported = {i.target.split(".")[0] for i in IMPORTS[f"{PACKAGE}.config"]}
 
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+# ---------------------------------------------------------------- a test module for each module
+
+TESTS = Path(__file__).resolve().parent
+
+# Where the tests of each module are: tests/test_<module>.py or tests/test_<package>_<module>.py
+# (test_<package>.py for a small package). A new module needs a line here and a test module.
+TEST_MODULES: dict[str, str] = {
+    PACKAGE: "test_api.py",
+    f"{PACKAGE}._version": "test_api.py",
+    f"{PACKAGE}.config": "test_config.py",
+    f"{PACKAGE}.errors": "test_errors.py",
+    f"{PACKAGE}.escaping": "test_escaping.py",
+    f"{PACKAGE}.parallel": "test_parallel.py",
+    f"{PACKAGE}.data.schema": "test_data_schema.py",
+    f"{PACKAGE}.data.rules": "test_rules.py",
+    f"{PACKAGE}.data.load": "test_load.py",
+    f"{PACKAGE}.data.synthetic": "test_synthetic.py",
+    f"{PACKAGE}.eda": "test_eda.py",
+    f"{PACKAGE}.approach": "test_approach.py",
+    f"{PACKAGE}.model.features": "test_features.py",
+    f"{PACKAGE}.model.transforms": "test_transforms.py",
+    f"{PACKAGE}.model.split": "test_split.py",
+    f"{PACKAGE}.model.separation": "test_separation.py",
+    f"{PACKAGE}.model.firth": "test_firth.py",
+    f"{PACKAGE}.model.logistic": "test_model_logistic.py",
+    f"{PACKAGE}.model.families": "test_model_families.py",
+    f"{PACKAGE}.diagnostics.check": "test_diagnostics_check.py",
+    f"{PACKAGE}.diagnostics.statistics": "test_statistics.py",
+    f"{PACKAGE}.diagnostics.logistic": "test_diagnostics_logistic.py",
+    f"{PACKAGE}.diagnostics.families": "test_diagnostics_families.py",
+    f"{PACKAGE}.evaluation.metrics": "test_metrics.py",
+    f"{PACKAGE}.evaluation.cross_validation": "test_cross_validation.py",
+    f"{PACKAGE}.evaluation.leakage": "test_leakage.py",
+    f"{PACKAGE}.evaluation.families": "test_evaluation_families.py",
+    f"{PACKAGE}.interpretation": "test_interpretation.py",
+    f"{PACKAGE}.spark.session": "test_spark.py",
+    f"{PACKAGE}.spark.fit": "test_spark.py",
+    f"{PACKAGE}.analysis": "test_analysis.py",
+    f"{PACKAGE}.analysis.options": "test_analysis_options.py",
+    f"{PACKAGE}.analysis.records": "test_analysis_records.py",
+    f"{PACKAGE}.analysis.binary": "test_analysis_binary.py",
+    f"{PACKAGE}.analysis.families": "test_analysis_families.py",
+    f"{PACKAGE}.reporting.figures": "test_figures.py",
+    f"{PACKAGE}.reporting.kinds": "test_reporting_kinds.py",
+    f"{PACKAGE}.reporting.render": "test_reporting_render.py",
+    f"{PACKAGE}.artifact.schema": "test_artifact_schema.py",
+    f"{PACKAGE}.artifact.model": "test_artifact_model.py",
+    f"{PACKAGE}.artifact.card": "test_artifact_card.py",
+    f"{PACKAGE}.artifact.store": "test_artifact_store.py",
+    f"{PACKAGE}.artifact.description": "test_artifact_description.py",
+    f"{PACKAGE}.scoring.local": "test_scoring.py",
+    f"{PACKAGE}.scoring.spark": "test_spark_scoring.py",
+    f"{PACKAGE}.cli": "test_cli.py",
+}
+
+
+def _holds_code(module: str) -> bool:
+    """Whether a module has anything besides its docstring (empty package markers need no tests)."""
+    body = ast.parse(MODULES[module].read_text(encoding="utf-8")).body
+    return any(not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in body)
+
+
+def _test_imports(test_file: str) -> set[str]:
+    """Every module a test module imports, anywhere in it (absolute imports only, as tests use)."""
+    found = set()
+    for node in ast.walk(ast.parse((TESTS / test_file).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_every_module_with_code_has_a_test_module_listed():
+    with_code = {name for name in MODULES if _holds_code(name)}
+
+    assert with_code - set(TEST_MODULES) == set(), "add the new module's test module to TEST_MODULES"
+    assert set(TEST_MODULES) - set(MODULES) == set(), "TEST_MODULES lists a module that no longer exists"
+
+
+@pytest.mark.parametrize("module", sorted(TEST_MODULES))
+def test_the_test_module_exists_and_imports_its_module(module):
+    test_file = TEST_MODULES[module]
+
+    assert (TESTS / test_file).is_file(), f"{test_file} (the tests of {module}) does not exist"
+    assert module in _test_imports(test_file), f"{test_file} never imports {module}"
+
+
+@pytest.mark.parametrize("module", sorted(name for name in TEST_MODULES if name.count(".") >= 1 and name != f"{PACKAGE}._version"))
+def test_the_test_module_is_named_after_its_module(module):
+    *_, package, name = module.split(".")
+    words = set(TEST_MODULES[module].removeprefix("test_").removesuffix(".py").split("_"))
+
+    assert set(name.split("_")) <= words or (package != PACKAGE and package in words), TEST_MODULES[module]
