@@ -69,8 +69,8 @@ def test_a_path_is_read_by_the_loader(claims, tmp_path):
     assert dataset.sha256 == load_dataset(path).sha256
 
 
-def test_the_analysis_kind_follows_the_outcome(small_frame):
-    binary = analyze(small_frame, cv_folds=2, bootstrap=100, workers=1)
+def test_the_analysis_kind_follows_the_outcome(claim_model, small_frame):
+    binary = claim_model.analysis  # analyze(..., target="claim_status") in conftest
     ordinal = analyze(small_frame, target=config.BAN, workers=1)
 
     assert isinstance(binary, Analysis) and binary.approach.kind.value == "binary"

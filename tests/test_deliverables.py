@@ -168,7 +168,7 @@ def test_each_patch_of_the_no_refit_test_does_stop_a_fit(monkeypatch, estimator,
     from tiktok_claims.analysis import analyze
     from tiktok_claims.data.synthetic import make_synthetic
 
-    frame = make_synthetic(1500, seed=3)
+    frame = make_synthetic(800, seed=3)
     forbid_fitting(monkeypatch, estimator)
 
     with pytest.raises(Refit, match="must not refit"):
