@@ -30,7 +30,7 @@ def problems_by_row(check) -> list[list[str]]:
     return [[reason for reason, mask in check.problems if mask[row]] for row in range(n)]
 
 
-def test_assumptions_of_these_tests():
+def test_the_exact_range_these_tests_rely_on():
     assert LARGEST_EXACT_INTEGER == 2**53 == 9_007_199_254_740_992
     assert float(2**53 + 1) == float(2**53)  # why larger whole numbers cannot be held exactly
 

@@ -1,4 +1,6 @@
-"""Parity of the Spark engine with the in-process model on the real data (local mode)."""
+"""The Spark engine (``spark/fit.py`` and ``spark/session.py``, one module so that the session
+starts once): parity with the in-process model on the real data (local mode), and the
+scratch files it moves through Hadoop's file system."""
 
 from __future__ import annotations
 
