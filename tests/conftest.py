@@ -15,9 +15,21 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib
+import numpy as np
+import pandas as pd
 import pytest
+from scipy.special import expit
+from typer.testing import CliRunner
 
-from tiktok_claims import config
+from tiktok_claims import config, escaping
+from tiktok_claims.analysis import analyze
+from tiktok_claims.approach import choose_approach
+from tiktok_claims.artifact.store import save_model
+from tiktok_claims.cli import app
+from tiktok_claims.data.load import load_dataset
+from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.model.features import select_features
+from tiktok_claims.model.split import split
 
 matplotlib.use("Agg")
 
@@ -41,16 +53,12 @@ def real_data_path() -> Path:
 
 @pytest.fixture(scope="session")
 def real_dataset(real_data_path):
-    from tiktok_claims.data.load import load_dataset
-
     return load_dataset(real_data_path)
 
 
 @pytest.fixture(scope="session")
 def real_analysis(real_data_path):
     """``analyze`` of the real data with every default."""
-    from tiktok_claims.analysis import analyze
-
     return analyze(str(real_data_path))
 
 
@@ -71,8 +79,6 @@ def real_parts(real_analysis) -> dict:
 @pytest.fixture(scope="session")
 def real_model(real_analysis, tmp_path_factory) -> dict:
     """The real analysis saved: ``model.json``, ``model_card.json`` and ``model_card.md`` by name."""
-    from tiktok_claims.artifact.store import save_model
-
     return save_model(real_analysis, tmp_path_factory.mktemp("real-model") / "model.json")
 
 
@@ -84,11 +90,6 @@ def real_run(real_data_path, tmp_path_factory) -> SimpleNamespace:
     the frames handed to :func:`tiktok_claims.escaping.neutralize_frame` (so a test can
     tell which CSV outputs went through the formula guard).
     """
-    from typer.testing import CliRunner
-
-    from tiktok_claims import escaping
-    from tiktok_claims.cli import app
-
     out = tmp_path_factory.mktemp("real-run") / "out"
     neutralized = []
     original = escaping.neutralize_frame
@@ -135,7 +136,6 @@ def made_up_record():
 
 class MadeUpClaims:
     """Claims files of made-up records (``_made_up_record``), edited cell by cell or line by line."""
-
     header = ",".join(config.COLUMNS)
     n_rows = 5
     png_bytes = (
@@ -197,10 +197,6 @@ def claims() -> MadeUpClaims:
 
 def _made_up_logit_data(n: int = 1500, seed: int = 0):
     """Raw-scale predictors (``count`` with zeros), a dummy, and an outcome curved in ``size``."""
-    import numpy as np
-    import pandas as pd
-    from scipy.special import expit
-
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
@@ -218,9 +214,6 @@ def _design_by_hand(train, rows, spec):
     """``rows`` encoded as the model reads them, computed here with numpy: log(1 + x) where
     ``spec.log1p`` says, standardized with the training rows' mean and population SD, then
     one dummy per non-reference level (no constant)."""
-    import numpy as np
-    import pandas as pd
-
     columns = {}
     for name in spec.continuous:
         reference, values = train[name].to_numpy(dtype=float), rows[name].to_numpy(dtype=float)
@@ -243,11 +236,6 @@ def design_by_hand():
 def family_parts():
     """``family_parts(target)``: a synthetic frame (4,000 rows) split and prepared for ``target``
     as ``run`` does it: ``approach``, ``train``, ``test`` and the feature ``spec``."""
-    from tiktok_claims.approach import choose_approach
-    from tiktok_claims.data.synthetic import make_synthetic
-    from tiktok_claims.model.features import select_features
-    from tiktok_claims.model.split import split
-
     frame = make_synthetic(4_000, seed=9).dropna().reset_index(drop=True)
 
     def parts(target: str) -> SimpleNamespace:
@@ -289,12 +277,6 @@ def claim_model(tmp_path_factory) -> SimpleNamespace:
     the generator's claims and opinions have disjoint view counts, which no logistic fit
     converges on. ``analysis`` is the results object, ``written`` the files by name.
     """
-    import numpy as np
-
-    from tiktok_claims.analysis import analyze
-    from tiktok_claims.artifact.store import save_model
-    from tiktok_claims.data.synthetic import make_synthetic
-
     frame = make_synthetic(4000, seed=1)
     flip = frame[config.CLAIM].notna() & (np.random.default_rng(0).random(len(frame)) < 0.2)
     frame.loc[flip, config.CLAIM] = frame.loc[flip, config.CLAIM].map({"claim": "opinion", "opinion": "claim"})
