@@ -16,9 +16,16 @@ from sklearn.base import clone
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from tiktok_claims import config
-from tiktok_claims.evaluation.cross_validation import CV_METRICS, REFERENCE_MODEL, THRESHOLD_METRICS, _models, cross_validate, start_cross_validation, strategy_name
 from tiktok_claims.data.load import dataset_from_frame
 from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.evaluation.cross_validation import (
+    REFERENCE_MODEL,
+    THRESHOLD_METRICS,
+    _models,
+    cross_validate,
+    start_cross_validation,
+    strategy_name,
+)
 from tiktok_claims.evaluation.metrics import ThresholdRule
 from tiktok_claims.model.features import select_features
 from tiktok_claims.model.split import encode_target, split

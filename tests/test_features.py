@@ -1,4 +1,5 @@
-"""The multicollinearity rule, checked against a hand-computed VIF (numpy least squares)."""
+"""The multicollinearity rule, checked against a hand-computed VIF (numpy least squares),
+on the raw counts and on log(1 + count) (the log1p remedy)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,31 @@ import pandas as pd
 import pytest
 
 from tiktok_claims import config
+from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.errors import AnalysisError
 from tiktok_claims.model.features import correlated_pairs, select_features, vif_table
-from test_modeling import real_analysis_for
+from tiktok_claims.model.split import split
 
 CLAIM, BAN, TARGET = config.CLAIM, config.BAN, config.VERIFIED
 CATEGORICAL = [CLAIM, BAN]
+COUNTS = list(config.COUNT_COLUMNS)
 
 
 @pytest.fixture(scope="session")
-def analysis(real_data_path):
-    return real_analysis_for(str(real_data_path))
+def train(real_analysis):
+    return real_analysis.dataset.frame.loc[real_analysis.split.train]
 
 
-@pytest.fixture(scope="session")
-def train(analysis):
-    return analysis.dataset.frame.loc[analysis.split.train]
+@pytest.fixture(scope="module")
+def synthetic_train():
+    """The training part of a synthetic frame (4,000 rows), split as the analysis splits it."""
+    frame = make_synthetic(4000, seed=3).dropna()
+    return frame.loc[split(frame, TARGET, config.DEFAULT_SEED).train]
+
+
+@pytest.fixture(scope="module")
+def log1p_spec(synthetic_train):
+    return select_features(synthetic_train, TARGET, transform="log1p")
 
 
 def encoded_design(frame: pd.DataFrame, continuous, categorical) -> pd.DataFrame:
@@ -57,6 +68,14 @@ def hand_rule(frame: pd.DataFrame, continuous, categorical) -> list[str]:
         dropped.append(vifs.idxmax())
         continuous.remove(vifs.idxmax())
     return dropped
+
+
+def logged(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame`` with log(1 + x) in ``columns``, computed with numpy here."""
+    out = frame.copy()
+    for column in columns:
+        out[column] = np.log1p(out[column].to_numpy(dtype=float))
+    return out
 
 
 def made_up_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -96,11 +115,11 @@ def test_vif_table_equals_a_hand_computation_on_a_made_up_frame():
     assert table[config.LIKES] > config.VIF_LIMIT
 
 
-def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(analysis, train):
+def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(real_analysis, train):
     continuous = list(config.CONTINUOUS_COLUMNS)
-    first_round = analysis.features.vif_rounds.query("round == 1").set_index("feature")["vif"]
+    first_round = real_analysis.features.vif_rounds.query("round == 1").set_index("feature")["vif"]
     on_training_rows = hand_vif(encoded_design(train, continuous, CATEGORICAL))
-    on_all_rows = hand_vif(encoded_design(analysis.dataset.frame, continuous, CATEGORICAL))
+    on_all_rows = hand_vif(encoded_design(real_analysis.dataset.frame, continuous, CATEGORICAL))
 
     assert list(first_round.index) == list(on_training_rows.index)
     np.testing.assert_allclose(first_round, on_training_rows, rtol=1e-9)
@@ -108,8 +127,8 @@ def test_first_round_vif_equals_a_hand_computation_on_exactly_the_training_rows(
     assert np.max(np.abs(first_round.to_numpy() - on_all_rows.to_numpy())) > 1e-3
 
 
-def test_every_recorded_round_equals_a_hand_computation(analysis, train):
-    for round_number, table in analysis.features.vif_rounds.groupby("round"):
+def test_every_recorded_round_equals_a_hand_computation(real_analysis, train):
+    for round_number, table in real_analysis.features.vif_rounds.groupby("round"):
         continuous = [f for f in table["feature"] if f in config.CONTINUOUS_COLUMNS]
         expected = hand_vif(encoded_design(train, continuous, CATEGORICAL))
         np.testing.assert_allclose(table["vif"], expected[table["feature"]], rtol=1e-9, err_msg=f"round {round_number}")
@@ -118,8 +137,8 @@ def test_every_recorded_round_equals_a_hand_computation(analysis, train):
 # ---------------------------------------------------------------- the rule
 
 
-def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(analysis, train):
-    spec = analysis.features
+def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(real_analysis, train):
+    spec = real_analysis.features
     kept = {config.DURATION, config.VIEWS, config.SHARES, config.DOWNLOADS, config.COMMENTS}
 
     assert set(spec.continuous) == kept
@@ -130,8 +149,8 @@ def test_rule_on_real_data_drops_likes_and_keeps_the_other_continuous_columns(an
     assert final[list(spec.continuous)].max() <= config.VIF_LIMIT
 
 
-def test_drop_reason_carries_the_hand_computed_vif_and_partner(analysis, train):
-    reason = analysis.features.dropped[config.LIKES]
+def test_drop_reason_carries_the_hand_computed_vif_and_partner(real_analysis, train):
+    reason = real_analysis.features.dropped[config.LIKES]
     vif = hand_vif(encoded_design(train, config.CONTINUOUS_COLUMNS, CATEGORICAL))[config.LIKES]
     others = [c for c in config.CONTINUOUS_COLUMNS if c != config.LIKES]
     r = {c: np.corrcoef(train[config.LIKES], train[c])[0, 1] for c in others}
@@ -162,7 +181,7 @@ def test_rule_drops_collinear_continuous_columns_but_never_a_category():
 # ---------------------------------------------------------------- correlated pairs
 
 
-def test_correlated_pairs_match_numpy_correlations(analysis, train):
+def test_correlated_pairs_match_numpy_correlations(real_analysis, train):
     columns = list(config.CONTINUOUS_COLUMNS)
     r = np.corrcoef(train[columns].to_numpy(dtype=float), rowvar=False)
     expected = {
@@ -171,7 +190,7 @@ def test_correlated_pairs_match_numpy_correlations(analysis, train):
         for j, b in enumerate(columns)
         if i < j and abs(r[i, j]) >= config.CORRELATION_REPORT_LIMIT
     }
-    pairs = analysis.features.correlated_pairs
+    pairs = real_analysis.features.correlated_pairs
     found = {frozenset((a, b)): value for a, b, value in pairs.itertuples(index=False)}
 
     assert expected  # the real data have strongly correlated counts
@@ -189,3 +208,78 @@ def test_correlated_pairs_of_a_made_up_frame():
     assert len(pairs) == 1
     assert {pairs.iloc[0]["feature_a"], pairs.iloc[0]["feature_b"]} == {config.VIEWS, config.LIKES}
     assert pairs.iloc[0]["r"] == pytest.approx(r, rel=1e-9)
+
+
+# ---------------------------------------------------------------- the log1p remedy
+
+
+def test_log1p_spec_records_the_counts_it_transforms(log1p_spec):
+    assert log1p_spec.log1p == tuple(c for c in log1p_spec.continuous if c in config.COUNT_COLUMNS)
+    assert log1p_spec.log1p
+    assert config.DURATION in log1p_spec.continuous and config.DURATION not in log1p_spec.log1p
+    assert "log1p(count)" in log1p_spec.rule
+
+
+def test_untransformed_spec_has_no_log1p(synthetic_train):
+    spec = select_features(synthetic_train, TARGET)
+
+    assert spec.log1p == ()
+    assert "log1p" not in spec.rule
+
+
+def test_log1p_rule_equals_the_hand_rule_on_log_counts():
+    frame = made_up_frame()
+    counts = [c for c in config.CONTINUOUS_COLUMNS if c in config.COUNT_COLUMNS]
+    on_log_scale = logged(frame, counts)
+
+    spec = select_features(frame, TARGET, transform="log1p")
+
+    assert [c for c in spec.dropped if c in config.CONTINUOUS_COLUMNS] == hand_rule(on_log_scale, config.CONTINUOUS_COLUMNS, CATEGORICAL)
+    for round_number, table in spec.vif_rounds.groupby("round"):
+        continuous = [f for f in table["feature"] if f in config.CONTINUOUS_COLUMNS]
+        expected = hand_vif(encoded_design(on_log_scale, continuous, CATEGORICAL))
+        np.testing.assert_allclose(table["vif"], expected[table["feature"]], rtol=1e-9, err_msg=f"round {round_number}")
+    # The raw-scale VIFs differ: the rule really ran on the transformed columns.
+    raw = hand_vif(encoded_design(frame, config.CONTINUOUS_COLUMNS, CATEGORICAL))
+    first = spec.vif_rounds.query("round == 1").set_index("feature")["vif"]
+    assert np.max(np.abs(first[counts] - raw[counts])) > 0.1
+
+
+def test_log1p_correlated_pairs_are_correlations_of_log_counts():
+    frame = made_up_frame()
+    columns = [config.DURATION, config.VIEWS, config.LIKES, config.SHARES]
+    r = np.corrcoef(logged(frame, columns[1:])[columns].to_numpy(dtype=float), rowvar=False)
+
+    pairs = correlated_pairs(frame, columns, log1p=columns[1:])
+
+    expected = {
+        frozenset((a, b)): r[i, j]
+        for i, a in enumerate(columns) for j, b in enumerate(columns)
+        if i < j and abs(r[i, j]) >= config.CORRELATION_REPORT_LIMIT
+    }
+    assert expected
+    assert {frozenset((a, b)): value for a, b, value in pairs.itertuples(index=False)} == pytest.approx(expected, rel=1e-9)
+
+
+def test_an_unknown_transform_is_refused(synthetic_train):
+    with pytest.raises(AnalysisError, match="transform must be one of none, log1p; got 'sqrt'"):
+        select_features(synthetic_train, TARGET, transform="sqrt")
+
+
+def test_real_log1p_rule_equals_the_hand_rule_on_log_counts(train):
+    spec = select_features(train, TARGET, transform="log1p")
+
+    expected = hand_rule(logged(train, COUNTS), config.CONTINUOUS_COLUMNS, CATEGORICAL)
+    assert [c for c in spec.dropped if c in config.CONTINUOUS_COLUMNS] == expected
+    assert spec.log1p == tuple(c for c in COUNTS if c in spec.continuous)
+
+
+# ---------------------------------------------------------------- leakage guard
+
+
+def test_leakage_guard_leaves_out_near_copies_of_a_count_target(real_dataset):
+    frame = real_dataset.frame
+    parts = split(frame, None, seed=42)
+    spec = select_features(frame.loc[parts.train], config.VIEWS)
+    assert config.VIEWS not in spec.continuous
+    assert config.LIKES in spec.dropped and "near-copy" in spec.dropped[config.LIKES]

@@ -11,20 +11,19 @@ import statsmodels.api as sm
 from scipy.stats import norm
 
 from tiktok_claims import config
-from tiktok_claims.interpretation import UNIT_NAMES, coefficient_table, key_findings, readable_unit
-from test_modeling import real_analysis_for
+from tiktok_claims.interpretation import (
+    UNIT_NAMES,
+    coefficient_table,
+    key_findings,
+    readable_unit,
+)
 
 OPINION = f"{config.CLAIM}_opinion"
 
 
 @pytest.fixture(scope="session")
-def analysis(real_data_path):
-    return real_analysis_for(str(real_data_path))
-
-
-@pytest.fixture(scope="session")
-def table(analysis):
-    return analysis.coefficients.set_index("name")
+def table(real_analysis):
+    return real_analysis.coefficients.set_index("name")
 
 
 def ratio_text(x: float) -> str:
@@ -55,9 +54,9 @@ def test_readable_unit_is_ten_seconds_or_the_power_of_ten_below_one_sd(column, s
     assert readable_unit(column, scale) == pytest.approx(unit)
 
 
-def test_real_units_follow_the_training_sds(analysis, table):
-    train = analysis.dataset.frame.loc[analysis.split.train]
-    for column in analysis.features.continuous:
+def test_real_units_follow_the_training_sds(real_analysis, table):
+    train = real_analysis.dataset.frame.loc[real_analysis.split.train]
+    for column in real_analysis.features.continuous:
         sd = float(train[column].std(ddof=0))
         expected = 10.0 if column == config.DURATION else 10.0 ** math.floor(math.log10(sd))
         assert table.loc[column, "unit_size"] == expected, column
@@ -116,8 +115,8 @@ def test_coefficient_table_rescales_like_a_fit_on_raw_units():
 # ---------------------------------------------------------------- findings
 
 
-def test_each_finding_quotes_the_numbers_it_carries(analysis, table):
-    findings = analysis.findings
+def test_each_finding_quotes_the_numbers_it_carries(real_analysis, table):
+    findings = real_analysis.findings
 
     assert [f["name"] for f in findings] == list(table.drop(index="const").sort_values("p_value").index)
     for finding in findings:
@@ -130,14 +129,14 @@ def test_each_finding_quotes_the_numbers_it_carries(analysis, table):
         assert f"95% CI {ratio_text(row['or_ci_low'])}–{ratio_text(row['or_ci_high'])}, {p_text(row['p_value'])}" in sentence
         assert finding["significant"] == (row["p_value"] < 0.05)
         assert ("consistent with no association" in sentence) == (row["p_value"] >= 0.05)
-        if finding["name"] in analysis.features.continuous:
+        if finding["name"] in real_analysis.features.continuous:
             assert f"each additional {row['unit_size']:,.0f} {UNIT_NAMES[finding['name']]}" in sentence
             if row["odds_ratio"] < 1:
                 assert f"by {100 * (1 - row['odds_ratio']):.0f}%" in sentence
 
 
-def test_opinion_finding_reads_against_the_reference_level(analysis, table):
-    finding = next(f for f in analysis.findings if f["name"] == OPINION)
+def test_opinion_finding_reads_against_the_reference_level(real_analysis, table):
+    finding = next(f for f in real_analysis.findings if f["name"] == OPINION)
 
     assert finding["significant"]
     assert (

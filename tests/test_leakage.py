@@ -1,19 +1,25 @@
-"""The leakage audit's "before" numbers: the course's recipe on the real data gives the
-figures the course published, and the explanation quotes them."""
+"""The leakage audit (``evaluation/leakage.py``): the course's recipe on the real data gives
+the figures the course published, its copies of test rows recounted by hand, and the
+explanation quotes both sets of numbers."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.model_selection import train_test_split
+from sklearn.utils import resample
 
-from test_modeling import real_analysis_for
+from tiktok_claims import config
+from tiktok_claims.evaluation.leakage import explain
 
 # The course's upsample-then-split recipe on the real data, as published (3 decimals).
 COURSE_PUBLISHED = {"precision": 0.645, "recall": 0.837, "accuracy": 0.686, "roc_auc": 0.703}
 
 
 @pytest.fixture(scope="module")
-def audit(real_data_path):
-    return real_analysis_for(str(real_data_path)).leakage
+def audit(real_analysis):
+    return real_analysis.leakage
 
 
 def test_course_recipe_reproduces_the_published_figures(audit):
@@ -32,3 +38,36 @@ def test_explanation_quotes_the_course_numbers(audit):
 
     assert f"{audit.course['test_rows_with_copy_in_training']:.0%}" in text
     assert f"{audit.course['precision']:.2f}" in text
+
+
+def test_course_test_rows_with_a_copy_in_training_are_counted_by_hand(real_dataset, real_analysis):
+    """The share of test rows that are copies of training rows, recounted from the recipe's steps by row label."""
+    frame, seed = real_dataset.frame, real_analysis.seed
+    verified = frame[config.VERIFIED] == "verified"
+    copies = resample(frame[verified], replace=True, n_samples=int((~verified).sum()), random_state=seed)
+    data = pd.concat([frame[~verified], copies])
+    train_rows, test_rows = train_test_split(data.index.to_numpy(), test_size=config.TEST_SIZE, random_state=seed)
+
+    assert real_analysis.leakage.course["test_rows_with_copy_in_training"] == pytest.approx(
+        np.isin(test_rows, train_rows).mean(), rel=1e-12
+    )
+    assert real_analysis.leakage.course["test_base_rate"] == pytest.approx(verified.loc[test_rows].mean(), rel=1e-12)
+
+
+# ---------------------------------------------------------------- made-up numbers
+
+
+def test_explanation_quotes_both_sets_of_numbers_and_says_when_the_fit_did_not_converge():
+    course = {"test_rows_with_copy_in_training": 0.612, "test_base_rate": 0.5, "precision": 0.6454, "converged": False,
+              "iterations": 800}
+    honest = {"base_rate": 0.0628, "precision": 0.1234}
+
+    audit = explain(course, honest, positive="verified")
+
+    first, second, third = audit.explanation
+    assert "copies verified rows" in first and "61% of its test rows have an exact copy" in first
+    assert "50% verified instead of the real 6.3%" in second
+    assert "precision from 0.12 (honest, natural prevalence) to 0.65" in second
+    assert "stopped at 800 iterations without converging" in third
+    assert audit.course is course
+    assert len(explain({**course, "converged": True}, honest, positive="verified").explanation) == 2

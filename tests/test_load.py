@@ -21,16 +21,13 @@ from tiktok_claims.data.load import dataset_from_frame, load_dataset, validate_f
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.errors import DataError
 
-HEADER = ",".join(config.COLUMNS)
-N_ROWS = 5
-PNG_BYTES = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
-    b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x00IEND\xaeB`\x82"
-)
-
 
 def made_up_record(number: int) -> dict[str, str]:
-    """One valid record, every value invented (no real rows are used)."""
+    """One valid record, every value invented (no real rows are used).
+
+    Kept for ``test_scoring`` until it uses the ``made_up_record`` fixture of conftest.py,
+    which this module's tests use (through ``claims``).
+    """
     return {
         config.ID_COLUMN: str(number),
         config.CLAIM: config.CATEGORIES[config.CLAIM][number % 2],
@@ -47,36 +44,6 @@ def made_up_record(number: int) -> dict[str, str]:
     }
 
 
-def record_line(record: dict[str, str]) -> str:
-    return ",".join(record[column] for column in config.COLUMNS)
-
-
-def claims_csv(
-    n_rows: int = N_ROWS,
-    cells: dict[tuple[int, str], str] | None = None,
-    lines: dict[int, str] | None = None,
-) -> str:
-    """CSV text of ``n_rows`` valid made-up rows, with the header on line 1.
-
-    ``cells`` maps ``(line, column)`` to the raw text that cell should hold instead;
-    ``lines`` maps a line number to the raw text of the whole line.
-    """
-    records = [made_up_record(number) for number in range(1, n_rows + 1)]
-    for (line, column), value in (cells or {}).items():
-        records[line - 2][column] = value
-    text_lines = [HEADER, *(record_line(r) for r in records)]
-    for line, text in (lines or {}).items():
-        text_lines[line - 1] = text
-    return "\n".join(text_lines) + "\n"
-
-
-def write_file(directory: Path, content: str | bytes, name: str = "claims.csv") -> Path:
-    """Write ``content`` byte for byte (no newline translation)."""
-    path = directory / name
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
-
-
 def refusal(path: Path) -> str:
     """The DataError message load_dataset gives for ``path`` (fails if it loads)."""
     with pytest.raises(DataError) as caught:
@@ -86,9 +53,9 @@ def refusal(path: Path) -> str:
     return message
 
 
-def expected_frame() -> pd.DataFrame:
-    """The valid rows as an independent reader (pandas) types them, indexed by line."""
-    frame = pd.read_csv(io.StringIO(claims_csv()), dtype={config.DURATION: "float64"})
+def expected_frame(claims) -> pd.DataFrame:
+    """The valid rows of ``claims.csv()`` as an independent reader (pandas) types them, indexed by line."""
+    frame = pd.read_csv(io.StringIO(claims.csv()), dtype={config.DURATION: "float64"})
     text_columns = [config.CLAIM, config.TRANSCRIPT, config.VERIFIED, config.BAN]
     frame = frame.astype(dict.fromkeys(text_columns, object))
     frame.index = pd.RangeIndex(2, 2 + len(frame), name="line")
@@ -98,48 +65,48 @@ def expected_frame() -> pd.DataFrame:
 # ---------------------------------------------------------------- accepted shapes
 
 
-def test_plain_csv_is_read_typed_and_indexed_by_source_line(tmp_path):
-    dataset = load_dataset(write_file(tmp_path, claims_csv()))
+def test_plain_csv_is_read_typed_and_indexed_by_source_line(claims, tmp_path):
+    dataset = load_dataset(claims.write(tmp_path, claims.csv()))
 
-    assert (dataset.rows_read, dataset.rows_used, dataset.rows_set_aside) == (N_ROWS, N_ROWS, {})
-    pd.testing.assert_frame_equal(dataset.frame, expected_frame())
+    assert (dataset.rows_read, dataset.rows_used, dataset.rows_set_aside) == (claims.n_rows, claims.n_rows, {})
+    pd.testing.assert_frame_equal(dataset.frame, expected_frame(claims))
     assert dataset.notes == ()
     assert dataset.synthetic is False
 
 
-def test_sha256_is_the_digest_of_the_file_bytes(tmp_path):
-    path = write_file(tmp_path, claims_csv())
+def test_sha256_is_the_digest_of_the_file_bytes(claims, tmp_path):
+    path = claims.write(tmp_path, claims.csv())
 
     assert load_dataset(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert load_dataset(path).source == str(path)
 
 
-def _gzip(directory: Path) -> Path:
-    return write_file(directory, gzip.compress(claims_csv().encode()), "claims.csv.gz")
+def _gzip(claims, directory: Path) -> Path:
+    return claims.write(directory, gzip.compress(claims.csv().encode()), "claims.csv.gz")
 
 
-def _parquet(directory: Path) -> Path:
+def _parquet(claims, directory: Path) -> Path:
     path = directory / "claims.parquet"
-    pd.read_csv(io.StringIO(claims_csv())).to_parquet(path)
+    pd.read_csv(io.StringIO(claims.csv())).to_parquet(path)
     return path
 
 
-def _pandas_index(directory: Path) -> Path:
+def _pandas_index(claims, directory: Path) -> Path:
     path = directory / "claims.csv"
-    pd.read_csv(io.StringIO(claims_csv())).to_csv(path, index=True)
+    pd.read_csv(io.StringIO(claims.csv())).to_csv(path, index=True)
     return path
 
 
-def _id_header(directory: Path) -> Path:
-    return write_file(directory, claims_csv().replace("#,", "id,", 1))
+def _id_header(claims, directory: Path) -> Path:
+    return claims.write(directory, claims.csv().replace("#,", "id,", 1))
 
 
-def _byte_order_mark(directory: Path) -> Path:
-    return write_file(directory, b"\xef\xbb\xbf" + claims_csv().encode())
+def _byte_order_mark(claims, directory: Path) -> Path:
+    return claims.write(directory, b"\xef\xbb\xbf" + claims.csv().encode())
 
 
-def _crlf(directory: Path) -> Path:
-    return write_file(directory, claims_csv().replace("\n", "\r\n"))
+def _crlf(claims, directory: Path) -> Path:
+    return claims.write(directory, claims.csv().replace("\n", "\r\n"))
 
 
 @pytest.mark.parametrize(
@@ -153,17 +120,17 @@ def _crlf(directory: Path) -> Path:
         pytest.param(_crlf, "CRLF", id="crlf"),
     ],
 )
-def test_accepted_shape_gives_the_same_rows_as_plain_csv(tmp_path, write, note):
-    dataset = load_dataset(write(tmp_path))
+def test_accepted_shape_gives_the_same_rows_as_plain_csv(claims, tmp_path, write, note):
+    dataset = load_dataset(write(claims, tmp_path))
 
-    pd.testing.assert_frame_equal(dataset.frame, expected_frame())
-    assert dataset.rows_read == dataset.rows_used == N_ROWS
+    pd.testing.assert_frame_equal(dataset.frame, expected_frame(claims))
+    assert dataset.rows_read == dataset.rows_used == claims.n_rows
     if note is not None:
         assert any(note in n for n in dataset.notes), dataset.notes
 
 
-def test_integer_valued_floats_are_accepted_as_counts(tmp_path):
-    path = write_file(tmp_path, claims_csv(cells={(3, config.VIEWS): "343296.0"}))
+def test_integer_valued_floats_are_accepted_as_counts(claims, tmp_path):
+    path = claims.write(tmp_path, claims.csv(cells={(3, config.VIEWS): "343296.0"}))
 
     frame = load_dataset(path).frame
 
@@ -173,10 +140,10 @@ def test_integer_valued_floats_are_accepted_as_counts(tmp_path):
 
 @pytest.mark.parametrize("marker", ["#N/A", ""], ids=["excel-#N/A", "empty-field"])
 @pytest.mark.parametrize("column", [config.VIEWS, config.CLAIM, config.TRANSCRIPT, config.DURATION])
-def test_missing_value_sets_the_row_aside_with_its_reason(tmp_path, marker, column):
-    dataset = load_dataset(write_file(tmp_path, claims_csv(cells={(4, column): marker})))
+def test_missing_value_sets_the_row_aside_with_its_reason(claims, tmp_path, marker, column):
+    dataset = load_dataset(claims.write(tmp_path, claims.csv(cells={(4, column): marker})))
 
-    assert dataset.rows_used == N_ROWS - 1
+    assert dataset.rows_used == claims.n_rows - 1
     assert dataset.rows_set_aside == {f"missing {column}": 1}
     assert dataset.set_aside["line"].tolist() == [4]
     assert dataset.set_aside[config.ID_COLUMN].tolist() == [3]
@@ -184,10 +151,10 @@ def test_missing_value_sets_the_row_aside_with_its_reason(tmp_path, marker, colu
     assert dataset.all_rows[column].isna().sum() == 1
 
 
-def test_every_row_is_accounted_for_with_line_numbers(tmp_path):
+def test_every_row_is_accounted_for_with_line_numbers(claims, tmp_path):
     no_counts = {(6, c): "#N/A" for c in config.COUNT_COLUMNS}
     cells = {(3, config.LIKES): "#N/A", (5, config.LIKES): "", (7, config.CLAIM): "", **no_counts}
-    dataset = load_dataset(write_file(tmp_path, claims_csv(n_rows=8, cells=cells)))
+    dataset = load_dataset(claims.write(tmp_path, claims.csv(n_rows=8, cells=cells)))
 
     assert dataset.rows_read == 8
     assert dataset.rows_used == 4
@@ -225,8 +192,8 @@ def test_every_row_is_accounted_for_with_line_numbers(tmp_path):
         (config.BAN, "maybe", "unknown"),
     ],
 )
-def test_bad_value_refuses_the_file_naming_column_line_and_expectation(tmp_path, column, value, what):
-    message = refusal(write_file(tmp_path, claims_csv(cells={(4, column): value})))
+def test_bad_value_refuses_the_file_naming_column_line_and_expectation(claims, tmp_path, column, value, what):
+    message = refusal(claims.write(tmp_path, claims.csv(cells={(4, column): value})))
 
     assert f"'{column}'" in message
     assert "line 4" in message
@@ -235,18 +202,18 @@ def test_bad_value_refuses_the_file_naming_column_line_and_expectation(tmp_path,
     assert SPEC_BY_NAME[column].expected in message
 
 
-def test_problems_in_several_columns_are_all_reported(tmp_path):
+def test_problems_in_several_columns_are_all_reported(claims, tmp_path):
     cells = {(3, config.VIEWS): "abc", (5, config.BAN): "maybe"}
-    message = refusal(write_file(tmp_path, claims_csv(cells=cells)))
+    message = refusal(claims.write(tmp_path, claims.csv(cells=cells)))
 
     assert f"'{config.VIEWS}'" in message and "line 3" in message
     assert f"'{config.BAN}'" in message and "line 5" in message
 
 
-def test_missing_columns_are_named(tmp_path):
+def test_missing_columns_are_named(claims, tmp_path):
     kept = [c for c in config.COLUMNS if c not in (config.SHARES, config.VERIFIED)]
-    frame = pd.read_csv(io.StringIO(claims_csv()))[kept]
-    message = refusal(write_file(tmp_path, frame.to_csv(index=False)))
+    frame = pd.read_csv(io.StringIO(claims.csv()))[kept]
+    message = refusal(claims.write(tmp_path, frame.to_csv(index=False)))
 
     assert "missing column(s)" in message
     assert f"'{config.SHARES}'" in message
@@ -254,9 +221,9 @@ def test_missing_columns_are_named(tmp_path):
     assert "expected the columns" in message
 
 
-def test_many_bad_rows_list_the_first_few_and_count_the_rest(tmp_path):
+def test_many_bad_rows_list_the_first_few_and_count_the_rest(claims, tmp_path):
     cells = {(line, config.LIKES): "-1" for line in range(2, 14)}
-    message = refusal(write_file(tmp_path, claims_csv(n_rows=12, cells=cells)))
+    message = refusal(claims.write(tmp_path, claims.csv(n_rows=12, cells=cells)))
 
     shown = [f"line {n}:" for n in range(2, 2 + config.MAX_REPORTED_LINES)]
     assert all(s in message for s in shown)
@@ -264,23 +231,23 @@ def test_many_bad_rows_list_the_first_few_and_count_the_rest(tmp_path):
     assert f"and {12 - config.MAX_REPORTED_LINES} more" in message
 
 
-def test_empty_file_is_refused(tmp_path):
-    assert "empty" in refusal(write_file(tmp_path, b""))
+def test_empty_file_is_refused(claims, tmp_path):
+    assert "empty" in refusal(claims.write(tmp_path, b""))
 
 
-def test_header_without_rows_is_refused(tmp_path):
-    assert "no data rows" in refusal(write_file(tmp_path, HEADER + "\n"))
+def test_header_without_rows_is_refused(claims, tmp_path):
+    assert "no data rows" in refusal(claims.write(tmp_path, claims.header + "\n"))
 
 
-def test_header_without_rows_or_final_newline_is_not_called_empty(tmp_path):
-    message = refusal(write_file(tmp_path, HEADER))
+def test_header_without_rows_or_final_newline_is_not_called_empty(claims, tmp_path):
+    message = refusal(claims.write(tmp_path, claims.header))
 
     assert "no data rows" in message
     assert "the file is empty" not in message
 
 
-def test_png_bytes_are_refused_as_not_csv(tmp_path):
-    message = refusal(write_file(tmp_path, PNG_BYTES, "picture.csv"))
+def test_png_bytes_are_refused_as_not_csv(claims, tmp_path):
+    message = refusal(claims.write(tmp_path, claims.png_bytes, "picture.csv"))
 
     assert "not a CSV" in message
     assert "expected a comma-separated file" in message
@@ -300,52 +267,47 @@ JSON_DOCUMENT = [{"#": 1, "claim_status": "claim"}, {"#": 2, "claim_status": "op
         ),
     ],
 )
-def test_json_document_is_refused_saying_what_was_expected(tmp_path, text):
-    message = refusal(write_file(tmp_path, text, "claims.json"))
+def test_json_document_is_refused_saying_what_was_expected(claims, tmp_path, text):
+    message = refusal(claims.write(tmp_path, text, "claims.json"))
 
     assert "expected" in message.lower()
     assert "the file is empty" not in message
 
 
-def cut_last_line(text: str, keep: int) -> str:
-    """``text`` cut ``keep`` characters into its last line, with no final newline."""
-    start_of_last_line = text.rstrip("\n").rindex("\n") + 1
-    return text[: start_of_last_line + keep]
-
-
 @pytest.mark.parametrize(
-    "cut_text",
+    "cut",
     [
-        pytest.param(cut_last_line(claims_csv(), keep=18), id="inside-a-plain-field"),
+        pytest.param(lambda claims: claims.cut_last_line(claims.csv(), keep=18), id="inside-a-plain-field"),
         pytest.param(
-            cut_last_line(
-                claims_csv(cells={(6, config.TRANSCRIPT): '"a quoted, made-up transcript"'}), keep=26
+            lambda claims: claims.cut_last_line(
+                claims.csv(cells={(6, config.TRANSCRIPT): '"a quoted, made-up transcript"'}), keep=26
             ),
             id="inside-a-quoted-field",
         ),
     ],
 )
-def test_truncated_file_is_refused(tmp_path, cut_text):
+def test_truncated_file_is_refused(tmp_path, claims, cut):
+    cut_text = cut(claims)
     assert not cut_text.endswith("\n")
-    message = refusal(write_file(tmp_path, cut_text))
+    message = refusal(claims.write(tmp_path, cut_text))
 
     assert "truncated" in message
     assert "line 6" in message
     assert f"{len(config.COLUMNS)} fields" in message
 
 
-def test_requoted_record_is_refused_never_set_aside(tmp_path):
-    requoted = '"' + record_line(made_up_record(3)) + '"'
-    message = refusal(write_file(tmp_path, claims_csv(lines={4: requoted})))
+def test_requoted_record_is_refused_never_set_aside(claims, tmp_path):
+    requoted = claims.requoted(3)
+    message = refusal(claims.write(tmp_path, claims.csv(lines={4: requoted})))
 
     assert "line 4" in message
     assert "whole record inside one quoted field" in message
 
 
-def test_requoted_record_in_a_frame_is_refused_never_set_aside():
-    frame = pd.read_csv(io.StringIO(claims_csv()), dtype=str)
+def test_requoted_record_in_a_frame_is_refused_never_set_aside(claims):
+    frame = pd.read_csv(io.StringIO(claims.csv()), dtype=str)
     frame.loc[2, :] = None
-    frame.loc[2, config.ID_COLUMN] = record_line(made_up_record(3))
+    frame.loc[2, config.ID_COLUMN] = claims.line(claims.record(3))
 
     with pytest.raises(DataError) as caught:
         dataset_from_frame(frame, source="requoted-frame")
@@ -357,9 +319,9 @@ def test_requoted_record_in_a_frame_is_refused_never_set_aside():
     assert "line(s) 4" in message
 
 
-def test_many_requoted_records_list_the_first_few_and_count_the_rest(tmp_path):
-    requoted = {line: '"' + record_line(made_up_record(line - 1)) + '"' for line in range(2, 14)}
-    message = refusal(write_file(tmp_path, claims_csv(n_rows=12, lines=requoted)))
+def test_many_requoted_records_list_the_first_few_and_count_the_rest(claims, tmp_path):
+    requoted = {line: claims.requoted(line - 1) for line in range(2, 14)}
+    message = refusal(claims.write(tmp_path, claims.csv(n_rows=12, lines=requoted)))
 
     assert f"line {2 + config.MAX_REPORTED_LINES} " not in message
     assert f"and {12 - config.MAX_REPORTED_LINES} more" in message
@@ -371,8 +333,8 @@ def test_missing_file_is_refused(tmp_path):
     assert "no such file" in message
 
 
-def test_broken_parquet_is_refused(tmp_path):
-    message = refusal(write_file(tmp_path, "not parquet at all", "claims.parquet"))
+def test_broken_parquet_is_refused(claims, tmp_path):
+    message = refusal(claims.write(tmp_path, "not parquet at all", "claims.parquet"))
 
     assert "Parquet" in message
 
@@ -380,32 +342,32 @@ def test_broken_parquet_is_refused(tmp_path):
 # ---------------------------------------------------------------- numbers, encodings and line numbers
 
 
-def test_infinite_count_is_refused(tmp_path):
-    message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "inf"})))
+def test_infinite_count_is_refused(claims, tmp_path):
+    message = refusal(claims.write(tmp_path, claims.csv(cells={(4, config.VIEWS): "inf"})))
 
     assert f"'{config.VIEWS}'" in message and "line 4" in message
 
 
-def test_infinite_duration_is_refused(tmp_path):
-    message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.DURATION): "inf"})))
+def test_infinite_duration_is_refused(claims, tmp_path):
+    message = refusal(claims.write(tmp_path, claims.csv(cells={(4, config.DURATION): "inf"})))
 
     assert f"'{config.DURATION}'" in message and "line 4" in message
 
 
-def test_count_too_large_for_int64_is_refused(tmp_path):
-    message = refusal(write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "1e30"})))
+def test_count_too_large_for_int64_is_refused(claims, tmp_path):
+    message = refusal(claims.write(tmp_path, claims.csv(cells={(4, config.VIEWS): "1e30"})))
 
     assert f"'{config.VIEWS}'" in message and "line 4" in message
 
 
-def test_csv_gz_that_is_not_gzip_is_refused(tmp_path):
-    refusal(write_file(tmp_path, claims_csv(), "claims.csv.gz"))
+def test_csv_gz_that_is_not_gzip_is_refused(claims, tmp_path):
+    refusal(claims.write(tmp_path, claims.csv(), "claims.csv.gz"))
 
 
-def test_line_numbers_count_blank_lines(tmp_path):
-    lines = claims_csv(cells={(4, config.VIEWS): "abc"}).split("\n")
+def test_line_numbers_count_blank_lines(claims, tmp_path):
+    lines = claims.csv(cells={(4, config.VIEWS): "abc"}).split("\n")
     with_blank_line = "\n".join([*lines[:2], "", *lines[2:]])
-    message = refusal(write_file(tmp_path, with_blank_line))
+    message = refusal(claims.write(tmp_path, with_blank_line))
 
     assert "line 5:" in message
 
@@ -413,9 +375,9 @@ def test_line_numbers_count_blank_lines(tmp_path):
 # ---------------------------------------------------------------- in-memory frames
 
 
-def test_dataset_from_frame_agrees_with_the_file_loader(tmp_path):
+def test_dataset_from_frame_agrees_with_the_file_loader(claims, tmp_path):
     cells = {(3, config.VIEWS): "#N/A", (5, config.CLAIM): ""}
-    path = write_file(tmp_path, claims_csv(cells=cells))
+    path = claims.write(tmp_path, claims.csv(cells=cells))
 
     from_file = load_dataset(path)
     from_frame = dataset_from_frame(pd.read_csv(path), source="memory", synthetic=True)
@@ -425,8 +387,8 @@ def test_dataset_from_frame_agrees_with_the_file_loader(tmp_path):
     assert (from_frame.source, from_frame.synthetic) == ("memory", True)
 
 
-def test_dataset_from_frame_digest_depends_on_the_content():
-    frame = pd.read_csv(io.StringIO(claims_csv()))
+def test_dataset_from_frame_digest_depends_on_the_content(claims):
+    frame = pd.read_csv(io.StringIO(claims.csv()))
     changed = frame.copy()
     changed.loc[0, config.VIEWS] += 1
 
@@ -435,19 +397,19 @@ def test_dataset_from_frame_digest_depends_on_the_content():
     assert dataset_from_frame(changed, source="a").sha256 != first
 
 
-def test_validate_frame_drops_a_pandas_index_column_and_keeps_given_notes():
-    frame = pd.read_csv(io.StringIO(claims_csv())).reset_index(names="Unnamed: 0")
+def test_validate_frame_drops_a_pandas_index_column_and_keeps_given_notes(claims):
+    frame = pd.read_csv(io.StringIO(claims.csv())).reset_index(names="Unnamed: 0")
 
     dataset = validate_frame(frame, source="memory", sha256="0" * 64, notes=["given note"])
 
-    pd.testing.assert_frame_equal(dataset.frame, expected_frame())
+    pd.testing.assert_frame_equal(dataset.frame, expected_frame(claims))
     assert dataset.notes[0] == "given note"
     assert any("unnamed index column" in n for n in dataset.notes)
     assert dataset.sha256 == "0" * 64
 
 
-def test_validate_frame_refuses_a_bad_value_with_its_line():
-    frame = pd.read_csv(io.StringIO(claims_csv()), dtype=str)
+def test_validate_frame_refuses_a_bad_value_with_its_line(claims):
+    frame = pd.read_csv(io.StringIO(claims.csv()), dtype=str)
     frame.loc[2, config.VIEWS] = "abc"
 
     with pytest.raises(DataError, match=rf"(?s)memory: .*'{config.VIEWS}'.*line 4: 'abc'"):
@@ -486,3 +448,9 @@ def test_real_data_set_aside_lines_match_an_independent_reading(real_dataset, re
     assert len(rows) - 1 == REAL_ROWS_READ
     assert sorted(real_dataset.set_aside["line"]) == incomplete_lines
     assert real_dataset.sha256 == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
+
+
+def test_made_up_record_here_is_the_conftest_fixture(made_up_record):
+    """``made_up_record`` stays importable from this module until ``test_scoring`` uses the fixture."""
+    for number in range(0, 12):
+        assert globals()["made_up_record"](number) == made_up_record(number)

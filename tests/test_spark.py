@@ -1,4 +1,6 @@
-"""Parity of the Spark engine with the in-process model on the real data (local mode)."""
+"""The Spark engine (``spark/fit.py`` and ``spark/session.py``, one module so that the session
+starts once): parity with the in-process model on the real data (local mode), and the
+scratch files it moves through Hadoop's file system."""
 
 from __future__ import annotations
 
@@ -39,7 +41,13 @@ def test_the_fit_leaves_nothing_in_its_scratch_directory(both_engines, scratch):
 
 
 def test_scratch_files_round_trip_through_the_hadoop_file_system(both_engines, tmp_path):
-    from tiktok_claims.spark.session import download, list_files, spark_scratch, spark_session, upload
+    from tiktok_claims.spark.session import (
+        download,
+        list_files,
+        spark_scratch,
+        spark_session,
+        upload,
+    )
 
     spark = spark_session("local[2]")
     original = tmp_path / "rows with space.txt"

@@ -1,15 +1,15 @@
-"""The model card beside the artifact, the artifact's refusals, and the claim-status model.
+"""The model card beside the artifact (``artifact/card.py``), and the claim-status model in use.
 
 The model here predicts ``claim_status`` (the backlog's real need) from a small
-synthetic frame in which a fifth of the claim labels were flipped: the generator's
-claims and opinions have disjoint view counts, which no logistic fit converges on.
-Every expected value is read from the analysis object, never from the card code.
+synthetic frame in which a fifth of the claim labels were flipped (conftest
+``claim_model``). Every expected value is read from the analysis object, never from
+the card code. The artifact's refusals are in test_artifact_store.py and
+test_artifact_schema.py.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import math
 
@@ -18,39 +18,30 @@ import pandas as pd
 import pytest
 
 from tiktok_claims import config
-from tiktok_claims.analysis import analyze
+from tiktok_claims.artifact.card import card as card_content
+from tiktok_claims.artifact.card import card_markdown
+from tiktok_claims.artifact.schema import FORMAT, FORMAT_VERSION
+from tiktok_claims.artifact.store import load_model
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.errors import ModelFileError
-from tiktok_claims.artifact.schema import FORMAT, FORMAT_VERSION
-from tiktok_claims.artifact.card import card as card_content, card_markdown
-from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.scoring.local import score_file
 
 TARGET = config.CLAIM
 
 
 @pytest.fixture(scope="module")
-def analysis():
-    frame = make_synthetic(4000, seed=1)
-    flip = frame[TARGET].notna() & (np.random.default_rng(0).random(len(frame)) < 0.2)
-    frame.loc[flip, TARGET] = frame.loc[flip, TARGET].map({"claim": "opinion", "opinion": "claim"})
-    return analyze(frame, target=TARGET, bootstrap=100, cv_folds=2, workers=1)
+def analysis(claim_model):
+    return claim_model.analysis
 
 
 @pytest.fixture(scope="module")
-def written(analysis, tmp_path_factory):
-    return save_model(analysis, tmp_path_factory.mktemp("model") / "model.json")
+def written(claim_model):
+    return claim_model.written
 
 
 @pytest.fixture(scope="module")
 def card(written):
     return json.loads(written["model_card.json"].read_text(encoding="utf-8"))
-
-
-@pytest.fixture()
-def document(written):
-    return json.loads(written["model.json"].read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- the card
@@ -127,80 +118,6 @@ def test_markdown_card_escapes_text_that_came_from_outside(card):
 
 def test_the_card_is_a_rendering_of_the_artifact(card, written):
     assert card_content(load_model(written["model.json"])) == card
-
-
-# ---------------------------------------------------------------- refusals
-
-
-def _rewrite(tmp_path, document: dict, *, fix_checksum: bool):
-    if fix_checksum:
-        body = json.dumps(document["payload"], sort_keys=True)
-        document["payload_sha256"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
-
-
-def test_a_tampered_artifact_is_refused(document, tmp_path):
-    document["payload"]["inputs"][2]["mean"] *= 1.01
-
-    with pytest.raises(ModelFileError, match="altered or corrupted"):
-        load_model(_rewrite(tmp_path, document, fix_checksum=False))
-
-
-@pytest.mark.parametrize("version", [1, 4, "2", None])
-def test_another_format_version_is_refused(document, tmp_path, version):
-    document["format_version"] = version
-
-    with pytest.raises(ModelFileError, match=f"this tool reads versions {FORMAT_VERSION} and 3"):
-        load_model(_rewrite(tmp_path, document, fix_checksum=False))
-
-
-def test_a_file_from_another_tool_is_refused(tmp_path):
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps({"format": "sklearn-pickle", "payload": {}}), encoding="utf-8")
-
-    with pytest.raises(ModelFileError, match="not a tiktok-claims model artifact"):
-        load_model(path)
-
-
-def _set_input(name: str, key: str, value):
-    def edit(payload):
-        next(c for c in payload["inputs"] if c["name"] == name)[key] = value
-
-    return edit
-
-
-WRONG_SCHEMAS = {
-    "missing key": (lambda p: p.pop("intercept"), "lacks the field 'intercept'"),
-    "wrong type": (lambda p: p.update(coef="1,2,3"), "payload.coef is str; expected a list"),
-    "coefficient count": (lambda p: p["coef"].append(0.5), "9 coefficient(s) for 8 feature(s)"),
-    "non-finite coefficient": (lambda p: p["coef"].__setitem__(0, None), "expected a finite number"),
-    "unknown category": (_set_input(config.BAN, "categories", ["active", "under review", "suspended"]), "unknown categor"),
-    "kind mismatch": (_set_input(config.VIEWS, "kind", "duration"), "has kind 'duration'"),
-    "unknown column": (
-        lambda p: p["inputs"].append({"name": "mood", "kind": "count", "mean": 0.0, "scale": 1.0}),
-        "'mood' is not a model input",
-    ),
-    "target as input": (
-        lambda p: p["inputs"].append({"name": TARGET, "kind": "category", "categories": ["claim", "opinion"]}),
-        "not a model input",
-    ),
-    "no identifier": (lambda p: p["inputs"].pop(0), "lack the identifier column(s) '#'"),
-    "features": (lambda p: p["features"].reverse(), "not the encoding of the inputs"),
-    "classes": (lambda p: p.update(positive_class="verified"), "are not the two categories"),
-    "digest": (lambda p: p["training_data"].update(sha256="abc"), "not a SHA-256"),
-    "row count": (lambda p: p["training_data"].update(rows_read=-1), "negative"),
-}
-
-
-@pytest.mark.parametrize("edit, message", WRONG_SCHEMAS.values(), ids=WRONG_SCHEMAS.keys())
-def test_an_artifact_whose_schema_does_not_fit_is_refused_with_the_reason(document, tmp_path, edit, message):
-    edit(document["payload"])
-
-    with pytest.raises(ModelFileError, match="does not fit this tool's schema") as refused:
-        load_model(_rewrite(tmp_path, document, fix_checksum=True))
-    assert message in str(refused.value)
 
 
 # ---------------------------------------------------------------- the claim model in use

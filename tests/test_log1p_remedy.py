@@ -1,7 +1,8 @@
 """The log1p remedy, end to end, each step against an independent computation.
 
-The estimator against numpy; the feature rule against the hand-computed VIF rule run
-on log(1 + count) columns; the fitted model against a statsmodels Logit built here on
+(The estimator itself is tested in test_transforms.py, the feature rule on log(1 + count)
+columns in test_features.py.) The preprocessing against numpy; the fitted model against
+a statsmodels Logit built here on
 log1p-transformed, standardized columns; the artifact and the streaming scorer against
 the fitted pipeline and a hand-computed logistic function; odds ratios per doubling
 against a Logit on log2(1 + count); Box-Tidwell against a hand-built Logit with the
@@ -12,57 +13,38 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy.special import expit
-from sklearn.base import clone
-from sklearn.preprocessing import StandardScaler
 
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
+from tiktok_claims.artifact.store import load_model, save_model
+from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.diagnostics.logistic import _linearity_check, check_logistic
 from tiktok_claims.diagnostics.statistics import box_tidwell, empirical_logits
-from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.errors import AnalysisError, ModelFileError
-from tiktok_claims.model.features import FeatureSpec, build_preprocessor, correlated_pairs, select_features
+from tiktok_claims.errors import ModelFileError
 from tiktok_claims.interpretation import DOUBLING, coefficient_table, key_findings
-from tiktok_claims.model.split import encode_target, split
+from tiktok_claims.model.features import (
+    FeatureSpec,
+    build_preprocessor,
+    select_features,
+)
 from tiktok_claims.model.logistic import fit
-from tiktok_claims.artifact.store import load_model, save_model
+from tiktok_claims.model.split import encode_target, split
 from tiktok_claims.scoring.local import score_file
-from tiktok_claims.model.transforms import Log1pStandardScaler
-from test_model_card import _rewrite
-from test_features import CATEGORICAL, encoded_design, hand_rule, hand_vif, made_up_frame
 
 TARGET = config.VERIFIED
-COUNTS = list(config.COUNT_COLUMNS)
+CATEGORICAL = [config.CLAIM, config.BAN]
 SEED = config.DEFAULT_SEED
 
 
-def logged(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """``frame`` with log(1 + x) in ``columns``, computed with numpy here."""
-    out = frame.copy()
-    for column in columns:
-        out[column] = np.log1p(out[column].to_numpy(dtype=float))
-    return out
-
-
-def hand_design(train: pd.DataFrame, rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def hand_design(design_by_hand, train: pd.DataFrame, rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """log1p where the spec says, standardized with the training rows' mean and SD (ddof=0), dummies, constant."""
-    columns = {}
-    for name in spec.continuous:
-        reference, values = train[name].to_numpy(dtype=float), rows[name].to_numpy(dtype=float)
-        if name in spec.log1p:
-            reference, values = np.log1p(reference), np.log1p(values)
-        columns[name] = (values - reference.mean()) / reference.std()
-    for name in spec.categorical:
-        for level in config.CATEGORIES[name][1:]:
-            columns[f"{name}_{level}"] = (rows[name] == level).to_numpy(dtype=float)
-    return sm.add_constant(pd.DataFrame(columns, index=rows.index), has_constant="add")
+    return sm.add_constant(design_by_hand(train, rows, spec), has_constant="add")
 
 
 @pytest.fixture(scope="module")
@@ -78,67 +60,7 @@ def log1p_spec(parts):
     return select_features(parts[0], TARGET, transform="log1p")
 
 
-# ---------------------------------------------------------------- the estimator
-
-
-def heavy_tailed(n: int = 500, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "seconds": rng.uniform(5, 60, n),
-            "views": np.floor(rng.lognormal(8, 2, n)),
-            "comments": rng.poisson(0.7, n).astype(float),  # many zeros
-        }
-    )
-
-
-def test_scaler_takes_log1p_of_the_named_columns_then_standardizes():
-    frame = heavy_tailed()
-    scaler = Log1pStandardScaler(log1p=("views", "comments")).fit(frame)
-
-    entered = np.column_stack([frame["seconds"], np.log1p(frame["views"]), np.log1p(frame["comments"])])
-    np.testing.assert_allclose(scaler.mean_, entered.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(scaler.scale_, entered.std(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(scaler.transform(frame), (entered - entered.mean(axis=0)) / entered.std(axis=0), atol=1e-12)
-    assert list(scaler.get_feature_names_out()) == ["seconds", "views", "comments"]
-    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(frame)), frame.to_numpy(), rtol=1e-10)
-
-
-def test_scaler_without_log1p_is_a_standard_scaler():
-    frame = heavy_tailed()
-
-    np.testing.assert_array_equal(Log1pStandardScaler().fit_transform(frame), StandardScaler().fit_transform(frame))
-
-
-def test_scaler_clones_and_pickles_for_cross_validation_and_workers():
-    frame = heavy_tailed()
-    scaler = Log1pStandardScaler(log1p=("views",)).fit(frame)
-
-    assert clone(scaler).get_params()["log1p"] == ("views",)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(scaler)).transform(frame), scaler.transform(frame))
-
-
-def test_scaler_refuses_negative_counts_naming_the_column():
-    frame = heavy_tailed()
-    scaler = Log1pStandardScaler(log1p=("views", "comments")).fit(frame)
-    broken = frame.assign(comments=frame["comments"].where(frame.index != 7, -3.0))
-
-    with pytest.raises(ValueError, match="'comments' holds 1 negative value"):
-        scaler.transform(broken)
-    with pytest.raises(ValueError, match="'comments' holds 1 negative value"):
-        Log1pStandardScaler(log1p=("comments",)).fit(broken)
-
-
-def test_scaler_needs_the_columns_it_names():
-    frame = heavy_tailed()
-
-    with pytest.raises(ValueError, match="must be fitted on a DataFrame"):
-        Log1pStandardScaler(log1p=("views",)).fit(frame.to_numpy())
-    with pytest.raises(ValueError, match=r"column\(s\) \['likes'\] that the data lack"):
-        Log1pStandardScaler(log1p=("likes",)).fit(frame)
-
-
-def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts):
+def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts, design_by_hand):
     train = parts[0]
     continuous = [config.DURATION, config.VIEWS, config.SHARES]
     preprocessor = build_preprocessor(continuous, CATEGORICAL, (config.VIEWS, config.SHARES))
@@ -146,82 +68,26 @@ def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts):
 
     spec = FeatureSpec(TARGET, tuple(continuous), tuple(CATEGORICAL), {}, pd.DataFrame(), pd.DataFrame(),
                        log1p=(config.VIEWS, config.SHARES))
-    expected = hand_design(train, train, spec).drop(columns="const")
+    expected = hand_design(design_by_hand, train, train, spec).drop(columns="const")
     assert list(design.columns) == list(expected.columns)
     np.testing.assert_allclose(design, expected, atol=1e-12)
-
-
-# ---------------------------------------------------------------- features
-
-
-def test_log1p_spec_records_the_counts_it_transforms(log1p_spec):
-    assert log1p_spec.log1p == tuple(c for c in log1p_spec.continuous if c in config.COUNT_COLUMNS)
-    assert log1p_spec.log1p
-    assert config.DURATION in log1p_spec.continuous and config.DURATION not in log1p_spec.log1p
-    assert "log1p(count)" in log1p_spec.rule
-
-
-def test_untransformed_spec_has_no_log1p(parts):
-    spec = select_features(parts[0], TARGET)
-
-    assert spec.log1p == ()
-    assert "log1p" not in spec.rule
-
-
-def test_log1p_rule_equals_the_hand_rule_on_log_counts():
-    frame = made_up_frame()
-    counts = [c for c in config.CONTINUOUS_COLUMNS if c in config.COUNT_COLUMNS]
-    on_log_scale = logged(frame, counts)
-
-    spec = select_features(frame, TARGET, transform="log1p")
-
-    assert [c for c in spec.dropped if c in config.CONTINUOUS_COLUMNS] == hand_rule(on_log_scale, config.CONTINUOUS_COLUMNS, CATEGORICAL)
-    for round_number, table in spec.vif_rounds.groupby("round"):
-        continuous = [f for f in table["feature"] if f in config.CONTINUOUS_COLUMNS]
-        expected = hand_vif(encoded_design(on_log_scale, continuous, CATEGORICAL))
-        np.testing.assert_allclose(table["vif"], expected[table["feature"]], rtol=1e-9, err_msg=f"round {round_number}")
-    # The raw-scale VIFs differ: the rule really ran on the transformed columns.
-    raw = hand_vif(encoded_design(frame, config.CONTINUOUS_COLUMNS, CATEGORICAL))
-    first = spec.vif_rounds.query("round == 1").set_index("feature")["vif"]
-    assert np.max(np.abs(first[counts] - raw[counts])) > 0.1
-
-
-def test_log1p_correlated_pairs_are_correlations_of_log_counts():
-    frame = made_up_frame()
-    columns = [config.DURATION, config.VIEWS, config.LIKES, config.SHARES]
-    r = np.corrcoef(logged(frame, columns[1:])[columns].to_numpy(dtype=float), rowvar=False)
-
-    pairs = correlated_pairs(frame, columns, log1p=columns[1:])
-
-    expected = {
-        frozenset((a, b)): r[i, j]
-        for i, a in enumerate(columns) for j, b in enumerate(columns)
-        if i < j and abs(r[i, j]) >= config.CORRELATION_REPORT_LIMIT
-    }
-    assert expected
-    assert {frozenset((a, b)): value for a, b, value in pairs.itertuples(index=False)} == pytest.approx(expected, rel=1e-9)
-
-
-def test_an_unknown_transform_is_refused(parts):
-    with pytest.raises(AnalysisError, match="transform must be one of none, log1p; got 'sqrt'"):
-        select_features(parts[0], TARGET, transform="sqrt")
 
 
 # ---------------------------------------------------------------- the fitted model
 
 
-def test_log1p_fit_equals_a_hand_built_statsmodels_logit(parts, log1p_spec):
+def test_log1p_fit_equals_a_hand_built_statsmodels_logit(parts, log1p_spec, design_by_hand):
     train, test, y = parts
     model = fit(train, y, log1p_spec, "none", SEED)
     assert not model.penalized  # the hand-built reference is maximum likelihood
 
-    design = hand_design(train, train, log1p_spec)
+    design = hand_design(design_by_hand, train, train, log1p_spec)
     reference = sm.Logit(y.astype(float), design).fit(method="newton", disp=False)
 
     np.testing.assert_allclose(model.inference.params[design.columns], reference.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(model.inference.bse[design.columns], reference.bse, rtol=1e-7)
     scores = model.pipeline.predict_proba(test[log1p_spec.columns])[:, 1]
-    np.testing.assert_allclose(scores, reference.predict(hand_design(train, test, log1p_spec)), atol=1e-7)
+    np.testing.assert_allclose(scores, reference.predict(hand_design(design_by_hand, train, test, log1p_spec)), atol=1e-7)
     for name in log1p_spec.log1p:
         assert model.train_scales[name] == pytest.approx(np.log1p(train[name].to_numpy(dtype=float)).std(), rel=1e-12)
 
@@ -257,11 +123,11 @@ def test_artifact_records_the_transform_with_log_scale_mean_and_scale(saved):
         assert inputs[name]["scale"] == pytest.approx(values.std(), rel=1e-12)
 
 
-def test_artifact_scores_like_the_pipeline_and_a_hand_computed_logistic(saved):
+def test_artifact_scores_like_the_pipeline_and_a_hand_computed_logistic(saved, design_by_hand):
     analysis, path = saved
     train, test = _rows(analysis, "train"), _rows(analysis, "test")
     classifier = analysis.model.pipeline.named_steps["classifier"]
-    logits = hand_design(train, test, analysis.features).drop(columns="const").to_numpy() @ classifier.coef_.ravel()
+    logits = hand_design(design_by_hand, train, test, analysis.features).drop(columns="const").to_numpy() @ classifier.coef_.ravel()
 
     scores = load_model(path).predict_proba(test)
 
@@ -301,14 +167,14 @@ def test_model_card_says_which_inputs_enter_as_log1p(saved):
     assert ("enter as the logarithm of one plus the count" in markdown) == bool(analysis.features.log1p)
 
 
-def _rewritten(path, tmp_path, edit) -> object:
+def _rewritten(write_artifact, path, tmp_path, edit) -> object:
     """The artifact at ``path`` with its payload edited and its checksum made to match."""
     document = json.loads(path.read_text(encoding="utf-8"))
     edit(document["payload"])
-    return _rewrite(tmp_path, document, fix_checksum=True)
+    return write_artifact(tmp_path / "model.json", document, fix_checksum=True)
 
 
-def test_an_input_without_transform_enters_as_it_is(saved, tmp_path):
+def test_an_input_without_transform_enters_as_it_is(saved, tmp_path, write_artifact):
     """Absent = identity: the same numbers without the field give the logistic function of raw counts."""
     analysis, path = saved
     test = _rows(analysis, "test")
@@ -326,19 +192,19 @@ def test_an_input_without_transform_enters_as_it_is(saved, tmp_path):
         column, level = next((c, name[len(c) + 1:]) for c in config.CATEGORIES if name.startswith(f"{c}_"))
         logits = logits + coef * (test[column] == level).to_numpy(dtype=float)
 
-    scores = load_model(_rewritten(path, tmp_path, drop_transforms)).predict_proba(test)
+    scores = load_model(_rewritten(write_artifact, path, tmp_path, drop_transforms)).predict_proba(test)
 
     np.testing.assert_allclose(scores, expit(logits), atol=1e-12)
 
 
-def test_an_unknown_transform_in_an_artifact_is_refused(saved, tmp_path):
+def test_an_unknown_transform_in_an_artifact_is_refused(saved, tmp_path, write_artifact):
     analysis, path = saved
 
     def sqrt(payload):
         next(c for c in payload["inputs"] if c["name"] == config.DURATION)["transform"] = "sqrt"
 
     with pytest.raises(ModelFileError, match="transform 'sqrt' of 'video_duration_sec' is not one this tool applies"):
-        load_model(_rewritten(path, tmp_path, sqrt))
+        load_model(_rewritten(write_artifact, path, tmp_path, sqrt))
 
 
 # ---------------------------------------------------------------- odds ratios per doubling
@@ -467,25 +333,15 @@ def test_empirical_logits_carry_the_predictor_as_it_enters_the_model():
 
 
 @pytest.fixture(scope="module")
-def real_parts(real_dataset):
+def real_training_part(real_dataset):
     frame = real_dataset.frame
     rows = split(frame, TARGET, SEED)
     train = frame.loc[rows.train]
     return train, encode_target(train[TARGET], "verified")
 
 
-def test_real_log1p_rule_equals_the_hand_rule_on_log_counts(real_parts):
-    train = real_parts[0]
-
-    spec = select_features(train, TARGET, transform="log1p")
-
-    expected = hand_rule(logged(train, COUNTS), config.CONTINUOUS_COLUMNS, CATEGORICAL)
-    assert [c for c in spec.dropped if c in config.CONTINUOUS_COLUMNS] == expected
-    assert spec.log1p == tuple(c for c in COUNTS if c in spec.continuous)
-
-
-def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_parts):
-    train, y = real_parts
+def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_training_part, design_by_hand):
+    train, y = real_training_part
     spec = select_features(train, TARGET, transform="log1p")
     model = fit(train, y, spec, "class-weights", SEED)
 
@@ -493,7 +349,7 @@ def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_par
 
     # The model's standardized design plus (x + s)·ln(x + s) of each predictor as it enters (x = log1p(count)
     # for the transformed counts); a term's Wald z does not depend on how the linear terms are scaled.
-    hand = hand_design(train, train, spec)
+    hand = hand_design(design_by_hand, train, train, spec)
     for c in spec.continuous:
         entered = np.log1p(train[c].astype(float)) if c in spec.log1p else train[c].astype(float)
         shift = 1.0 - entered.min() if entered.min() <= 0 else 0.0

@@ -1,17 +1,22 @@
-"""By construction: no test row, nor a copy of one, is seen while fitting, for every
-balance option and in every cross-validation fold."""
+"""The binary analysis (``analysis/binary.py``). By construction: no test row, nor a copy of
+one, is seen while fitting, for every balance option and in every cross-validation fold;
+and the claim model on the real data falls back to Firth's method and says so."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from typer.testing import CliRunner
 
 from tiktok_claims import config
-from tiktok_claims.evaluation import cross_validation
 from tiktok_claims.analysis import analyze
+from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.evaluation import cross_validation
 
 
 class RecordingPreprocessor(BaseEstimator, TransformerMixin):
@@ -119,3 +124,15 @@ def test_resampled_training_matrix_holds_no_copy_of_a_test_row(small_frame, bala
     assert y_resampled.mean() == pytest.approx(0.5)
     seen = {row.tobytes() for row in np.round(resampled, 12)}
     assert not any(row.tobytes() in seen for row in np.round(test_matrix, 12))
+
+
+def test_claim_status_run_falls_back_to_firth_and_says_so(tmp_path, real_data_path):
+    args = ["--data", str(real_data_path), "--target", config.CLAIM, "--bootstrap", "200", "--cv-folds", "2"]
+    result = CliRunner().invoke(app, ["run", "--out", str(tmp_path), "--quiet", *args])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    html = (tmp_path / "report.html").read_text()
+    assert metrics["estimation"]["penalized"] is True
+    assert metrics["estimation"]["separation"] in ("near", "quasi-complete", "complete")
+    assert "Penalized fit." in html and "Firth" in html
+    assert all(np.isfinite(c["coef"]) for c in metrics["coefficients"])

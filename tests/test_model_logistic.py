@@ -1,18 +1,14 @@
-"""Split, pipelines and fits, checked against independent fits.
+"""Pipelines and fits (``model/logistic.py``), checked against independent fits.
 
 Independent references: a statsmodels Logit on the raw training columns divided by
 their reporting unit (dummies from ``pandas.get_dummies``), a statsmodels GLM with
 frequency weights for the class-weighted classifier, and hand-computed means.
 
-This module also holds the one cached real-data analysis that the other test
-modules share (``real_analysis_for``): ``analyze`` takes many seconds, so it runs
-once per session.
+The real-data analysis and its parts are the session fixtures ``real_analysis`` and
+``real_parts`` (conftest.py).
 """
 
 from __future__ import annotations
-
-import functools
-import math
 
 import numpy as np
 import pandas as pd
@@ -20,39 +16,11 @@ import pytest
 import statsmodels.api as sm
 
 from tiktok_claims import config
-from tiktok_claims.model import logistic as modeling
-from tiktok_claims.model.split import split
 from tiktok_claims.errors import AnalysisError
+from tiktok_claims.model import logistic as modeling
 
 TARGET = config.VERIFIED
 REFERENCE_DUMMIES = [f"{column}_{levels[0]}" for column, levels in config.CATEGORIES.items()]
-
-
-@functools.lru_cache(maxsize=None)
-def real_analysis_for(path: str):
-    """``analyze`` of the file at ``path`` with every default, computed once per session."""
-    from tiktok_claims.analysis import analyze
-
-    return analyze(path)
-
-
-@pytest.fixture(scope="session")
-def analysis(real_data_path):
-    return real_analysis_for(str(real_data_path))
-
-
-@pytest.fixture(scope="session")
-def parts(analysis):
-    """Training and test rows of the analysis, with 0/1 labels computed here."""
-    frame = analysis.dataset.frame
-    train, test = frame.loc[analysis.split.train], frame.loc[analysis.split.test]
-    return {
-        "frame": frame,
-        "train": train,
-        "test": test,
-        "y_train": (train[TARGET] == "verified").astype(int),
-        "y_test": (test[TARGET] == "verified").astype(int),
-    }
 
 
 def raw_unit_design(frame: pd.DataFrame, continuous, categorical, units: pd.Series) -> pd.DataFrame:
@@ -64,11 +32,11 @@ def raw_unit_design(frame: pd.DataFrame, continuous, categorical, units: pd.Seri
 
 
 @pytest.fixture(scope="session")
-def independent_logit(analysis, parts):
+def independent_logit(real_analysis, real_parts):
     """Unweighted Logit on the raw training features per readable unit (never standardized)."""
-    units = analysis.coefficients.set_index("name")["unit_size"]
-    design = raw_unit_design(parts["train"], analysis.features.continuous, analysis.features.categorical, units)
-    result = sm.Logit(parts["y_train"].astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    units = real_analysis.coefficients.set_index("name")["unit_size"]
+    design = raw_unit_design(real_parts["train"], real_analysis.features.continuous, real_analysis.features.categorical, units)
+    result = sm.Logit(real_parts["y_train"].astype(float), design).fit(method="newton", maxiter=100, disp=False)
     assert result.mle_retvals["converged"]
     return result, units
 
@@ -82,63 +50,28 @@ def standardized_by_hand(train: pd.DataFrame, continuous, categorical) -> pd.Dat
     return pd.concat([z, dummies], axis=1)
 
 
-# ---------------------------------------------------------------- split
-
-
-def test_split_is_stratified_and_keeps_the_test_share(parts):
-    frame, train, test = parts["frame"], parts["train"], parts["test"]
-    share = lambda rows: float((rows[TARGET] == "verified").mean())  # noqa: E731
-
-    assert abs(share(train) - share(test)) < 0.005
-    assert abs(share(test) - share(frame)) < 0.005
-    assert len(test) == math.ceil(config.TEST_SIZE * len(frame))
-    assert train.index.intersection(test.index).empty
-    assert train.index.union(test.index).sort_values().equals(frame.index.sort_values())
-
-
-def test_split_is_deterministic_per_seed(analysis, parts):
-    frame = parts["frame"]
-    first = split(frame, TARGET, seed=config.DEFAULT_SEED)
-    second = split(frame, TARGET, seed=config.DEFAULT_SEED)
-    other = split(frame, TARGET, seed=config.DEFAULT_SEED + 1)
-
-    assert list(first.test) == list(second.test) == list(analysis.split.test)
-    assert list(first.train) == list(analysis.split.train)
-    assert set(other.test) != set(first.test)
-
-
-def test_split_of_a_small_made_up_frame_is_stratified():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({TARGET: np.where(np.arange(400) < 40, "verified", "not verified"), "x": rng.normal(size=400)})
-
-    parts = split(frame, TARGET, seed=3)
-
-    assert len(parts.test) == 100
-    assert (frame.loc[parts.test, TARGET] == "verified").sum() == 10
-
-
 # ---------------------------------------------------------------- preprocessing
 
 
-def test_scaler_is_fitted_on_the_training_rows_only(analysis, parts):
-    continuous = list(analysis.features.continuous)
-    scaler = analysis.model.pipeline.named_steps["preprocess"].named_transformers_["continuous"]
-    train_values = parts["train"][continuous].to_numpy(dtype=float)
-    all_values = parts["frame"][continuous].to_numpy(dtype=float)
+def test_scaler_is_fitted_on_the_training_rows_only(real_analysis, real_parts):
+    continuous = list(real_analysis.features.continuous)
+    scaler = real_analysis.model.pipeline.named_steps["preprocess"].named_transformers_["continuous"]
+    train_values = real_parts["train"][continuous].to_numpy(dtype=float)
+    all_values = real_parts["frame"][continuous].to_numpy(dtype=float)
 
     np.testing.assert_allclose(scaler.mean_, train_values.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(scaler.scale_, train_values.std(axis=0), rtol=1e-12)
     assert not np.allclose(scaler.mean_, all_values.mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(analysis.model.train_scales[continuous], train_values.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(real_analysis.model.train_scales[continuous], train_values.std(axis=0), rtol=1e-12)
 
 
 # ---------------------------------------------------------------- inference (statsmodels)
 
 
 @pytest.mark.parametrize("column", ["coef", "se", "ci_low", "ci_high", "odds_ratio", "p_value", "z"])
-def test_coefficients_per_unit_equal_an_independent_raw_unit_logit(analysis, independent_logit, column):
+def test_coefficients_per_unit_equal_an_independent_raw_unit_logit(real_analysis, independent_logit, column):
     result, _ = independent_logit
-    table = analysis.coefficients.set_index("name")
+    table = real_analysis.coefficients.set_index("name")
     ci = result.conf_int(alpha=0.05)
     reference = {
         "coef": result.params,
@@ -155,21 +88,21 @@ def test_coefficients_per_unit_equal_an_independent_raw_unit_logit(analysis, ind
     np.testing.assert_allclose(table.loc[slopes, column], reference[slopes], rtol=1e-5)
 
 
-def test_intercept_is_the_log_odds_at_the_training_means(analysis, parts, independent_logit):
+def test_intercept_is_the_log_odds_at_the_training_means(real_analysis, real_parts, independent_logit):
     result, units = independent_logit
-    continuous = list(analysis.features.continuous)
-    means = parts["train"][continuous].astype(float).mean()
+    continuous = list(real_analysis.features.continuous)
+    means = real_parts["train"][continuous].astype(float).mean()
     at_means = result.params["const"] + float((result.params[continuous] * means / units[continuous]).sum())
 
-    assert analysis.coefficients.set_index("name").loc["const", "coef"] == pytest.approx(at_means, rel=1e-6)
+    assert real_analysis.coefficients.set_index("name").loc["const", "coef"] == pytest.approx(at_means, rel=1e-6)
 
 
-def test_convergence_is_recorded(analysis):
-    convergence = analysis.metrics()["convergence"]
+def test_convergence_is_recorded(real_analysis):
+    convergence = real_analysis.metrics()["convergence"]
 
     assert convergence["statsmodels_converged"] is True
     assert 0 < convergence["sklearn_newton_iterations"] < modeling.MAX_ITER
-    assert convergence["sklearn_newton_iterations"] == int(np.max(analysis.model.pipeline.named_steps["classifier"].n_iter_))
+    assert convergence["sklearn_newton_iterations"] == int(np.max(real_analysis.model.pipeline.named_steps["classifier"].n_iter_))
 
 
 # ---------------------------------------------------------------- prediction pipeline (sklearn)
@@ -183,10 +116,10 @@ def _per_unit(coef: pd.Series, train: pd.DataFrame, continuous, units: pd.Series
     return converted
 
 
-def test_unweighted_sklearn_pipeline_equals_the_statsmodels_logit(analysis, parts, independent_logit):
+def test_unweighted_sklearn_pipeline_equals_the_statsmodels_logit(real_analysis, real_parts, independent_logit):
     result, units = independent_logit
-    spec, train = analysis.features, parts["train"]
-    fitted = modeling.fit(train, parts["y_train"], spec, "none", config.DEFAULT_SEED)
+    spec, train = real_analysis.features, real_parts["train"]
+    fitted = modeling.fit(train, real_parts["y_train"], spec, "none", config.DEFAULT_SEED)
     classifier = fitted.pipeline.named_steps["classifier"]
     names = list(fitted.pipeline.named_steps["preprocess"].get_feature_names_out())
     coef = _per_unit(pd.Series(classifier.coef_.ravel(), index=names), train, spec.continuous, units)
@@ -198,25 +131,25 @@ def test_unweighted_sklearn_pipeline_equals_the_statsmodels_logit(analysis, part
     assert classifier.intercept_[0] == pytest.approx(intercept_at_means, abs=1e-4)
 
 
-def test_class_weighted_pipeline_equals_a_frequency_weighted_glm(analysis, parts):
-    spec, train, y = analysis.features, parts["train"], parts["y_train"]
-    assert analysis.balance == "class-weights"
+def test_class_weighted_pipeline_equals_a_frequency_weighted_glm(real_analysis, real_parts):
+    spec, train, y = real_analysis.features, real_parts["train"], real_parts["y_train"]
+    assert real_analysis.balance == "class-weights"
     design = standardized_by_hand(train, spec.continuous, spec.categorical)
     n, n_positive = len(y), int(y.sum())
     weights = np.where(y == 1, n / (2 * n_positive), n / (2 * (n - n_positive)))
     glm = sm.GLM(
         y.astype(float), sm.add_constant(design), family=sm.families.Binomial(), freq_weights=weights
     ).fit()
-    classifier = analysis.model.pipeline.named_steps["classifier"]
-    names = list(analysis.model.feature_names)
+    classifier = real_analysis.model.pipeline.named_steps["classifier"]
+    names = list(real_analysis.model.feature_names)
 
     np.testing.assert_allclose(classifier.coef_.ravel(), glm.params[names], atol=1e-4)
     assert classifier.intercept_[0] == pytest.approx(glm.params["const"], abs=1e-4)
     # The weighted fit is a different model from the unweighted inference fit.
-    assert abs(classifier.intercept_[0] - analysis.model.inference.params["const"]) > 0.5
+    assert abs(classifier.intercept_[0] - real_analysis.model.inference.params["const"]) > 0.5
 
 
-def test_upsampling_shows_the_classifier_only_training_rows(analysis, parts, monkeypatch):
+def test_upsampling_shows_the_classifier_only_training_rows(real_analysis, real_parts, monkeypatch):
     import sklearn.linear_model
 
     class RecordingLogisticRegression(sklearn.linear_model.LogisticRegression):
@@ -225,7 +158,7 @@ def test_upsampling_shows_the_classifier_only_training_rows(analysis, parts, mon
             return super().fit(X, y, sample_weight=sample_weight)
 
     monkeypatch.setattr(modeling, "LogisticRegression", RecordingLogisticRegression)
-    spec, train, test, y = analysis.features, parts["train"], parts["test"], parts["y_train"]
+    spec, train, test, y = real_analysis.features, real_parts["train"], real_parts["test"], real_parts["y_train"]
 
     fitted = modeling.fit(train, y, spec, "upsample", config.DEFAULT_SEED)
 
@@ -244,17 +177,17 @@ def test_upsampling_shows_the_classifier_only_training_rows(analysis, parts, mon
     assert not seen_rows & test_only_rows
 
 
-def test_unknown_balance_is_refused(analysis):
+def test_unknown_balance_is_refused(real_analysis):
     with pytest.raises(AnalysisError, match="balance must be one of"):
-        modeling.build_pipeline(analysis.features, "oversample-everything", seed=0)
+        modeling.build_pipeline(real_analysis.features, "oversample-everything", seed=0)
 
 
 def test_calibrated_model_is_a_logistic_model_whose_artifact_scores_the_same(tmp_path):
     """Platt scaling learned on out-of-fold training scores folds into the linear predictor,
     so the saved artifact reproduces the calibrated scores exactly."""
     from tiktok_claims.analysis import analyze
-    from tiktok_claims.data.synthetic import make_synthetic
     from tiktok_claims.artifact.store import load_model, save_model
+    from tiktok_claims.data.synthetic import make_synthetic
 
     result = analyze(make_synthetic(3000, seed=5), calibrate=True, cv_folds=2, bootstrap=100, workers=1)
     test_rows = result.dataset.frame.loc[result.split.test]

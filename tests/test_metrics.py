@@ -9,22 +9,23 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from tiktok_claims import config
-from tiktok_claims.evaluation.metrics import BOOTSTRAP_STREAM, bootstrap_intervals, choose_threshold, evaluate, per_thousand, weighted_metrics
-from test_modeling import real_analysis_for
+from tiktok_claims.evaluation.metrics import (
+    BOOTSTRAP_STREAM,
+    bootstrap_intervals,
+    choose_threshold,
+    evaluate,
+    per_thousand,
+    weighted_metrics,
+)
 
 LABELS = ("not verified", "verified")
 
 
 @pytest.fixture(scope="session")
-def analysis(real_data_path):
-    return real_analysis_for(str(real_data_path))
-
-
-@pytest.fixture(scope="session")
-def scored_test(analysis):
+def scored_test(real_analysis):
     """Test rows' raw labels (True = verified) and scores, aligned by row."""
-    test = analysis.dataset.frame.loc[analysis.split.test]
-    scores = analysis.test_scores.loc[test.index].to_numpy()
+    test = real_analysis.dataset.frame.loc[real_analysis.split.test]
+    scores = real_analysis.test_scores.loc[test.index].to_numpy()
     return (test[config.VERIFIED] == "verified").to_numpy(), scores
 
 
@@ -161,14 +162,14 @@ def test_bootstrap_intervals_are_percentiles_of_sklearn_metrics_on_the_seeded_re
 # ---------------------------------------------------------------- real analysis
 
 
-def test_threshold_metrics_equal_hand_counts_with_verified_as_positive(analysis, scored_test):
+def test_threshold_metrics_equal_hand_counts_with_verified_as_positive(real_analysis, scored_test):
     verified, scores = scored_test
-    flagged = scores >= analysis.threshold.threshold
+    flagged = scores >= real_analysis.threshold.threshold
     tp = int(np.sum(verified & flagged))
     fp = int(np.sum(~verified & flagged))
     fn = int(np.sum(verified & ~flagged))
     tn = int(np.sum(~verified & ~flagged))
-    m = analysis.evaluation.metrics
+    m = real_analysis.evaluation.metrics
 
     assert tp > 0 and fp > 0
     assert m["precision"] == pytest.approx(tp / (tp + fp), rel=1e-12)
@@ -176,30 +177,30 @@ def test_threshold_metrics_equal_hand_counts_with_verified_as_positive(analysis,
     assert m["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=1e-12)
     assert m["accuracy"] == pytest.approx((tp + tn) / len(scores), rel=1e-12)
     assert m["predicted_positive"] == tp + fp
-    assert analysis.evaluation.confusion.loc["actual verified", "predicted verified"] == tp
-    assert analysis.evaluation.confusion.loc["actual not verified", "predicted verified"] == fp
-    assert analysis.evaluation.labels == LABELS
+    assert real_analysis.evaluation.confusion.loc["actual verified", "predicted verified"] == tp
+    assert real_analysis.evaluation.confusion.loc["actual not verified", "predicted verified"] == fp
+    assert real_analysis.evaluation.labels == LABELS
 
 
-def test_roc_auc_equals_the_mann_whitney_statistic(analysis, scored_test):
+def test_roc_auc_equals_the_mann_whitney_statistic(real_analysis, scored_test):
     verified, scores = scored_test
     u = mannwhitneyu(scores[verified], scores[~verified]).statistic
 
-    assert analysis.evaluation.metrics["roc_auc"] == pytest.approx(u / (verified.sum() * (~verified).sum()), rel=1e-12)
+    assert real_analysis.evaluation.metrics["roc_auc"] == pytest.approx(u / (verified.sum() * (~verified).sum()), rel=1e-12)
 
 
-def test_average_precision_equals_a_hand_computation(analysis, scored_test):
+def test_average_precision_equals_a_hand_computation(real_analysis, scored_test):
     verified, scores = scored_test
 
-    assert analysis.evaluation.metrics["average_precision"] == pytest.approx(
+    assert real_analysis.evaluation.metrics["average_precision"] == pytest.approx(
         hand_average_precision(verified, scores), rel=1e-9
     )
 
 
-def test_test_part_is_untouched_and_keeps_the_natural_prevalence(analysis, scored_test):
+def test_test_part_is_untouched_and_keeps_the_natural_prevalence(real_analysis, scored_test):
     verified, _ = scored_test
-    frame = analysis.dataset.frame
-    m = analysis.evaluation.metrics
+    frame = real_analysis.dataset.frame
+    m = real_analysis.evaluation.metrics
     prevalence = float((frame[config.VERIFIED] == "verified").mean())
 
     assert m["n"] == len(verified) == math.ceil(config.TEST_SIZE * len(frame))
@@ -207,31 +208,31 @@ def test_test_part_is_untouched_and_keeps_the_natural_prevalence(analysis, score
     assert m["n_positive"] == int(verified.sum())
     assert abs(m["base_rate"] - prevalence) < 0.005
     assert 0.05 < m["base_rate"] < 0.08
-    assert set(analysis.test_scores.index) == set(analysis.split.test)
-    assert not set(analysis.split.test) & set(analysis.split.train)
+    assert set(real_analysis.test_scores.index) == set(real_analysis.split.test)
+    assert not set(real_analysis.split.test) & set(real_analysis.split.train)
 
 
-def test_threshold_maximizes_f1_on_training_scores(analysis):
-    train = analysis.dataset.frame.loc[analysis.split.train]
+def test_threshold_maximizes_f1_on_training_scores(real_analysis):
+    train = real_analysis.dataset.frame.loc[real_analysis.split.train]
     truth = (train[config.VERIFIED] == "verified").to_numpy()
-    scores = analysis.model.predict_proba(train[list(analysis.features.columns)])
+    scores = real_analysis.model.predict_proba(train[list(real_analysis.features.columns)])
     positive_scores = np.sort(scores[truth])
     all_scores = np.sort(scores)
     candidates = np.unique(scores)
     tp = len(positive_scores) - np.searchsorted(positive_scores, candidates, side="left")
     flagged = len(all_scores) - np.searchsorted(all_scores, candidates, side="left")
     f1 = 2 * tp / (flagged + truth.sum())
-    threshold = analysis.threshold.threshold
+    threshold = real_analysis.threshold.threshold
 
     assert threshold in set(scores)  # a training score, never a test score
     assert f1[np.searchsorted(candidates, threshold)] == pytest.approx(f1.max(), rel=1e-12)
 
 
-def test_bootstrap_point_estimates_equal_the_test_metrics(analysis, scored_test):
+def test_bootstrap_point_estimates_equal_the_test_metrics(real_analysis, scored_test):
     from sklearn.metrics import brier_score_loss, log_loss
 
     verified, scores = scored_test
-    record = analysis.metrics()
+    record = real_analysis.metrics()
     for key in ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "base_rate"):
         assert record["test_ci"][key]["estimate"] == pytest.approx(record["test"][key], rel=1e-9), key
         assert record["test_ci"][key]["ci_low"] <= record["test"][key] <= record["test_ci"][key]["ci_high"], key
@@ -241,12 +242,12 @@ def test_bootstrap_point_estimates_equal_the_test_metrics(analysis, scored_test)
     assert record["calibration"]["observed_rate"] == pytest.approx(verified.mean(), rel=1e-12)
 
 
-def test_per_thousand_videos_equals_hand_counts(analysis, scored_test):
+def test_per_thousand_videos_equals_hand_counts(real_analysis, scored_test):
     verified, scores = scored_test
-    flagged = scores >= analysis.threshold.threshold
+    flagged = scores >= real_analysis.threshold.threshold
     n = len(scores)
 
-    numbers = per_thousand(analysis.evaluation.metrics)
+    numbers = per_thousand(real_analysis.evaluation.metrics)
 
     assert numbers["flagged"] == pytest.approx(1000 * flagged.sum() / n)
     assert numbers["flagged_positive"] == pytest.approx(1000 * (flagged & verified).sum() / n)

@@ -10,16 +10,6 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.cli import app
-from test_load import (
-    HEADER,
-    N_ROWS,
-    PNG_BYTES,
-    claims_csv,
-    cut_last_line,
-    made_up_record,
-    record_line,
-    write_file,
-)
 
 COMMANDS = typer.main.get_command(app).commands
 
@@ -44,21 +34,21 @@ def assert_refused(result, *fragments: str) -> None:
 # ---------------------------------------------------------------- accepted files
 
 
-def test_valid_file_prints_the_accounting_and_exits_0(tmp_path):
-    result = invoke("validate", "--data", str(write_file(tmp_path, claims_csv())))
+def test_valid_file_prints_the_accounting_and_exits_0(claims, tmp_path):
+    result = invoke("validate", "--data", str(claims.write(tmp_path, claims.csv())))
 
     assert result.exit_code == 0, result.output
-    assert f"OK: {N_ROWS} rows read = {N_ROWS} used + 0 set aside." in result.stdout
+    assert f"OK: {claims.n_rows} rows read = {claims.n_rows} used + 0 set aside." in result.stdout
     assert result.stderr == ""
 
 
-def test_set_aside_rows_are_reported_with_their_reason(tmp_path):
+def test_set_aside_rows_are_reported_with_their_reason(claims, tmp_path):
     cells = {(3, config.VIEWS): "#N/A", (5, config.VIEWS): ""}
-    result = invoke("validate", "--data", str(write_file(tmp_path, claims_csv(cells=cells))))
+    result = invoke("validate", "--data", str(claims.write(tmp_path, claims.csv(cells=cells))))
 
     assert result.exit_code == 0, result.output
     assert f"set aside: missing {config.VIEWS}" in result.stdout
-    assert f"OK: {N_ROWS} rows read = {N_ROWS - 2} used + 2 set aside." in result.stdout
+    assert f"OK: {claims.n_rows} rows read = {claims.n_rows - 2} used + 2 set aside." in result.stdout
     assert "note: read 1 cell(s) holding '#N/A' as missing values" in result.stdout
 
 
@@ -73,56 +63,54 @@ def test_real_data_validates_with_its_accounting(real_data_path):
 # ---------------------------------------------------------------- refused files
 
 
-def _requoted_line_4() -> str:
-    return claims_csv(lines={4: '"' + record_line(made_up_record(3)) + '"'})
-
-
 @pytest.mark.parametrize(
-    ("content", "fragments"),
+    ("content_of", "fragments"),
     [
         pytest.param(
-            claims_csv(cells={(4, config.VIEWS): "abc"}), (f"'{config.VIEWS}'", "line 4", "expected"),
+            lambda claims: claims.csv(cells={(4, config.VIEWS): "abc"}), (f"'{config.VIEWS}'", "line 4", "expected"),
             id="non-numeric",
         ),
         pytest.param(
-            claims_csv(cells={(4, config.LIKES): "-3"}), (f"'{config.LIKES}'", "line 4", "negative"),
+            lambda claims: claims.csv(cells={(4, config.LIKES): "-3"}), (f"'{config.LIKES}'", "line 4", "negative"),
             id="negative-count",
         ),
         pytest.param(
-            claims_csv(cells={(4, config.SHARES): "3.5"}), (f"'{config.SHARES}'", "line 4", "whole"),
+            lambda claims: claims.csv(cells={(4, config.SHARES): "3.5"}), (f"'{config.SHARES}'", "line 4", "whole"),
             id="fractional-count",
         ),
         pytest.param(
-            claims_csv(cells={(4, config.DURATION): "0"}), (f"'{config.DURATION}'", "line 4", "positive"),
+            lambda claims: claims.csv(cells={(4, config.DURATION): "0"}), (f"'{config.DURATION}'", "line 4", "positive"),
             id="zero-duration",
         ),
         pytest.param(
-            claims_csv(cells={(4, config.VERIFIED): "Verified"}),
+            lambda claims: claims.csv(cells={(4, config.VERIFIED): "Verified"}),
             (f"'{config.VERIFIED}'", "line 4", "'not verified', 'verified'"),
             id="unknown-category",
         ),
         pytest.param(
-            claims_csv().replace(f",{config.COMMENTS}", ",comments", 1),
+            lambda claims: claims.csv().replace(f",{config.COMMENTS}", ",comments", 1),
             (f"missing column(s) '{config.COMMENTS}'", "expected the columns"),
             id="missing-column",
         ),
         pytest.param(
-            claims_csv(n_rows=12, cells={(line, config.DOWNLOADS): "-1" for line in range(2, 14)}),
+            lambda claims: claims.csv(n_rows=12, cells={(line, config.DOWNLOADS): "-1" for line in range(2, 14)}),
             (f"'{config.DOWNLOADS}'", "line 2", "line 6", f"and {12 - config.MAX_REPORTED_LINES} more"),
             id="many-bad-rows",
         ),
-        pytest.param(b"", ("empty",), id="empty-file"),
-        pytest.param(HEADER + "\n", ("no data rows",), id="header-only"),
-        pytest.param(PNG_BYTES, ("not a CSV",), id="png-bytes"),
+        pytest.param(lambda claims: b"", ("empty",), id="empty-file"),
+        pytest.param(lambda claims: claims.header + "\n", ("no data rows",), id="header-only"),
+        pytest.param(lambda claims: claims.png_bytes, ("not a CSV",), id="png-bytes"),
         pytest.param(
-            json.dumps([{"#": 1, "claim_status": "claim"}], indent=2) + "\n", ("JSON", "expected a comma-separated file"), id="json"
+            lambda claims: json.dumps([{"#": 1, "claim_status": "claim"}], indent=2) + "\n",
+            ("JSON", "expected a comma-separated file"),
+            id="json",
         ),
-        pytest.param(cut_last_line(claims_csv(), keep=12), ("truncated", "line 6"), id="truncated"),
-        pytest.param(_requoted_line_4(), ("line 4", "whole record"), id="requoted-record"),
+        pytest.param(lambda claims: claims.cut_last_line(claims.csv(), keep=12), ("truncated", "line 6"), id="truncated"),
+        pytest.param(lambda claims: claims.csv(lines={4: claims.requoted(3)}), ("line 4", "whole record"), id="requoted-record"),
     ],
 )
-def test_bad_file_is_refused_with_exit_1_and_a_clear_error(tmp_path, content, fragments):
-    path = write_file(tmp_path, content)
+def test_bad_file_is_refused_with_exit_1_and_a_clear_error(tmp_path, claims, content_of, fragments):
+    path = claims.write(tmp_path, content_of(claims))
 
     result = invoke("validate", "--data", str(path))
 
@@ -142,14 +130,14 @@ def test_missing_data_option_is_a_usage_error():
     assert "--data" in result.output
 
 
-def test_infinite_count_is_refused_without_traceback(tmp_path):
-    path = write_file(tmp_path, claims_csv(cells={(4, config.VIEWS): "inf"}))
+def test_infinite_count_is_refused_without_traceback(claims, tmp_path):
+    path = claims.write(tmp_path, claims.csv(cells={(4, config.VIEWS): "inf"}))
 
     assert_refused(invoke("validate", "--data", str(path)), path.name, f"'{config.VIEWS}'", "line 4")
 
 
-def test_csv_gz_that_is_not_gzip_is_refused_without_traceback(tmp_path):
-    path = write_file(tmp_path, claims_csv(), "claims.csv.gz")
+def test_csv_gz_that_is_not_gzip_is_refused_without_traceback(claims, tmp_path):
+    path = claims.write(tmp_path, claims.csv(), "claims.csv.gz")
 
     assert_refused(invoke("validate", "--data", str(path)), path.name)
 

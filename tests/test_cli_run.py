@@ -1,8 +1,8 @@
 """``tiktok-claims run`` in-process: every output, its numbers, determinism and escaping.
 
-Three runs per session: the real data once (shared with ``test_escaping.py`` through
-``real_cli_run``), a small generated file whose path holds HTML, and the built-in
-synthetic data (scaled down to keep the suite fast).
+Three runs per session: the real data once (the session fixture ``real_run`` of
+conftest.py, shared with other modules), a small generated file whose path holds HTML,
+and the built-in synthetic data (scaled down to keep the suite fast).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,10 +19,9 @@ import pytest
 from markupsafe import escape
 from typer.testing import CliRunner
 
-from tiktok_claims import config, escaping
+from tiktok_claims import config
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import write_synthetic
-from test_modeling import real_analysis_for
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HOSTILE_NAME = "<b>x</b>"
@@ -32,8 +30,6 @@ FAST = ("--cv-folds", "2", "--bootstrap", "100")
 TEST_METRICS = ("roc_auc", "average_precision", "accuracy", "precision", "recall", "f1", "base_rate")
 COEFFICIENT_FIELDS = ("name", "coef", "se", "p_value", "ci_low", "ci_high", "odds_ratio")
 
-_real_runs: dict[str, SimpleNamespace] = {}
-
 
 def invoke(*args: str):
     """Run the CLI in-process; fail if an exception escaped (a user would see a traceback)."""
@@ -41,36 +37,6 @@ def invoke(*args: str):
     escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
     assert not escaped, f"uncaught {result.exception!r}; output: {result.output}"
     return result
-
-
-def real_cli_run(data_path: Path, tmp_path_factory) -> SimpleNamespace:
-    """``run --data <real> --out <tmp> --quiet``, once per session.
-
-    The frames handed to :func:`tiktok_claims.escaping.neutralize_frame` are recorded,
-    so a test can tell which CSV outputs went through the formula guard.
-    """
-    key = str(data_path)
-    if key not in _real_runs:
-        out = tmp_path_factory.mktemp("real-run") / "out"
-        neutralized: list[pd.DataFrame] = []
-        original = escaping.neutralize_frame
-
-        def recording(frame):
-            neutralized.append(frame.copy())
-            return original(frame)
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(escaping, "neutralize_frame", recording)
-            result = invoke("run", "--data", key, "--out", str(out), "--quiet")
-        _real_runs[key] = SimpleNamespace(result=result, out=out, neutralized=neutralized)
-    return _real_runs[key]
-
-
-@pytest.fixture(scope="session")
-def real_run(real_data_path, tmp_path_factory):
-    run = real_cli_run(real_data_path, tmp_path_factory)
-    assert run.result.exit_code == 0, run.result.output
-    return run
 
 
 @pytest.fixture(scope="session")
@@ -171,8 +137,8 @@ def test_set_aside_rows_csv_lists_every_row_set_aside(real_run, metrics):
     assert rows["line"].is_unique
 
 
-def test_two_runs_with_the_same_seed_give_identical_metrics(metrics, real_data_path):
-    in_process = json.loads(json.dumps(real_analysis_for(str(real_data_path)).metrics(), allow_nan=False))
+def test_two_runs_with_the_same_seed_give_identical_metrics(metrics, real_analysis):
+    in_process = json.loads(json.dumps(real_analysis.metrics(), allow_nan=False))
     ignored = {"command"}  # how the run was started, not what it computed
 
     for key, value in in_process.items():

@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 
 from tiktok_claims.escaping import neutralize_cell, neutralize_frame, write_csv
-from test_modeling import real_analysis_for
-from test_run_outputs import real_cli_run
 
 FORMULAS = ["=1+2", "+1", "-1+2", "@SUM(A1:A2)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")', "=", "-"]
 HARMLESS = ["abc", "", " =1", "'=already quoted", "1-2", "a=b", "verified", "'opinion' vs 'claim'"]
@@ -71,15 +69,14 @@ def test_written_csv_reads_back_with_guarded_text_and_plain_numbers(tmp_path):
     assert rows == [["'=name", "value"], ["'=1+2", "-1.25"], ["ok", "0.5"], ["'-3", "-3.0"]]
 
 
-def test_coefficients_csv_is_written_through_the_guard(real_data_path, tmp_path_factory):
-    run = real_cli_run(real_data_path, tmp_path_factory)
-    assert run.result.exit_code == 0, run.result.output
-    coefficients = real_analysis_for(str(real_data_path)).coefficients
+def test_coefficients_csv_is_written_through_the_guard(real_run, real_analysis):
+    assert real_run.result.exit_code == 0, real_run.result.output
+    coefficients = real_analysis.coefficients
 
-    guarded = [frame for frame in run.neutralized if list(frame.columns) == list(coefficients.columns)]
+    guarded = [frame for frame in real_run.neutralized if list(frame.columns) == list(coefficients.columns)]
 
     assert len(guarded) == 1
     assert guarded[0]["name"].tolist() == coefficients["name"].tolist()
-    on_disk = pd.read_csv(run.out / "coefficients.csv", keep_default_na=False)
+    on_disk = pd.read_csv(real_run.out / "coefficients.csv", keep_default_na=False)
     assert on_disk["name"].tolist() == [neutralize_cell(n) for n in coefficients["name"]]
     assert (on_disk["coef"] < 0).any()  # negative numbers stay numbers

@@ -1,4 +1,5 @@
-"""`check --target` works for every family on the real data; `run` refuses what it cannot do."""
+"""The ``check`` command (``cli.py``): `check --target` works for every family on the real data;
+`run` refuses what it cannot do."""
 
 from __future__ import annotations
 

@@ -1,0 +1,100 @@
+"""A model read back from its artifact (``artifact/model.py``): its scores against a
+hand-computed logistic function, and the row rules it applies before scoring, each
+reason written out here from the documented rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tiktok_claims import config
+from tiktok_claims.artifact.model import EMPTY_ROW, REPORTED_BAD_ROWS
+from tiktok_claims.artifact.store import load_model
+from tiktok_claims.errors import DataError
+
+
+@pytest.fixture(scope="session")
+def artifact(real_model):
+    return real_model["model.json"]
+
+
+@pytest.fixture(scope="session")
+def test_rows(real_analysis):
+    return real_analysis.dataset.frame.loc[real_analysis.split.test]
+
+
+def test_scores_equal_a_hand_computed_logistic_function(real_analysis, artifact, test_rows):
+    """Standardize with the training means/SDs, dummy-code, apply the classifier's coefficients."""
+    train = real_analysis.dataset.frame.loc[real_analysis.split.train]
+    classifier = real_analysis.model.pipeline.named_steps["classifier"]
+    columns = []
+    for name in real_analysis.features.continuous:
+        values = train[name].astype(float)
+        columns.append((test_rows[name].astype(float) - values.mean()) / values.std(ddof=0))
+    for name in real_analysis.features.categorical:
+        columns += [(test_rows[name] == level).astype(float) for level in config.CATEGORIES[name][1:]]
+    logits = np.column_stack(columns) @ classifier.coef_.ravel() + classifier.intercept_[0]
+
+    np.testing.assert_allclose(load_model(artifact).predict_proba(test_rows), 1 / (1 + np.exp(-logits)), rtol=0, atol=1e-9)
+
+
+def test_missing_columns_are_named(artifact, test_rows):
+    with pytest.raises(DataError, match=config.VIEWS):
+        load_model(artifact).predict_proba(test_rows.drop(columns=[config.VIEWS]))
+
+
+def test_unknown_category_level_is_refused_not_scored_as_the_reference(artifact, test_rows):
+    rows = test_rows.iloc[:3].copy()
+    rows[config.BAN] = ["Banned", "suspended", "active"]
+
+    with pytest.raises(DataError, match="unknown category"):
+        load_model(artifact).predict_proba(rows)
+
+
+def test_text_cells_and_extra_columns_score_like_numbers(artifact, test_rows):
+    rows = test_rows.head(50)
+    as_text = rows.astype(str).assign(unused_column="anything")
+
+    np.testing.assert_array_equal(load_model(artifact).predict_proba(as_text), load_model(artifact).predict_proba(rows))
+
+
+def test_many_bad_rows_are_counted_and_the_first_few_named(artifact, test_rows):
+    rows = test_rows.head(REPORTED_BAD_ROWS + 3).copy()
+    rows[config.VIEWS] = -1
+    labels = [int(label) for label in rows.index]
+
+    with pytest.raises(DataError) as refused:
+        load_model(artifact).predict_proba(rows)
+
+    message = str(refused.value)
+    assert message.startswith(f"{REPORTED_BAD_ROWS + 3} row(s) do not fit the model's schema")
+    assert f"(row {labels[0]}: {config.VIEWS}: negative; row {labels[1]}: " in message
+    assert f"row {labels[REPORTED_BAD_ROWS - 1]}: " in message
+    assert f"row {labels[REPORTED_BAD_ROWS]}: " not in message
+    assert "and 3 more" in message
+
+
+def test_check_gives_each_bad_row_its_missing_columns_first_then_its_problems(artifact):
+    model = load_model(artifact)
+    columns = (config.DURATION, config.VIEWS, config.SHARES, config.BAN)
+    specs = tuple(spec for spec in model.predictors if spec.name in columns)
+    table = pa.table(
+        {
+            config.DURATION: ["12", None, "0", None, "30"],
+            config.VIEWS: ["1000", None, "-5", None, "12"],
+            config.SHARES: ["3", "2.5", "1", None, "4"],
+            config.BAN: ["active", "banned", "suspended", None, "under review"],
+        }
+    )
+
+    checked = model.check(table, specs)
+
+    assert checked.bad.tolist() == [False, True, True, True, False]
+    assert list(checked.reasons) == [
+        # columns in the file's order: duration, author_ban_status, then the counts
+        f"missing {config.DURATION}, {config.VIEWS}; {config.SHARES}: not a whole number",
+        f"{config.DURATION}: not positive; {config.BAN}: unknown category; {config.VIEWS}: negative",
+        EMPTY_ROW,
+    ]
+    assert checked.values[config.VIEWS][0] == 1000.0 and checked.values[config.BAN][4] == 1

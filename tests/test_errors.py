@@ -1,0 +1,37 @@
+"""Domain errors (``errors.py``): what they are, and that the command line turns every one
+of them into ``Error: ...`` on stderr with exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import tiktok_claims.data.load
+from tiktok_claims import errors
+from tiktok_claims.cli import app
+
+DOMAIN_ERRORS = sorted(errors.TiktokClaimsError.__subclasses__(), key=lambda kind: kind.__name__)
+
+
+def test_the_domain_errors_and_their_builtin_kinds():
+    assert {kind.__name__ for kind in DOMAIN_ERRORS} == {"AnalysisError", "DataError", "ModelFileError", "OptionsError"}
+    assert issubclass(errors.DataError, ValueError)
+    assert issubclass(errors.ModelFileError, ValueError)
+    assert issubclass(errors.OptionsError, ValueError)
+    assert issubclass(errors.AnalysisError, RuntimeError)
+    assert issubclass(errors.TiktokClaimsError, Exception) and not issubclass(errors.TiktokClaimsError, ValueError)
+
+
+@pytest.mark.parametrize("kind", DOMAIN_ERRORS, ids=lambda kind: kind.__name__)
+def test_the_command_line_prints_any_domain_error_and_exits_1(kind, monkeypatch, tmp_path):
+    def fail(path):
+        raise kind(f"{path}: what went wrong, and what to do")
+
+    monkeypatch.setattr(tiktok_claims.data.load, "load_dataset", fail)
+    path = tmp_path / "claims.csv"
+
+    result = CliRunner().invoke(app, ["validate", "--data", str(path)])
+
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {path}: what went wrong, and what to do\n"
+    assert result.stdout == "" and "Traceback" not in result.output

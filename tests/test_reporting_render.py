@@ -1,0 +1,202 @@
+"""Rendering the documents (``reporting/render.py``): numbers for reading, escaping in the
+templates, Markdown without raw HTML, the context read from metrics.json alone, and
+``rerender`` refusing anything but the metrics.json of a previous run."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from tiktok_claims import config
+from tiktok_claims.errors import DataError
+from tiktok_claims.reporting import figures
+from tiktok_claims.reporting.render import (
+    FIGURE_DPI,
+    _environment,
+    format_number,
+    markdown_to_html,
+    render_figure,
+    report_context,
+    rerender,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- numbers for reading
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "–"),
+        (math.nan, "–"),
+        (0, "0"),
+        (19_382, "19,382"),
+        (-1_234_567, "-1,234,567"),
+        (3.0, "3"),
+        (1e6, "1,000,000"),
+        (1234.4, "1,234"),
+        (-2500.7, "-2,501"),
+        (0.123456, "0.123"),
+        (np.float64(0.5), "0.500"),
+        (np.float64(2.0), "2"),
+    ],
+)
+def test_format_number(value, text):
+    assert format_number(value) == text
+
+
+def test_format_number_takes_the_digits_asked_for():
+    assert format_number(0.123456, digits=1) == "0.1"
+    assert format_number(2 / 3, digits=5) == "0.66667"
+    assert format_number(1234.5678, digits=5) == "1,235"  # thousands are shown whole
+
+
+# ---------------------------------------------------------------- the template environment
+
+
+def test_html_templates_escape_and_markdown_templates_do_not():
+    env = _environment()
+
+    assert env.autoescape("report.html.j2") and env.autoescape("executive_summary.html.j2")
+    assert not env.autoescape("report.md.j2")
+    assert env.from_string("{{ x }}").render(x="<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
+
+
+def test_template_filters_format_numbers_shares_p_values_and_markdown_text():
+    env = _environment()
+
+    assert env.from_string("{{ x | num }}").render(x=19382) == "19,382"
+    assert env.from_string("{{ x | pct }} {{ x | pct(2) }}").render(x=0.06251) == "6.3% 6.25%"
+    assert env.from_string("{{ a | p }}; {{ b | p }}").render(a=0.0004, b=0.0234) == "p &lt; 0.001; p = 0.023"
+    assert env.from_string("{{ t | md }}", ).render(t="a_b|<c>") == "a\\_b\\|\\&lt;c\\&gt;"
+
+
+def test_markdown_is_rendered_without_raw_html_and_with_tables():
+    html = markdown_to_html("Hello <script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<table>" in html and "<td>1</td>" in html
+
+
+# ---------------------------------------------------------------- figures and context
+
+
+def test_a_figure_is_rendered_as_png_with_its_description():
+    import pandas as pd
+
+    balance = pd.DataFrame({"level": ["not verified", "verified"], "count": [94, 6], "share": [0.94, 0.06]})
+
+    meta, png = render_figure(figures.class_balance, (balance, config.VERIFIED))
+
+    drawn = figures.class_balance(balance, config.VERIFIED)
+    assert png.startswith(PNG_SIGNATURE)
+    assert meta == {"name": drawn.name, "title": drawn.title, "alt": drawn.alt, "file": f"figures/{drawn.name}.png"}
+    assert meta["name"] == "class_balance" and meta["title"] and len(meta["alt"]) > 20
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # the IHDR chunk
+    assert (width, height) == (round(drawn.figure.get_figwidth() * FIGURE_DPI), round(drawn.figure.get_figheight() * FIGURE_DPI))
+
+
+def test_report_context_is_read_from_metrics_json_alone(real_run):
+    metrics = json.loads((real_run.out / "metrics.json").read_text(encoding="utf-8"))
+
+    context = report_context(metrics, metrics["figures"])
+
+    data = metrics["data"]
+    assert context["accounting"][:2] == [
+        {"item": "rows read", "rows": data["rows_read"]},
+        {"item": "rows used", "rows": data["rows_used"]},
+    ]
+    assert context["accounting"][2:] == [{"item": f"set aside: {r}", "rows": n} for r, n in data["rows_set_aside"].items()]
+    assert sum(row["rows"] for row in context["accounting"][1:]) == data["rows_read"]
+    assert context["synthetic"] is False
+    assert set(context["figures_by_name"]) == {f["name"] for f in metrics["figures"]}
+    assert context["coefficients"] == metrics["coefficients"] and context["vif"] == metrics["features"]["vif"]
+    assert "cv_table" in context and "per_class" in context  # the binary kind's own context
+
+
+# ---------------------------------------------------------------- rerender
+
+
+@pytest.fixture()
+def run_copy(real_run, tmp_path):
+    """A copy of the session's real run, free to damage."""
+    return shutil.copytree(real_run.out, tmp_path / "run")
+
+
+def _edit_metrics(directory, edit) -> None:
+    path = directory / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    edit(metrics)
+    path.write_text(json.dumps(metrics), encoding="utf-8")
+
+
+def test_rerender_writes_the_documents_of_the_run(run_copy):
+    written = rerender(run_copy)
+
+    assert sorted(written) == sorted(
+        ["executive_summary.html", "executive_summary.pdf", "report.html", "report.md", "technical_summary.md",
+         "pace_strategy.md", "technical_summary.html", "pace_strategy.html"]
+    )
+    assert all(path.parent == run_copy and path.is_file() for path in written.values())
+
+
+def test_rerender_refuses_a_directory_without_metrics(tmp_path):
+    with pytest.raises(DataError, match="metrics.json: cannot read a previous run's results"):
+        rerender(tmp_path)
+
+
+def test_rerender_refuses_a_metrics_file_that_is_not_json(run_copy):
+    (run_copy / "metrics.json").write_text("{not json", encoding="utf-8")
+
+    with pytest.raises(DataError, match="cannot read a previous run's results"):
+        rerender(run_copy)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["tool"].update(name="another-tool"),
+        lambda m: m.pop("tool"),
+        lambda m: m.pop("figures"),
+    ],
+    ids=["another-tool", "no-tool", "no-figures"],
+)
+def test_rerender_refuses_a_foreign_metrics_json(run_copy, edit):
+    before = (run_copy / "report.md").read_text(encoding="utf-8")
+    _edit_metrics(run_copy, edit)
+
+    with pytest.raises(DataError, match="not the metrics.json of a tiktok-claims run"):
+        rerender(run_copy)
+    assert (run_copy / "report.md").read_text(encoding="utf-8") == before
+
+
+def test_rerender_refuses_a_json_list(run_copy):
+    (run_copy / "metrics.json").write_text("[1, 2]", encoding="utf-8")
+
+    with pytest.raises(DataError, match="not the metrics.json of a tiktok-claims run"):
+        rerender(run_copy)
+
+
+def test_rerender_refuses_another_metrics_layout_naming_both(run_copy):
+    _edit_metrics(run_copy, lambda m: m["tool"].update(metrics_schema=config.METRICS_SCHEMA - 1))
+
+    with pytest.raises(DataError) as refused:
+        rerender(run_copy)
+    message = str(refused.value)
+    assert f"layout {config.METRICS_SCHEMA - 1!r}" in message and f"reads layout {config.METRICS_SCHEMA}" in message
+    assert "Re-run 'tiktok-claims run'" in message
+
+
+def test_rerender_refuses_when_a_figure_file_is_missing(run_copy):
+    metrics = json.loads((run_copy / "metrics.json").read_text(encoding="utf-8"))
+    removed = metrics["figures"][2]["file"]
+    (run_copy / removed).unlink()
+
+    with pytest.raises(DataError, match=f"figure file\\(s\\) missing: {removed}"):
+        rerender(run_copy)

@@ -1,0 +1,131 @@
+"""Separation found before fitting (``model/separation.py``), on constructed data whose
+separation is known by construction, and on the real data; at scale, the subsampled
+check against the exact one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from tiktok_claims import config
+from tiktok_claims.errors import AnalysisError
+from tiktok_claims.model.separation import detect_separation
+
+
+def _with_constant(**columns) -> pd.DataFrame:
+    return sm.add_constant(pd.DataFrame(columns))
+
+
+def test_complete_separation_is_detected():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.uniform(-3, -0.1, 50), rng.uniform(0.1, 3, 50)])
+    z = rng.normal(size=100)
+    found = detect_separation(_with_constant(x=x, z=z), (x > 0).astype(int))
+    assert found.kind == "complete"
+    assert found.misclassified == 0
+    assert found.hinge == pytest.approx(0.0, abs=1e-9)
+    assert found.use_penalized
+
+
+def test_quasi_complete_separation_is_detected_with_the_infinite_coefficient():
+    rng = np.random.default_rng(3)
+    x = np.repeat([-2.0, -1.0, 0.0, 0.0, 1.0, 2.0], 20)
+    y = np.repeat([0, 0, 0, 1, 1, 1], 20)
+    found = detect_separation(_with_constant(x=x, z=rng.normal(size=x.size)), y)
+    assert found.kind == "quasi-complete"
+    assert found.infinite == ("x",)
+    assert found.direction["x"] > 0
+    assert found.use_penalized
+
+
+def test_overlapping_classes_are_not_separated(made_up_logit_data):
+    frame, y = made_up_logit_data()
+    found = detect_separation(sm.add_constant(frame), y)
+    assert found.kind == "none"
+    assert found.infinite == ()
+    assert not found.direction.any()
+    assert not found.use_penalized
+
+
+def test_near_separation_counts_the_rows_on_the_wrong_side():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, 1000)
+    y = (x > 0).astype(int)
+    flipped = np.flatnonzero(np.abs(x) > 0.5)[:5]
+    y[flipped] = 1 - y[flipped]
+    found = detect_separation(_with_constant(x=x), y)
+    assert found.kind == "near"
+    assert found.infinite == ()
+    assert found.leading_predictor == "x"
+    assert 5 <= found.misclassified <= 10
+
+
+def test_collinear_columns_are_not_mistaken_for_separation(made_up_logit_data):
+    frame, y = made_up_logit_data()
+    found = detect_separation(sm.add_constant(frame.assign(twice=2 * frame["size"])), y)
+    assert found.kind == "none"
+    assert found.infinite == ()
+
+
+def test_separation_refuses_a_single_class():
+    with pytest.raises(AnalysisError, match="both classes"):
+        detect_separation(_with_constant(x=[1.0, 2.0, 3.0]), [1, 1, 1])
+
+
+def test_claim_status_on_engagement_counts_nearly_separates(real_dataset):
+    frame = real_dataset.frame
+    counts = frame[list(config.COUNT_COLUMNS)].astype(float)
+    design = sm.add_constant((counts - counts.mean()) / counts.std())
+    found = detect_separation(design, (frame[config.CLAIM] == "claim").astype(int))
+    assert found.kind in ("near", "quasi-complete", "complete")
+    assert found.misclassified_share < 0.02
+    assert found.leading_predictor == config.VIEWS
+
+
+# ---------------------------------------------------------------- separation at scale
+
+
+def _design(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
+    return pd.DataFrame(x, columns=["const", "a", "b", "c"]), rng
+
+
+def test_subsampled_separation_check_agrees_with_the_exact_one():
+    design, rng = _design(12_000)
+    overlapping = (rng.random(12_000) < 1 / (1 + np.exp(-(design["a"] - 1)))).astype(int)
+    separated = (design["a"] + 0.5 * design["b"] > 0.3).astype(int).to_numpy()
+    for y, kind in ((overlapping, "none"), (separated, "complete")):
+        exact = detect_separation(design, y, max_rows=None)
+        sampled = detect_separation(design, y, max_rows=3_000)
+        assert exact.kind == sampled.kind == kind
+        assert exact.sampled == 0 and 3_000 <= sampled.sampled < 12_000 and sampled.n == 12_000
+        if kind == "complete":  # proven on every row by the rule found on the (grown) subsample
+            margins = design.to_numpy() / np.abs(design.to_numpy()).max(axis=0) @ sampled.rule.to_numpy()
+            assert np.all(np.where(y == 1, margins, -margins) > 0)
+    # The subsample's rule is counted over every row, so it cannot beat the exact optimum by much.
+    exact, sampled = detect_separation(design, overlapping, max_rows=None), detect_separation(design, overlapping, max_rows=3_000)
+    assert abs(sampled.misclassified - exact.misclassified) < 0.02 * 12_000
+
+
+def test_quasi_complete_separation_found_from_a_subsample_is_verified_on_every_row():
+    design, rng = _design(12_000, seed=1)
+    design["group"] = (rng.random(12_000) < 0.2).astype(float)
+    y = (rng.random(12_000) < 0.3).astype(int)
+    y[design["group"].to_numpy() == 1] = 0  # no event in the group: its estimate is infinite
+    sampled = detect_separation(design, y, max_rows=3_000)
+    assert sampled.kind == "quasi-complete" and "group" in sampled.infinite
+
+
+def test_a_nearly_separated_design_is_not_called_complete_from_a_subsample():
+    design, rng = _design(12_000, seed=2)
+    y = np.array(design["a"] > 0, dtype=int)
+    flipped = rng.choice(12_000, size=5, replace=False)
+    y[flipped] = 1 - y[flipped]  # five rows on the wrong side: not separable, nearly so
+    sampled = detect_separation(design, y, max_rows=3_000)
+    exact = detect_separation(design, y, max_rows=None)
+    assert sampled.kind == exact.kind == "near"
+    # Counted over every row with the subsample's rule: at least the exact optimum's few, never many more.
+    assert 1 <= sampled.misclassified <= exact.misclassified + 0.002 * 12_000
