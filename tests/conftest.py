@@ -64,13 +64,14 @@ def real_analysis(real_data_path):
 
 @pytest.fixture(scope="session")
 def real_parts(real_analysis) -> dict:
-    """Training and test rows of the real analysis, with 0/1 labels computed here."""
+    """Every used row, the training and test rows of the real analysis, with 0/1 labels computed here."""
     frame = real_analysis.dataset.frame
     train, test = frame.loc[real_analysis.split.train], frame.loc[real_analysis.split.test]
     return {
         "frame": frame,
         "train": train,
         "test": test,
+        "y": (frame[config.VERIFIED] == "verified").astype(int),
         "y_train": (train[config.VERIFIED] == "verified").astype(int),
         "y_test": (test[config.VERIFIED] == "verified").astype(int),
     }

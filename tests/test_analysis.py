@@ -95,7 +95,7 @@ def test_check_assumptions_of_a_binary_outcome_gives_the_logistic_checklist(smal
     assert approach.label == "binomial logistic regression" and spec.target == config.VERIFIED
     assert [check["name"] for check in checks] == LOGISTIC_CHECKS
     assert all(check["verdict"] in ("pass", "warn", "fail") for check in checks)
-    assert stages == ["Loading and validating the data", "Fitting the binomial logistic regression and checking its assumptions"]
+    assert stages == ["Loading and validating the data", "Fitting the binomial logistic regression on every used row and checking its assumptions"]
 
 
 def test_check_assumptions_of_another_family_gives_its_own_checklist(small_frame):

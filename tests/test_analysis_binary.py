@@ -64,11 +64,12 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
     import tiktok_claims.analysis.binary as analysis_module
 
     real_models = cross_validation._models
-    real_fit = analysis_module.fit
+    real_fit = analysis_module.fit_classifier
 
-    def models_with_recorders(spec, seed, penalized=False):
+    def models_with_recorders(spec, seed, penalized=False, untransformed=None):
         return {
-            name: (None if m is None else record_fits(m)) for name, m in real_models(spec, seed, penalized).items()
+            name: (None if m is None else record_fits(m))
+            for name, m in real_models(spec, seed, penalized, untransformed).items()
         }
 
     def fit_with_recorder(train, *args, **kwargs):
@@ -77,7 +78,7 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
 
     RecordingPreprocessor.seen = []
     monkeypatch.setattr(cross_validation, "_models", models_with_recorders)
-    monkeypatch.setattr(analysis_module, "fit", fit_with_recorder)
+    monkeypatch.setattr(analysis_module, "fit_classifier", fit_with_recorder)
     # In-process, so the recorders see every fit (forked workers would record in their own memory).
     folds = 3
     result = analyze(small_frame, balance=balance, cv_folds=folds, bootstrap=100, workers=1)
@@ -110,7 +111,7 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
 @pytest.mark.parametrize("balance", ["upsample", "smote"])
 def test_resampled_training_matrix_holds_no_copy_of_a_test_row(small_frame, balance):
     result = analyze(small_frame, balance=balance, cv_folds=2, bootstrap=100)
-    pipeline = result.model.pipeline
+    pipeline = result.classifier.pipeline
     preprocess = pipeline.named_steps["preprocess"]
     resampler = pipeline.steps[1][1]
     frame = result.dataset.frame

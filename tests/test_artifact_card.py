@@ -84,9 +84,9 @@ def test_card_lists_every_input_with_its_type_and_categories(analysis, card):
 
 
 def test_card_coefficients_are_the_fitted_classifier(analysis, card):
-    classifier = analysis.model.pipeline.named_steps["classifier"]
+    classifier = analysis.classifier.pipeline.named_steps["classifier"]
 
-    assert [c["feature"] for c in card["coefficients"]] == ["intercept", *analysis.model.feature_names]
+    assert [c["feature"] for c in card["coefficients"]] == ["intercept", *analysis.classifier.feature_names]
     np.testing.assert_array_equal(
         [c["coefficient"] for c in card["coefficients"]], [classifier.intercept_[0], *classifier.coef_.ravel()]
     )
@@ -137,7 +137,7 @@ def test_the_claim_model_scores_a_backlog_like_any_other(analysis, written, tmp_
     assert (result.rows_read, result.rows_scored, result.rows_rejected) == (len(frame), len(frame) - 1, 1)
     assert result.rejected == {f"{config.VERIFIED}: unknown category": 1}
     kept = frame.drop(index=9)
-    expected = analysis.model.pipeline.predict_proba(kept[list(analysis.features.columns)])[:, 1]
-    np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-12)
+    expected = analysis.classifier.pipeline.predict_proba(kept[list(analysis.features.columns)])[:, 1]
+    np.testing.assert_allclose(scored["score"], expected, rtol=0, atol=1e-12)
     assert set(scored["predicted_label"]) <= {"claim", "opinion"}
     assert math.isclose(result.threshold, analysis.threshold.threshold)

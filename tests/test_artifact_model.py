@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 
 from tiktok_claims import config
-from tiktok_claims.artifact.model import EMPTY_ROW, REPORTED_BAD_ROWS
+from tiktok_claims.artifact.model import REPORTED_BAD_ROWS
 from tiktok_claims.artifact.store import load_model
+from tiktok_claims.data.rules import EMPTY_ROW, check_rows
 from tiktok_claims.errors import DataError
 
 
@@ -27,7 +28,7 @@ def test_rows(real_analysis):
 def test_scores_equal_a_hand_computed_logistic_function(real_analysis, artifact, test_rows):
     """Standardize with the training means/SDs, dummy-code, apply the classifier's coefficients."""
     train = real_analysis.dataset.frame.loc[real_analysis.split.train]
-    classifier = real_analysis.model.pipeline.named_steps["classifier"]
+    classifier = real_analysis.classifier.pipeline.named_steps["classifier"]
     columns = []
     for name in real_analysis.features.continuous:
         values = train[name].astype(float)
@@ -75,7 +76,8 @@ def test_many_bad_rows_are_counted_and_the_first_few_named(artifact, test_rows):
     assert "and 3 more" in message
 
 
-def test_check_gives_each_bad_row_its_missing_columns_first_then_its_problems(artifact):
+def test_the_models_predictors_are_checked_missing_columns_first_then_problems(artifact):
+    """The row rules (data.rules.check_rows) applied to the columns this model reads."""
     model = load_model(artifact)
     columns = (config.DURATION, config.VIEWS, config.SHARES, config.BAN)
     specs = tuple(spec for spec in model.predictors if spec.name in columns)
@@ -88,7 +90,7 @@ def test_check_gives_each_bad_row_its_missing_columns_first_then_its_problems(ar
         }
     )
 
-    checked = model.check(table, specs)
+    checked = check_rows(table, specs)
 
     assert checked.bad.tolist() == [False, True, True, True, False]
     assert list(checked.reasons) == [

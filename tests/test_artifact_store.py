@@ -51,7 +51,7 @@ def claim_document(claim_model):
 
 
 def test_round_trip_scores_the_test_rows_like_the_pipeline(real_analysis, artifact, test_rows):
-    expected = real_analysis.model.pipeline.predict_proba(test_rows[list(real_analysis.features.columns)])[:, 1]
+    expected = real_analysis.classifier.pipeline.predict_proba(test_rows[list(real_analysis.features.columns)])[:, 1]
 
     loaded = load_model(artifact)
 
@@ -65,7 +65,7 @@ def test_round_trip_keeps_the_threshold_and_provenance(real_analysis, artifact):
     assert loaded.threshold == real_analysis.evaluation.threshold == real_analysis.threshold.threshold
     assert (loaded.target, loaded.positive_class, loaded.negative_class) == (config.VERIFIED, "verified", "not verified")
     assert loaded.payload["training_data"]["sha256"] == real_analysis.dataset.sha256
-    assert loaded.payload["features"] == list(real_analysis.model.feature_names)
+    assert loaded.payload["features"] == list(real_analysis.classifier.feature_names)
 
 
 def test_artifact_and_card_are_plain_json(written, document):

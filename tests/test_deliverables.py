@@ -224,17 +224,7 @@ def test_report_from_in_a_fresh_interpreter_loads_the_renderer(modules_of_report
 
 @pytest.mark.parametrize(
     "module",
-    [
-        *FITTING_MODULES,
-        pytest.param(
-            "tiktok_claims.model.families",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="reported: interpretation.py imports model.families (for the FamilyFit annotation only), "
-                "so rendering imports a fitting module, and statsmodels with it",
-            ),
-        ),
-    ],
+    [*FITTING_MODULES, "tiktok_claims.model.families"],
 )
 def test_report_from_does_not_import_the_fitting_modules(modules_of_report_from, module):
     from importlib.util import find_spec

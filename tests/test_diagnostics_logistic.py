@@ -23,7 +23,7 @@ from tiktok_claims.diagnostics.logistic import check_logistic
 from tiktok_claims.errors import AnalysisError
 from tiktok_claims.model.features import select_features
 from tiktok_claims.model.firth import FirthInference
-from tiktok_claims.model.logistic import fit
+from tiktok_claims.model.logistic import fit_inference
 from tiktok_claims.model.split import encode_target, split
 
 CHECK_NAMES = [
@@ -41,13 +41,11 @@ CHECK_NAMES = [
 
 
 def _fitted(frame: pd.DataFrame, target: str, seed: int = config.DEFAULT_SEED):
-    """Training rows, 0/1 target, feature spec and inference Logit, as ``analyze`` builds them."""
+    """Every used row, 0/1 target, feature spec (chosen on the training part) and inference fit, as ``analyze`` builds them."""
     parts = split(frame, target, seed)
-    train = frame.loc[parts.train]
-    spec = select_features(train, target)
-    y_train = encode_target(train[target], config.POSITIVE_CLASS[target])
-    model = fit(train, y_train, spec, "none", seed)
-    return train, y_train, spec, model.inference
+    spec = select_features(frame.loc[parts.train], target)
+    y = encode_target(frame[target], config.POSITIVE_CLASS[target])
+    return frame, y, spec, fit_inference(frame, y, spec).result
 
 
 # --- the whole checklist --------------------------------------------------------------
@@ -75,7 +73,7 @@ def test_checklist_on_synthetic_data():
 def test_checklist_refuses_a_model_fitted_on_other_rows():
     dataset = dataset_from_frame(make_synthetic(2000, seed=8), source="synthetic")
     train, y, spec, inference = _fitted(dataset.frame, config.VERIFIED, seed=8)
-    with pytest.raises(AnalysisError, match=f"not the {len(train) - 1} training rows given"):
+    with pytest.raises(AnalysisError, match=f"not the {len(train) - 1} rows given"):
         check_logistic(train.iloc[1:], y.iloc[1:], spec, inference)
 
 

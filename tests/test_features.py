@@ -279,7 +279,21 @@ def test_real_log1p_rule_equals_the_hand_rule_on_log_counts(train):
 
 def test_leakage_guard_leaves_out_near_copies_of_a_count_target(real_dataset):
     frame = real_dataset.frame
-    parts = split(frame, None, seed=42)
-    spec = select_features(frame.loc[parts.train], config.VIEWS)
-    assert config.VIEWS not in spec.continuous
-    assert config.LIKES in spec.dropped and "near-copy" in spec.dropped[config.LIKES]
+    train = frame.loc[split(frame, None, seed=42).train]
+    spec = select_features(train, config.LIKES)
+    rho = train[config.VIEWS].corr(train[config.LIKES], method="spearman")
+    assert rho >= config.LEAKAGE_RANK_CORRELATION
+    assert config.LIKES not in spec.continuous and config.VIEWS not in spec.continuous
+    assert spec.dropped[config.VIEWS] == (
+        f"near-copy of the target {config.LIKES} (Spearman rho = {rho:.2f} >= {config.LEAKAGE_RANK_CORRELATION:g})"
+    )
+
+
+def test_the_consequences_of_views_are_left_out_of_its_model(real_dataset):
+    frame = real_dataset.frame
+    spec = select_features(frame.loc[split(frame, None, seed=42).train], config.VIEWS)
+    engagement = (config.LIKES, config.SHARES, config.DOWNLOADS, config.COMMENTS)
+    assert spec.continuous == (config.DURATION,)
+    for column in engagement:
+        assert spec.dropped[column].startswith("a consequence of the outcome")
+    assert spec.vif_dropped == ()

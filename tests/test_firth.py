@@ -15,7 +15,7 @@ from tiktok_claims import config
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.model.features import select_features
 from tiktok_claims.model.firth import FirthInference, FirthLogisticRegression, firth
-from tiktok_claims.model.logistic import fit
+from tiktok_claims.model.logistic import fit_classifier, fit_inference
 from tiktok_claims.model.separation import detect_separation
 from tiktok_claims.model.split import encode_target
 
@@ -91,8 +91,12 @@ def test_inference_reads_like_statsmodels(small):
     assert np.all(np.abs(inference.params[1:]) <= np.abs(ml.params[1:]) + 1e-9)
     assert inference.llnull == pytest.approx(ml.llnull)
     assert inference.llf <= ml.llf + 1e-9
+    # Profile limits (as logistf): with 200 well-behaved rows, close to the Wald limits and bracketing the estimate.
     ci = inference.conf_int(0.05)
-    np.testing.assert_allclose(ci[1] - ci[0], 2 * stats.norm.ppf(0.975) * inference.bse)
+    assert inference.wald_fallback == ()
+    assert ((ci[0] < inference.params) & (inference.params < ci[1])).all()
+    np.testing.assert_allclose(ci[1] - ci[0], 2 * stats.norm.ppf(0.975) * inference.bse, rtol=0.1)
+    assert not np.allclose(ci[1] - ci[0], 2 * stats.norm.ppf(0.975) * inference.bse, rtol=1e-6)
     np.testing.assert_allclose(inference.predict(design), 1 / (1 + np.exp(-(x @ inference.params.to_numpy()))))
     assert inference.model.exog_names == ["const", "a", "b"]
 
@@ -125,21 +129,22 @@ def test_fit_falls_back_to_firth_under_separation():
     frame = _separated_frame()
     spec = select_features(frame, config.CLAIM)
     y = encode_target(frame[config.CLAIM], config.POSITIVE_CLASS[config.CLAIM])
-    model = fit(frame, y, spec, "class-weights", seed=1)
-    assert model.separation.kind == "complete"
-    assert model.penalized and model.estimator.startswith("Firth")
-    assert np.all(np.isfinite(model.inference.params)) and np.all(np.isfinite(model.inference.bse))
-    classifier = model.pipeline.named_steps["classifier"]
-    assert isinstance(classifier, FirthLogisticRegression)
-    # The inference model is the unweighted Firth fit on the pipeline's own design.
-    design = model.inference.model.exog
-    np.testing.assert_allclose(model.inference.params.to_numpy(), firth(design, y.to_numpy()).beta)
+    classifier = fit_classifier(frame, y, spec, "class-weights", seed=1)
+    inference = fit_inference(frame, y, spec)
+    assert classifier.separation.kind == "complete" and inference.separation.kind == "complete"
+    assert classifier.penalized and inference.penalized and inference.estimator.startswith("Firth")
+    assert np.all(np.isfinite(inference.result.params)) and np.all(np.isfinite(inference.result.bse))
+    assert isinstance(classifier.pipeline.named_steps["classifier"], FirthLogisticRegression)
+    # The inference model is the unweighted Firth fit on its own design.
+    design = inference.result.model.exog
+    np.testing.assert_allclose(inference.result.params.to_numpy(), firth(design, y.to_numpy()).beta)
 
 
 def test_fit_keeps_maximum_likelihood_without_separation():
     frame = make_synthetic(3_000, seed=5).dropna().reset_index(drop=True)
     spec = select_features(frame, config.VERIFIED)
     y = encode_target(frame[config.VERIFIED], config.POSITIVE_CLASS[config.VERIFIED])
-    model = fit(frame, y, spec, "class-weights", seed=1)
-    assert model.separation.kind == "none" and not model.penalized
-    assert not isinstance(model.inference, FirthInference) and model.estimator.startswith("maximum likelihood")
+    classifier = fit_classifier(frame, y, spec, "class-weights", seed=1)
+    inference = fit_inference(frame, y, spec)
+    assert inference.separation.kind == "none" and not inference.penalized and not classifier.penalized
+    assert not isinstance(inference.result, FirthInference) and inference.estimator.startswith("maximum likelihood")

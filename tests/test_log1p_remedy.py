@@ -27,13 +27,14 @@ from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.diagnostics.logistic import _linearity_check, check_logistic
 from tiktok_claims.diagnostics.statistics import box_tidwell, empirical_logits
 from tiktok_claims.errors import ModelFileError
-from tiktok_claims.interpretation import DOUBLING, coefficient_table, key_findings
+from tiktok_claims.interpretation.effects import DOUBLING, coefficient_table
+from tiktok_claims.interpretation.findings import key_findings
 from tiktok_claims.model.features import (
     FeatureSpec,
     build_preprocessor,
     select_features,
 )
-from tiktok_claims.model.logistic import fit
+from tiktok_claims.model.logistic import fit_classifier, fit_inference
 from tiktok_claims.model.split import encode_target, split
 from tiktok_claims.scoring.local import score_file
 
@@ -78,18 +79,19 @@ def test_preprocessor_keeps_readable_names_and_logs_only_the_counts(parts, desig
 
 def test_log1p_fit_equals_a_hand_built_statsmodels_logit(parts, log1p_spec, design_by_hand):
     train, test, y = parts
-    model = fit(train, y, log1p_spec, "none", SEED)
-    assert not model.penalized  # the hand-built reference is maximum likelihood
+    classifier = fit_classifier(train, y, log1p_spec, "none", SEED)
+    inference = fit_inference(train, y, log1p_spec)
+    assert not inference.penalized and not classifier.penalized  # the hand-built reference is maximum likelihood
 
     design = hand_design(design_by_hand, train, train, log1p_spec)
     reference = sm.Logit(y.astype(float), design).fit(method="newton", disp=False)
 
-    np.testing.assert_allclose(model.inference.params[design.columns], reference.params, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(model.inference.bse[design.columns], reference.bse, rtol=1e-7)
-    scores = model.pipeline.predict_proba(test[log1p_spec.columns])[:, 1]
+    np.testing.assert_allclose(inference.result.params[design.columns], reference.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(inference.result.bse[design.columns], reference.bse, rtol=1e-7)
+    scores = classifier.pipeline.predict_proba(test[log1p_spec.columns])[:, 1]
     np.testing.assert_allclose(scores, reference.predict(hand_design(design_by_hand, train, test, log1p_spec)), atol=1e-7)
     for name in log1p_spec.log1p:
-        assert model.train_scales[name] == pytest.approx(np.log1p(train[name].to_numpy(dtype=float)).std(), rel=1e-12)
+        assert inference.scales[name] == pytest.approx(np.log1p(train[name].to_numpy(dtype=float)).std(), rel=1e-12)
 
 
 # ---------------------------------------------------------------- artifact and scorer
@@ -126,12 +128,12 @@ def test_artifact_records_the_transform_with_log_scale_mean_and_scale(saved):
 def test_artifact_scores_like_the_pipeline_and_a_hand_computed_logistic(saved, design_by_hand):
     analysis, path = saved
     train, test = _rows(analysis, "train"), _rows(analysis, "test")
-    classifier = analysis.model.pipeline.named_steps["classifier"]
+    classifier = analysis.classifier.pipeline.named_steps["classifier"]
     logits = hand_design(design_by_hand, train, test, analysis.features).drop(columns="const").to_numpy() @ classifier.coef_.ravel()
 
     scores = load_model(path).predict_proba(test)
 
-    np.testing.assert_allclose(scores, analysis.model.pipeline.predict_proba(test[analysis.features.columns])[:, 1], atol=1e-12)
+    np.testing.assert_allclose(scores, analysis.classifier.pipeline.predict_proba(test[analysis.features.columns])[:, 1], atol=1e-12)
     np.testing.assert_allclose(scores, expit(logits + classifier.intercept_[0]), atol=1e-12)
 
 
@@ -149,8 +151,8 @@ def test_streaming_scorer_applies_the_transform_and_rejects_negative_counts(save
 
     kept = test.drop(index=broken)
     scored = pd.read_csv(tmp_path / "scored.csv")
-    expected = analysis.model.pipeline.predict_proba(kept[analysis.features.columns])[:, 1]
-    np.testing.assert_allclose(scored["probability"], expected, atol=1e-12)
+    expected = analysis.classifier.pipeline.predict_proba(kept[analysis.features.columns])[:, 1]
+    np.testing.assert_allclose(scored["score"], expected, atol=1e-12)
     assert result.rejected == {f"{count}: negative": 1}
 
 
@@ -235,14 +237,15 @@ def test_odds_ratio_per_doubling_equals_a_logit_on_log2_counts():
 
 
 def test_findings_read_a_log1p_predictor_per_doubling():
+    common = {"unit": "", "coef": 0.0, "sd": 1.0, "probability_change": 0.0}
     made_up = pd.DataFrame(
         [
-            {"name": config.SHARES, "unit_size": DOUBLING, "odds_ratio": 2.09, "or_ci_low": 1.99, "or_ci_high": 2.2,
-             "p_value": 0.0, "log1p": True},
-            {"name": config.COMMENTS, "unit_size": DOUBLING, "odds_ratio": 0.8, "or_ci_low": 0.7, "or_ci_high": 0.9,
-             "p_value": 0.001, "log1p": True},
-            {"name": config.DURATION, "unit_size": 10.0, "odds_ratio": 1.05, "or_ci_low": 0.99, "or_ci_high": 1.1,
-             "p_value": 0.08, "log1p": False},
+            {**common, "name": config.SHARES, "unit_size": DOUBLING, "odds_ratio": 2.09, "or_ci_low": 1.99,
+             "or_ci_high": 2.2, "p_value": 0.0, "p_adjusted": 0.0, "log1p": True},
+            {**common, "name": config.COMMENTS, "unit_size": DOUBLING, "odds_ratio": 0.8, "or_ci_low": 0.7,
+             "or_ci_high": 0.9, "p_value": 0.001, "p_adjusted": 0.002, "log1p": True},
+            {**common, "name": config.DURATION, "unit_size": 10.0, "odds_ratio": 1.05, "or_ci_low": 0.99,
+             "or_ci_high": 1.1, "p_value": 0.08, "p_adjusted": 0.08, "log1p": False},
         ]
     )
 
@@ -250,10 +253,10 @@ def test_findings_read_a_log1p_predictor_per_doubling():
 
     assert shares["sentence"] == (
         "Holding the other characteristics fixed, each doubling of (1 + shares) multiplies the odds of being a claim "
-        "by 2.09 (95% CI 1.99–2.20, p < 0.001)."
+        "by 2.09 (odds ratio 2.09, 95% CI 1.99–2.20; p < 0.001; Holm-adjusted over 3 terms p < 0.001)."
     )
-    assert "each doubling of (1 + comments) lowers the odds of being a claim by 20% (odds ratio 0.80)" in comments["sentence"]
-    assert "each additional 10 seconds multiplies" in duration["sentence"]
+    assert "each doubling of (1 + comments) lowers the odds of being a claim by 20% (odds ratio 0.80" in comments["sentence"]
+    assert "each additional 10 seconds raises the odds of being a claim by 5%" in duration["sentence"]
 
 
 # ---------------------------------------------------------------- linearity checks
@@ -343,9 +346,9 @@ def real_training_part(real_dataset):
 def test_real_box_tidwell_on_the_log1p_model_matches_a_hand_built_logit(real_training_part, design_by_hand):
     train, y = real_training_part
     spec = select_features(train, TARGET, transform="log1p")
-    model = fit(train, y, spec, "class-weights", SEED)
+    inference = fit_inference(train, y, spec)
 
-    table = check_logistic(train, y, spec, model.inference).box_tidwell.set_index("predictor")
+    table = check_logistic(train, y, spec, inference.result).box_tidwell.set_index("predictor")
 
     # The model's standardized design plus (x + s)·ln(x + s) of each predictor as it enters (x = log1p(count)
     # for the transformed counts); a term's Wald z does not depend on how the linear terms are scaled.
@@ -386,6 +389,6 @@ def test_run_with_log1p_writes_a_version_3_artifact_that_scores_like_the_pipelin
                                       str(tmp_path / "videos.csv"), "--out", str(tmp_path / "scored.csv"), "--quiet"])
     assert scored.exit_code == 0, scored.output
     analysis = analyze(None, transform="log1p", bootstrap=100, cv_folds=2, workers=1)
-    expected = analysis.model.predict_proba(videos.reset_index(drop=True)[analysis.features.columns])
-    got = pd.read_csv(tmp_path / "scored.csv")["probability"].to_numpy()
+    expected = analysis.classifier.predict_proba(videos.reset_index(drop=True)[analysis.features.columns])
+    got = pd.read_csv(tmp_path / "scored.csv")["score"].to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)

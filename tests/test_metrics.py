@@ -215,7 +215,7 @@ def test_test_part_is_untouched_and_keeps_the_natural_prevalence(real_analysis, 
 def test_threshold_maximizes_f1_on_training_scores(real_analysis):
     train = real_analysis.dataset.frame.loc[real_analysis.split.train]
     truth = (train[config.VERIFIED] == "verified").to_numpy()
-    scores = real_analysis.model.predict_proba(train[list(real_analysis.features.columns)])
+    scores = real_analysis.classifier.predict_proba(train[list(real_analysis.features.columns)])
     positive_scores = np.sort(scores[truth])
     all_scores = np.sort(scores)
     candidates = np.unique(scores)

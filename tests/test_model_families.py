@@ -17,7 +17,7 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 from tiktok_claims import config
 from tiktok_claims.approach import ORDERED_LEVELS, Family, OutcomeKind
 from tiktok_claims.errors import AnalysisError
-from tiktok_claims.interpretation import family_coefficients
+from tiktok_claims.interpretation.effects import family_coefficients
 from tiktok_claims.model.families import fit_family
 
 

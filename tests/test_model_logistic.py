@@ -33,10 +33,10 @@ def raw_unit_design(frame: pd.DataFrame, continuous, categorical, units: pd.Seri
 
 @pytest.fixture(scope="session")
 def independent_logit(real_analysis, real_parts):
-    """Unweighted Logit on the raw training features per readable unit (never standardized)."""
+    """Unweighted Logit on the raw features of every used row, per readable unit (never standardized)."""
     units = real_analysis.coefficients.set_index("name")["unit_size"]
-    design = raw_unit_design(real_parts["train"], real_analysis.features.continuous, real_analysis.features.categorical, units)
-    result = sm.Logit(real_parts["y_train"].astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    design = raw_unit_design(real_parts["frame"], real_analysis.features.continuous, real_analysis.features.categorical, units)
+    result = sm.Logit(real_parts["y"].astype(float), design).fit(method="newton", maxiter=100, disp=False)
     assert result.mle_retvals["converged"]
     return result, units
 
@@ -55,14 +55,15 @@ def standardized_by_hand(train: pd.DataFrame, continuous, categorical) -> pd.Dat
 
 def test_scaler_is_fitted_on_the_training_rows_only(real_analysis, real_parts):
     continuous = list(real_analysis.features.continuous)
-    scaler = real_analysis.model.pipeline.named_steps["preprocess"].named_transformers_["continuous"]
+    scaler = real_analysis.classifier.pipeline.named_steps["preprocess"].named_transformers_["continuous"]
     train_values = real_parts["train"][continuous].to_numpy(dtype=float)
     all_values = real_parts["frame"][continuous].to_numpy(dtype=float)
 
     np.testing.assert_allclose(scaler.mean_, train_values.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(scaler.scale_, train_values.std(axis=0), rtol=1e-12)
     assert not np.allclose(scaler.mean_, all_values.mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(real_analysis.model.train_scales[continuous], train_values.std(axis=0), rtol=1e-12)
+    # The inference model, fitted on every used row, reads its coefficients per SD of those rows.
+    np.testing.assert_allclose(real_analysis.inference.scales[continuous], all_values.std(axis=0), rtol=1e-12)
 
 
 # ---------------------------------------------------------------- inference (statsmodels)
@@ -88,10 +89,10 @@ def test_coefficients_per_unit_equal_an_independent_raw_unit_logit(real_analysis
     np.testing.assert_allclose(table.loc[slopes, column], reference[slopes], rtol=1e-5)
 
 
-def test_intercept_is_the_log_odds_at_the_training_means(real_analysis, real_parts, independent_logit):
+def test_intercept_is_the_log_odds_at_the_means_of_every_used_row(real_analysis, real_parts, independent_logit):
     result, units = independent_logit
     continuous = list(real_analysis.features.continuous)
-    means = real_parts["train"][continuous].astype(float).mean()
+    means = real_parts["frame"][continuous].astype(float).mean()
     at_means = result.params["const"] + float((result.params[continuous] * means / units[continuous]).sum())
 
     assert real_analysis.coefficients.set_index("name").loc["const", "coef"] == pytest.approx(at_means, rel=1e-6)
@@ -102,7 +103,7 @@ def test_convergence_is_recorded(real_analysis):
 
     assert convergence["statsmodels_converged"] is True
     assert 0 < convergence["sklearn_newton_iterations"] < modeling.MAX_ITER
-    assert convergence["sklearn_newton_iterations"] == int(np.max(real_analysis.model.pipeline.named_steps["classifier"].n_iter_))
+    assert convergence["sklearn_newton_iterations"] == int(np.max(real_analysis.classifier.pipeline.named_steps["classifier"].n_iter_))
 
 
 # ---------------------------------------------------------------- prediction pipeline (sklearn)
@@ -116,10 +117,12 @@ def _per_unit(coef: pd.Series, train: pd.DataFrame, continuous, units: pd.Series
     return converted
 
 
-def test_unweighted_sklearn_pipeline_equals_the_statsmodels_logit(real_analysis, real_parts, independent_logit):
-    result, units = independent_logit
+def test_unweighted_sklearn_pipeline_equals_the_statsmodels_logit(real_analysis, real_parts):
     spec, train = real_analysis.features, real_parts["train"]
-    fitted = modeling.fit(train, real_parts["y_train"], spec, "none", config.DEFAULT_SEED)
+    units = real_analysis.coefficients.set_index("name")["unit_size"]
+    design = raw_unit_design(train, spec.continuous, spec.categorical, units)
+    result = sm.Logit(real_parts["y_train"].astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    fitted = modeling.fit_classifier(train, real_parts["y_train"], spec, "none", config.DEFAULT_SEED)
     classifier = fitted.pipeline.named_steps["classifier"]
     names = list(fitted.pipeline.named_steps["preprocess"].get_feature_names_out())
     coef = _per_unit(pd.Series(classifier.coef_.ravel(), index=names), train, spec.continuous, units)
@@ -140,13 +143,13 @@ def test_class_weighted_pipeline_equals_a_frequency_weighted_glm(real_analysis, 
     glm = sm.GLM(
         y.astype(float), sm.add_constant(design), family=sm.families.Binomial(), freq_weights=weights
     ).fit()
-    classifier = real_analysis.model.pipeline.named_steps["classifier"]
-    names = list(real_analysis.model.feature_names)
+    classifier = real_analysis.classifier.pipeline.named_steps["classifier"]
+    names = list(real_analysis.classifier.feature_names)
 
     np.testing.assert_allclose(classifier.coef_.ravel(), glm.params[names], atol=1e-4)
     assert classifier.intercept_[0] == pytest.approx(glm.params["const"], abs=1e-4)
     # The weighted fit is a different model from the unweighted inference fit.
-    assert abs(classifier.intercept_[0] - real_analysis.model.inference.params["const"]) > 0.5
+    assert abs(classifier.intercept_[0] - real_analysis.inference.result.params["const"]) > 0.5
 
 
 def test_upsampling_shows_the_classifier_only_training_rows(real_analysis, real_parts, monkeypatch):
@@ -160,7 +163,7 @@ def test_upsampling_shows_the_classifier_only_training_rows(real_analysis, real_
     monkeypatch.setattr(modeling, "LogisticRegression", RecordingLogisticRegression)
     spec, train, test, y = real_analysis.features, real_parts["train"], real_parts["test"], real_parts["y_train"]
 
-    fitted = modeling.fit(train, y, spec, "upsample", config.DEFAULT_SEED)
+    fitted = modeling.fit_classifier(train, y, spec, "upsample", config.DEFAULT_SEED)
 
     classifier = fitted.pipeline.named_steps["classifier"]
     assert isinstance(classifier, RecordingLogisticRegression)
@@ -191,11 +194,11 @@ def test_calibrated_model_is_a_logistic_model_whose_artifact_scores_the_same(tmp
 
     result = analyze(make_synthetic(3000, seed=5), calibrate=True, cv_folds=2, bootstrap=100, workers=1)
     test_rows = result.dataset.frame.loc[result.split.test]
-    scores = result.model.predict_proba(test_rows[result.features.columns])
-    uncalibrated = result.model.pipeline.predict_proba(test_rows[result.features.columns])[:, 1]
+    scores = result.classifier.predict_proba(test_rows[result.features.columns])
+    uncalibrated = result.classifier.pipeline.predict_proba(test_rows[result.features.columns])[:, 1]
     save_model(result, tmp_path / "model.json")
 
-    assert result.model.calibration is not None
+    assert result.classifier.calibration is not None
     assert abs(scores.mean() - (test_rows["verified_status"] == "verified").mean()) < abs(
         uncalibrated.mean() - (test_rows["verified_status"] == "verified").mean()
     )

@@ -44,12 +44,12 @@ def test_a_binary_outcome_gets_the_report_the_briefs_and_the_one_page_summary():
 
 
 @pytest.mark.parametrize("kind", ["ordinal", "count", "continuous"])
-def test_other_outcomes_get_the_report_alone(kind):
+def test_other_outcomes_get_their_report_and_the_summary(kind):
     documents = documents_for(kind)
 
     assert documents is FAMILY
     assert documents.templates == {"report.html": "family_report.html.j2", "report.md": "family_report.md.j2"}
-    assert documents.markdown_pages == {} and documents.summary is False
+    assert documents.markdown_pages == {} and documents.summary is True
     assert documents.figure_jobs is family_figure_jobs
 
 

@@ -107,7 +107,7 @@ def test_inference_matches_statsmodels(engines):
 
 def test_classifier_and_test_auc_match_scikit_learn(engines):
     result, spark = engines
-    classifier = result.model.pipeline.named_steps["classifier"]
+    classifier = result.classifier.pipeline.named_steps["classifier"]
 
     np.testing.assert_allclose(spark.classifier_coef, classifier.coef_.ravel(), atol=COEFFICIENT_TOLERANCE)
     assert round(spark.test_roc_auc, 3) == round(result.evaluation.metrics["roc_auc"], 3)

@@ -113,7 +113,8 @@ def test_refit_leaves_out_the_influential_rows_and_measures_shifts_in_standard_e
     table, note = refit_without_influential(design, y, result, cooks)
 
     above = cooks > 4 / len(design)
-    leave_out = min(int(above.sum()), 4)  # at most 1% of 400 rows
+    smaller_class = int(min(y.sum(), len(y) - y.sum()))
+    leave_out = min(int(above.sum()), max(1, int(0.02 * smaller_class)))  # at most 2% of the smaller class's rows
     keep = np.ones(len(design), dtype=bool)
     keep[np.argsort(-cooks)[:leave_out]] = False
     direct = _logit(y[keep], design[keep])

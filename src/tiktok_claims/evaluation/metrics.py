@@ -96,6 +96,11 @@ class ThresholdRule:
             raise OptionsError(
                 f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}; got {self.rule!r}.", "threshold_rule"
             )
+        if not 0 < self.target_recall <= 1:
+            raise OptionsError(f"target recall must lie in (0, 1]; got {self.target_recall!r}.", "target_recall")
+        for name in ("cost_fn", "cost_fp"):
+            if not getattr(self, name) >= 0:
+                raise OptionsError(f"{name} must be zero or more; got {getattr(self, name)!r}.", name)
 
     def choose(self, y_true, y_score) -> "ThresholdChoice":
         return choose_threshold(

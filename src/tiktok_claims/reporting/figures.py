@@ -256,17 +256,18 @@ def _power_of_ten_label(value: float, _position=None) -> str:
 
 
 def influence(table: pd.DataFrame, threshold: float) -> Figure:
-    """Cook's distance of every training row, with the 4/n threshold."""
-    fig, ax = _new(6.4, 3.2, (0.85, 0.55, 0.15, 0.3))
+    """Cook's distance of every row the inference model was fitted on, with the 4/n threshold."""
+    fig, ax = _new(6.4, 3.2, (0.85, 0.55, 0.35, 0.3))
     ax.plot(np.arange(len(table)), table["cooks_d"].to_numpy(), linestyle="none", marker=".", markersize=2,
             color=OKABE_ITO[0])
     ax.axhline(threshold, color=OKABE_ITO[5], linestyle="--", linewidth=1, label=f"4/n = {threshold:.2g}")
-    ax.set_xlabel("training row")
+    ax.set_xlim(0, len(table))
+    ax.set_xlabel("row (every used row)")
     ax.set_ylabel("Cook's distance")
     ax.legend(fontsize=8)
     ax.set_title("Influential observations", fontsize=10)
     above = int((table["cooks_d"] > threshold).sum())
-    return Figure("influence", "Cook's distance per training row",
+    return Figure("influence", "Cook's distance per row",
                   f"Cook's distance of each of the {len(table):,} rows the inference model was fitted on; {above:,} lie above the dashed "
                   f"4/n threshold ({threshold:.2g}); the largest is {table['cooks_d'].max():.3g}.", fig)
 

@@ -1,4 +1,4 @@
-"""Odds ratios per readable unit and the sentences that quote them."""
+"""Coefficients per readable unit, Holm-adjusted, and on the probability scale (interpretation/effects.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy.stats import norm
+from statsmodels.stats.multitest import multipletests
 
 from tiktok_claims import config
-from tiktok_claims.interpretation import (
+from tiktok_claims.interpretation.effects import (
     UNIT_NAMES,
     coefficient_table,
-    key_findings,
+    probability_changes,
     readable_unit,
 )
 
@@ -24,15 +25,6 @@ OPINION = f"{config.CLAIM}_opinion"
 @pytest.fixture(scope="session")
 def table(real_analysis):
     return real_analysis.coefficients.set_index("name")
-
-
-def ratio_text(x: float) -> str:
-    """Odds ratios as the report promises to print them: 2 decimals near 1, else 3 significant digits."""
-    return f"{x:.2f}" if 0.1 <= x < 10 else f"{x:.3g}"
-
-
-def p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 # ---------------------------------------------------------------- readable units
@@ -54,10 +46,11 @@ def test_readable_unit_is_ten_seconds_or_the_power_of_ten_below_one_sd(column, s
     assert readable_unit(column, scale) == pytest.approx(unit)
 
 
-def test_real_units_follow_the_training_sds(real_analysis, table):
-    train = real_analysis.dataset.frame.loc[real_analysis.split.train]
+def test_real_units_follow_the_sds_of_every_used_row(real_analysis, table):
+    frame = real_analysis.dataset.frame
     for column in real_analysis.features.continuous:
-        sd = float(train[column].std(ddof=0))
+        sd = float(frame[column].std(ddof=0))
+        assert table.loc[column, "sd"] == pytest.approx(sd)
         expected = 10.0 if column == config.DURATION else 10.0 ** math.floor(math.log10(sd))
         assert table.loc[column, "unit_size"] == expected, column
         assert table.loc[column, "unit"] == f"per {expected:,.0f} {UNIT_NAMES[column]}"
@@ -112,56 +105,38 @@ def test_coefficient_table_rescales_like_a_fit_on_raw_units():
     assert result.loc["const", "coef"] == pytest.approx(fitted.params["const"])
 
 
-# ---------------------------------------------------------------- findings
 
 
-def test_each_finding_quotes_the_numbers_it_carries(real_analysis, table):
-    findings = real_analysis.findings
-
-    assert [f["name"] for f in findings] == list(table.drop(index="const").sort_values("p_value").index)
-    for finding in findings:
-        row = table.loc[finding["name"]]
-        sentence = finding["sentence"]
-        assert finding["odds_ratio"] == row["odds_ratio"]
-        assert (finding["or_ci_low"], finding["or_ci_high"]) == (row["or_ci_low"], row["or_ci_high"])
-        assert finding["p_value"] == row["p_value"]
-        assert ratio_text(row["odds_ratio"]) in sentence
-        assert f"95% CI {ratio_text(row['or_ci_low'])}–{ratio_text(row['or_ci_high'])}, {p_text(row['p_value'])}" in sentence
-        assert finding["significant"] == (row["p_value"] < 0.05)
-        assert ("consistent with no association" in sentence) == (row["p_value"] >= 0.05)
-        if finding["name"] in real_analysis.features.continuous:
-            assert f"each additional {row['unit_size']:,.0f} {UNIT_NAMES[finding['name']]}" in sentence
-            if row["odds_ratio"] < 1:
-                assert f"by {100 * (1 - row['odds_ratio']):.0f}%" in sentence
+def test_holm_adjusted_p_values_cover_every_term_but_the_constant(table):
+    terms = table.drop(index="const")
+    np.testing.assert_allclose(terms["p_adjusted"], multipletests(terms["p_value"], method="holm")[1], rtol=1e-12)
+    assert np.isnan(table.loc["const", "p_adjusted"])
 
 
-def test_opinion_finding_reads_against_the_reference_level(real_analysis, table):
-    finding = next(f for f in real_analysis.findings if f["name"] == OPINION)
-
-    assert finding["significant"]
-    assert (
-        f"videos whose claim status is 'opinion' have {ratio_text(table.loc[OPINION, 'odds_ratio'])} times "
-        "the odds of coming from a verified account of those whose claim status is 'claim'"
-    ) in finding["sentence"]
-
-
-def test_findings_of_a_made_up_table():
-    made_up = pd.DataFrame(
-        [
-            {"name": "const", "unit_size": 1.0, "odds_ratio": 0.02, "or_ci_low": 0.01, "or_ci_high": 0.03, "p_value": 0.0},
-            {"name": config.DURATION, "unit_size": 10.0, "odds_ratio": 0.8, "or_ci_low": 0.7, "or_ci_high": 0.9, "p_value": 0.0004},
-            {"name": f"{config.BAN}_banned", "unit_size": 1.0, "odds_ratio": 12.34, "or_ci_low": 0.05, "or_ci_high": 40.0, "p_value": 0.2},
-        ]
+def test_probability_changes_equal_a_hand_computation():
+    rng = np.random.default_rng(2)
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            config.DURATION: rng.uniform(5, 60, n),
+            f"{config.BAN}_under review": (rng.random(n) < 0.2).astype(float),
+            f"{config.BAN}_banned": 0.0,
+        }
     )
+    frame.loc[(frame[f"{config.BAN}_under review"] == 0) & (rng.random(n) < 0.15), f"{config.BAN}_banned"] = 1.0
+    scales = pd.Series({config.DURATION: frame[config.DURATION].std(ddof=0)})
+    design = sm.add_constant(frame.assign(**{config.DURATION: (frame[config.DURATION] - frame[config.DURATION].mean()) / scales.iloc[0]}))
+    eta = -1 + 0.8 * design[config.DURATION] + 1.2 * design[f"{config.BAN}_banned"] - 0.5 * design[f"{config.BAN}_under review"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    fitted = sm.Logit(y, design).fit(disp=False)
+    table = coefficient_table(fitted, scales)
 
-    findings = key_findings(made_up, outcome_phrase="coming from a verified account")
+    changes = probability_changes(fitted, design, table)
 
-    assert [f["name"] for f in findings] == [config.DURATION, f"{config.BAN}_banned"]
-    assert findings[0]["sentence"] == (
-        "Holding the other characteristics fixed, each additional 10 seconds lowers the odds of coming "
-        "from a verified account by 20% (odds ratio 0.80) (95% CI 0.70–0.90, p < 0.001)."
-    )
-    assert "'banned' have 12.3 times the odds" in findings[1]["sentence"]
-    assert "95% CI 0.05–40, p = 0.200" in findings[1]["sentence"]
-    assert findings[1]["sentence"].endswith("The data are consistent with no association.")
-    assert not findings[1]["significant"]
+    b = fitted.params
+    x = design.to_numpy() @ b.to_numpy()
+    step = 10.0 / scales.iloc[0]  # 10 seconds, in standard deviations
+    expit = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    assert changes[config.DURATION] == pytest.approx(np.mean(expit(x + b[config.DURATION] * step) - expit(x)))
+    others = x - design[f"{config.BAN}_banned"] * b[f"{config.BAN}_banned"] - design[f"{config.BAN}_under review"] * b[f"{config.BAN}_under review"]
+    assert changes[f"{config.BAN}_banned"] == pytest.approx(np.mean(expit(others + b[f"{config.BAN}_banned"]) - expit(others)))

@@ -10,6 +10,7 @@ from tiktok_claims import analyze, config
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.interpretation.family_story import family_story
 from tiktok_claims.interpretation.story import binary_story
+from tiktok_claims.interpretation.subjects import SUBJECTS, subject
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +101,15 @@ def test_count_predictions_beyond_the_training_range_are_called_extrapolation():
         )
     )
     assert any("extrapolate" in item and "12 test predictions" in item for item in story["oddities"])
+
+
+def test_every_outcome_has_words_of_its_own():
+    for target in (*config.CATEGORIES, *config.COUNT_COLUMNS, config.DURATION):
+        words = subject(target, "x")
+        assert words.question.endswith("?") and words.title.endswith("?")
+        if target in SUBJECTS:
+            assert words is SUBJECTS[target]
+        else:
+            assert target.replace("video_", "").replace("_", " ") in words.question
+    titles = [subject(target).title for target in (*config.CATEGORIES, *config.COUNT_COLUMNS, config.DURATION)]
+    assert len(set(titles)) == len(titles)
