@@ -22,28 +22,6 @@ from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.errors import DataError
 
 
-def made_up_record(number: int) -> dict[str, str]:
-    """One valid record, every value invented (no real rows are used).
-
-    Kept for ``test_scoring`` until it uses the ``made_up_record`` fixture of conftest.py,
-    which this module's tests use (through ``claims``).
-    """
-    return {
-        config.ID_COLUMN: str(number),
-        config.CLAIM: config.CATEGORIES[config.CLAIM][number % 2],
-        config.VIDEO_ID: str(7_000_000_000 + number),
-        config.DURATION: str(5 + number % 55),
-        config.TRANSCRIPT: f"made-up transcript number {number}",
-        config.VERIFIED: config.CATEGORIES[config.VERIFIED][number % 2],
-        config.BAN: config.CATEGORIES[config.BAN][number % 3],
-        config.VIEWS: str(1000 * number),
-        config.LIKES: str(100 * number),
-        config.SHARES: str(10 * number),
-        config.DOWNLOADS: str(number),
-        config.COMMENTS: str(number // 2),
-    }
-
-
 def refusal(path: Path) -> str:
     """The DataError message load_dataset gives for ``path`` (fails if it loads)."""
     with pytest.raises(DataError) as caught:
@@ -448,9 +426,3 @@ def test_real_data_set_aside_lines_match_an_independent_reading(real_dataset, re
     assert len(rows) - 1 == REAL_ROWS_READ
     assert sorted(real_dataset.set_aside["line"]) == incomplete_lines
     assert real_dataset.sha256 == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
-
-
-def test_made_up_record_here_is_the_conftest_fixture(made_up_record):
-    """``made_up_record`` stays importable from this module until ``test_scoring`` uses the fixture."""
-    for number in range(0, 12):
-        assert globals()["made_up_record"](number) == made_up_record(number)

@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_load import made_up_record
 from typer.testing import CliRunner
 
 from tiktok_claims import config
@@ -259,7 +258,7 @@ def test_the_vectorized_guard_follows_the_csvsafe_rule():
 # ---------------------------------------------------------------- the rules of load.py
 
 
-def _load_verdict(column: str, value: str) -> str:
+def _load_verdict(made_up_record, column: str, value: str) -> str:
     """What ``load.py`` does with ``value`` in ``column``: use the row, set it aside, or refuse."""
     frame = pd.DataFrame([made_up_record(1), {**made_up_record(2), column: value}])
     try:
@@ -287,8 +286,8 @@ def _check_verdict(column: str, value: str) -> str:
     + [(config.VIDEO_ID, v) for v in ["-7", "7.5", "1e17"]]
     + [(config.BAN, v) for v in ["banned", "Banned", "", "null", "active "]],
 )
-def test_scoring_applies_the_same_value_rules_as_loading(column, value):
-    assert _check_verdict(column, value) == _load_verdict(column, value)
+def test_scoring_applies_the_same_value_rules_as_loading(made_up_record, column, value):
+    assert _check_verdict(column, value) == _load_verdict(made_up_record, column, value)
 
 
 # ---------------------------------------------------------------- formats and numbers
