@@ -113,3 +113,23 @@ def test_every_outcome_has_words_of_its_own():
             assert target.replace("video_", "").replace("_", " ") in words.question
     titles = [subject(target).title for target in (*config.CATEGORIES, *config.COUNT_COLUMNS, config.DURATION)]
     assert len(set(titles)) == len(titles)
+
+
+def test_claim_status_alone_is_never_said_to_be_almost_as_good_when_it_is_better(record):
+    changed = copy.deepcopy(record)
+    models = changed["cv"]["models"]
+    full = models[changed["cv"]["default_model"]]["roc_auc"]["mean"]
+    models["claim status alone (baseline)"]["roc_auc"]["mean"] = full + 0.03
+    words = " ".join(binary_story(changed)["insights"])
+    assert "almost as well" not in words and "add nothing to claim status" in words
+    models["claim status alone (baseline)"]["roc_auc"]["mean"] = full - 0.005
+    assert "almost as well" in " ".join(binary_story(changed)["insights"])
+
+
+def test_without_a_surviving_finding_the_model_claims_no_characteristic(record):
+    changed = copy.deepcopy(record)
+    for finding in changed["findings"]:
+        finding["significant"] = False
+    can = " ".join(binary_story(changed)["can"])
+    assert "none of these characteristics is clearly linked" in can
+    assert "Show which characteristics go together" not in can

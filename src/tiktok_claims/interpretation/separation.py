@@ -97,10 +97,13 @@ def estimation_reason(
 ) -> str:
     """Why the inference model's estimator was chosen, true for the separation actually found."""
     rows_text = f"all {rows:,} used rows (training and test parts)"
-    classifier = (
-        " The classifier, fitted on the training part alone, uses Firth's penalized likelihood as well."
-        if classifier_penalized else " The classifier is fitted on the training part alone by maximum likelihood."
-    )
+    if classifier_penalized:
+        classifier = (
+            " The classifier, fitted on the training part alone, uses Firth's penalized likelihood"
+            + (" as well." if penalized else ": the classes separate on those fewer rows.")
+        )
+    else:
+        classifier = " The classifier is fitted on the training part alone by maximum likelihood."
     if not penalized:
         return (
             f"No separation was found, so the maximum-likelihood estimates exist and are finite: an unweighted "

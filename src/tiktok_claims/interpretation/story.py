@@ -152,7 +152,13 @@ def _cv_insights(m: dict) -> list[str]:
     claim_only = models.get("claim status alone (baseline)")
     if claim_only is not None:
         alone = claim_only["roc_auc"]["mean"]
-        if full - alone < AUC_MARGIN:
+        if alone >= full:
+            sentences.append(
+                f"The other characteristics add nothing to claim status: claim status alone ranks videos as well as "
+                f"the full model or better (cross-validated ROC-AUC {alone:.3f} against {full:.3f}); 0.5 is a coin "
+                "toss and 1.0 is perfect."
+            )
+        elif full - alone < AUC_MARGIN:
             sentences.append(
                 f"The other characteristics add little to claim status: claim status alone ranks videos almost as "
                 f"well (cross-validated ROC-AUC {alone:.3f}) as the full model ({full:.3f}); 0.5 is a coin toss and 1.0 "
@@ -243,10 +249,16 @@ def _can(m: dict, words: Subject, level: str) -> list[str]:
         can.append(f"Suggest which reports to review first: {ranking}.")
     elif m["test_ci"]["roc_auc"]["ci_low"] > 0.5:
         can.append(f"Rank videos better than chance, though not well enough to act on: {ranking}.")
-    can.append(
-        f"Show which characteristics go together with videos that {words.positive_clause}, with a measure of "
-        "certainty for each."
-    )
+    if any(f["significant"] for f in m["findings"]):
+        can.append(
+            f"Show which characteristics go together with videos that {words.positive_clause}, with a measure of "
+            "certainty for each."
+        )
+    else:
+        can.append(
+            f"Show that none of these characteristics is clearly linked to whether videos {words.positive_clause}: "
+            f"none survives adjustment for the {len(m['findings'])} tests."
+        )
     return can
 
 
