@@ -204,6 +204,14 @@ def test_documents_of_every_synthetic_outcome_tell_its_own_story(synthetic_run):
         _check_binary_verdict(m, documents)
 
 
+def test_every_real_executive_summary_fits_one_page(real_run):
+    from weasyprint import HTML
+
+    target, out, m, documents = real_run
+    assert len(HTML(filename=str(out / "executive_summary.html")).render().pages) == 1, target
+    assert (out / "executive_summary.pdf").read_bytes().startswith(b"%PDF")
+
+
 def test_claim_status_describes_its_separating_rule_instead_of_astronomical_odds(real_data_path, tmp_path_factory):
     out = _run(real_data_path, config.CLAIM, tmp_path_factory)
     m = json.loads((out / "metrics.json").read_text())

@@ -200,3 +200,27 @@ def test_rerender_refuses_when_a_figure_file_is_missing(run_copy):
 
     with pytest.raises(DataError, match=f"figure file\\(s\\) missing: {removed}"):
         rerender(run_copy)
+
+
+def test_report_from_refuses_a_record_that_lacks_what_its_layout_promises(tmp_path):
+    """A metrics.json of the current layout with a field removed: a clean refusal, not a traceback."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from tiktok_claims.cli import app
+
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "--out", str(run), "--quiet", "--bootstrap", "100", "--cv-folds", "2"])
+    assert result.exit_code == 0, result.output
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    metrics = json.loads((broken / "metrics.json").read_text(encoding="utf-8"))
+    del metrics["story"]
+    (broken / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+
+    refused = CliRunner().invoke(app, ["report", "--from", str(broken)])
+
+    assert refused.exit_code == 1
+    assert "does not hold what layout" in refused.stderr and "Traceback" not in refused.output

@@ -126,7 +126,7 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
         )
     rule = m["estimation"].get("separating_rule")
     if rule:
-        insights.append(f"One characteristic nearly decides the outcome on its own: {rule['sentence']}")
+        insights.append(f"One characteristic nearly decides the outcome on its own: {rule['clause']}.")
     insights.extend(_cv_insights(m))
     per, test = m["threshold"]["per_1000_videos"], m["test"]
     only = "only " if test["precision"] < 0.5 else ""

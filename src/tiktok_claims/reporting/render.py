@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 from typing import Callable
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from matplotlib.figure import Figure as MplFigure
@@ -238,4 +238,12 @@ def rerender(directory: str | Path) -> dict[str, Path]:
     missing = [f["file"] for f in metrics["figures"] if not (directory / f["file"]).is_file()]
     if missing:
         raise DataError(f"{directory}: figure file(s) missing: {', '.join(missing)}; re-run 'tiktok-claims run'.")
-    return render_documents(metrics, directory)
+    try:
+        return render_documents(metrics, directory)
+    except (UndefinedError, KeyError, TypeError, ValueError) as exc:
+        # A record of this layout whose content is not what its layout promises (edited, or
+        # written by a development version): refuse it rather than show a traceback.
+        raise DataError(
+            f"{source}: does not hold what layout {config.METRICS_SCHEMA} promises ({type(exc).__name__}: {exc}); "
+            "re-run 'tiktok-claims run' to rebuild it."
+        ) from None
