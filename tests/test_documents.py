@@ -254,9 +254,9 @@ def test_leakage_audit_upsamples_whichever_class_is_smaller(real_data_path, tmp_
     assert audit["course"]["minority_class"] == counts.idxmin()
     assert audit["course"]["copies_added"] == int(counts.max() - counts.min())
     text = " ".join(audit["explanation"])
-    assert f"copies '{counts.idxmin()}' rows" in text
+    assert f"draws {counts.max():,} '{counts.idxmin()}' rows" in text and f"from the {counts.min():,} there are" in text
     if not audit["inflated"]:
-        assert "inflates" not in text
+        assert "inflate" not in text
 
 
 def test_every_real_verified_number_in_the_headline_is_recomputable(real_data_path, tmp_path_factory):
@@ -265,9 +265,9 @@ def test_every_real_verified_number_in_the_headline_is_recomputable(real_data_pa
     matrix = np.array(m["test_confusion_matrix"]["matrix"])
     flagged = matrix[:, 1].sum()
     precision = matrix[1, 1] / flagged
-    per_1000_flagged_positive = 1000 * matrix[1, 1] / matrix.sum()
     assert m["test"]["precision"] == pytest.approx(precision)
     headline = m["story"]["verdict"]["headline"]
-    assert f"only {per_1000_flagged_positive:,.0f}" in headline
-    assert f"precision {precision:.0%}" in headline
+    # "of every 1,000 videos it flags": right flags per 1,000 *flagged* videos, i.e. 1,000 × precision.
+    assert f"of every 1,000 videos it flags, only {1000 * precision:,.0f} come from a verified account" in headline
+    assert f"precision {precision:.1%}" in headline
     assert not math.isnan(m["story"]["verdict"]["roc_auc"])

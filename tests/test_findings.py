@@ -87,5 +87,19 @@ def test_a_ratio_beyond_the_bound_is_described_on_the_probability_scale():
     [finding] = key_findings(made_up, outcome_phrase="being a claim")
     assert not finding["bounded"] and finding["significant"]
     assert "4.5e+17" not in finding["sentence"] and "times the odds" not in finding["sentence"]
-    assert "its association with being a claim is positive" in finding["sentence"]
+    assert "the association of view count with being a claim is positive" in finding["sentence"]
+    assert "outside 0.001–1,000" in finding["sentence"]
     assert "100,000 more views changes the average predicted probability by +49.6 percentage points" in finding["sentence"]
+
+
+def test_an_odds_ratio_far_below_1_is_said_to_lie_below_the_bound_not_beyond_it():
+    made_up = _made_up(
+        [
+            {"name": config.DOWNLOADS, "unit": "per 1,000 downloads", "unit_size": 1000.0, "coef": -14.9,
+             "odds_ratio": 3.4e-7, "or_ci_low": 1e-11, "or_ci_high": 0.19, "p_value": 0.01, "p_adjusted": 0.02,
+             "probability_change": -0.037},
+        ]
+    )
+    [finding] = key_findings(made_up, outcome_phrase="being a claim")
+    assert "is negative" in finding["sentence"] and "its odds ratio per 1,000 downloads lies outside" in finding["sentence"]
+    assert "3.4e-07" not in finding["sentence"] and "beyond" not in finding["sentence"]

@@ -49,7 +49,7 @@ def test_a_leakage_that_does_not_inflate_precision_is_not_called_inflation(recor
     changed["leakage_audit"]["inflated"] = False
     story = binary_story(changed)
     words = " ".join(story["insights"] + story["recommendations"])
-    assert "flawed test" not in words and "often-quoted precision" not in words
+    assert "flawed test" not in words and "would report a precision" not in words
 
 
 def test_only_is_said_of_a_minority_of_right_flags(record):

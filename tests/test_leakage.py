@@ -37,7 +37,8 @@ def test_explanation_quotes_the_course_numbers(audit):
     text = " ".join(audit.explanation)
 
     assert f"{audit.course['test_rows_with_copy_in_training']:.0%}" in text
-    assert f"{audit.course['precision']:.3f}" in text and f"{audit.course['copies_added']:,} copies" in text
+    assert f"{audit.course['precision']:.3f}" in text
+    assert f"draws {audit.course['drawn']:,} 'verified' rows" in text and f"from the {audit.course['minority_rows']:,} there are" in text
 
 
 def test_course_test_rows_with_a_copy_in_training_are_counted_by_hand(real_dataset, real_analysis):
@@ -59,16 +60,17 @@ def test_course_test_rows_with_a_copy_in_training_are_counted_by_hand(real_datas
 
 def test_explanation_quotes_both_sets_of_numbers_and_says_when_the_fit_did_not_converge():
     course = {"test_rows_with_copy_in_training": 0.612, "test_base_rate": 0.5, "precision": 0.6454, "converged": False,
-              "iterations": 800, "minority_class": "verified", "copies_added": 16_700}
+              "iterations": 800, "minority_class": "verified", "copies_added": 16_700, "drawn": 17_900,
+              "minority_rows": 1_200}
     honest = {"base_rate": 0.0628, "precision": 0.1234}
 
     audit = explain(course, honest, positive="verified", honest_precision_ci=(0.11, 0.14))
 
     first, second, third = audit.explanation
-    assert "copies 'verified' rows (the smaller class; 16,700 copies)" in first
+    assert "draws 17,900 'verified' rows (the smaller class) with replacement from the 1,200 there are" in first
     assert "61% of its test rows have an exact copy" in first
     assert "50% 'verified' instead of the real 6.3%" in second
-    assert "inflates precision from 0.123 (honest, natural prevalence) to 0.645" in second
+    assert "inflate precision from 0.123 (honest, natural prevalence) to 0.645" in second
     assert "stopped at 800 iterations without converging" in third
     assert audit.course is course and audit.inflated
     assert len(explain({**course, "converged": True}, honest, "verified", (0.11, 0.14)).explanation) == 2
@@ -77,7 +79,8 @@ def test_explanation_quotes_both_sets_of_numbers_and_says_when_the_fit_did_not_c
 @pytest.mark.parametrize(("interval", "inflated", "words"), [((0.6, 0.7), False, "stays within"), ((0.7, 0.8), False, "lowers")])
 def test_a_course_precision_inside_or_below_the_honest_interval_is_not_called_inflated(interval, inflated, words):
     course = {"test_rows_with_copy_in_training": 0.27, "test_base_rate": 0.5, "precision": 0.6454, "converged": True,
-              "iterations": 100, "minority_class": "opinion", "copies_added": 132}
+              "iterations": 100, "minority_class": "opinion", "copies_added": 132, "drawn": 9_608, "minority_rows": 9_476}
     audit = explain(course, {"base_rate": 0.503, "precision": 0.65}, "claim", interval)
     assert audit.inflated is inflated
-    assert words in " ".join(audit.explanation) and "inflates" not in " ".join(audit.explanation)
+    text = " ".join(audit.explanation)
+    assert words in text and "inflate" not in text and "close to the real one" in text

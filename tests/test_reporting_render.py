@@ -224,3 +224,10 @@ def test_report_from_refuses_a_record_that_lacks_what_its_layout_promises(tmp_pa
 
     assert refused.exit_code == 1
     assert "does not hold what layout" in refused.stderr and "Traceback" not in refused.output
+
+
+def test_a_ratio_cell_says_which_side_of_the_bound_it_lies_on():
+    from tiktok_claims.reporting.render import bounded_interval, bounded_ratio
+
+    assert bounded_ratio(4.5e17) == "> 1,000" and bounded_ratio(3.4e-7) == "< 0.001" and bounded_ratio(2.5) == "2.50"
+    assert bounded_interval(1e-11, 0.19).startswith("not shown") and bounded_interval(1.01, 1.5) == "1.01–1.50"

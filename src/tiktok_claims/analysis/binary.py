@@ -250,9 +250,10 @@ def output_record(options: AnalysisOptions, base_rate: float, calibration_summar
     return {
         "name": "score",
         "description": (
-            f"scores for ranking, not probabilities: the classifier reweights the classes ({options.balance}), so "
-            f"its scores average {mean:.3f} on the test part against a base rate of {base_rate:.3f}; higher means "
-            "more likely, but a score of 0.7 does not mean a 70% chance (use --calibrate for probabilities)"
+            f"scores for ranking, not probabilities: the classifier was fitted with {options.balance}, which does not "
+            f"target calibrated probabilities (its scores average {mean:.3f} on the test part against a base rate of "
+            f"{base_rate:.3f}); higher means more likely, but a score of 0.7 need not mean a 70% chance (use "
+            "--calibrate for probabilities)"
         ),
     }
 
@@ -324,12 +325,7 @@ def analyze_binary(
     ).merge(
         stability.rename(columns={"same_sign": "stable_sign", "significant": "stable_significance"}), on="name", how="left"
     )
-    separating = None
-    if inference.separation.kind != "none":
-        separating = separating_rule(
-            _predictor_values(frame, inference.separation.leading_predictor), y_all,
-            inference.separation.leading_predictor, approach.positive_class, negative,
-        )
+    separating = _separating_rule(frame, y_all, inference.separation, approach.positive_class, negative)
     return Analysis(
         dataset=dataset,
         options=options,
@@ -365,6 +361,21 @@ def inference_design(result) -> pd.DataFrame:
         index=result.model.data.row_labels,
         columns=list(result.model.exog_names),
     )
+
+
+def _separating_rule(frame: pd.DataFrame, y: pd.Series, separation, positive: str, negative: str) -> dict | None:
+    """The single-characteristic rule behind a separation, in words: the terms with infinite
+    estimates first (quasi-complete separation), then the linear rule's leading predictor;
+    ``None`` when no separation was found or no single characteristic sorts the classes."""
+    if separation.kind == "none":
+        return None
+    candidates = [name for name in separation.infinite if name != "const"]
+    candidates.append(separation.leading_predictor)
+    for name in dict.fromkeys(candidates):
+        rule = separating_rule(_predictor_values(frame, name), y, name, positive, negative)
+        if rule is not None:
+            return rule
+    return None
 
 
 def _predictor_values(frame: pd.DataFrame, design_column: str) -> pd.Series:

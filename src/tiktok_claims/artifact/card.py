@@ -71,7 +71,7 @@ def card_markdown(card: dict) -> str:
     lines = [
         f"# Model card: {escape_markdown(target['column'])}",
         "",
-        f"- **Model**: {escape_markdown(card['model_family'])} ({escape_markdown(card['balance'])}) of "
+        f"- **Model**: {escape_markdown(card['model_family'])} (class balance: {escape_markdown(card['balance'])}) of "
         f"{escape_markdown(target['column'])}: a higher output means '{escape_markdown(target['positive_class'])}' is "
         f"more likely; the other class is '{escape_markdown(target['negative_class'])}'.",
         f"- **Created**: {escape_markdown(card['tool']['created'])} by tiktok-claims {escape_markdown(card['tool']['version'])}; "

@@ -63,7 +63,11 @@ def _count_checks(design: pd.DataFrame, y: pd.Series, approach) -> list[Check]:
             name="Dispersion (Poisson variance = mean)",
             statistic=dispersion,
             p_value=ct_p,
-            threshold=f"Pearson chi-squared / df of the Poisson fit: warn > {DISPERSION_WARN:g}; p: Cameron-Trivedi test",
+            threshold=(
+                f"Pearson chi-squared / df of the Poisson fit: warn > {DISPERSION_WARN:g}"
+                + (" unless the model is negative binomial (as here)" if negative_binomial else "")
+                + "; p: Cameron-Trivedi test"
+            ),
             verdict="pass" if dispersion <= DISPERSION_WARN or negative_binomial else "fail",
             consequence=(
                 f"The counts vary {dispersion:,.1f} times as much as a Poisson model allows"

@@ -37,6 +37,8 @@ EPV_WARN = 20.0
 TOP_INFLUENTIAL = 10
 # McFadden (1979): values of 0.2 to 0.4 represent an excellent fit.
 PSEUDO_R2_WARN = 0.1
+# Far above McFadden's "excellent" range, a pseudo-R² speaks of separation, not fit.
+PSEUDO_R2_SEPARATION = 0.6
 
 
 @dataclass(frozen=True)
@@ -375,7 +377,7 @@ def _hosmer_lemeshow_check(table: pd.DataFrame, statistic: float, df: int, p_val
         verdict="warn" if poor else "pass",
         consequence=(
             "For the inference model (unweighted, fitted on every used row), observed and expected event counts "
-            "per decile of its predicted probability differ "
+            f"in each of {len(table)} groups of its predicted probability differ "
             + ("more than chance allows, so its probabilities are off in some range "
                "(with many rows, even small misfit is detected)."
                if poor else "no more than chance allows, so its probabilities match observed rates.")
@@ -403,6 +405,8 @@ def _pseudo_r2_check(inference) -> Check:
             f"The predictors reduce the null model's log-likelihood by {value:.1%}: "
             + ("associations can still be real, but predictions for single videos are weak."
                if weak else "they carry substantial information about the outcome.")
+            + (" A value this high is a sign that the classes (nearly) separate rather than of an excellent fit."
+               if value > PSEUDO_R2_SEPARATION else "")
         ),
         remedy="Report odds ratios as associations, not as a usable classifier." if weak else "None needed.",
     )

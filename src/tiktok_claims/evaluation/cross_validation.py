@@ -290,11 +290,11 @@ def _default_reason(summary: pd.DataFrame, default: str) -> str:
     if best["model"] == default:
         return f"{reason}, and it has the best cross-validated ROC-AUC of the logistic strategies ({mine:.3f})."
     gap = float(best["mean"]) - mine
-    if gap < AUC_TIE:
+    if gap < AUC_TIE or float(best["ci_low"]) <= mine:
         return (
             f"{reason}; its cross-validated ROC-AUC ({mine:.3f}) is within {gap:.3f} of the best logistic strategy "
-            f"({best['model']}, {best['mean']:.3f}): the strategies rank videos alike, and the threshold, chosen on "
-            "training scores, sets the precision/recall trade-off."
+            f"({best['model']}, {best['mean']:.3f}), a difference within the folds' variation: the strategies rank "
+            "videos alike, and the threshold, chosen on training scores, sets the precision/recall trade-off."
         )
     return (
         f"{reason}, but {best['model']} ranks videos better in cross-validation ({best['mean']:.3f} against "

@@ -27,6 +27,8 @@ from .. import config
 from ..model.features import FeatureSpec
 
 COURSE_MAX_ITER = 800
+# Test mixes closer than this to the real one are "close".
+MIX_DIFFERENCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ def course_recipe(frame: pd.DataFrame, target: str, positive: str, spec: Feature
     copies = x_test.index.isin(x_train.index)
     return {
         "minority_class": positive if minority is positives else _other(frame, target, positive),
+        "minority_rows": int(len(minority)),
+        "drawn": int(len(majority)),
         "copies_added": int(len(majority) - len(minority)),
         "accuracy": float(accuracy_score(y_test, predicted)),
         "precision": float(precision[0]),
@@ -88,21 +92,28 @@ def explain(course: dict, honest: dict, positive: str, honest_precision_ci: tupl
     minority = course["minority_class"]
     explanation = [
         (
-            f"The course's recipe copies '{minority}' rows (the smaller class; {course['copies_added']:,} copies) "
-            f"until the classes are equal and only then splits, so {course['test_rows_with_copy_in_training']:.0%} "
-            "of its test rows have an exact copy in its training rows: the model is graded partly on videos it has "
-            "already seen."
+            f"The course's recipe draws {course['drawn']:,} '{minority}' rows (the smaller class) with replacement from "
+            f"the {course['minority_rows']:,} there are, so some appear several times and others not at all, until "
+            f"the classes are equal, and only then splits: {course['test_rows_with_copy_in_training']:.0%} of its test "
+            "rows have an exact copy in its training rows, so the model is graded partly on videos it has already seen."
         )
     ]
     low, high = honest_precision_ci
     shift = f"{honest['precision']:.3f} (honest, natural prevalence) to {course['precision']:.3f}"
-    mix = (
-        f"Its test set is also {course['test_base_rate']:.0%} '{positive}' instead of the real {honest['base_rate']:.1%}"
-    )
+    if abs(course["test_base_rate"] - honest["base_rate"]) > MIX_DIFFERENCE:
+        mix = (
+            f"Its test set is also {course['test_base_rate']:.0%} '{positive}' instead of the real "
+            f"{honest['base_rate']:.1%}"
+        )
+    else:
+        mix = (
+            f"Its test set's mix ({course['test_base_rate']:.1%} '{positive}') is close to the real one "
+            f"({honest['base_rate']:.1%})"
+        )
     if course["precision"] > high:
-        explanation.append(f"{mix}, which inflates precision from {shift}.")
+        explanation.append(f"{mix}; together these inflate precision from {shift}.")
     elif course["precision"] < low:
-        explanation.append(f"{mix}; here that lowers precision from {shift}.")
+        explanation.append(f"{mix}; here the recipe lowers precision from {shift}.")
     else:
         explanation.append(
             f"{mix}; here its precision ({course['precision']:.3f}) stays within the honest figure's 95% interval "

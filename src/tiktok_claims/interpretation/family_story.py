@@ -54,15 +54,15 @@ def family_story(m: dict) -> dict:
     recommendations = [
         f"Operations: do not use this model's predictions for decisions about {words.decisions}."
         if level != "associations"
-        else f"Operations: use the associations below for planning, not for decisions about {words.decisions}.",
+        else f"Operations: use the associations in the report for planning, not for decisions about {words.decisions}.",
     ]
     listed = ", ".join(f["label"] for f in significant[:3])
     several = len(significant) > 1
     if significant and level == "no_practical_value":
         recommendations.append(
             f"Data team: the association{'s' if several else ''} that survive{'' if several else 's'} adjustment for "
-            f"{tests} tests ({listed}) {'are' if several else 'is'} real but too small to matter in practice; do not "
-            "build on them."
+            f"{tests} tests ({listed}) {'are' if several else 'is'} statistically detectable but too small to matter "
+            f"in practice; do not build on {'them' if several else 'it'}."
         )
     elif significant:
         recommendations.append(

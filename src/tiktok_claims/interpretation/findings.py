@@ -69,11 +69,12 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
         evidence = _evidence(row, tests, alpha)
         if not bounded:
             direction = "positive" if row.coef > 0 else "negative"
+            which = "its odds ratio" if not within_bound(row.odds_ratio) else "the 95% interval of its odds ratio"
             sentence = (
-                f"Holding the other characteristics fixed, {term_label(row.name)} is part of the rule that nearly "
-                f"separates the classes: its association with {outcome_phrase} is {direction} ({evidence}), but its "
-                f"odds ratio {row.unit} lies beyond {RATIO_BOUND:g} and means nothing "
-                f"on its own; {_probability_step(row)} changes the average predicted probability by "
+                f"Holding the other characteristics fixed, the association of {term_label(row.name)} with "
+                f"{outcome_phrase} is {direction} ({evidence}), but {which} {row.unit} lies outside "
+                f"{1 / RATIO_BOUND:g}–{RATIO_BOUND:,.0f} because the classes (nearly) separate, so no odds ratio is "
+                f"quoted; {_probability_step(row)} changes the average predicted probability by "
                 f"{percentage_points(row.probability_change)}."
             )
         elif row.name in UNIT_NAMES:
@@ -128,7 +129,10 @@ def family_findings(table: pd.DataFrame, family: Family, outcome_phrase: str, al
         bounded = not exponentiated or within_bound(row.effect, row.effect_ci_low, row.effect_ci_high)
         held = f"Holding the other characteristics fixed, {change}"
         if not bounded:
-            sentence = f"{held} changes {outcome_phrase} by a {short} beyond {RATIO_BOUND:g}, too large to be meaningful ({evidence})."
+            sentence = (
+                f"{held} goes with a {short} (or an interval of it) outside {1 / RATIO_BOUND:g}–{RATIO_BOUND:,.0f} "
+                f"for {outcome_phrase}, too extreme to be meaningful ({evidence})."
+            )
         elif exponentiated:
             sentence = (
                 f"{held} {change_phrase(row.effect, outcome_phrase)} ({short} {format_ratio(row.effect)}, "
@@ -183,7 +187,7 @@ def _probability_step(row) -> str:
             return f"doubling (1 + {UNIT_NAMES[row.name]})"
         return f"{row.unit_size:,.0f} more {UNIT_NAMES[row.name]}"
     column, level = split_dummy(row.name)
-    return f"'{level}' instead of '{config.CATEGORIES[column][0]}' {column.replace('_', ' ')}"
+    return f"a {column.replace('_', ' ')} of '{level}' rather than '{config.CATEGORIES[column][0]}'"
 
 
 def cut_findings(table: pd.DataFrame, levels: tuple[str, ...], alpha: float = 0.05) -> list[dict]:
@@ -192,6 +196,8 @@ def cut_findings(table: pd.DataFrame, levels: tuple[str, ...], alpha: float = 0.
     One sentence per term, giving its odds ratio at each step of the order ("at least
     'under review'", "'banned'"), each with its interval and Holm-adjusted p-value
     (over every step and term); ``significant`` when any step survives the adjustment.
+    Whether a given term's effect differs between the steps is not tested (only the
+    proportional-odds assumption as a whole is), so the sentence does not claim it.
     """
     terms = table[table["name"] != "const"]
     tests = len(terms)
@@ -208,11 +214,11 @@ def cut_findings(table: pd.DataFrame, levels: tuple[str, ...], alpha: float = 0.
                     f"Holm-adjusted {format_p(row['p_adjusted'])})"
                 )
             else:
-                value = f"an odds ratio beyond {RATIO_BOUND:g} for reaching {reached} (not meaningful)"
+                value = f"an odds ratio outside {1 / RATIO_BOUND:g}–{RATIO_BOUND:,.0f} for reaching {reached} (not meaningful)"
             parts.append(value)
         change = _family_change(name, rows.iloc[0]["unit"])
         significant = bool((rows["p_adjusted"] < alpha).any())
-        sentence = f"Holding the other characteristics fixed, {change} has a different effect at each step: {'; '.join(parts)}."
+        sentence = f"Holding the other characteristics fixed, {change}: {'; '.join(parts)}."
         if not significant:
             sentence += f" Once the {tests} tests are adjusted for, no step differs from no association."
         best = rows.loc[rows["p_adjusted"].idxmin()]

@@ -14,8 +14,8 @@ import pandas as pd
 from .effects import UNIT_NAMES, split_dummy
 
 
-def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: str, negative: str) -> dict:
-    """The single split on ``predictor`` that best sorts the classes, with its numbers.
+def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: str, negative: str) -> dict | None:
+    """The single split on ``predictor`` that best sorts the classes, with its numbers; ``None`` if it sorts nothing.
 
     A continuous predictor: the threshold ``t`` for which "at least ``t`` -> one class,
     below -> the other" misclassifies the fewest rows (ties: the lowest such threshold).
@@ -23,11 +23,15 @@ def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: s
 
     Returns
     -------
-    dict
+    dict or None
         ``predictor, threshold, high_class, high_rows, high_share, low_class, low_rows,
-        low_share, misclassified_share, sentence``: ``high_share`` is the share of
+        low_share, misclassified_share, clause, sentence``: ``high_share`` is the share of
         ``high_class`` among the rows at or above the threshold (in the level), and
-        ``low_share`` that of ``low_class`` below it (in the other levels).
+        ``low_share`` that of ``low_class`` below it (in the other levels). ``None``
+        when the best split leaves one side empty or misclassifies no fewer rows than
+        the smaller class holds (it would say nothing the class shares do not). A dummy
+        whose level holds one class only is described as that cell ("all 40 videos whose
+        author ban status is 'under review' are 'not verified'").
     """
     outcome = np.asarray(y, dtype=int)
     if predictor in UNIT_NAMES:
@@ -53,15 +57,30 @@ def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: s
     else:
         column, level = split_dummy(predictor)
         high = (values.astype(str) == level).to_numpy()
+        cell = outcome[high]
+        if len(cell) and (cell.min() == cell.max()):
+            # A cell of one class only (quasi-complete separation): the rule is that cell.
+            only = positive if cell[0] == 1 else negative
+            noun = column.replace("_", " ")
+            clause = f"all {len(cell):,} videos whose {noun} is '{level}' are '{only}'"
+            return {
+                "predictor": predictor, "threshold": None, "high_class": only, "high_rows": int(len(cell)),
+                "high_share": 1.0, "low_class": None, "low_rows": int((~high).sum()), "low_share": None,
+                "misclassified_share": None, "clause": clause, "sentence": clause[:1].upper() + clause[1:] + ".",
+            }
         high_positive = outcome[high].mean() >= outcome[~high].mean() if high.any() and (~high).any() else True
         threshold = None
         label = f"{column.replace('_', ' ')} '{level}'"
         other = f"any other {column.replace('_', ' ')}"
     high_class, low_class = (positive, negative) if high_positive else (negative, positive)
     high_rows, low_rows = int(high.sum()), int((~high).sum())
+    if not high_rows or not low_rows:
+        return None
     high_share = float(np.mean(outcome[high] == (1 if high_positive else 0))) if high_rows else float("nan")
     low_share = float(np.mean(outcome[~high] == (0 if high_positive else 1))) if low_rows else float("nan")
-    wrong = high_rows * (1 - high_share if high_rows else 0) + low_rows * (1 - low_share if low_rows else 0)
+    wrong = high_rows * (1 - high_share) + low_rows * (1 - low_share)
+    if wrong >= min(outcome.sum(), len(outcome) - outcome.sum()):
+        return None
     return {
         "predictor": predictor,
         "threshold": threshold,

@@ -11,6 +11,8 @@ the numbers behind it do.
 
 from __future__ import annotations
 
+from scipy import stats
+
 from .. import config
 from .effects import UNIT_NAMES, split_dummy, term_label
 from .subjects import Subject, subject
@@ -55,46 +57,85 @@ def binary_story(m: dict) -> dict:
 
 
 def binary_verdict(m: dict, words: Subject) -> dict:
-    """``rank`` (fit to rank the backlog), ``assist`` (order reviews only) or ``do_not_use``, with its numbers."""
-    ci, test, per = m["test_ci"], m["test"], m["threshold"]["per_1000_videos"]
+    """``rank`` (fit to rank the backlog), ``assist`` (order reviews only) or ``do_not_use``, with its numbers.
+
+    Rates per 1,000 come from the test part's confusion matrix; where they rest on few
+    errors, the upper end of their exact (Clopper-Pearson) 95% interval is quoted beside them.
+    """
+    ci, test = m["test_ci"], m["test"]
     positive = m["positive_class"]
+    (_, false_positives), (false_negatives, true_positives) = m["test_confusion_matrix"]["matrix"]
+    flagged, positives = false_positives + true_positives, false_negatives + true_positives
     auc_low, precision_low = ci["roc_auc"]["ci_low"], ci["precision"]["ci_low"]
-    false_per_1000_flagged = 1000 * (1 - test["precision"])
-    missed_per_1000_positives = 1000 * (1 - test["recall"])
     numbers = {
         "roc_auc": test["roc_auc"],
         "roc_auc_ci_low": auc_low,
+        "roc_auc_ci_high": ci["roc_auc"]["ci_high"],
         "precision": test["precision"],
         "precision_ci_low": precision_low,
         "recall": test["recall"],
-        "false_per_1000_flagged": false_per_1000_flagged,
-        "missed_per_1000_positives": missed_per_1000_positives,
-        "flagged_per_1000": per["flagged"],
+        "false_per_1000_flagged": _per_1000(false_positives, flagged),
+        "false_per_1000_flagged_upper": _upper_per_1000(false_positives, flagged),
+        "missed_per_1000_positives": _per_1000(false_negatives, positives),
+        "missed_per_1000_positives_upper": _upper_per_1000(false_negatives, positives),
+        "right_per_1000_flagged": _per_1000(true_positives, flagged),
         "test_rows": test["n"],
     }
+    wrong, wrong_note = _rate(false_positives, flagged)
     if auc_low >= RANK_MIN_AUC and precision_low >= RANK_MIN_PRECISION:
         level = "rank"
+        missed, missed_note = _rate(false_negatives, positives)
         headline = (
             f"Fit to rank the backlog by how likely a video is to be '{positive}': of every 1,000 videos it flags, "
-            f"about {per_1000(false_per_1000_flagged)} are not '{positive}', and it misses about "
-            f"{per_1000(missed_per_1000_positives)} of every 1,000 '{positive}' videos (test part, "
-            f"{test['n']:,} videos it had never seen)."
+            f"{wrong} are not '{positive}'{wrong_note}, and it misses {missed} of every 1,000 '{positive}' "
+            f"videos{missed_note}, on {test['n']:,} test videos it had never seen."
         )
     elif auc_low >= ASSIST_MIN_AUC:
         level = "assist"
         headline = (
             f"Use only to order reviews, never to decide: it ranks videos better than chance (ROC-AUC "
-            f"{test['roc_auc']:.2f}), but about {per_1000(false_per_1000_flagged)} of every 1,000 videos it flags "
-            f"are not '{positive}'."
+            f"{test['roc_auc']:.2f}), but of every 1,000 videos it flags, {wrong} are not '{positive}'{wrong_note}."
         )
     else:
         level = "do_not_use"
+        ranking = (
+            f"it ranks videos only modestly better than chance (ROC-AUC {test['roc_auc']:.2f}, where 0.5 is a coin toss)"
+            if auc_low > 0.5
+            else f"it does not rank videos measurably better than chance (ROC-AUC {test['roc_auc']:.2f}, 95% CI "
+            f"{auc_low:.2f}–{ci['roc_auc']['ci_high']:.2f}, where 0.5 is a coin toss)"
+        )
         headline = (
             f"Do not use this model for decisions about {words.decisions}: of every 1,000 videos it flags, only "
-            f"{per_1000(per['flagged_positive'])} {words.positive_clause} (precision {test['precision']:.0%}), and it "
-            f"ranks videos only modestly better than chance (ROC-AUC {test['roc_auc']:.2f}, where 0.5 is a coin toss)."
+            f"{per_1000(numbers['right_per_1000_flagged'])} {words.positive_clause} (precision "
+            f"{test['precision']:.1%}), and {ranking}."
         )
     return {"level": level, "headline": headline, **numbers}
+
+
+# Below this many errors a rate per 1,000 is quoted with its upper 95% bound.
+FEW_ERRORS = 10
+
+
+def _per_1000(count: int, total: int) -> float:
+    return 1000 * count / total if total else float("nan")
+
+
+def _upper_per_1000(count: int, total: int) -> float:
+    """Upper end of the exact (Clopper-Pearson) two-sided 95% interval of ``count / total``, per 1,000."""
+    if not total:
+        return float("nan")
+    return 1000 * (1.0 if count >= total else float(stats.beta.ppf(0.975, count + 1, total - count)))
+
+
+def _rate(count: int, total: int) -> tuple[str, str]:
+    """A rate per 1,000 as words, and a note when it rests on few errors (with its plausible upper bound)."""
+    text = f"about {per_1000(_per_1000(count, total))}"
+    if count >= FEW_ERRORS:
+        return text, ""
+    return text, (
+        f" ({count} of {total:,} in the test part; with so few, up to {per_1000(_upper_per_1000(count, total))} "
+        "per 1,000 is plausible)"
+    )
 
 
 def _strongest_category(m: dict) -> dict | None:
@@ -126,7 +167,10 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
         )
     rule = m["estimation"].get("separating_rule")
     if rule:
-        insights.append(f"One characteristic nearly decides the outcome on its own: {rule['clause']}.")
+        if rule["threshold"] is None and rule["low_class"] is None:  # a group of one class only
+            insights.append(f"One group holds a single class: {rule['clause']}.")
+        else:
+            insights.append(f"One characteristic nearly decides the outcome on its own: {rule['clause']}.")
     insights.extend(_cv_insights(m))
     per, test = m["threshold"]["per_1000_videos"], m["test"]
     only = "only " if test["precision"] < 0.5 else ""
@@ -137,9 +181,9 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
     )
     if m["leakage_audit"]["inflated"]:
         insights.append(
-            f"The often-quoted precision of about {m['leakage_audit']['course']['precision']:.2f} comes from testing on "
-            f"copies of training videos and an artificial 50/50 mix; at the real mix ({test['base_rate']:.1%} "
-            f"'{m['positive_class']}') the honest figure is {test['precision']:.2f}."
+            f"The course's recipe would report a precision of about {m['leakage_audit']['course']['precision']:.2f}, "
+            "from testing on copies of training videos and an artificial 50/50 mix; at the real mix "
+            f"({test['base_rate']:.1%} '{m['positive_class']}') the honest figure is {test['precision']:.2f}."
         )
     return insights
 
@@ -178,24 +222,26 @@ def _cv_insights(m: dict) -> list[str]:
                 "logistic model misses structure in these characteristics."
             )
         else:
+            compared = "does no better" if flexible <= full else "does about as well"
             sentences.append(
-                f"A flexible gradient-boosting model does no better ({flexible:.3f} against {full:.3f}), so the "
+                f"A flexible gradient-boosting model {compared} ({flexible:.3f} against {full:.3f}), so the "
                 "limit is the information in these characteristics, not the form of the model."
             )
     return sentences
 
 
 def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
-    positive, test, ci = m["positive_class"], m["test"], m["test_ci"]
+    positive, test = m["positive_class"], m["test"]
     recommendations = []
     if level == "rank":
         recommendations += [
             f"Moderation operations: order the review queue by the model's score, most likely '{positive}' first, "
             f"and keep a moderator's decision on every video; expect about "
             f"{per_1000(1000 * (1 - test['precision']))} of every 1,000 flagged videos not to be '{positive}'.",
-            f"Data team: each month, measure precision and recall on newly reviewed reports and retrain when "
-            f"precision falls below {ci['precision']['ci_low']:.3f} or recall below {ci['recall']['ci_low']:.3f} "
-            "(the lower ends of today's 95% intervals).",
+            "Moderation operations and data team: each month, have moderators label a random sample of reports, "
+            "flagged and not flagged alike (the queue order alone never shows what the model missed), and compare "
+            f"its precision and recall with today's ({test['precision']:.3f} and {test['recall']:.3f}); the data "
+            "team retrains when either is clearly lower.",
         ]
         rule = m["estimation"].get("separating_rule")
         if rule:
@@ -238,8 +284,9 @@ def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
 def _can(m: dict, words: Subject, level: str) -> list[str]:
     test, positive = m["test"], m["positive_class"]
     pairs = round(1000 * test["roc_auc"])
+    negative = next(label for label in m["test_confusion_matrix"]["labels"] if label != positive)
     ranking = (
-        f"it puts a random '{positive}' video above a random other video in {pairs:,} of 1,000 pairs "
+        f"it puts a random '{positive}' video above a random '{negative}' video in {pairs:,} of 1,000 pairs "
         f"(ROC-AUC {test['roc_auc']:.3f}; 500 would be a coin toss)"
     )
     can = []
@@ -342,16 +389,16 @@ def _improvement(m: dict, level: str) -> str:
     full = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
     reference = models.get("gradient boosting (reference)")
     flexible = reference["roc_auc"]["mean"] if reference is not None else None
+    if flexible is not None and flexible - full >= AUC_MARGIN:
+        return (
+            f"Yes: a flexible gradient-boosting model reaches a cross-validated ROC-AUC of {flexible:.3f} against "
+            f"{full:.3f}, so interactions or non-linear terms would help; better data would help more."
+        )
     if level == "rank":
         return (
             f"Only at the margins: the cross-validated ROC-AUC is already {full:.3f}. What would help is fresh "
             "labelled reports (to catch drift) and transcript text features for the few videos the current "
             "characteristics misjudge."
-        )
-    if flexible is not None and flexible - full >= AUC_MARGIN:
-        return (
-            f"Yes: a flexible gradient-boosting model reaches a cross-validated ROC-AUC of {flexible:.3f} against "
-            f"{full:.3f}, so interactions or non-linear terms would help; better data would help more."
         )
     return (
         f"Yes, but mostly with better data, not a more complex model: the cross-validated ROC-AUC is {full:.3f} "
@@ -367,21 +414,29 @@ def _binary_oddities(m: dict) -> list[str]:
     coefficients = {c["name"]: c for c in m["coefficients"]}
     for pair in m["features"]["correlated_pairs"]:
         a, b = coefficients.get(pair["feature_a"]), coefficients.get(pair["feature_b"])
-        if a and b and pair["r"] >= CORRELATED and (a["coef"] > 0) != (b["coef"] > 0):  # positively correlated
+        read = a and b and (a["p_adjusted"] < ALPHA or b["p_adjusted"] < ALPHA)  # only what a reader might act on
+        if read and pair["r"] >= CORRELATED and (a["coef"] > 0) != (b["coef"] > 0):  # positively correlated
             oddities.append(
                 f"{capitalized(term_label(a['name']))} and {term_label(b['name'])} are correlated (r = {pair['r']:.2f}) "
                 "but their coefficients have opposite signs: the model splits one signal between them, so neither "
                 "coefficient can be read on its own."
             )
-    key = f"share_{m['positive_class']}"
+    positive = m["positive_class"]
+    negative = next(label for label in m["test_confusion_matrix"]["labels"] if label != positive)
+    key = f"share_{positive}"
     for row in m["eda"]["by_category"]:
         name = f"{row['column']}_{row['level']}"
         if name in coefficients and key in row:
             positives = round(row["videos"] * row[key])
-            if positives < FEW_ROWS:
+            rarer, count = (positive, positives) if positives <= row["videos"] - positives else (
+                negative, row["videos"] - positives
+            )
+            if count < FEW_ROWS:
+                group = f"the {row['videos']:,} videos whose {row['column'].replace('_', ' ')} is '{row['level']}'"
                 oddities.append(
-                    f"Only {positives:,} of the {row['videos']:,} videos whose {row['column'].replace('_', ' ')} is "
-                    f"'{row['level']}' are '{m['positive_class']}', so that estimate rests on few rows."
+                    f"None of {group} is '{rarer}', so that estimate cannot be pinned down from these data."
+                    if count == 0
+                    else f"Only {count:,} of {group} are '{rarer}', so that estimate rests on few rows."
                 )
     fragile = [f for f in m["findings"] if f["p_value"] < 0.05 and not f["significant"]]
     if fragile:
@@ -405,8 +460,8 @@ def _binary_oddities(m: dict) -> list[str]:
     rule = m["estimation"].get("separating_rule")
     if rule:
         oddities.append(
-            f"The classes nearly separate ({rule['clause']}): the coefficients come from Firth's penalized likelihood, "
-            "and the odds ratios of the characteristics in that rule are too large to mean anything on their own."
+            f"The classes (nearly) separate ({rule['clause']}): the coefficients come from Firth's penalized "
+            "likelihood, and the odds ratios involved are too extreme to mean anything on their own."
         )
     return oddities
 

@@ -68,7 +68,7 @@ def _environment():
         num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown, ratio=bounded_ratio,
         per1000=per_1000,
     )
-    env.globals.update(interval=bounded_interval, ratio_bound=f"{RATIO_BOUND:g}")
+    env.globals.update(interval=bounded_interval, ratio_bound=f"{RATIO_BOUND:,.0f}")
     return env
 
 
@@ -76,7 +76,9 @@ def bounded_ratio(value) -> str:
     """A ratio for a table cell: its digits, or a note when it lies beyond the bound (separation)."""
     if value is None:
         return "–"
-    return format_ratio(value) if within_bound(value) else f"beyond {RATIO_BOUND:g}×"
+    if within_bound(value):
+        return format_ratio(value)
+    return f"> {RATIO_BOUND:,.0f}" if value > 1 else f"< {1 / RATIO_BOUND:g}"
 
 
 def bounded_interval(low, high) -> str:
@@ -84,7 +86,7 @@ def bounded_interval(low, high) -> str:
     if low is None or high is None:
         return "–"
     if not within_bound(low, high):
-        return f"not shown (beyond {RATIO_BOUND:g}×)"
+        return f"not shown (outside {1 / RATIO_BOUND:g}–{RATIO_BOUND:,.0f})"
     return format_interval(low, high)
 
 
