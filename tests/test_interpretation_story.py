@@ -133,3 +133,24 @@ def test_without_a_surviving_finding_the_model_claims_no_characteristic(record):
     can = " ".join(binary_story(changed)["can"])
     assert "none of these characteristics is clearly linked" in can
     assert "Show which characteristics go together" not in can
+
+
+def test_a_rate_resting_on_few_errors_carries_its_exact_upper_bound(record):
+    from scipy.stats import binomtest
+
+    changed = _with(record, 0.95, 0.95, precision=1.0)
+    changed["test_confusion_matrix"]["matrix"] = [[50, 0], [2, 46]]
+    changed["test"]["recall"] = 46 / 48
+    verdict = binary_story(changed)["verdict"]
+    upper = 1000 * binomtest(0, 46).proportion_ci(method="exact").high
+    assert verdict["false_per_1000_flagged"] == 0 and verdict["false_per_1000_flagged_upper"] == pytest.approx(upper)
+    assert f"0 of 46 in the test part; with so few, up to {upper:,.0f} per 1,000 is plausible" in verdict["headline"]
+    missed_upper = 1000 * binomtest(2, 48).proportion_ci(method="exact").high
+    assert f"2 of 48 in the test part; with so few, up to {missed_upper:,.0f} per 1,000" in verdict["headline"]
+
+
+def test_do_not_use_says_chance_is_not_beaten_when_the_auc_interval_includes_it(record):
+    changed = _with(record, 0.45, 0.05)
+    assert "does not rank videos measurably better than chance" in binary_story(changed)["verdict"]["headline"]
+    changed = _with(record, 0.55, 0.05)
+    assert "only modestly better than chance" in binary_story(changed)["verdict"]["headline"]
