@@ -289,3 +289,20 @@ def claim_model(tmp_path_factory) -> SimpleNamespace:
 def write_artifact():
     """``write_artifact(path, document, fix_checksum=False) -> path``: an artifact document, edited or not, on disk."""
     return _write_artifact
+
+
+@pytest.fixture(scope="session")
+def logistic_check_names() -> list[str]:
+    """The logistic checklist, in reading order, as the reports promise it."""
+    return [
+    "Outcome is binary",
+    "Independence of observations",
+    "Multicollinearity (VIF)",
+    "Linearity of the log-odds (Box-Tidwell)",
+    "Influential observations",
+    "Events per variable",
+    "Separation",
+    "Goodness of fit (Hosmer-Lemeshow)",
+    "McFadden pseudo-R²",
+    "Likelihood-ratio test vs null",
+]

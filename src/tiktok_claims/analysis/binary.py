@@ -35,6 +35,7 @@ from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
 from .options import AnalysisOptions
 from .records import (
+    ReadsOptions,
     cv_record,
     eda_record,
     features_record,
@@ -50,7 +51,7 @@ ALPHA = 0.05
 
 
 @dataclass(frozen=True)
-class Analysis:
+class Analysis(ReadsOptions):
     """Everything ``run`` computed; reports and the notebook only read from it."""
 
     dataset: Dataset
@@ -78,14 +79,6 @@ class Analysis:
     versions: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds of each stage of the analysis (the rendering adds its own in ``metrics.json``)."""
-
-    @property
-    def target(self) -> str:
-        return self.options.target
-
-    @property
-    def seed(self) -> int:
-        return self.options.seed
 
     @property
     def balance(self) -> str:

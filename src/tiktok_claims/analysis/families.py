@@ -22,6 +22,7 @@ from ..model.split import Split, split
 from ..timing import StageClock
 from .options import AnalysisOptions
 from .records import (
+    ReadsOptions,
     eda_record,
     features_record,
     header_record,
@@ -32,7 +33,7 @@ from .records import (
 
 
 @dataclass(frozen=True)
-class FamilyAnalysis:
+class FamilyAnalysis(ReadsOptions):
     """What ``run`` computed for a non-binary outcome (ordinal, count or continuous).
 
     The same stages as :class:`~tiktok_claims.analysis.binary.Analysis` where they apply
@@ -59,14 +60,6 @@ class FamilyAnalysis:
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def target(self) -> str:
-        return self.options.target
-
-    @property
-    def seed(self) -> int:
-        return self.options.seed
 
     def metrics(self) -> dict:
         """The machine-readable record of every number a report shows (``metrics.json``)."""

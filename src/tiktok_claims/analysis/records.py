@@ -15,6 +15,19 @@ from ..data.load import Dataset
 from ..eda import EdaResult
 from ..model.features import FeatureSpec
 
+
+class ReadsOptions:
+    """The options every analysis kind is read by: its target and its seed."""
+
+    @property
+    def target(self) -> str:
+        return self.options.target
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
+
+
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "statsmodels", "imbalanced-learn", "matplotlib", "pyarrow")
 
 
