@@ -65,7 +65,6 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
     tests = len(terms)
     for row in terms.itertuples(index=False):
         bounded = within_bound(row.odds_ratio, row.or_ci_low, row.or_ci_high)
-        significant = bool(row.p_adjusted < alpha)
         evidence = _evidence(row, tests, alpha)
         if not bounded:
             direction = "positive" if row.coef > 0 else "negative"
@@ -94,23 +93,15 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
                 f"{format_ratio(row.odds_ratio)} times the odds of {outcome_phrase} of those whose {noun} is "
                 f"'{reference}' (95% CI {format_interval(row.or_ci_low, row.or_ci_high)}; {evidence})."
             )
-        if not significant:
-            sentence += f" Once the {tests} tests are adjusted for, this is indistinguishable from no association."
         findings.append(
-            {
-                "name": row.name,
-                "label": term_label(row.name),
-                "sentence": sentence,
-                "odds_ratio": row.odds_ratio,
-                "or_ci_low": row.or_ci_low,
-                "or_ci_high": row.or_ci_high,
-                "bounded": bounded,
-                "probability_change": row.probability_change,
-                "p_value": row.p_value,
-                "p_adjusted": row.p_adjusted,
-                "stable_significance": getattr(row, "stable_significance", None),
-                "significant": significant,
-            }
+            _finding(
+                row, sentence, tests, alpha, bounded,
+                odds_ratio=row.odds_ratio,
+                or_ci_low=row.or_ci_low,
+                or_ci_high=row.or_ci_high,
+                probability_change=row.probability_change,
+                stable_significance=getattr(row, "stable_significance", None),
+            )
         )
     return findings
 
@@ -123,7 +114,6 @@ def family_findings(table: pd.DataFrame, family: Family, outcome_phrase: str, al
     tests = len(terms)
     findings = []
     for row in terms.itertuples(index=False):
-        significant = bool(row.p_adjusted < alpha)
         evidence = _evidence(row, tests, alpha)
         change = _family_change(row.name, row.unit)
         bounded = not exponentiated or within_bound(row.effect, row.effect_ci_low, row.effect_ci_high)
@@ -143,23 +133,32 @@ def family_findings(table: pd.DataFrame, family: Family, outcome_phrase: str, al
                 f"{held} changes {outcome_phrase} by {row.effect:+,.2f} "
                 f"(95% CI {row.effect_ci_low:+,.2f} to {row.effect_ci_high:+,.2f}; {evidence})."
             )
-        if not significant:
-            sentence += f" Once the {tests} tests are adjusted for, this is indistinguishable from no association."
         findings.append(
-            {
-                "name": row.name,
-                "label": term_label(row.name),
-                "sentence": sentence,
-                "effect": float(row.effect),
-                "effect_ci_low": float(row.effect_ci_low),
-                "effect_ci_high": float(row.effect_ci_high),
-                "bounded": bounded,
-                "p_value": float(row.p_value),
-                "p_adjusted": float(row.p_adjusted),
-                "significant": significant,
-            }
+            _finding(
+                row, sentence, tests, alpha, bounded,
+                effect=float(row.effect),
+                effect_ci_low=float(row.effect_ci_low),
+                effect_ci_high=float(row.effect_ci_high),
+            )
         )
     return findings
+
+
+def _finding(row, sentence: str, tests: int, alpha: float, bounded: bool, **numbers) -> dict:
+    """A term's finding: its sentence (with the adjustment's verdict when it does not survive) and the numbers it quotes."""
+    significant = bool(row.p_adjusted < alpha)
+    if not significant:
+        sentence += f" Once the {tests} tests are adjusted for, this is indistinguishable from no association."
+    return {
+        "name": row.name,
+        "label": term_label(row.name),
+        "sentence": sentence,
+        **numbers,
+        "bounded": bounded,
+        "p_value": float(row.p_value),
+        "p_adjusted": float(row.p_adjusted),
+        "significant": significant,
+    }
 
 
 def _family_change(name: str, unit: str) -> str:
