@@ -59,6 +59,17 @@ def test_only_is_said_of_a_minority_of_right_flags(record):
     assert not any("of which only" in s for s in high["insights"])
 
 
+def test_a_filter_that_is_nearly_always_right_is_not_said_to_be_always_right(record):
+    changed = _with(record, 0.99, 0.99, precision=0.9996)
+    changed["test"]["recall"] = 0.996
+    changed["threshold"]["per_1000_videos"].update(flagged=499.2, flagged_positive=499.0)
+    story = binary_story(changed)
+    sentence = next(s for s in story["insights"] if s.startswith("Used as a filter"))
+    assert "of which all but 0.2 " in sentence and "(precision 99.96%)" in sentence
+    assert "catching 99.6% of all such videos" in sentence and "100" not in sentence
+    assert "99.96% of those flags are right" in story["ethics_in_use"]
+
+
 def test_the_output_is_named_a_score_unless_it_is_a_probability(record):
     assert record["balance"] == config.DEFAULT_BALANCE and not record["calibrated"]
     assert record["output"]["name"] == "score" and "not probabilities" in record["output"]["description"]

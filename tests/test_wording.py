@@ -14,6 +14,7 @@ from tiktok_claims.interpretation.wording import (
     format_p,
     format_ratio,
     per_1000,
+    percent,
     within_bound,
 )
 
@@ -69,3 +70,19 @@ def test_p_values_and_ratios_and_rates():
     assert format_ratio(0.05) == "0.05" and format_ratio(12345.0) == "1.23e+04" and format_ratio(2.5) == "2.50"
     assert format_ratio(math.inf) == "∞"
     assert per_1000(0.42) == "0.4" and per_1000(44.2) == "44" and per_1000(0) == "0"
+
+
+def test_a_share_reads_0_or_100_percent_only_when_it_is():
+    rng = np.random.default_rng(0)
+    near_edges = 10.0 ** -rng.uniform(3, 7, 2000)
+    for share in [*near_edges, *(1 - near_edges), *rng.uniform(0, 1, 2000)]:
+        text = percent(share)
+        shown = float(text.rstrip("%"))
+        assert 0 < shown < 100, (share, text)
+        decimals = len(text.rstrip("%").partition(".")[2])
+        assert abs(shown - 100 * share) <= 0.5 * 10.0**-decimals + 1e-9
+
+
+def test_a_share_keeps_its_digits_where_rounding_hides_nothing():
+    assert (percent(0.104), percent(0.991, 0), percent(1.0), percent(0.0)) == ("10.4%", "99%", "100.0%", "0.0%")
+    assert (percent(0.9996), percent(0.996, 0)) == ("99.96%", "99.6%")

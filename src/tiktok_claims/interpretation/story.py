@@ -16,7 +16,7 @@ from scipy import stats
 from .. import config
 from .effects import UNIT_NAMES, split_dummy, term_label
 from .subjects import Subject, subject
-from .wording import capitalized, format_interval, format_ratio, per_1000
+from .wording import capitalized, format_interval, format_ratio, per_1000, percent
 
 # Verdict of a binary classifier, from its test metrics' 95% intervals.
 RANK_MIN_AUC = 0.90
@@ -174,10 +174,13 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
     insights.extend(_cv_insights(m))
     per, test = m["threshold"]["per_1000_videos"], m["test"]
     only = "only " if test["precision"] < 0.5 else ""
+    right = per_1000(per["flagged_positive"])
+    if right == per_1000(per["flagged"]) and per["flagged_positive"] < per["flagged"]:
+        right = f"all but {per_1000(per['flagged'] - per['flagged_positive'])}"
     insights.append(
         f"Used as a filter, the model would flag {per_1000(per['flagged'])} of every 1,000 videos, of which {only}"
-        f"{per_1000(per['flagged_positive'])} {words.positive_clause} (precision {test['precision']:.1%}), while "
-        f"catching {test['recall']:.0%} of all such videos."
+        f"{right} {words.positive_clause} (precision {percent(test['precision'])}), while "
+        f"catching {percent(test['recall'], 0)} of all such videos."
     )
     if m["leakage_audit"]["inflated"]:
         insights.append(
@@ -370,7 +373,7 @@ def _ethics_in_use(m: dict, words: Subject, level: str) -> str:
     per, test = m["threshold"]["per_1000_videos"], m["test"]
     errors = (
         f"At its threshold the model flags {per_1000(per['flagged'])} of every 1,000 videos and "
-        f"{test['precision']:.1%} of those flags are right"
+        f"{percent(test['precision'])} of those flags are right"
     )
     if level == "rank":
         return (

@@ -82,3 +82,16 @@ def capitalized(text: str) -> str:
 def per_1000(value: float) -> str:
     """A rate per 1,000 as a reader says it: ``44`` or ``0.4``."""
     return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
+
+
+def percent(share: float, digits: int = 1) -> str:
+    """A share as a percentage that reads 0% or 100% only when it is exactly that.
+
+    ``0.9996`` is ``99.96%``, not ``100.0%``: digits are added until the rounding no
+    longer hides that some cases fall on the other side.
+    """
+    text = f"{share:.{digits}%}"
+    while 0 < share < 1 and float(text.rstrip("%")) in (0, 100) and digits < 6:
+        digits += 1
+        text = f"{share:.{digits}%}"
+    return text
