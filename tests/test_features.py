@@ -297,3 +297,37 @@ def test_the_consequences_of_views_are_left_out_of_its_model(real_dataset):
     for column in engagement:
         assert spec.dropped[column].startswith("a consequence of the outcome")
     assert spec.vif_dropped == ()
+
+
+def test_a_constant_continuous_predictor_is_left_out_with_its_value_and_the_rule_runs_on_the_rest(synthetic_train):
+    frame = synthetic_train.copy()
+    frame[config.DURATION] = 17
+    spec = select_features(frame, TARGET)
+    assert config.DURATION not in spec.continuous and spec.unestimable == (config.DURATION,)
+    assert spec.dropped[config.DURATION].startswith("constant in the training part (every row 17)")
+    assert config.DURATION not in spec.vif_dropped
+    assert config.DURATION not in set(spec.correlated_pairs[["feature_a", "feature_b"]].to_numpy().ravel())
+    assert np.isfinite(spec.vif_rounds["vif"]).all()
+
+
+@pytest.mark.parametrize(
+    "keep, reason",
+    [(["active"], "every row 'active'"), (["active", "under review"], "no training row has the level 'banned'")],
+)
+def test_a_category_with_an_absent_level_is_left_out_whole(synthetic_train, keep, reason):
+    spec = select_features(synthetic_train[synthetic_train[BAN].isin(keep)], TARGET)
+    assert BAN not in spec.categorical and spec.unestimable == (BAN,)
+    assert reason in spec.dropped[BAN]
+    assert not any(name.startswith(BAN) for name in spec.vif_rounds["feature"])
+
+
+def test_no_varying_continuous_predictor_is_a_clean_refusal_naming_each_reason(synthetic_train):
+    frame = synthetic_train.copy()
+    frame[config.DURATION] = 30
+    with pytest.raises(AnalysisError, match=r"no continuous predictor of video_view_count varies.*every row 30"):
+        select_features(frame, config.VIEWS)
+
+
+def test_one_encoded_column_has_a_vif_of_one(synthetic_train):
+    table = vif_table(synthetic_train, [config.DURATION], [])
+    assert table.to_dict("list") == {"feature": [config.DURATION], "vif": [1.0]}

@@ -322,6 +322,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.analysis": "test_analysis.py",
     f"{PACKAGE}.analysis.options": "test_analysis_options.py",
     f"{PACKAGE}.analysis.records": "test_analysis_records.py",
+    f"{PACKAGE}.analysis.preflight": "test_analysis_preflight.py",
     f"{PACKAGE}.analysis.binary": "test_analysis_binary.py",
     f"{PACKAGE}.analysis.families": "test_analysis_families.py",
     f"{PACKAGE}.reporting.figures": "test_figures.py",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config
-from ..approach import Approach, OutcomeKind, choose_approach
+from ..approach import Approach, OutcomeKind
 from ..data.load import Dataset, dataset_from_frame, load_dataset
 from ..data.synthetic import make_synthetic
 from ..diagnostics.families import check_family
@@ -28,6 +28,7 @@ from ..timing import Progress, StageClock
 from .binary import Analysis, analyze_binary
 from .families import FamilyAnalysis, analyze_family
 from .options import AnalysisOptions
+from .preflight import preflight
 
 __all__ = ["Analysis", "AnalysisOptions", "FamilyAnalysis", "analyze", "check_assumptions", "load_input"]
 
@@ -81,7 +82,7 @@ def analyze(
     clock.start("load", "Loading and validating the data")
     dataset = load_input(data, options.seed)
     clock.start("approach", "Choosing the modeling approach")
-    approach = choose_approach(dataset.frame, options.target)
+    approach = preflight(dataset, options)
     if options.engine != "local" and approach.kind is not OutcomeKind.BINARY:
         raise AnalysisError(
             f"--engine {options.engine} fits binary outcomes only; {options.target!r} calls for {approach.label}."
@@ -107,7 +108,7 @@ def check_assumptions(
     say = progress or (lambda stage: None)
     say("Loading and validating the data")
     dataset = load_input(data, options.seed)
-    approach = choose_approach(dataset.frame, options.target)
+    approach = preflight(dataset, options, cross_validated=False)
     parts = split(dataset.frame, approach.stratify_on, options.seed)
     spec = select_features(dataset.frame.loc[parts.train], options.target, transform=options.transform)
     say(f"Fitting the {approach.label} on every used row and checking its assumptions")

@@ -71,6 +71,7 @@ def features_record(spec: FeatureSpec, encoded) -> dict:
         "encoded": list(encoded),
         "dropped": spec.dropped,
         "vif_dropped": list(spec.vif_dropped),
+        "unestimable": list(spec.unestimable),
         "rule": spec.rule,
         "vif": records(spec.vif_rounds),
         "correlated_pairs": records(spec.correlated_pairs),

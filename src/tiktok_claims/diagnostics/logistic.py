@@ -32,6 +32,7 @@ from .statistics import (
     refit_without_influential,
 )
 
+EVENTS_CHECK = "Events per variable"
 EPV_FAIL = 10.0
 EPV_WARN = 20.0
 TOP_INFLUENTIAL = 10
@@ -317,7 +318,7 @@ def _epv_check(y: pd.Series, design: pd.DataFrame) -> Check:
     counts = np.bincount(y.to_numpy(), minlength=2)
     verdict = "fail" if epv < EPV_FAIL else "warn" if epv < EPV_WARN else "pass"
     return Check(
-        name="Events per variable",
+        name=EVENTS_CHECK,
         statistic=epv,
         p_value=None,
         threshold=f"smaller class count / parameters besides the intercept: fail < {EPV_FAIL:g}, warn < {EPV_WARN:g}",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from scipy import stats
 
 from .. import config
+from ..diagnostics.logistic import EVENTS_CHECK
 from .effects import UNIT_NAMES, split_dummy, term_label
 from .subjects import Subject, subject
 from .wording import capitalized, format_interval, format_ratio, per_1000, percent
@@ -526,6 +527,14 @@ def _limitations(m: dict, words: Subject) -> list[str]:
     rule = m["estimation"].get("separating_rule")
     if rule:
         limitations.append(f"It leans on one rule: {rule['sentence']}")
+    for name in m["features"].get("unestimable", ()):
+        shown = name.replace("_", " ") if name in config.CATEGORIES else term_label(name)
+        limitations.append(f"It does not use {shown}: {m['features']['dropped'][name]}.")
+    events = next((c for c in m["assumptions"] if c["name"] == EVENTS_CHECK and c["verdict"] == "fail"), None)
+    if events:
+        limitations.append(
+            f"It rests on few examples of the rarer outcome: {events['consequence'][0].lower()}{events['consequence'][1:]} Its findings may not hold in more data."
+        )
     return limitations
 
 

@@ -44,6 +44,8 @@ class FeatureSpec:
     """The continuous predictors entered as log(1 + x) (then standardized like the others)."""
     vif_dropped: tuple[str, ...] = ()
     """The continuous predictors the multicollinearity rule left out, in the order it dropped them."""
+    unestimable: tuple[str, ...] = ()
+    """The predictors left out because the training part cannot estimate their effect (constant, or a level absent)."""
 
     @property
     def columns(self) -> list[str]:
@@ -108,6 +110,8 @@ def vif_table(train: pd.DataFrame, continuous, categorical, log1p=()) -> pd.Data
     preprocessor = build_preprocessor(continuous, categorical, log1p)
     design = preprocessor.fit_transform(train)
     names = list(preprocessor.get_feature_names_out())
+    if design.shape[1] == 1:  # one column: nothing to be collinear with
+        return pd.DataFrame({"feature": names, "vif": [1.0]})
     vifs = np.diag(np.linalg.inv(np.corrcoef(design, rowvar=False)))
     return pd.DataFrame({"feature": names, "vif": vifs})
 
@@ -149,15 +153,27 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
     if transform not in config.TRANSFORMS:
         raise AnalysisError(f"transform must be one of {', '.join(config.TRANSFORMS)}; got {transform!r}.")
     continuous, categorical = candidate_predictors(target)
+    constant = constant_predictors(train, continuous, categorical)
     guarded = {
         c: f"a consequence of the outcome ({c} follows {target}: engagement happens after a view), so it cannot explain it"
         for c in config.CONSEQUENCES.get(target, ())
         if c in continuous
     }
-    guarded.update({c: why for c, why in leakage_guard(train, target, continuous).items() if c not in guarded})
+    varying = [c for c in continuous if c not in constant]
+    guarded.update({c: why for c, why in leakage_guard(train, target, varying).items() if c not in guarded})
+    constant = {c: why for c, why in constant.items() if c not in guarded}
     dropped: dict[str, str] = {c: "identifier or free text, not a predictor" for c in NON_PREDICTORS}
     dropped.update(guarded)
+    dropped.update(constant)
     continuous = [c for c in continuous if c not in dropped]
+    categorical = [c for c in categorical if c not in dropped]
+    if not continuous:
+        raise AnalysisError(
+            f"no continuous predictor of {target} varies in the training part ({len(train):,} rows): "
+            + "; ".join(f"{c}: {why}" for c, why in dropped.items() if c not in NON_PREDICTORS)
+            + ". The model needs at least one continuous predictor (duration or an engagement count) "
+            "that takes two or more values."
+        )
     counts = set(config.COUNT_COLUMNS) if transform == "log1p" else set()
 
     def logged(columns) -> tuple[str, ...]:
@@ -177,7 +193,7 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
             f"most correlated with {partner} (r = {r:.2f})"
         )
         continuous = [c for c in continuous if c != worst["feature"]]
-    all_continuous = [c for c in candidate_predictors(target)[0] if c not in guarded]
+    all_continuous = [c for c in candidate_predictors(target)[0] if c not in guarded and c not in constant]
     rule = (
         f"On the training part, compute the VIF of every encoded predictor; while the "
         f"largest VIF among continuous predictors exceeds {config.VIF_LIMIT:g}, drop that "
@@ -194,12 +210,43 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
         continuous=tuple(continuous),
         categorical=tuple(categorical),
         dropped=dropped,
-        vif_rounds=pd.concat(rounds, ignore_index=True),
+        vif_rounds=pd.concat(rounds, ignore_index=True) if rounds else pd.DataFrame(columns=["feature", "vif", "round"]),
         correlated_pairs=correlated_pairs(train, all_continuous, logged(all_continuous)),
         rule=rule,
         log1p=logged(continuous),
-        vif_dropped=tuple(c for c in candidate_predictors(target)[0] if c in dropped and c not in guarded),
+        vif_dropped=tuple(
+            c for c in candidate_predictors(target)[0] if c in dropped and c not in guarded and c not in constant
+        ),
+        unestimable=tuple(constant),
     )
+
+
+def constant_predictors(train: pd.DataFrame, continuous, categorical) -> dict[str, str]:
+    """Predictors whose effect the training part cannot estimate, with the reason.
+
+    A continuous predictor that takes one value has no variation to relate to the outcome;
+    a categorical predictor with a level absent from the training part has a dummy that is
+    zero in every row (its coefficient is not identified), so it is left out whole rather
+    than entered with fewer levels than the model file and the scorer expect.
+    """
+    reasons = {}
+    for column in continuous:
+        values = train[column].unique()
+        if len(values) < 2:
+            shown = "no value" if len(values) == 0 else f"every row {float(values[0]):g}"
+            reasons[column] = f"constant in the training part ({shown}), so its effect cannot be estimated"
+    for column in categorical:
+        present = set(train[column].unique())
+        absent = [level for level in config.CATEGORIES[column] if level not in present]
+        if len(absent) == len(config.CATEGORIES[column]) - 1:
+            only = next(level for level in config.CATEGORIES[column] if level in present)
+            reasons[column] = f"constant in the training part (every row {only!r}), so its effect cannot be estimated"
+        elif absent:
+            reasons[column] = (
+                f"no training row has the level {' or '.join(repr(a) for a in absent)}, so its effect cannot be "
+                "estimated; the predictor is left out whole rather than entered without that level"
+            )
+    return reasons
 
 
 def _strongest_partner(train: pd.DataFrame, column: str, continuous, categorical, log1p=()) -> tuple[str, float]:
