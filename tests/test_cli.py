@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.cli import app
+from tiktok_claims.data.synthetic import write_synthetic
 
 COMMANDS = typer.main.get_command(app).commands
 
@@ -170,3 +171,17 @@ def test_every_option_has_help_text(name):
     undocumented = [p.name for p in COMMANDS[name].params if not (getattr(p, "help", None) or "").strip()]
 
     assert undocumented == []
+
+
+@pytest.mark.parametrize("command", ["validate", "check"])
+def test_paths_with_console_markup_are_printed_as_written(tmp_path, command):
+    folder = tmp_path / "we[" / "]ird" / "[bold red]x["  # the path reads .../we[/]ird/[bold red]x[/].csv
+    folder.mkdir(parents=True)
+    data = write_synthetic(folder / "].csv", rows=400, seed=2)
+    result = CliRunner().invoke(app, [command, "--data", str(data)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 0, result.output
+    def squeezed(text: str) -> str:  # tables wrap a long title over lines
+        return "".join(text.split())
+
+    assert squeezed(str(data)) in squeezed(result.output)  # shown as written, not read as markup

@@ -11,6 +11,10 @@ import base64
 import hashlib
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -216,3 +220,65 @@ def test_synthetic_run_shows_the_banner(synthetic_run):
     assert record["data"]["synthetic"] is True
     assert re.search(r'class="banner"[^>]*>SYNTHETIC DATA', html)
     assert "**SYNTHETIC DATA**" in markdown
+
+
+# ---------------------------------------------------------------- the output folder, whole or untouched
+
+
+def test_too_few_rows_of_a_class_is_a_clean_refusal_that_creates_no_folder(tmp_path):
+    data = tmp_path / "few.csv"
+    frame = pd.read_csv(write_synthetic(tmp_path / "pool.csv", rows=3000, seed=5)).dropna()
+    pd.concat([frame[frame[config.VERIFIED] == "not verified"].head(400), frame[frame[config.VERIFIED] == "verified"].head(7)]).to_csv(data, index=False)
+    out = tmp_path / "new" / "out"
+    result = invoke("run", "--data", str(data), "--out", str(out), "--quiet")
+    assert result.exit_code == 1
+    assert "'verified' in only 7 of 407 used rows" in result.stderr and "at least 20 rows of each level" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_run_interrupted_by_sigterm_leaves_the_previous_runs_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    assert invoke("run", "--out", str(out), "--quiet", *FAST).exit_code == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    command = [sys.executable, "-c", "from tiktok_claims.cli import main; main()", "run", "--out", str(out), "--quiet", "--seed", "3"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".tiktok-claims-staging-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into the analysis
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert b"Traceback" not in stderr
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_a_run_of_another_kind_replaces_the_previous_runs_files_and_keeps_the_users(tmp_path):
+    out = tmp_path / "out"
+    assert invoke("run", "--out", str(out), "--quiet", *FAST).exit_code == 0
+    (out / "my_notes.txt").write_text("mine")
+    binary_only = {"technical_summary.md", "pace_strategy.md", "model_card.md"}
+    assert binary_only <= {p.name for p in out.iterdir()}
+    assert invoke("run", "--out", str(out), "--quiet", "--target", config.DURATION).exit_code == 0
+    names = {p.name for p in out.iterdir()}
+    assert not binary_only & names, "files of the earlier run do not lie beside the new one"
+    assert "my_notes.txt" in names
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {f"figures/{p.name}" for p in (out / "figures").iterdir()} == {f["file"] for f in metrics["figures"]}
+
+
+@pytest.mark.parametrize("where", ["file", "under-file", "foreign"])
+def test_an_output_folder_that_cannot_be_written_whole_is_refused_before_the_work(tmp_path, where):
+    blocker = tmp_path / "blocker"
+    if where == "foreign":
+        blocker.mkdir()
+        (blocker / "report.html").write_text("a user's report")
+    else:
+        blocker.write_text("a user's file")
+    out = blocker / "out" if where == "under-file" else blocker
+    started = time.perf_counter()
+    result = invoke("run", "--out", str(out), "--quiet")
+    assert result.exit_code == 1 and result.stderr.startswith("Error: --out")
+    assert time.perf_counter() - started < 5, "refused before the analysis"
+    assert "a user's" in ((blocker / "report.html") if where == "foreign" else blocker).read_text()

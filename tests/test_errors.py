@@ -14,11 +14,12 @@ DOMAIN_ERRORS = sorted(errors.TiktokClaimsError.__subclasses__(), key=lambda kin
 
 
 def test_the_domain_errors_and_their_builtin_kinds():
-    assert {kind.__name__ for kind in DOMAIN_ERRORS} == {"AnalysisError", "DataError", "ModelFileError", "OptionsError"}
+    assert {kind.__name__ for kind in DOMAIN_ERRORS} == {"AnalysisError", "DataError", "ModelFileError", "OptionsError", "OutputError"}
     assert issubclass(errors.DataError, ValueError)
     assert issubclass(errors.ModelFileError, ValueError)
     assert issubclass(errors.OptionsError, ValueError)
     assert issubclass(errors.AnalysisError, RuntimeError)
+    assert issubclass(errors.OutputError, OSError)
     assert issubclass(errors.TiktokClaimsError, Exception) and not issubclass(errors.TiktokClaimsError, ValueError)
 
 

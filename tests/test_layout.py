@@ -29,7 +29,7 @@ SOURCE = Path(tiktok_claims.__file__).resolve().parent
 # The layer order, lowest first, by the first component of a module's name under the
 # package. A module may import from its own layer and the layers below it, never above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("config", "errors", "escaping", "parallel", "timing", "_version"),
+    ("config", "errors", "escaping", "folders", "parallel", "timing", "_version"),
     ("data",),
     ("eda", "approach"),
     ("model",),
@@ -288,6 +288,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.escaping": "test_escaping.py",
     f"{PACKAGE}.parallel": "test_parallel.py",
     f"{PACKAGE}.timing": "test_timing.py",
+    f"{PACKAGE}.folders": "test_folders.py",
     f"{PACKAGE}.data.schema": "test_data_schema.py",
     f"{PACKAGE}.data.rules": "test_rules.py",
     f"{PACKAGE}.data.load": "test_load.py",

@@ -5,6 +5,7 @@ templates, Markdown without raw HTML, the context read from metrics.json alone, 
 from __future__ import annotations
 
 import json
+import os
 import math
 import shutil
 
@@ -147,7 +148,7 @@ def test_rerender_writes_the_documents_of_the_run(run_copy):
 
 
 def test_rerender_refuses_a_directory_without_metrics(tmp_path):
-    with pytest.raises(DataError, match="metrics.json: cannot read a previous run's results"):
+    with pytest.raises(DataError, match="metrics.json: no previous run's results here"):
         rerender(tmp_path)
 
 
@@ -198,8 +199,50 @@ def test_rerender_refuses_when_a_figure_file_is_missing(run_copy):
     removed = metrics["figures"][2]["file"]
     (run_copy / removed).unlink()
 
-    with pytest.raises(DataError, match=f"figure file\\(s\\) missing: {removed}"):
+    with pytest.raises(DataError, match=f"figure file {removed} is missing"):
         rerender(run_copy)
+
+
+@pytest.mark.parametrize("named", ["/etc/passwd", "../../outside.png", "figures/../metrics.json", "figures/x.png"])
+def test_rerender_reads_no_file_a_metrics_record_names_outside_the_runs_figures(run_copy, named):
+    outside = run_copy.parent / "outside.png"
+    outside.write_bytes(b"\x89PNG\r\n\x1a\nSECRET")
+    before = (run_copy / "report.html").read_bytes()
+    _edit_metrics(run_copy, lambda m: m["figures"][0].update(file=named))
+
+    with pytest.raises(DataError, match="expected a file figures/<name>.png of the run"):
+        rerender(run_copy)
+    assert (run_copy / "report.html").read_bytes() == before
+
+
+def test_rerender_refuses_a_figure_that_is_not_a_png_or_is_a_link(run_copy):
+    metrics = json.loads((run_copy / "metrics.json").read_text(encoding="utf-8"))
+    first, second = (run_copy / metrics["figures"][0]["file"]), (run_copy / metrics["figures"][1]["file"])
+    first.write_text("root:x:0:0")
+    with pytest.raises(DataError, match="is not a PNG image"):
+        rerender(run_copy)
+    first.unlink()
+    first.symlink_to(second)
+    with pytest.raises(DataError, match="is missing \\(or not a plain file\\)"):
+        rerender(run_copy)
+
+
+def test_rerender_refuses_a_metrics_file_that_is_a_fifo_without_waiting(run_copy):
+    (run_copy / "metrics.json").unlink()
+    os.mkfifo(run_copy / "metrics.json")
+    with pytest.raises(DataError, match="not a regular file"):
+        rerender(run_copy)
+
+
+def test_rerender_replaces_the_documents_as_a_whole_and_keeps_the_other_files(run_copy):
+    model = (run_copy / "model.json").read_bytes()
+    (run_copy / "report.md").write_text("stale")
+    written = rerender(run_copy)
+    assert (run_copy / "report.md").read_text(encoding="utf-8") != "stale"
+    assert (run_copy / "model.json").read_bytes() == model
+    listed = json.loads((run_copy / ".tiktok-claims-manifest.json").read_text())["files"]
+    assert set(written) <= set(listed)
+    assert not list(run_copy.glob(".tiktok-claims-staging-*"))
 
 
 def test_report_from_refuses_a_record_that_lacks_what_its_layout_promises(tmp_path):

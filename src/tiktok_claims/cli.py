@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -138,8 +139,9 @@ def run(
     ordinal logit; a count column a Poisson or negative binomial model; the duration OLS.
     """
     from .analysis import analyze
-    from .artifact.store import save_artifact
-    from .reporting.render import write_outputs
+    from .artifact.store import ARTIFACT_FILES, save_artifact
+    from .folders import OutputFolder
+    from .reporting.render import RUN_FILES, write_outputs
 
     options = _options(
         target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
@@ -149,16 +151,19 @@ def run(
     )
     progress = None if quiet else _progress_printer()
     try:
-        analysis = analyze(data, options, progress=progress)
-        metrics = analysis.metrics()
-        written = write_outputs(analysis, out, metrics, progress=progress)
-        written.update(save_artifact(analysis, out, metrics))
+        # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
+        with OutputFolder(out, [*RUN_FILES, *ARTIFACT_FILES]) as folder:
+            analysis = analyze(data, options, progress=progress)
+            metrics = analysis.metrics()
+            write_outputs(analysis, folder.staging, metrics, progress=progress)
+            save_artifact(analysis, folder.staging, metrics)
+            folder.commit()
     except TiktokClaimsError as exc:
         _fail(str(exc))
     if not quiet:
         if analysis.dataset.synthetic:
             typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
-        typer.echo(f"Report: {written['report.html']}", err=True)
+        typer.echo(f"Report: {out / 'report.html'}", err=True)
     if verbose:
         for stage, seconds in metrics["timings"].items():
             typer.echo(f"{seconds:8.2f} s  {stage}", err=True)
@@ -177,7 +182,6 @@ def check(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
 ) -> None:
     """Check the model's assumptions and print the checklist with verdicts."""
-    from rich.console import Console
     from rich.table import Table
 
     from .analysis import check_assumptions
@@ -201,7 +205,7 @@ def check(
             record["verdict"].upper(),
             record["consequence"],
         )
-    console = Console()
+    console = _console()
     console.print(f"{approach.label}: {approach.reason}", highlight=False)
     for name, why in spec.dropped.items():
         console.print(f"left out {name}: {why}", highlight=False)
@@ -323,19 +327,26 @@ def _progress_bar(quiet: bool):
             bar.stop()
 
 
-def _progress_printer():
+def _console(stderr: bool = False):
+    """A rich console that prints text literally: paths and column names come from the user, so
+    ``[bold]`` or ``[/]`` in them is shown as written, never read as markup."""
     from rich.console import Console
 
-    console = Console(stderr=True)
+    return Console(stderr=stderr, markup=False, highlight=False)
+
+
+def _progress_printer():
+    from rich.text import Text
+
+    console = _console(stderr=True)
 
     def report(stage: str) -> None:
-        console.print(f"[bold cyan]›[/] {stage}", highlight=False)
+        console.print(Text.assemble(("›", "bold cyan"), " ", stage))
 
     return report
 
 
 def _print_accounting(dataset) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"Row accounting: {dataset.source}")
@@ -343,7 +354,7 @@ def _print_accounting(dataset) -> None:
     table.add_column("rows", justify="right")
     for item, rows in dataset.accounting().itertuples(index=False):
         table.add_row(item, f"{rows:,}")
-    console = Console()
+    console = _console()
     console.print(table)
     for note in dataset.notes:
         console.print(f"note: {note}", highlight=False)
@@ -354,6 +365,11 @@ def _print_accounting(dataset) -> None:
     )
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM ends the command like Ctrl-C does: cleanup runs (no half-written output is left)."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the ``tiktok-claims`` script.
 
@@ -362,6 +378,7 @@ def main() -> None:
     of a second and does nothing a finished command needs. Not when Spark ran: its
     gateway stops the JVM from an exit handler.
     """
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(prog_name="tiktok-claims")
     except SystemExit as exc:

@@ -25,3 +25,7 @@ class OptionsError(TiktokClaimsError, ValueError):
 
 class AnalysisError(TiktokClaimsError, RuntimeError):
     """The analysis cannot proceed honestly (e.g. a fit did not converge)."""
+
+
+class OutputError(TiktokClaimsError, OSError):
+    """An output folder cannot be written as a whole (a file in the way, no permission, another run in it)."""

@@ -231,6 +231,10 @@ def load_model(path: str | Path) -> LoadedModel:
     return LoadedModel(content, payload_sha256=recorded, source=str(path))
 
 
+ARTIFACT_FILES = ("model.json", "model_card.json", "model_card.md")
+"""The files :func:`save_artifact` may write."""
+
+
 def save_artifact(analysis, out: str | Path, metrics: dict) -> dict[str, Path]:
     """Write a finished analysis's ``model.json`` (and, for a binary model, its card) into ``out``.
 

@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,7 @@ from matplotlib.figure import Figure as MplFigure
 from .. import config
 from ..errors import DataError
 from ..escaping import escape_markdown, write_csv
+from ..folders import OutputFolder
 from ..interpretation.wording import (
     RATIO_BOUND,
     format_interval,
@@ -171,10 +173,10 @@ def write_outputs(
     return written
 
 
-def render_documents(metrics: dict, out: Path) -> dict[str, Path]:
-    """Render every document from a metrics record and the figure files beside it."""
+def render_documents(metrics: dict, out: Path, figures_from: Path | None = None) -> dict[str, Path]:
+    """Render every document from a metrics record and its figure files (in ``figures_from``, default ``out``)."""
     written = render_executive_summary(metrics, out) if documents_for(metrics["outcome_type"]).summary else {}
-    return {**written, **render_reports(metrics, out)}
+    return {**written, **render_reports(metrics, out, figures_from)}
 
 
 def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
@@ -187,11 +189,11 @@ def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
     return {html.name: html, "executive_summary.pdf": html_to_pdf(html, out / "executive_summary.pdf")}
 
 
-def render_reports(metrics: dict, out: Path) -> dict[str, Path]:
-    """The report and this kind's other documents, with figures embedded."""
+def render_reports(metrics: dict, out: Path, figures_from: Path | None = None) -> dict[str, Path]:
+    """The report and this kind's other documents, with figures (read from ``figures_from``, default ``out``) embedded."""
     figures = []
     for figure in metrics["figures"]:
-        png = (out / figure["file"]).read_bytes()
+        png = ((out if figures_from is None else figures_from) / figure["file"]).read_bytes()
         figures.append({**figure, "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii")})
     env = _environment()
     context = report_context(metrics, figures)
@@ -222,14 +224,25 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
 
 
 def rerender(directory: str | Path) -> dict[str, Path]:
-    """Re-render every document of a previous ``run`` from its ``metrics.json``; no refit."""
+    """Re-render every document of a previous ``run`` from its ``metrics.json``; no refit.
+
+    Reads only ``metrics.json`` and the figure files it lists, each of which must be a
+    PNG file ``figures/<name>.png`` inside ``directory`` (never a path the record names
+    elsewhere). The documents are written through :class:`~tiktok_claims.folders.OutputFolder`:
+    all of them replace the old ones, or none does.
+    """
     directory = Path(directory)
     source = directory / "metrics.json"
+    if not source.exists():
+        raise DataError(f"{source}: no previous run's results here (expected the metrics.json that 'run' writes).")
     try:
-        metrics = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        metrics = json.loads(read_bounded(source), parse_constant=_refuse_constant)
+    except (OSError, ValueError) as exc:
         raise DataError(f"{source}: cannot read a previous run's results ({exc}).") from None
-    if not isinstance(metrics, dict) or metrics.get("tool", {}).get("name") != "tiktok-claims" or "figures" not in metrics:
+    if (
+        not isinstance(metrics, dict) or not isinstance(metrics.get("tool"), dict)
+        or metrics["tool"].get("name") != "tiktok-claims" or "figures" not in metrics
+    ):
         raise DataError(f"{source}: not the metrics.json of a tiktok-claims run.")
     found = metrics["tool"].get("metrics_schema")
     if found != config.METRICS_SCHEMA:
@@ -237,15 +250,75 @@ def rerender(directory: str | Path) -> dict[str, Path]:
             f"{source}: written with metrics layout {found!r} (tiktok-claims {metrics['tool'].get('version')}); "
             f"this version reads layout {config.METRICS_SCHEMA}. Re-run 'tiktok-claims run' to rebuild it."
         )
-    missing = [f["file"] for f in metrics["figures"] if not (directory / f["file"]).is_file()]
-    if missing:
-        raise DataError(f"{directory}: figure file(s) missing: {', '.join(missing)}; re-run 'tiktok-claims run'.")
+    _check_figures(metrics.get("figures"), directory, source)
+    names = [*documents_for_record(metrics, source).templates, *RENDERED_FILES]
     try:
-        return render_documents(metrics, directory)
-    except (UndefinedError, KeyError, TypeError, ValueError) as exc:
+        with OutputFolder(directory, names) as folder:
+            written = render_documents(metrics, folder.staging, figures_from=directory)
+            folder.commit(keep_previous=True)
+    except (UndefinedError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A record of this layout whose content is not what its layout promises (edited, or
         # written by a development version): refuse it rather than show a traceback.
         raise DataError(
             f"{source}: does not hold what layout {config.METRICS_SCHEMA} promises ({type(exc).__name__}: {exc}); "
             "re-run 'tiktok-claims run' to rebuild it."
         ) from None
+    return {name: directory / name for name in written}
+
+
+RENDERED_FILES = (
+    "executive_summary.html", "executive_summary.pdf", "technical_summary.html", "pace_strategy.html",
+)
+"""Documents rendered besides the templates (the summary and the HTML pages of Markdown documents)."""
+RUN_FILES = (
+    "report.html", "report.md", "technical_summary.md", "pace_strategy.md", *RENDERED_FILES,
+    "metrics.json", "coefficients.csv", "set_aside_rows.csv",
+)
+"""The files ``run`` may write at the top of its folder (besides the model's and the figures)."""
+FIGURE_NAME = re.compile(r"[a-z0-9_]{1,64}")
+METRICS_LIMIT = 64 << 20
+"""A metrics.json is a few hundred kilobytes; more is not one this tool wrote."""
+
+
+def documents_for_record(metrics: dict, source: Path):
+    try:
+        return documents_for(metrics["outcome_type"])
+    except (KeyError, ValueError, TypeError):
+        raise DataError(f"{source}: its outcome_type {metrics.get('outcome_type')!r} is not one this tool renders.") from None
+
+
+def _check_figures(figures, directory: Path, source: Path) -> None:
+    """Every figure entry names a PNG file ``figures/<name>.png`` inside ``directory``; nothing else is read."""
+    if not isinstance(figures, list):
+        raise DataError(f"{source}: 'figures' is {type(figures).__name__}; expected the list of the run's figures.")
+    for number, figure in enumerate(figures):
+        name = figure.get("name") if isinstance(figure, dict) else None
+        if not isinstance(name, str) or not FIGURE_NAME.fullmatch(name) or figure.get("file") != f"figures/{name}.png":
+            raise DataError(
+                f"{source}: figures[{number}] names {figure.get('file') if isinstance(figure, dict) else figure!r}; "
+                "expected a file figures/<name>.png of the run (letters, digits and _), and no other path is read."
+            )
+        path = directory / figure["file"]
+        if path.is_symlink() or not path.is_file():
+            raise DataError(f"{directory}: figure file {figure['file']} is missing (or not a plain file); re-run 'tiktok-claims run'.")
+        with path.open("rb") as handle:
+            if handle.read(8) != PNG_SIGNATURE:
+                raise DataError(f"{directory}: figure file {figure['file']} is not a PNG image; re-run 'tiktok-claims run'.")
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def read_bounded(path: Path, limit: int = METRICS_LIMIT) -> str:
+    """The text of a regular file of at most ``limit`` bytes (never a FIFO, a device or a huge file)."""
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file.")
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise DataError(f"{path}: larger than {limit >> 20} MiB; not a file this tool wrote.")
+    return data.decode("utf-8")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"non-standard JSON constant {name}")

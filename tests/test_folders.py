@@ -1,0 +1,148 @@
+"""The output folder: one run's complete set of files or nothing new, never a user's file touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tiktok_claims.errors import OutputError
+from tiktok_claims.folders import LOCK, MANIFEST, STAGING_PREFIX, OutputFolder
+
+NAMES = ("report.html", "metrics.json", "model.json")
+
+
+def write_run(out, files: dict[str, str], **commit) -> list[str]:
+    with OutputFolder(out, NAMES) as folder:
+        for name, text in files.items():
+            (folder.staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder.staging / name).write_text(text)
+        return folder.commit(**commit)
+
+
+def visible(out) -> dict[str, str]:
+    """The folder's files but the tool's own bookkeeping, with their text."""
+    return {
+        p.relative_to(out).as_posix(): p.read_text()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name not in (LOCK, MANIFEST)
+    }
+
+
+def test_a_new_folder_gets_exactly_the_staged_files_and_a_manifest_listing_them(tmp_path):
+    out = tmp_path / "new" / "out"
+    listed = write_run(out, {"report.html": "a", "figures/roc.png": "b"})
+    assert visible(out) == {"report.html": "a", "figures/roc.png": "b"}
+    assert json.loads((out / MANIFEST).read_text())["files"] == listed == ["figures/roc.png", "report.html"]
+    assert not list(out.glob(f"{STAGING_PREFIX}*"))
+
+
+def test_a_second_run_removes_the_first_runs_other_files_and_never_a_users_file(tmp_path):
+    out = tmp_path / "out"
+    write_run(out, {"report.html": "1", "figures/roc.png": "1", "model_card.md": "1"})
+    (out / "notes.txt").write_text("mine")
+    (out / "figures" / "my_sketch.png").write_text("mine")
+    write_run(out, {"report.html": "2", "figures/residuals.png": "2"})
+    assert visible(out) == {
+        "figures/my_sketch.png": "mine", "figures/residuals.png": "2", "notes.txt": "mine", "report.html": "2",
+    }
+
+
+def test_keep_previous_replaces_only_what_was_staged(tmp_path):
+    out = tmp_path / "out"
+    write_run(out, {"report.html": "1", "model.json": "1"})
+    listed = write_run(out, {"report.html": "2"}, keep_previous=True)
+    assert visible(out) == {"report.html": "2", "model.json": "1"}
+    assert listed == ["model.json", "report.html"]
+
+
+def test_a_failure_before_the_commit_leaves_an_existing_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    write_run(out, {"report.html": "1"})
+    before = visible(out)
+    with pytest.raises(RuntimeError), OutputFolder(out, NAMES) as folder:
+        (folder.staging / "report.html").write_text("half")
+        raise RuntimeError("the analysis failed")
+    assert visible(out) == before
+    assert not list(out.glob(f"{STAGING_PREFIX}*"))
+
+
+def test_a_failure_in_a_folder_this_run_created_leaves_no_folder(tmp_path):
+    out = tmp_path / "a" / "b"
+    with pytest.raises(KeyboardInterrupt), OutputFolder(out, NAMES):
+        raise KeyboardInterrupt
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_users_file_of_an_output_name_is_refused_before_the_work(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("my own report")
+    with pytest.raises(OutputError, match=r"holds report.html, which no tiktok-claims run wrote"):
+        OutputFolder(out, NAMES).check()
+    assert (out / "report.html").read_text() == "my own report"
+
+
+def test_a_folder_of_a_run_from_before_manifests_is_recognised_by_its_metrics(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("old")
+    (out / "metrics.json").write_text(json.dumps({"tool": {"name": "tiktok-claims"}}))
+    write_run(out, {"report.html": "new", "metrics.json": "{}"})
+    assert visible(out)["report.html"] == "new"
+
+
+@pytest.mark.parametrize(
+    "below, message",
+    [("", "is a file; expected a folder"), ("sub/out", "is a file, so no folder can be made under it")],
+)
+def test_a_file_in_the_way_is_refused_before_the_work(tmp_path, below, message):
+    (tmp_path / "thing").write_text("x")
+    out = tmp_path / "thing" / below if below else tmp_path / "thing"
+    with pytest.raises(OutputError, match=message):
+        OutputFolder(out, NAMES).check()
+
+
+def test_no_permission_is_refused_before_the_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root ignores modes; the check asks the OS
+    with pytest.raises(OutputError, match="no permission to write in"):
+        OutputFolder(tmp_path / "out", NAMES).check()
+
+
+def test_a_manifest_never_names_a_file_outside_the_folder(tmp_path):
+    out = tmp_path / "out"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    write_run(out, {"report.html": "1"})
+    (out / MANIFEST).write_text(json.dumps({"tool": "tiktok-claims", "files": ["../victim.txt", str(victim), "report.html"]}))
+    write_run(out, {"model.json": "2"})
+    assert victim.read_text() == "keep"
+    assert visible(out) == {"model.json": "2"}
+
+
+def test_a_second_command_is_refused_while_the_first_holds_the_folder(tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from tiktok_claims.folders import OutputFolder
+            with OutputFolder({str(out)!r}) as folder:
+                print("holding", flush=True)
+                sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(OutputError, match="another tiktok-claims command is writing into this folder"):
+            OutputFolder(out, NAMES).__enter__()
+    finally:
+        holder.kill()  # killed outright: the OS releases its lock, its staging folder stays behind
+        holder.communicate()
+    assert list(out.glob(f"{STAGING_PREFIX}*")), "the killed holder left its staging folder"
+    write_run(out, {"report.html": "after"})
+    assert visible(out) == {"report.html": "after"}, "the next run removed the killed run's staging folder"
