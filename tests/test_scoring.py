@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -531,3 +532,81 @@ def test_cli_score_refuses_a_missing_data_file_with_exit_1(model_path, tmp_path)
 
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ") and "no such file" in result.stderr
+
+
+# ---------------------------------------------------------------- paths refused before any work
+
+
+def _refused_before_work(result, *words: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.output
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_cli_score_refuses_an_existing_directory_as_an_output_before_writing_anything(model_path, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=21)))
+    (tmp_path / "scored").mkdir()
+    (tmp_path / "rejects").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    as_out = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "scored"), "--quiet")
+    as_rejects = invoke(
+        "score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"),
+        "--rejects", str(tmp_path / "rejects"), "--quiet",
+    )
+
+    _refused_before_work(as_out, "scored: the scored output names an existing directory")
+    _refused_before_work(as_rejects, "rejects: the rejects output names an existing directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list((tmp_path / "scored").iterdir()) == [] and list((tmp_path / "rejects").iterdir()) == []
+
+
+@pytest.mark.parametrize("under", ["a_file/s.csv", "a_file/deeper/s.csv"])
+def test_cli_score_refuses_an_output_under_a_file(model_path, tmp_path, under):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=22)))
+    write(tmp_path, "a_file", "not a folder")
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / under), "--quiet")
+
+    _refused_before_work(result, "a_file is a file, not a folder")
+    assert (tmp_path / "a_file").read_text(encoding="utf-8") == "not a folder"
+
+
+def test_cli_score_refuses_special_files_as_data_or_output(model_path, fifo, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=23)))
+
+    pipe_data = invoke("score", "--model", str(model_path), "--data", str(fifo("in.csv", b"")), "--out", str(tmp_path / "s.csv"), "--quiet")
+    pipe_out = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(fifo("out.csv", b"")), "--quiet")
+    pipe_model = invoke("score", "--model", str(fifo("model.json")), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(pipe_data, "in.csv: a FIFO (named pipe), not a regular file")
+    _refused_before_work(pipe_out, "out.csv: the scored output names a special file")
+    _refused_before_work(pipe_model, "model.json: a FIFO (named pipe), not a regular file; expected a model artifact")
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_folder_that_cannot_be_written_is_refused_cleanly(model_path, tmp_path, monkeypatch):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=24)))
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tiktok_claims.scoring.writing.tempfile.mkdtemp", read_only)
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, "s.csv: cannot be written", "Permission denied")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="the superuser writes into read-only folders")
+def test_a_read_only_folder_is_refused_before_reading_the_data(model_path, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=25)))
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(folder / "s.csv"), "--quiet")
+    finally:
+        folder.chmod(0o755)
+
+    _refused_before_work(result, "read-only")

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from .. import config
 from ..errors import DataError
+from .files import require_regular_file
 from .rules import (
     MISSING_MARKERS,
     PROBLEM_WORDING,
@@ -92,8 +93,7 @@ def load_dataset(path: str | Path) -> Dataset:
     True
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file.")
+    require_regular_file(path, "a CSV, .csv.gz or Parquet file")
     raw, notes = _read_raw(path)
     return validate_frame(raw, source=str(path), sha256=_file_sha256(path), notes=notes)
 

@@ -25,6 +25,7 @@ is its 1-based row number. The encoding and placing of the two output files is
 from __future__ import annotations
 
 from collections.abc import Mapping
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import pyarrow.csv as pacsv
 
 from .. import config
 from ..artifact.model import LoadedModel
+from ..data.files import require_regular_file
 from ..data.rules import broken_row_reason, check_rows, check_values
 from ..errors import DataError
 
@@ -119,15 +121,35 @@ def default_rejects(out_path: Path) -> Path:
 
 
 def check_paths(model_path: Path, data_path: Path, out_path: Path, rejects_path: Path) -> None:
-    """Refuse a missing data file, and outputs that would overwrite an input or each other."""
-    if not data_path.is_file():
-        raise DataError(f"{data_path}: no such file.")
+    """Refuse, before any work, a data file that is not a regular file and outputs that cannot be written.
+
+    An output is refused when it would overwrite an input or the other output, when it
+    names an existing directory or special file (a device, a FIFO), when a component of
+    its folder is a file, or when its folder exists but cannot be written to.
+    """
+    require_regular_file(data_path, "a CSV, .csv.gz or Parquet file of videos to score")
     inputs = {model_path.resolve(): "the model", data_path.resolve(): "the data"}
     for path, what in ((out_path, "the scored output"), (rejects_path, "the rejects output")):
         if path.resolve() in inputs:
             raise DataError(f"{path}: {what} would overwrite {inputs[path.resolve()]}; choose another file.")
+        _check_writable(path, what)
     if out_path.resolve() == rejects_path.resolve():
         raise DataError(f"{out_path}: the scored and rejects outputs must be different files.")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Refuse an output path that names a directory or special file, or lies in a folder that cannot be written."""
+    if path.is_dir():
+        raise DataError(f"{path}: {what} names an existing directory; expected the name of a file to write.")
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: {what} names a special file (a device or a FIFO); expected a regular file name.")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DataError(f"{path}: {what} cannot be written: {folder} is a file, not a folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: {what} cannot be written: the folder {folder} is read-only for this user.")
 
 
 def is_parquet(path: Path) -> bool:
