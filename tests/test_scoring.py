@@ -30,7 +30,7 @@ from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.escaping import neutralize, neutralize_cell
-from tiktok_claims.scoring.contract import scored_columns
+from tiktok_claims.scoring.contract import NO_FINITE_SCORE, scored_columns
 from tiktok_claims.scoring.local import score_file
 
 HEADER = ",".join(config.COLUMNS)
@@ -610,3 +610,45 @@ def test_a_read_only_folder_is_refused_before_reading_the_data(model_path, tmp_p
         folder.chmod(0o755)
 
     _refused_before_work(result, "read-only")
+
+
+# ---------------------------------------------------------------- scores that are not numbers
+
+
+def test_rows_an_edited_model_gives_no_finite_score_are_rejected_never_ranked(model_path, tmp_path, write_artifact):
+    """Two dummy coefficients of 1e308 (checksum recomputed, as a careless editor would): their sum overflows
+    exactly for the rows that have both levels."""
+    document = json.loads(model_path.read_text(encoding="utf-8"))
+    features = document["payload"]["features"]
+    huge = [f"{config.CLAIM}_opinion", f"{config.BAN}_banned"]
+    assert set(huge) <= set(features)
+    for name in huge:
+        document["payload"]["coef"][features.index(name)] = 1e308
+    edited = write_artifact(tmp_path / "edited.json", document, fix_checksum=True)
+    frame = complete_rows(200, seed=26)
+    frame.loc[3, config.VIEWS] = "-1"
+    both = (frame[config.CLAIM] == "opinion") & (frame[config.BAN] == "banned")
+    both[3] = False
+    assert 0 < both.sum() < len(frame) - 1
+    path = write(tmp_path, "b.csv", csv_text(frame))
+
+    result = score_file(edited, path, tmp_path / "scored.csv", chunk_rows=64)
+
+    scored, rejects = read_out(tmp_path / "scored.csv"), read_rejects(tmp_path / "scored_rejects.csv")
+    no_score = rejects[rejects["reason"] == NO_FINITE_SCORE]
+    assert sorted(no_score["line"]) == sorted(frame.index[both] + 2)
+    assert rejects.loc[rejects["line"] == 5, "reason"].tolist() == [f"{config.VIEWS}: negative"]
+    assert np.isfinite(scored[scored_columns(load_model(edited))[2]]).all()
+    assert sorted(scored["priority_rank"]) == list(range(1, len(scored) + 1))
+    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (200, 200 - both.sum() - 1, both.sum() + 1)
+
+
+def test_predict_proba_refuses_rows_without_a_finite_score(model_path, tmp_path, write_artifact):
+    document = json.loads(model_path.read_text(encoding="utf-8"))
+    document["payload"]["coef"][document["payload"]["features"].index(f"{config.CLAIM}_opinion")] = float.fromhex("0x1.fffffffffffffp+1023")
+    document["payload"]["intercept"] = float.fromhex("0x1.fffffffffffffp+1023")
+    model = load_model(write_artifact(tmp_path / "edited.json", document, fix_checksum=True))
+    frame = complete_rows(20, seed=27)
+
+    with pytest.raises(DataError, match="no finite score"):
+        model.predict_proba(frame)

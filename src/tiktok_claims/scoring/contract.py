@@ -11,8 +11,9 @@ two cannot drift apart:
   (:class:`BrokenRows`);
 * every row checked and scored (:func:`score_rows`): the rules and reasons of
   :func:`tiktok_claims.data.rules.check_rows`, the model's
-  :meth:`~tiktok_claims.artifact.model.LoadedModel.probabilities` and the label rule
-  (:func:`is_positive`);
+  :meth:`~tiktok_claims.artifact.model.LoadedModel.linear_predictor` (a row whose
+  score is not finite is rejected, :data:`NO_FINITE_SCORE`, never ranked) and the
+  label rule (:func:`is_positive`);
 * the accounting (:func:`check_accounting`) and its summary (:class:`ScoringResult`).
 
 How rows are numbered: a CSV row's position is its *line* in the sense of
@@ -44,6 +45,8 @@ def scored_columns(model: LoadedModel) -> tuple[str, ...]:
     """The scored file's columns; the third is named for the model's output, ``probability`` or ``score``."""
     return (config.ID_COLUMN, config.VIDEO_ID, model.output_name, "predicted_label", "priority_rank")
 REJECT_REASON_COLUMN = "reason"
+# A valid row whose linear predictor overflows (an edited model): never scored, never ranked.
+NO_FINITE_SCORE = "the model gives no finite score for these values (its coefficients overflow)"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 REPORTED_REASONS = 5
 
@@ -323,15 +326,19 @@ def score_rows(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> Sc
     ScoredRows
     """
     checked = check_rows(table, model.inputs)
-    bad = checked.bad
+    logits = model.linear_predictor(checked.values)
+    no_score = ~checked.bad & ~np.isfinite(logits)
+    bad = checked.bad | no_score
     good = ~bad
-    probability = model.probabilities(checked.values)
-    if bad.any():
-        probability = probability[good]
+    probability = model.logistic(logits[good])
+    reasons = checked.reasons
+    if no_score.any():
+        reasons = np.full(int(bad.sum()), NO_FINITE_SCORE, dtype=object)
+        reasons[~no_score[bad]] = checked.reasons
     rejected = table.select([config.ID_COLUMN, config.VIDEO_ID]).filter(pa.array(bad))
     return ScoredRows(
         rows=table.num_rows,
-        rejects=Rejects(positions[bad], _as_text(rejected.column(0)), _as_text(rejected.column(1)), checked.reasons),
+        rejects=Rejects(positions[bad], _as_text(rejected.column(0)), _as_text(rejected.column(1)), reasons),
         positions=positions[good],
         probability=probability,
         ids=checked.values[config.ID_COLUMN][good].astype(np.int64),
