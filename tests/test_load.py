@@ -14,9 +14,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from tiktok_claims import config
+from tiktok_claims.cli import app
 from tiktok_claims.data.load import dataset_from_frame, load_dataset, validate_frame
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.errors import DataError
@@ -426,3 +430,46 @@ def test_real_data_set_aside_lines_match_an_independent_reading(real_dataset, re
     assert len(rows) - 1 == REAL_ROWS_READ
     assert sorted(real_dataset.set_aside["line"]) == incomplete_lines
     assert real_dataset.sha256 == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- headers and integers no reader can hold
+
+
+@pytest.mark.parametrize("name", ["claims.csv", "claims.parquet"])
+def test_a_header_naming_a_column_twice_is_refused(claims, tmp_path, name):
+    text = claims.csv()
+    lines = text.rstrip("\n").split("\n")
+    doubled = "\n".join(f"{line},{line.split(',')[7]}" for line in lines) + "\n"
+    if name.endswith(".parquet"):
+        frame = pd.read_csv(io.StringIO(doubled), dtype=str)
+        table = pa.table([pa.array(frame.iloc[:, i]) for i in range(frame.shape[1])], names=[*config.COLUMNS, config.VIEWS])
+        path = tmp_path / name
+        pq.write_table(table, path)
+    else:
+        path = claims.write(tmp_path, doubled, name)
+
+    message = refusal(path)
+
+    assert f"'{config.VIEWS}' in columns 8, 13" in message and "more than once" in message
+
+
+def test_cli_validate_refuses_a_doubled_header_without_a_traceback(claims, tmp_path):
+    lines = claims.csv().rstrip("\n").split("\n")
+    path = claims.write(tmp_path, "\n".join(f"{line},{line.split(',')[7]}" for line in lines) + "\n")
+
+    result = CliRunner().invoke(app, ["validate", "--data", str(path)])
+
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: ") and "more than once" in result.stderr
+
+
+def test_a_parquet_identifier_beyond_int64_is_refused_naming_the_column(claims, tmp_path):
+    frame = pd.read_csv(io.StringIO(claims.csv()), dtype=str)
+    columns = {name: pa.array(frame[name]) for name in config.COLUMNS}
+    columns[config.ID_COLUMN] = pa.array([2**63 + 5, *range(2, len(frame) + 1)], pa.uint64())
+    path = tmp_path / "claims.parquet"
+    pq.write_table(pa.table(columns), path)
+
+    message = refusal(path)
+
+    assert f"column '{config.ID_COLUMN}': 1 value(s) beyond" in message and "9223372036854775813" in message

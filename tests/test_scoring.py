@@ -652,3 +652,31 @@ def test_predict_proba_refuses_rows_without_a_finite_score(model_path, tmp_path,
 
     with pytest.raises(DataError, match="no finite score"):
         model.predict_proba(frame)
+
+
+def test_score_refuses_a_header_naming_a_model_column_twice(model_path, tmp_path):
+    text = csv_text(complete_rows(5, seed=28))
+    doubled = "\n".join(f"{line},{line.split(',')[7]}" for line in text.rstrip("\n").split("\n")) + "\n"
+    path = write(tmp_path, "b.csv", doubled)
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, f"'{config.VIEWS}' in columns 8, 13", "more than once")
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_parquet_identifier_beyond_int64_is_rejected_naming_its_column(model_path, tmp_path):
+    frame = complete_rows(10, seed=29)
+    columns = {name: pa.array(frame[name]) for name in config.COLUMNS}
+    columns[config.ID_COLUMN] = pa.array([*range(1, 4), 2**63 + 5, *range(5, 11)], pa.uint64())
+    path = tmp_path / "b.parquet"
+    pq.write_table(pa.table(columns), path)
+
+    result = score_file(model_path, path, tmp_path / "s.csv")
+
+    rejects = read_rejects(tmp_path / "s_rejects.csv")
+    assert rejects.to_dict("records") == [
+        {"row": 4, config.ID_COLUMN: str(2**63 + 5), config.VIDEO_ID: frame.loc[3, config.VIDEO_ID],
+         "reason": f"{config.ID_COLUMN}: beyond {2**53:,}"}
+    ]
+    assert (result.rows_read, result.rows_scored) == (10, 9)

@@ -27,6 +27,7 @@ from .files import require_regular_file
 from .rules import (
     MISSING_MARKERS,
     PROBLEM_WORDING,
+    check_header,
     check_values,
     missing_reasons,
     requoted_line,
@@ -123,6 +124,7 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
+        check_header(str(path), pq.read_schema(path).names)  # before the reader trips on repeated names
         return pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
@@ -261,6 +263,7 @@ def validate_frame(
 ) -> Dataset:
     """Check ``raw`` against the schema and split it into used and set-aside rows."""
     notes = list(notes)
+    check_header(source, [str(c) for c in raw.columns])
     raw = _normalise_columns(raw, source, notes)
     if raw.empty:
         raise DataError(f"{source}: the file has a header but no data rows; expected at least one row.")

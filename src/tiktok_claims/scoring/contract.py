@@ -37,7 +37,7 @@ import pyarrow.csv as pacsv
 from .. import config
 from ..artifact.model import LoadedModel
 from ..data.files import require_regular_file
-from ..data.rules import broken_row_reason, check_rows, check_values
+from ..data.rules import broken_row_reason, check_header, check_rows, check_values
 from ..errors import DataError
 
 
@@ -163,7 +163,11 @@ def is_parquet(path: Path) -> bool:
 
 
 def resolve_columns(path: Path, found: list[str], model: LoadedModel) -> dict[str, str]:
-    """File column name for each input the model needs (accepting the known aliases)."""
+    """File column name for each input the model needs (accepting the known aliases).
+
+    A header that names a column of the schema twice is refused (:func:`tiktok_claims.data.rules.check_header`).
+    """
+    check_header(str(path), found)
     aliases = {canonical: alias for alias, canonical in config.COLUMN_ALIASES.items()}
     resolved, missing = {}, []
     for spec in model.inputs:

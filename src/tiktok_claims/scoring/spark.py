@@ -290,11 +290,14 @@ def _csv_checked(spark, path: Path, model: LoadedModel):
 def _parquet_checked(spark, path: Path, model: LoadedModel):
     """Every row of the Parquet file checked and scored, cached; and ``"row"``."""
     try:
-        frame = spark.read.parquet(spark_url(path))
         file_schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
+    columns = resolve_columns(path, file_schema.names, model)  # before Spark reads: it refuses repeated names its own way
+    try:
+        frame = spark.read.parquet(spark_url(path))
     except Exception as exc:  # Spark raises its own analysis errors for unreadable files
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
-    columns = resolve_columns(path, frame.columns, model)
     check_input_types(path, file_schema, columns, model)
     file_types = {name: file_schema.field(file_name).type for name, file_name in columns.items()}
     frame = frame.select(*(F.col(f"`{file_name}`").alias(name) for name, file_name in columns.items()))
