@@ -473,3 +473,43 @@ def test_a_parquet_identifier_beyond_int64_is_refused_naming_the_column(claims, 
     message = refusal(path)
 
     assert f"column '{config.ID_COLUMN}': 1 value(s) beyond" in message and "9223372036854775813" in message
+
+
+# ---------------------------------------------------------------- binary data anywhere, other delimiters, long records
+
+
+def _far_into_the_file(claims, n_rows: int = 1500) -> str:
+    """A file whose row 1,200 starts well beyond the first 64 KiB."""
+    text = claims.csv(n_rows=n_rows)
+    assert text.index("\n1200,") > 64 * 1024
+    return text
+
+
+@pytest.mark.parametrize("bad", [b"\x00", b"\xe9"], ids=["NUL", "Latin-1 e-acute"])
+def test_binary_data_after_the_first_64_kib_is_refused_like_at_the_start(claims, tmp_path, bad):
+    text = _far_into_the_file(claims).encode()
+    at = text.index(b"\n1200,") + 3
+    path = claims.write(tmp_path, text[:at] + bad + text[at:])
+
+    message = refusal(path)
+
+    assert "this is not a CSV text file" in message and f"byte {at:,}" in message
+
+
+@pytest.mark.parametrize("delimiter, word", [(";", "semicolon"), ("\t", "tab")])
+def test_a_file_delimited_otherwise_is_refused_naming_its_delimiter(claims, tmp_path, delimiter, word):
+    path = claims.write(tmp_path, claims.csv().replace(",", delimiter))
+
+    message = refusal(path)
+
+    assert f"separated by {delimiter!r} ({word})" in message and f"looks {word}-delimited" in message
+
+
+def test_a_record_longer_than_a_mebibyte_loads(claims, tmp_path):
+    transcript = "a long transcript, " * 120_000
+    path = claims.write(tmp_path, claims.csv(cells={(3, config.TRANSCRIPT): f'"{transcript}"'}))
+
+    dataset = load_dataset(path)
+
+    assert len(transcript) > 2**21
+    assert dataset.rows_read == claims.n_rows and dataset.all_rows.loc[3, config.TRANSCRIPT] == transcript

@@ -680,3 +680,48 @@ def test_a_parquet_identifier_beyond_int64_is_rejected_naming_its_column(model_p
          "reason": f"{config.ID_COLUMN}: beyond {2**53:,}"}
     ]
     assert (result.rows_read, result.rows_scored) == (10, 9)
+
+
+# ---------------------------------------------------------------- binary data, other delimiters, long records
+
+
+def test_cli_score_refuses_binary_input_without_printing_a_traceback(model_path, tmp_path):
+    noise = bytes(b for b in np.random.default_rng(30).integers(1, 256, 6000, dtype=np.uint8).tobytes())
+    path = tmp_path / "b.csv"
+    path.write_bytes(noise)
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, "this is not a CSV text file", "not UTF-8")
+    assert "Exception ignored" not in result.output
+
+
+@pytest.mark.parametrize("bad", [b"\x00", b"\xe9"], ids=["NUL", "Latin-1 e-acute"])
+def test_binary_data_deep_in_a_backlog_is_refused_and_nothing_is_written(model_path, tmp_path, bad):
+    text = csv_text(complete_rows(2000, seed=31)).encode()
+    at = text.index(b"\n", 300_000) + 3
+    path = tmp_path / "b.csv"
+    path.write_bytes(text[:at] + bad + text[at:])
+
+    with pytest.raises(DataError, match=rf"this is not a CSV text file \(.*byte {at:,}"):
+        score_file(model_path, path, tmp_path / "s.csv", chunk_rows=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv"]
+
+
+def test_score_refuses_a_semicolon_delimited_file_naming_the_delimiter(model_path, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=32)).replace(",", ";"))
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, "separated by ';' (semicolon)", "looks semicolon-delimited")
+
+
+def test_a_record_longer_than_a_mebibyte_is_scored_with_the_rest(model_path, tmp_path):
+    frame = complete_rows(50, seed=33)
+    frame.loc[20, config.TRANSCRIPT] = '"' + "a long transcript, " * 120_000 + '"'
+    path = write(tmp_path, "b.csv", csv_text(frame))
+
+    result = score_file(model_path, path, tmp_path / "s.csv", chunk_rows=7)
+
+    assert (result.rows_read, result.rows_scored) == (50, 50)
+    assert list(read_out(tmp_path / "s.csv")[config.ID_COLUMN]) == list(range(1, 51))

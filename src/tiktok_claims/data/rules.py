@@ -311,6 +311,34 @@ def check_header(source: str, names: Sequence[str]) -> None:
         )
 
 
+CSV_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def check_delimiter(source: str, names: Sequence[str]) -> None:
+    """Refuse a CSV file whose header splits into the schema's names at another delimiter than ``,``.
+
+    A spreadsheet set to a European locale writes ``;`` between fields: read with ``,``
+    its header is one column, and every row "has the wrong number of fields". The
+    message names the delimiter the file most likely uses.
+
+    Raises
+    ------
+    DataError
+    """
+    if any(str(name) in config.COLUMNS for name in names):
+        return
+    joined = ",".join(str(name) for name in names)
+    for delimiter, word in CSV_DELIMITERS.items():
+        parts = [part.strip().strip('"') for part in joined.split(delimiter)]
+        known = [part for part in parts if part in config.COLUMNS or part in config.COLUMN_ALIASES]
+        if len(known) >= 2:
+            raise DataError(
+                f"{source}: the header holds {len(known)} of the expected column names separated by "
+                f"{delimiter!r} ({word}), not by commas: the file looks {word}-delimited. Expected a "
+                "comma-separated file; re-export it as CSV with commas (e.g. 'CSV UTF-8' in a spreadsheet)."
+            )
+
+
 def broken_row_reason(text: str, fields: int, expected_fields: int) -> str:
     """Why a CSV row that does not have the header's number of fields was not read.
 

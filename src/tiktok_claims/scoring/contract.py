@@ -36,8 +36,8 @@ import pyarrow.csv as pacsv
 
 from .. import config
 from ..artifact.model import LoadedModel
-from ..data.files import require_regular_file
-from ..data.rules import broken_row_reason, check_header, check_rows, check_values
+from ..data.files import CSV_BLOCK_BYTES, CheckedText, require_regular_file
+from ..data.rules import broken_row_reason, check_delimiter, check_header, check_rows, check_values
 from ..errors import DataError
 
 
@@ -207,19 +207,26 @@ def canonical(table: pa.Table, columns: dict[str, str]) -> pa.Table:
 
 
 def csv_header(path: Path) -> list[str]:
-    """The header's column names (reading only the first block)."""
+    """The header's column names (reading only the first block, checked to be text).
+
+    A header whose names are separated by another delimiter than ``,`` is refused
+    naming it (:func:`tiktok_claims.data.rules.check_delimiter`).
+    """
     options = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: "skip")
+    read = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)
     try:
-        with pacsv.open_csv(path, read_options=pacsv.ReadOptions(use_threads=False), parse_options=options) as reader:
-            return reader.schema.names
+        with CheckedText(path) as text, pacsv.open_csv(text, read_options=read, parse_options=options) as reader:
+            names = reader.schema.names
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
-        raise DataError(f"{path}: cannot be read as CSV ({exc}).") from None
+        raise CheckedText.refusal(path, exc) or DataError(f"{path}: cannot be read as CSV ({exc}).") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: this is not a CSV text file (it is not UTF-8 text).") from None
+    check_delimiter(str(path), names)
+    return names
 
 
 def csv_parse_options(broken: BrokenRows) -> pacsv.ParseOptions:

@@ -62,6 +62,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from ..artifact.model import LoadedModel
 from ..artifact.store import load_model
+from ..data.files import text_problem
 from ..data.load import FIRST_DATA_LINE
 from ..errors import DataError
 from ..spark.session import (
@@ -447,6 +448,9 @@ def _join_and_score(
 
 def _score_records(records: Records, *, model: LoadedModel, header: list[str], columns: dict[str, str], path: Path):
     """Parse whole CSV records and check and score their rows (the header, line 1, is left out)."""
+    problem = text_problem(records.text)  # as the in-process reader refuses binary data (CheckedText)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     try:
         table, positions, broken = parse_records(records, header, list(dict.fromkeys(columns.values())))
     except pa.ArrowInvalid as exc:
