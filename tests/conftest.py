@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -306,3 +307,39 @@ def logistic_check_names() -> list[str]:
     "McFadden pseudo-R²",
     "Likelihood-ratio test vs null",
 ]
+
+
+# ---------------------------------------------------------------- special files
+
+
+@pytest.fixture()
+def fifo(tmp_path):
+    """``fifo(name, content=b"{}") -> Path``: a FIFO (named pipe) in ``tmp_path``.
+
+    A thread waits to write ``content`` into it, so that code which opens the FIFO and
+    reads it (instead of refusing it) gets an answer rather than hanging the test run; at
+    teardown the thread is released by opening the FIFO's other end here.
+    """
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    made: list[tuple[Path, threading.Thread]] = []
+
+    def make(name: str, content: bytes = b"{}") -> Path:
+        path = tmp_path / name
+        os.mkfifo(path)
+
+        def feed() -> None:
+            with open(path, "wb") as writer:  # blocks until a reader opens the FIFO
+                writer.write(content)
+
+        thread = threading.Thread(target=feed, daemon=True)
+        thread.start()
+        made.append((path, thread))
+        return path
+
+    yield make
+    for path, thread in made:
+        if thread.is_alive():
+            reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            thread.join(timeout=5)
+            os.close(reader)

@@ -105,6 +105,7 @@ WRONG_SCHEMAS = {
     "wrong type": (lambda p: p.update(coef="1,2,3"), "payload.coef is str; expected a list"),
     "coefficient count": (lambda p: p["coef"].append(0.5), "9 coefficient(s) for 8 feature(s)"),
     "non-finite coefficient": (lambda p: p["coef"].__setitem__(0, None), "expected a finite number"),
+    "coefficient beyond any float": (lambda p: p["coef"].__setitem__(0, 10**400), "expected a finite number"),
     "unknown category": (_set_input(config.BAN, "categories", ["active", "under review", "suspended"]), "unknown categor"),
     "kind mismatch": (_set_input(config.VIEWS, "kind", "duration"), "has kind 'duration'"),
     "unknown column": (

@@ -9,6 +9,8 @@ scores and row rules of a loaded model in test_artifact_model.py.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from tiktok_claims import config
 from tiktok_claims.artifact.schema import FORMAT_VERSION, TRANSFORM_FORMAT_VERSION
 from tiktok_claims.artifact.schema import digest as _digest
 from tiktok_claims.artifact.store import load_model
+from tiktok_claims.data.files import SMALL_FILE_LIMIT
 from tiktok_claims.errors import ModelFileError
 
 
@@ -158,4 +161,33 @@ def test_a_file_from_another_tool_is_refused(tmp_path):
     path.write_text(json.dumps({"format": "sklearn-pickle", "payload": {}}), encoding="utf-8")
 
     with pytest.raises(ModelFileError, match="not a tiktok-claims model artifact"):
+        load_model(path)
+
+
+# ---------------------------------------------------------------- files that are not artifacts at all
+
+
+def test_a_device_a_fifo_and_a_directory_are_refused_before_reading(fifo, tmp_path):
+    for path, kind in ((fifo("model.json"), "a FIFO"), (tmp_path, "a directory"), (Path(os.devnull), "a character device")):
+        if os.name == "nt" and kind == "a character device":
+            continue
+        with pytest.raises(ModelFileError, match=f"{kind}.*not a regular file; expected a model artifact"):
+            load_model(path)
+
+
+def test_a_file_far_larger_than_an_artifact_is_refused_unread(tmp_path):
+    path = tmp_path / "model.json"
+    with path.open("wb") as handle:
+        handle.truncate(SMALL_FILE_LIMIT + 1)
+
+    with pytest.raises(ModelFileError, match="larger than 16 MiB"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ('{"a": ', "}")])
+def test_json_nested_too_deeply_is_refused_not_a_recursion_error(opening, closing, tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(opening * 200_000 + "1" + closing * 200_000, encoding="utf-8")
+
+    with pytest.raises(ModelFileError, match="nested too deeply"):
         load_model(path)

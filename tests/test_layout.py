@@ -292,6 +292,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.data.schema": "test_data_schema.py",
     f"{PACKAGE}.data.rules": "test_rules.py",
     f"{PACKAGE}.data.load": "test_load.py",
+    f"{PACKAGE}.data.files": "test_data_files.py",
     f"{PACKAGE}.data.synthetic": "test_synthetic.py",
     f"{PACKAGE}.eda": "test_eda.py",
     f"{PACKAGE}.approach": "test_approach.py",

@@ -14,9 +14,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from tiktok_claims import config
+from tiktok_claims.cli import app
 from tiktok_claims.data.load import dataset_from_frame, load_dataset, validate_frame
 from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.errors import DataError
@@ -426,3 +430,86 @@ def test_real_data_set_aside_lines_match_an_independent_reading(real_dataset, re
     assert len(rows) - 1 == REAL_ROWS_READ
     assert sorted(real_dataset.set_aside["line"]) == incomplete_lines
     assert real_dataset.sha256 == hashlib.sha256(real_data_path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- headers and integers no reader can hold
+
+
+@pytest.mark.parametrize("name", ["claims.csv", "claims.parquet"])
+def test_a_header_naming_a_column_twice_is_refused(claims, tmp_path, name):
+    text = claims.csv()
+    lines = text.rstrip("\n").split("\n")
+    doubled = "\n".join(f"{line},{line.split(',')[7]}" for line in lines) + "\n"
+    if name.endswith(".parquet"):
+        frame = pd.read_csv(io.StringIO(doubled), dtype=str)
+        table = pa.table([pa.array(frame.iloc[:, i]) for i in range(frame.shape[1])], names=[*config.COLUMNS, config.VIEWS])
+        path = tmp_path / name
+        pq.write_table(table, path)
+    else:
+        path = claims.write(tmp_path, doubled, name)
+
+    message = refusal(path)
+
+    assert f"'{config.VIEWS}' in columns 8, 13" in message and "more than once" in message
+
+
+def test_cli_validate_refuses_a_doubled_header_without_a_traceback(claims, tmp_path):
+    lines = claims.csv().rstrip("\n").split("\n")
+    path = claims.write(tmp_path, "\n".join(f"{line},{line.split(',')[7]}" for line in lines) + "\n")
+
+    result = CliRunner().invoke(app, ["validate", "--data", str(path)])
+
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: ") and "more than once" in result.stderr
+
+
+def test_a_parquet_identifier_beyond_int64_is_refused_naming_the_column(claims, tmp_path):
+    frame = pd.read_csv(io.StringIO(claims.csv()), dtype=str)
+    columns = {name: pa.array(frame[name]) for name in config.COLUMNS}
+    columns[config.ID_COLUMN] = pa.array([2**63 + 5, *range(2, len(frame) + 1)], pa.uint64())
+    path = tmp_path / "claims.parquet"
+    pq.write_table(pa.table(columns), path)
+
+    message = refusal(path)
+
+    assert f"column '{config.ID_COLUMN}': 1 value(s) beyond" in message and "9223372036854775813" in message
+
+
+# ---------------------------------------------------------------- binary data anywhere, other delimiters, long records
+
+
+def _far_into_the_file(claims, n_rows: int = 1500) -> str:
+    """A file whose row 1,200 starts well beyond the first 64 KiB."""
+    text = claims.csv(n_rows=n_rows)
+    assert text.index("\n1200,") > 64 * 1024
+    return text
+
+
+@pytest.mark.parametrize("bad", [b"\x00", b"\xe9"], ids=["NUL", "Latin-1 e-acute"])
+def test_binary_data_after_the_first_64_kib_is_refused_like_at_the_start(claims, tmp_path, bad):
+    text = _far_into_the_file(claims).encode()
+    at = text.index(b"\n1200,") + 3
+    path = claims.write(tmp_path, text[:at] + bad + text[at:])
+
+    message = refusal(path)
+
+    assert "this is not a CSV text file" in message and f"byte {at:,}" in message
+
+
+@pytest.mark.parametrize("delimiter, word", [(";", "semicolon"), ("\t", "tab")])
+def test_a_file_delimited_otherwise_is_refused_naming_its_delimiter(claims, tmp_path, delimiter, word):
+    path = claims.write(tmp_path, claims.csv().replace(",", delimiter))
+
+    message = refusal(path)
+
+    assert f"separated by {delimiter!r} ({word})" in message and f"looks {word}-delimited" in message
+
+
+def test_a_record_longer_than_a_mebibyte_loads(claims, tmp_path):
+    transcript = "a long transcript, " * 120_000
+    path = claims.write(tmp_path, claims.csv(cells={(3, config.TRANSCRIPT): f'"{transcript}"'}))
+
+    dataset = load_dataset(path)
+
+    assert len(transcript) > 2**21
+    assert dataset.rows_read == claims.n_rows and dataset.all_rows.loc[3, config.TRANSCRIPT] == transcript

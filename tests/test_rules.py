@@ -13,6 +13,7 @@ from tiktok_claims import config
 from tiktok_claims.data.rules import (
     LARGEST_EXACT_INTEGER,
     MISSING_MARKERS,
+    check_header,
     check_values,
 )
 from tiktok_claims.data.schema import SPEC_BY_NAME
@@ -104,12 +105,6 @@ def test_float_column_nan_is_missing_and_infinities_and_huge_values_are_problems
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pa.ArrowInvalid,
-    reason="reported: the float64 cast of an integer column beyond 2**53 raises ArrowInvalid instead of the "
-    "'beyond' problem (a Parquet file with such a count gets a traceback from load_dataset)",
-)
 @pytest.mark.parametrize("kind", [pa.int64(), pa.uint64()])
 def test_integer_column_beyond_2_to_the_53_is_a_problem(kind):
     check = check_values(pa.array([2**53, 2**53 + 1, 5], type=kind), COUNT)
@@ -118,12 +113,6 @@ def test_integer_column_beyond_2_to_the_53_is_a_problem(kind):
     assert check.missing.tolist() == [False, False, False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pa.ArrowInvalid,
-    reason="reported: the float64 cast of an integer column beyond 2**53 raises ArrowInvalid instead of the "
-    "'beyond' problem (a Parquet file with such a count gets a traceback from load_dataset)",
-)
 def test_negative_int64_beyond_2_to_the_53_is_a_problem_for_an_identifier():
     check = check_values(pa.array([-(2**53) - 1, -(2**53)], type=pa.int64()), IDENTIFIER)
 
@@ -197,3 +186,32 @@ def test_an_empty_string_is_missing(spec):
     check = check_values(pa.array([""]), spec)
 
     assert check.missing.tolist() == [True]
+
+
+# ---------------------------------------------------------------- integers beyond every float, headers
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array([2**63 + 5, LARGEST_EXACT_INTEGER + 1, 3, None], pa.uint64()),
+        pa.array([2**62 + 1, -(2**62), 3, None], pa.int64()),
+    ],
+    ids=["uint64 beyond int64", "int64 beyond 2**53"],
+)
+def test_integers_beyond_2_53_are_flagged_not_an_arrow_error(values):
+    check = check_values(values, IDENTIFIER)
+
+    assert problems_by_row(check)[:3] == [[f"#: beyond {LARGEST_EXACT_INTEGER:,}"]] * 2 + [[]]
+    assert check.missing.tolist() == [False, False, False, True]
+    assert check.values[2] == 3.0
+
+
+def test_a_header_naming_a_column_twice_is_refused_naming_it_and_its_positions():
+    names = [*config.COLUMNS, config.VIEWS, "notes", "notes"]
+
+    with pytest.raises(DataError, match=rf"f\.csv: the header names the same column more than once \('{config.VIEWS}' in columns 8, 13\)"):
+        check_header("f.csv", names)
+    check_header("f.csv", [*config.COLUMNS, "notes", "notes"])  # copies of a column nobody reads
+    with pytest.raises(DataError, match="'id' in columns 1, 2"):
+        check_header("f.csv", ["id", "id", *config.COLUMNS[1:]])

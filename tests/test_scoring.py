@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from tiktok_claims.data.schema import SPEC_BY_NAME
 from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.errors import DataError, ModelFileError
 from tiktok_claims.escaping import neutralize, neutralize_cell
-from tiktok_claims.scoring.contract import scored_columns
+from tiktok_claims.scoring.contract import NO_FINITE_SCORE, scored_columns
 from tiktok_claims.scoring.local import score_file
 
 HEADER = ",".join(config.COLUMNS)
@@ -531,3 +532,196 @@ def test_cli_score_refuses_a_missing_data_file_with_exit_1(model_path, tmp_path)
 
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ") and "no such file" in result.stderr
+
+
+# ---------------------------------------------------------------- paths refused before any work
+
+
+def _refused_before_work(result, *words: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.output
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_cli_score_refuses_an_existing_directory_as_an_output_before_writing_anything(model_path, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=21)))
+    (tmp_path / "scored").mkdir()
+    (tmp_path / "rejects").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    as_out = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "scored"), "--quiet")
+    as_rejects = invoke(
+        "score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"),
+        "--rejects", str(tmp_path / "rejects"), "--quiet",
+    )
+
+    _refused_before_work(as_out, "scored: the scored output names an existing directory")
+    _refused_before_work(as_rejects, "rejects: the rejects output names an existing directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list((tmp_path / "scored").iterdir()) == [] and list((tmp_path / "rejects").iterdir()) == []
+
+
+@pytest.mark.parametrize("under", ["a_file/s.csv", "a_file/deeper/s.csv"])
+def test_cli_score_refuses_an_output_under_a_file(model_path, tmp_path, under):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=22)))
+    write(tmp_path, "a_file", "not a folder")
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / under), "--quiet")
+
+    _refused_before_work(result, "a_file is a file, not a folder")
+    assert (tmp_path / "a_file").read_text(encoding="utf-8") == "not a folder"
+
+
+def test_cli_score_refuses_special_files_as_data_or_output(model_path, fifo, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=23)))
+
+    pipe_data = invoke("score", "--model", str(model_path), "--data", str(fifo("in.csv", b"")), "--out", str(tmp_path / "s.csv"), "--quiet")
+    pipe_out = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(fifo("out.csv", b"")), "--quiet")
+    pipe_model = invoke("score", "--model", str(fifo("model.json")), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(pipe_data, "in.csv: a FIFO (named pipe), not a regular file")
+    _refused_before_work(pipe_out, "out.csv: the scored output names a special file")
+    _refused_before_work(pipe_model, "model.json: a FIFO (named pipe), not a regular file; expected a model artifact")
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_folder_that_cannot_be_written_is_refused_cleanly(model_path, tmp_path, monkeypatch):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=24)))
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tiktok_claims.scoring.writing.tempfile.mkdtemp", read_only)
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, "s.csv: cannot be written", "Permission denied")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="the superuser writes into read-only folders")
+def test_a_read_only_folder_is_refused_before_reading_the_data(model_path, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=25)))
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(folder / "s.csv"), "--quiet")
+    finally:
+        folder.chmod(0o755)
+
+    _refused_before_work(result, "read-only")
+
+
+# ---------------------------------------------------------------- scores that are not numbers
+
+
+def test_rows_an_edited_model_gives_no_finite_score_are_rejected_never_ranked(model_path, tmp_path, write_artifact):
+    """Two dummy coefficients of 1e308 (checksum recomputed, as a careless editor would): their sum overflows
+    exactly for the rows that have both levels."""
+    document = json.loads(model_path.read_text(encoding="utf-8"))
+    features = document["payload"]["features"]
+    huge = [f"{config.CLAIM}_opinion", f"{config.BAN}_banned"]
+    assert set(huge) <= set(features)
+    for name in huge:
+        document["payload"]["coef"][features.index(name)] = 1e308
+    edited = write_artifact(tmp_path / "edited.json", document, fix_checksum=True)
+    frame = complete_rows(200, seed=26)
+    frame.loc[3, config.VIEWS] = "-1"
+    both = (frame[config.CLAIM] == "opinion") & (frame[config.BAN] == "banned")
+    both[3] = False
+    assert 0 < both.sum() < len(frame) - 1
+    path = write(tmp_path, "b.csv", csv_text(frame))
+
+    result = score_file(edited, path, tmp_path / "scored.csv", chunk_rows=64)
+
+    scored, rejects = read_out(tmp_path / "scored.csv"), read_rejects(tmp_path / "scored_rejects.csv")
+    no_score = rejects[rejects["reason"] == NO_FINITE_SCORE]
+    assert sorted(no_score["line"]) == sorted(frame.index[both] + 2)
+    assert rejects.loc[rejects["line"] == 5, "reason"].tolist() == [f"{config.VIEWS}: negative"]
+    assert np.isfinite(scored[scored_columns(load_model(edited))[2]]).all()
+    assert sorted(scored["priority_rank"]) == list(range(1, len(scored) + 1))
+    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (200, 200 - both.sum() - 1, both.sum() + 1)
+
+
+def test_predict_proba_refuses_rows_without_a_finite_score(model_path, tmp_path, write_artifact):
+    document = json.loads(model_path.read_text(encoding="utf-8"))
+    document["payload"]["coef"][document["payload"]["features"].index(f"{config.CLAIM}_opinion")] = float.fromhex("0x1.fffffffffffffp+1023")
+    document["payload"]["intercept"] = float.fromhex("0x1.fffffffffffffp+1023")
+    model = load_model(write_artifact(tmp_path / "edited.json", document, fix_checksum=True))
+    frame = complete_rows(20, seed=27)
+
+    with pytest.raises(DataError, match="no finite score"):
+        model.predict_proba(frame)
+
+
+def test_score_refuses_a_header_naming_a_model_column_twice(model_path, tmp_path):
+    text = csv_text(complete_rows(5, seed=28))
+    doubled = "\n".join(f"{line},{line.split(',')[7]}" for line in text.rstrip("\n").split("\n")) + "\n"
+    path = write(tmp_path, "b.csv", doubled)
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, f"'{config.VIEWS}' in columns 8, 13", "more than once")
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_parquet_identifier_beyond_int64_is_rejected_naming_its_column(model_path, tmp_path):
+    frame = complete_rows(10, seed=29)
+    columns = {name: pa.array(frame[name]) for name in config.COLUMNS}
+    columns[config.ID_COLUMN] = pa.array([*range(1, 4), 2**63 + 5, *range(5, 11)], pa.uint64())
+    path = tmp_path / "b.parquet"
+    pq.write_table(pa.table(columns), path)
+
+    result = score_file(model_path, path, tmp_path / "s.csv")
+
+    rejects = read_rejects(tmp_path / "s_rejects.csv")
+    assert rejects.to_dict("records") == [
+        {"row": 4, config.ID_COLUMN: str(2**63 + 5), config.VIDEO_ID: frame.loc[3, config.VIDEO_ID],
+         "reason": f"{config.ID_COLUMN}: beyond {2**53:,}"}
+    ]
+    assert (result.rows_read, result.rows_scored) == (10, 9)
+
+
+# ---------------------------------------------------------------- binary data, other delimiters, long records
+
+
+def test_cli_score_refuses_binary_input_without_printing_a_traceback(model_path, tmp_path):
+    noise = bytes(b for b in np.random.default_rng(30).integers(1, 256, 6000, dtype=np.uint8).tobytes())
+    path = tmp_path / "b.csv"
+    path.write_bytes(noise)
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, "this is not a CSV text file", "not UTF-8")
+    assert "Exception ignored" not in result.output
+
+
+@pytest.mark.parametrize("bad", [b"\x00", b"\xe9"], ids=["NUL", "Latin-1 e-acute"])
+def test_binary_data_deep_in_a_backlog_is_refused_and_nothing_is_written(model_path, tmp_path, bad):
+    text = csv_text(complete_rows(2000, seed=31)).encode()
+    at = text.index(b"\n", 300_000) + 3
+    path = tmp_path / "b.csv"
+    path.write_bytes(text[:at] + bad + text[at:])
+
+    with pytest.raises(DataError, match=rf"this is not a CSV text file \(.*byte {at:,}"):
+        score_file(model_path, path, tmp_path / "s.csv", chunk_rows=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv"]
+
+
+def test_score_refuses_a_semicolon_delimited_file_naming_the_delimiter(model_path, tmp_path):
+    path = write(tmp_path, "b.csv", csv_text(complete_rows(5, seed=32)).replace(",", ";"))
+
+    result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
+
+    _refused_before_work(result, "separated by ';' (semicolon)", "looks semicolon-delimited")
+
+
+def test_a_record_longer_than_a_mebibyte_is_scored_with_the_rest(model_path, tmp_path):
+    frame = complete_rows(50, seed=33)
+    frame.loc[20, config.TRANSCRIPT] = '"' + "a long transcript, " * 120_000 + '"'
+    path = write(tmp_path, "b.csv", csv_text(frame))
+
+    result = score_file(model_path, path, tmp_path / "s.csv", chunk_rows=7)
+
+    assert (result.rows_read, result.rows_scored) == (50, 50)
+    assert list(read_out(tmp_path / "s.csv")[config.ID_COLUMN]) == list(range(1, 51))

@@ -473,3 +473,25 @@ def test_cli_score_refuses_spark_tmp_without_the_spark_engine(models, backlogs, 
 
     assert result.exit_code == 2
     assert "--spark-tmp" in result.stderr and "only with --engine spark" in result.stderr
+
+
+@pytest.mark.parametrize("header_block", [None, 4096], ids=["seen by the driver", "seen by an executor"])
+def test_cli_score_refuses_a_nul_byte_deep_in_the_file_like_the_in_process_engine(
+    spark_scorer, models, tmp_path, monkeypatch, header_block
+):
+    if header_block is not None:  # the driver reads only the header's block: the executors meet the NUL byte
+        monkeypatch.setattr("tiktok_claims.scoring.contract.CSV_BLOCK_BYTES", header_block)
+    text = write_synthetic(tmp_path / "clean.csv", rows=3000, seed=18).read_bytes()
+    at = text.index(b"\n", 3 * BLOCK_BYTES) + 3
+    path = tmp_path / "b.csv"
+    path.write_bytes(text[:at] + b"\x00" + text[at:])
+    (tmp_path / "clean.csv").unlink()
+
+    result = CliRunner().invoke(
+        app, ["score", "--model", str(models["plain"]), "--data", str(path), "--out", str(tmp_path / "s.csv"),
+              "--engine", "spark", "--spark-master", MASTER],
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ") and "this is not a CSV text file (it contains binary data: a NUL byte" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv"]

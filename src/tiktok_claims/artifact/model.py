@@ -75,18 +75,18 @@ class LoadedModel:
     def __repr__(self) -> str:
         return f"LoadedModel(target={self.target!r}, source={self.source!r})"
 
-    def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
-        """Scores from checked values (see :func:`tiktok_claims.data.rules.check_rows`); meaningful for rows without problems.
+    def linear_predictor(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        """The log-odds z of each row from checked values (see :func:`tiktok_claims.data.rules.check_rows`).
 
         The same arithmetic as the fitted pipeline: log(1 + x) of the inputs whose
-        ``transform`` is ``log1p``, standardize, dummy-code, the linear predictor, then
-        the logistic function 1 / (1 + exp(-z)).
+        ``transform`` is ``log1p``, standardize, dummy-code, then intercept plus the
+        coefficients times the encoded values. Meaningful for rows without problems, and
+        not finite where an (edited) coefficient makes the arithmetic overflow.
         """
         n = len(next(iter(values.values())))
         logits = np.full(n, self._intercept)
         # Rows with problems may hold NaN, infinities or negative counts: their results are
-        # meaningless but must not warn. exp(-z) overflows to inf for z < -709, giving
-        # probability 0.
+        # meaningless but must not warn.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for name, (slope, mean) in self._slopes.items():
                 x = values[name]
@@ -95,7 +95,17 @@ class LoadedModel:
                 logits += slope * (x - mean)
             for name, table in self._levels.items():
                 logits += table.take(values[name], mode="clip")
+        return logits
+
+    @staticmethod
+    def logistic(logits: np.ndarray) -> np.ndarray:
+        """1 / (1 + exp(-z)); exp(-z) overflows to inf for z < -709, giving probability 0."""
+        with np.errstate(over="ignore", invalid="ignore"):
             return 1.0 / (1.0 + np.exp(-logits))
+
+    def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        """Scores from checked values: the logistic function of :meth:`linear_predictor`."""
+        return self.logistic(self.linear_predictor(values))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of the positive class for each row of ``frame``.
@@ -137,7 +147,14 @@ class LoadedModel:
                 + "; ".join(f"{s.name}: {s.expected}" for s in self.predictors)
                 + "."
             )
-        return self.probabilities(checked.values)
+        logits = self.linear_predictor(checked.values)
+        if not np.isfinite(logits).all():
+            labels = frame.index[~np.isfinite(logits)]
+            raise DataError(
+                f"{len(labels)} row(s) get no finite score from this model (first: row {labels[0]!r}); "
+                "its coefficients overflow on these values. Re-create the model with 'run'."
+            )
+        return self.logistic(logits)
 
 
 def _names(values) -> str:

@@ -166,10 +166,18 @@ def _number(container: dict | list, key: str | int, where: str) -> float:
     if isinstance(container, dict) and key not in container:
         raise Unfit(f"{where} lacks the field {key!r}")
     value = container[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
         label = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}"
         raise Unfit(f"{label} is {value!r}; expected a finite number")
     return float(value)
+
+
+def _finite(value: int | float) -> bool:
+    """Whether a JSON number is finite as a float (a whole number of 400 digits is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _names(values) -> str:

@@ -15,7 +15,11 @@ scorer rejects them (:func:`tiktok_claims.data.rules.check_values`).
 
 :func:`load_model` refuses, with :class:`~tiktok_claims.errors.ModelFileError`:
 
-* a file that is not JSON or not an artifact of this tool (its ``format`` field);
+* a path that is not a regular file (a device such as ``/dev/zero``, a FIFO), or a
+  file larger than :data:`~tiktok_claims.data.files.SMALL_FILE_LIMIT` (an artifact is
+  kilobytes), before reading it (:func:`tiktok_claims.data.files.read_small_file`);
+* a file that is not JSON (or JSON nested too deeply to read) or not an artifact of
+  this tool (its ``format`` field);
 * another format version than :data:`FORMAT_VERSION`;
 * a payload whose SHA-256 differs from the one recorded beside it (altered or
   corrupted; the digest detects accidents and naive edits, it is not a signature);
@@ -36,6 +40,7 @@ from pathlib import Path
 from .. import config
 from .._version import __version__
 from ..approach import OutcomeKind
+from ..data.files import read_small_file
 from ..data.schema import SPEC_BY_NAME
 from ..errors import ModelFileError
 from .card import card, card_markdown
@@ -177,8 +182,10 @@ def load_model(path: str | Path) -> LoadedModel:
     Raises
     ------
     ModelFileError
-        If the file is unreadable, not an artifact of this tool, of another format
-        version, altered since it was written, or its content does not fit the schema.
+        If the file is missing, not a regular file (a device, a FIFO), larger than
+        16 MiB, not an artifact of this tool (e.g. not JSON, or JSON nested too deeply),
+        of another format version, altered since it was written, or its content does
+        not fit the schema.
 
     Examples
     --------
@@ -186,11 +193,17 @@ def load_model(path: str | Path) -> LoadedModel:
     >>> model.predict_proba(frame)  # doctest: +SKIP
     """
     path = Path(path)
+    content = read_small_file(path, "a model artifact (the model.json that 'run' writes)", error=ModelFileError)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        document = json.loads(content.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ModelFileError(
             f"{path}: not a tiktok-claims model artifact ({exc}); expected the model.json that 'run' writes."
+        ) from None
+    except RecursionError:
+        raise ModelFileError(
+            f"{path}: not a tiktok-claims model artifact (JSON nested too deeply to read); "
+            "expected the model.json that 'run' writes."
         ) from None
     if isinstance(document, dict) and document.get("kind") == DESCRIPTION_KIND:
         raise ModelFileError(
@@ -212,7 +225,7 @@ def load_model(path: str | Path) -> LoadedModel:
     recorded = document.get("payload_sha256")
     try:
         actual = digest(payload)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         actual = None
     if actual is None or actual != recorded:
         raise ModelFileError(

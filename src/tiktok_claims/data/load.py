@@ -23,9 +23,12 @@ import pyarrow.parquet as pq
 
 from .. import config
 from ..errors import DataError
+from .files import CSV_BLOCK_BYTES, CheckedText, require_regular_file
 from .rules import (
     MISSING_MARKERS,
     PROBLEM_WORDING,
+    check_delimiter,
+    check_header,
     check_values,
     missing_reasons,
     requoted_line,
@@ -92,8 +95,7 @@ def load_dataset(path: str | Path) -> Dataset:
     True
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file.")
+    require_regular_file(path, "a CSV, .csv.gz or Parquet file")
     raw, notes = _read_raw(path)
     return validate_frame(raw, source=str(path), sha256=_file_sha256(path), notes=notes)
 
@@ -123,6 +125,7 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
+        check_header(str(path), pq.read_schema(path).names)  # before the reader trips on repeated names
         return pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
@@ -139,14 +142,15 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
             broken.append((row.number, row.actual_columns, row.text))
         return "skip"
 
-    read_options = pacsv.ReadOptions(use_threads=False)
+    read_options = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)
     parse_options = pacsv.ParseOptions(
         newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=set_broken_row_aside
     )
     try:
         notes = _sniff_text_file(path)
-        with pacsv.open_csv(path, read_options=read_options, parse_options=parse_options) as reader:
+        with CheckedText(path) as text, pacsv.open_csv(text, read_options=read_options, parse_options=parse_options) as reader:
             names = reader.schema.names
+        check_delimiter(str(path), names)
         convert = pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names},
             null_values=[""],
@@ -155,11 +159,13 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
         )
         broken.clear()
         blank_lines.clear()
-        table = pacsv.read_csv(
-            path, read_options=read_options, parse_options=parse_options, convert_options=convert
-        )
+        with CheckedText(path) as text:
+            table = pacsv.read_csv(text, read_options=read_options, parse_options=parse_options, convert_options=convert)
     except pa.ArrowInvalid as exc:
         message = str(exc)
+        refusal = CheckedText.refusal(path, exc)
+        if refusal is not None:
+            raise refusal from None
         if "Empty CSV file" in message:
             if path.stat().st_size == 0:
                 raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
@@ -192,7 +198,7 @@ def _data_line_numbers(n_rows: int, blank_lines: list[int]) -> pd.Index:
 
 
 def _sniff_text_file(path: Path) -> list[str]:
-    """Notes on the file's encoding details, and a clear refusal of binary files."""
+    """Notes on the file's encoding details, and a clear refusal of JSON (binary data: :class:`CheckedText`)."""
     with pa.input_stream(str(path)) as stream:  # decompresses .gz transparently
         head = stream.read(64 * 1024)
     notes = []
@@ -200,11 +206,6 @@ def _sniff_text_file(path: Path) -> list[str]:
         notes.append("the file starts with a UTF-8 byte-order mark (ignored)")
     if b"\r\n" in head:
         notes.append("the file has Windows (CRLF) line ends")
-    if b"\x00" in head:
-        raise DataError(
-            f"{path}: this is not a CSV text file (it contains binary data); "
-            "expected a comma-separated file with a header row."
-        )
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         raise DataError(
             f"{path}: this looks like JSON, not CSV; expected a comma-separated file with a header row."
@@ -261,6 +262,7 @@ def validate_frame(
 ) -> Dataset:
     """Check ``raw`` against the schema and split it into used and set-aside rows."""
     notes = list(notes)
+    check_header(source, [str(c) for c in raw.columns])
     raw = _normalise_columns(raw, source, notes)
     if raw.empty:
         raise DataError(f"{source}: the file has a header but no data rows; expected at least one row.")

@@ -142,7 +142,8 @@ def _numbers(values: pa.Array, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
     """float64 values (NaN where missing or unparsable) and the integers beyond 2**53."""
     beyond = np.zeros(len(values), dtype=bool)
     if values.type in (pa.int64(), pa.uint64()):  # narrower integers cannot exceed 2**53
-        beyond = _filled(pc.greater(values, LARGEST_EXACT_INTEGER))
+        # The bound in the column's own type: a uint64 beyond 2**63 fits no int64.
+        beyond = _filled(pc.greater(values, pa.scalar(LARGEST_EXACT_INTEGER, values.type)))
         if values.type == pa.int64():
             beyond |= _filled(pc.less(values, -LARGEST_EXACT_INTEGER))
     if is_text:
@@ -154,7 +155,8 @@ def _numbers(values: pa.Array, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
             ok = pc.match_substring_regex(trimmed, NUMBER_PATTERN, ignore_case=True)
             parsed = pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, values.type)), pa.float64())
     else:
-        parsed = values.cast(pa.float64())
+        # Integers beyond 2**53 round (they are flagged in ``beyond`` and never used).
+        parsed = pc.cast(values, pa.float64(), safe=False)
     return parsed.to_numpy(zero_copy_only=False), beyond  # nulls become NaN
 
 
@@ -281,6 +283,60 @@ def missing_reasons(missing: dict[str, np.ndarray]) -> np.ndarray:
         _append(names, mask & ~all_counts if name in config.COUNT_COLUMNS else mask, name, ", ")
     _append(names, all_counts, ALL_COUNTS, ", ")
     return np.where(names == "", "", "missing " + names).astype(object)
+
+
+def check_header(source: str, names: Sequence[str]) -> None:
+    """Refuse a header that names a column of the schema (or one of its aliases) more than once.
+
+    Which copy holds the values would be a guess: the loader and both scoring engines
+    refuse such a file alike, naming the column and the positions of its copies.
+
+    Raises
+    ------
+    DataError
+    """
+    known = set(config.COLUMNS) | set(config.COLUMN_ALIASES)
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        if str(name) in known:
+            positions.setdefault(str(name), []).append(position)
+    repeated = {name: where for name, where in positions.items() if len(where) > 1}
+    if repeated:
+        shown = "; ".join(
+            f"{name!r} in columns {', '.join(map(str, where))}" for name, where in repeated.items()
+        )
+        raise DataError(
+            f"{source}: the header names the same column more than once ({shown}), so which copy holds "
+            "the values is unclear; expected each column once. Remove or rename the copies."
+        )
+
+
+CSV_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def check_delimiter(source: str, names: Sequence[str]) -> None:
+    """Refuse a CSV file whose header splits into the schema's names at another delimiter than ``,``.
+
+    A spreadsheet set to a European locale writes ``;`` between fields: read with ``,``
+    its header is one column, and every row "has the wrong number of fields". The
+    message names the delimiter the file most likely uses.
+
+    Raises
+    ------
+    DataError
+    """
+    if any(str(name) in config.COLUMNS for name in names):
+        return
+    joined = ",".join(str(name) for name in names)
+    for delimiter, word in CSV_DELIMITERS.items():
+        parts = [part.strip().strip('"') for part in joined.split(delimiter)]
+        known = [part for part in parts if part in config.COLUMNS or part in config.COLUMN_ALIASES]
+        if len(known) >= 2:
+            raise DataError(
+                f"{source}: the header holds {len(known)} of the expected column names separated by "
+                f"{delimiter!r} ({word}), not by commas: the file looks {word}-delimited. Expected a "
+                "comma-separated file; re-export it as CSV with commas (e.g. 'CSV UTF-8' in a spreadsheet)."
+            )
 
 
 def broken_row_reason(text: str, fields: int, expected_fields: int) -> str:

@@ -11,8 +11,9 @@ two cannot drift apart:
   (:class:`BrokenRows`);
 * every row checked and scored (:func:`score_rows`): the rules and reasons of
   :func:`tiktok_claims.data.rules.check_rows`, the model's
-  :meth:`~tiktok_claims.artifact.model.LoadedModel.probabilities` and the label rule
-  (:func:`is_positive`);
+  :meth:`~tiktok_claims.artifact.model.LoadedModel.linear_predictor` (a row whose
+  score is not finite is rejected, :data:`NO_FINITE_SCORE`, never ranked) and the
+  label rule (:func:`is_positive`);
 * the accounting (:func:`check_accounting`) and its summary (:class:`ScoringResult`).
 
 How rows are numbered: a CSV row's position is its *line* in the sense of
@@ -25,6 +26,7 @@ is its 1-based row number. The encoding and placing of the two output files is
 from __future__ import annotations
 
 from collections.abc import Mapping
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +36,8 @@ import pyarrow.csv as pacsv
 
 from .. import config
 from ..artifact.model import LoadedModel
-from ..data.rules import broken_row_reason, check_rows, check_values
+from ..data.files import CSV_BLOCK_BYTES, CheckedText, require_regular_file
+from ..data.rules import broken_row_reason, check_delimiter, check_header, check_rows, check_values
 from ..errors import DataError
 
 
@@ -42,6 +45,8 @@ def scored_columns(model: LoadedModel) -> tuple[str, ...]:
     """The scored file's columns; the third is named for the model's output, ``probability`` or ``score``."""
     return (config.ID_COLUMN, config.VIDEO_ID, model.output_name, "predicted_label", "priority_rank")
 REJECT_REASON_COLUMN = "reason"
+# A valid row whose linear predictor overflows (an edited model): never scored, never ranked.
+NO_FINITE_SCORE = "the model gives no finite score for these values (its coefficients overflow)"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 REPORTED_REASONS = 5
 
@@ -119,15 +124,35 @@ def default_rejects(out_path: Path) -> Path:
 
 
 def check_paths(model_path: Path, data_path: Path, out_path: Path, rejects_path: Path) -> None:
-    """Refuse a missing data file, and outputs that would overwrite an input or each other."""
-    if not data_path.is_file():
-        raise DataError(f"{data_path}: no such file.")
+    """Refuse, before any work, a data file that is not a regular file and outputs that cannot be written.
+
+    An output is refused when it would overwrite an input or the other output, when it
+    names an existing directory or special file (a device, a FIFO), when a component of
+    its folder is a file, or when its folder exists but cannot be written to.
+    """
+    require_regular_file(data_path, "a CSV, .csv.gz or Parquet file of videos to score")
     inputs = {model_path.resolve(): "the model", data_path.resolve(): "the data"}
     for path, what in ((out_path, "the scored output"), (rejects_path, "the rejects output")):
         if path.resolve() in inputs:
             raise DataError(f"{path}: {what} would overwrite {inputs[path.resolve()]}; choose another file.")
+        _check_writable(path, what)
     if out_path.resolve() == rejects_path.resolve():
         raise DataError(f"{out_path}: the scored and rejects outputs must be different files.")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Refuse an output path that names a directory or special file, or lies in a folder that cannot be written."""
+    if path.is_dir():
+        raise DataError(f"{path}: {what} names an existing directory; expected the name of a file to write.")
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: {what} names a special file (a device or a FIFO); expected a regular file name.")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DataError(f"{path}: {what} cannot be written: {folder} is a file, not a folder.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: {what} cannot be written: the folder {folder} is read-only for this user.")
 
 
 def is_parquet(path: Path) -> bool:
@@ -138,7 +163,11 @@ def is_parquet(path: Path) -> bool:
 
 
 def resolve_columns(path: Path, found: list[str], model: LoadedModel) -> dict[str, str]:
-    """File column name for each input the model needs (accepting the known aliases)."""
+    """File column name for each input the model needs (accepting the known aliases).
+
+    A header that names a column of the schema twice is refused (:func:`tiktok_claims.data.rules.check_header`).
+    """
+    check_header(str(path), found)
     aliases = {canonical: alias for alias, canonical in config.COLUMN_ALIASES.items()}
     resolved, missing = {}, []
     for spec in model.inputs:
@@ -178,19 +207,26 @@ def canonical(table: pa.Table, columns: dict[str, str]) -> pa.Table:
 
 
 def csv_header(path: Path) -> list[str]:
-    """The header's column names (reading only the first block)."""
+    """The header's column names (reading only the first block, checked to be text).
+
+    A header whose names are separated by another delimiter than ``,`` is refused
+    naming it (:func:`tiktok_claims.data.rules.check_delimiter`).
+    """
     options = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=lambda row: "skip")
+    read = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)
     try:
-        with pacsv.open_csv(path, read_options=pacsv.ReadOptions(use_threads=False), parse_options=options) as reader:
-            return reader.schema.names
+        with CheckedText(path) as text, pacsv.open_csv(text, read_options=read, parse_options=options) as reader:
+            names = reader.schema.names
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
-        raise DataError(f"{path}: cannot be read as CSV ({exc}).") from None
+        raise CheckedText.refusal(path, exc) or DataError(f"{path}: cannot be read as CSV ({exc}).") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: this is not a CSV text file (it is not UTF-8 text).") from None
+    check_delimiter(str(path), names)
+    return names
 
 
 def csv_parse_options(broken: BrokenRows) -> pacsv.ParseOptions:
@@ -301,15 +337,19 @@ def score_rows(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> Sc
     ScoredRows
     """
     checked = check_rows(table, model.inputs)
-    bad = checked.bad
+    logits = model.linear_predictor(checked.values)
+    no_score = ~checked.bad & ~np.isfinite(logits)
+    bad = checked.bad | no_score
     good = ~bad
-    probability = model.probabilities(checked.values)
-    if bad.any():
-        probability = probability[good]
+    probability = model.logistic(logits[good])
+    reasons = checked.reasons
+    if no_score.any():
+        reasons = np.full(int(bad.sum()), NO_FINITE_SCORE, dtype=object)
+        reasons[~no_score[bad]] = checked.reasons
     rejected = table.select([config.ID_COLUMN, config.VIDEO_ID]).filter(pa.array(bad))
     return ScoredRows(
         rows=table.num_rows,
-        rejects=Rejects(positions[bad], _as_text(rejected.column(0)), _as_text(rejected.column(1)), checked.reasons),
+        rejects=Rejects(positions[bad], _as_text(rejected.column(0)), _as_text(rejected.column(1)), reasons),
         positions=positions[good],
         probability=probability,
         ids=checked.values[config.ID_COLUMN][good].astype(np.int64),

@@ -354,7 +354,8 @@ def parse_records(
     broken = BrokenRows(len(header))
     table = pacsv.read_csv(
         pa.py_buffer(records.text),
-        read_options=pacsv.ReadOptions(use_threads=False, column_names=header),
+        # One block holds the records whole, however long a transcript is.
+        read_options=pacsv.ReadOptions(use_threads=False, column_names=header, block_size=max(len(records.text), 1 << 20) + 1),
         parse_options=csv_parse_options(broken),
         convert_options=csv_convert_options(file_columns),
     )

@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..artifact.model import LoadedModel
+from ..data.files import CSV_BLOCK_BYTES, CheckedText
 from ..data.load import FIRST_DATA_LINE
 from ..errors import DataError
 from .contract import (
@@ -34,8 +35,6 @@ from .contract import (
     is_parquet,
     resolve_columns,
 )
-
-CSV_BLOCK_BYTES = 1 << 20
 
 
 @dataclass
@@ -111,19 +110,15 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> Source:
     header = csv_header(path)
     columns = resolve_columns(path, header, model)
     file_columns = list(dict.fromkeys(columns.values()))
-    raw = pa.OSFile(str(path), "rb")
-    size = max(raw.size(), 1)
-    stream = pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz") else raw
+    text = CheckedText(path)
     broken = BrokenRows(len(header))
-    source = Source("line", iter(()), broken.found, lambda: min(source.bytes_read / size, 1.0))
+    source = Source("line", iter(()), broken.found, lambda: min(source.bytes_read / text.size, 1.0))
     read = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)  # serial: rows are numbered
     parse, convert = csv_parse_options(broken), csv_convert_options(file_columns)
 
     def chunks() -> Iterator[tuple[pa.Table, np.ndarray]]:
         try:
-            with raw, stream, pacsv.open_csv(
-                stream, read_options=read, parse_options=parse, convert_options=convert
-            ) as reader:
+            with text, pacsv.open_csv(text, read_options=read, parse_options=parse, convert_options=convert) as reader:
                 for table in rechunked(reader, chunk_rows):
                     # Line of the k-th well-formed row: k + FIRST_DATA_LINE + the broken rows before it.
                     # The j-th broken row precedes it when (its line - FIRST_DATA_LINE - j) <= k.
@@ -132,10 +127,10 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> Source:
                     before = skipped - FIRST_DATA_LINE - np.arange(len(skipped))
                     lines = ordinals + FIRST_DATA_LINE + np.searchsorted(before, ordinals, side="right")
                     source.rows_delivered += table.num_rows
-                    source.bytes_read = raw.tell()
+                    source.bytes_read = text.compressed_bytes_read
                     yield canonical(table, columns), lines
         except pa.ArrowInvalid as exc:
-            raise DataError(f"{path}: cannot be read as CSV ({exc}).") from None
+            raise CheckedText.refusal(path, exc) or DataError(f"{path}: cannot be read as CSV ({exc}).") from None
         except OSError as exc:
             raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
 

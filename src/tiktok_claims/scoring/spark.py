@@ -62,6 +62,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from ..artifact.model import LoadedModel
 from ..artifact.store import load_model
+from ..data.files import text_problem
 from ..data.load import FIRST_DATA_LINE
 from ..errors import DataError
 from ..spark.session import (
@@ -290,11 +291,14 @@ def _csv_checked(spark, path: Path, model: LoadedModel):
 def _parquet_checked(spark, path: Path, model: LoadedModel):
     """Every row of the Parquet file checked and scored, cached; and ``"row"``."""
     try:
-        frame = spark.read.parquet(spark_url(path))
         file_schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
+    columns = resolve_columns(path, file_schema.names, model)  # before Spark reads: it refuses repeated names its own way
+    try:
+        frame = spark.read.parquet(spark_url(path))
     except Exception as exc:  # Spark raises its own analysis errors for unreadable files
         raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from None
-    columns = resolve_columns(path, frame.columns, model)
     check_input_types(path, file_schema, columns, model)
     file_types = {name: file_schema.field(file_name).type for name, file_name in columns.items()}
     frame = frame.select(*(F.col(f"`{file_name}`").alias(name) for name, file_name in columns.items()))
@@ -444,6 +448,9 @@ def _join_and_score(
 
 def _score_records(records: Records, *, model: LoadedModel, header: list[str], columns: dict[str, str], path: Path):
     """Parse whole CSV records and check and score their rows (the header, line 1, is left out)."""
+    problem = text_problem(records.text)  # as the in-process reader refuses binary data (CheckedText)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     try:
         table, positions, broken = parse_records(records, header, list(dict.fromkeys(columns.values())))
     except pa.ArrowInvalid as exc:

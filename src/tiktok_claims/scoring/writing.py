@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 
 from .. import config
 from ..artifact.model import LoadedModel
+from ..errors import DataError
 from ..escaping import neutralize
 from .contract import REJECT_REASON_COLUMN, Rejects, is_positive, scored_columns
 
@@ -141,6 +142,9 @@ class OutputFiles:
                 if directory not in self._private:
                     directory.mkdir(parents=True, exist_ok=True)
                     self._private[directory] = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=directory))
+        except OSError as exc:
+            self.__exit__()
+            raise DataError(f"{target}: cannot be written in {target.parent} ({exc.strerror}); choose another folder.") from None
         except BaseException:
             self.__exit__()
             raise
