@@ -12,7 +12,6 @@ import json
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tiktok_claims.data.files import SMALL_FILE_LIMIT, CheckedText, read_small_file, require_regular_file
+from tiktok_claims.data.files import (
+    SMALL_FILE_LIMIT,
+    CheckedText,
+    read_small_file,
+    require_regular_file,
+)
 from tiktok_claims.errors import DataError, ModelFileError
 
 DEVICE = Path(os.devnull)
@@ -110,3 +115,17 @@ def test_a_character_cut_by_the_end_of_the_file_is_not_utf8(tmp_path):
 
     with CheckedText(path) as text, pytest.raises(DataError, match="not UTF-8"):
         _read_all(text, 2)
+
+
+def test_read_json_file_refuses_what_is_not_strict_json_with_the_callers_words(tmp_path):
+    from tiktok_claims.data.files import read_json_file
+    from tiktok_claims.errors import ModelFileError
+
+    cases = {"nan.json": '{"x": NaN}', "deep.json": "[" * 100_000, "bytes.json": b"\xff\xfe"}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with pytest.raises(ModelFileError, match=rf"{name}: not it \(.+\); expected a record"):
+            read_json_file(path, "not it", "a record", error=ModelFileError)
+    (tmp_path / "ok.json").write_text('{"a": [1, 2.5]}')
+    assert read_json_file(tmp_path / "ok.json", "not it", "a record") == {"a": [1, 2.5]}

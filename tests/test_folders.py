@@ -98,7 +98,7 @@ def test_a_folder_of_a_run_from_before_manifests_is_recognised_by_its_metrics(tm
 
 @pytest.mark.parametrize(
     "below, message",
-    [("", "is a file; expected a folder"), ("sub/out", "is a file, so no folder can be made under it")],
+    [("", "is a file; expected a folder"), ("sub/out", "cannot be written: .*thing is a file, not a folder")],
 )
 def test_a_file_in_the_way_is_refused_before_the_work(tmp_path, below, message):
     (tmp_path / "thing").write_text("x")
@@ -109,7 +109,7 @@ def test_a_file_in_the_way_is_refused_before_the_work(tmp_path, below, message):
 
 def test_no_permission_is_refused_before_the_work(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # root ignores modes; the check asks the OS
-    with pytest.raises(OutputError, match="no permission to write in"):
+    with pytest.raises(OutputError, match="cannot be written: the folder .* is read-only for this user"):
         OutputFolder(tmp_path / "out", NAMES).check()
 
 

@@ -5,8 +5,8 @@ templates, Markdown without raw HTML, the context read from metrics.json alone, 
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import shutil
 
 import numpy as np

@@ -477,14 +477,7 @@ def test_cli_score_refuses_spark_tmp_without_the_spark_engine(models, backlogs, 
 
 @pytest.mark.parametrize(
     "header_block",
-    [
-        None,
-        pytest.param(4096, marks=pytest.mark.xfail(
-            strict=False,
-            reason="reported (session 19): in the full suite the executor's refusal reaches the CLI as a "
-            "Py4JJavaError from count() instead of 'Error: ...'; passes alone; to fix in scoring/spark.py",
-        )),
-    ],
+    [None, 4096],
     ids=["seen by the driver", "seen by an executor"],
 )
 def test_cli_score_refuses_a_nul_byte_deep_in_the_file_like_the_in_process_engine(

@@ -141,7 +141,8 @@ def run(
     from .analysis import analyze
     from .artifact.store import ARTIFACT_FILES, save_artifact
     from .folders import OutputFolder
-    from .reporting.render import RUN_FILES, write_outputs
+    from .reporting.kinds import RUN_FILES
+    from .reporting.render import write_outputs
 
     options = _options(
         target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),

@@ -68,11 +68,9 @@ class OutputFolder:
         out = self.out
         if out.exists() and not out.is_dir():
             raise OutputError(f"--out {out}: is a file; expected a folder (existing or new) for the run's outputs.")
-        existing = next(parent for parent in (out, *out.parents) if parent.exists())
-        if not existing.is_dir():
-            raise OutputError(f"--out {out}: {existing} is a file, so no folder can be made under it.")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise OutputError(f"--out {out}: no permission to write in {existing}.")
+        problem = unwritable(out)
+        if problem:
+            raise OutputError(f"--out {out}: cannot be written: {problem}.")
         if out.is_dir():
             foreign = sorted(name for name in self.names if (out / name).exists() and not self._ours(name))
             if foreign:
@@ -152,6 +150,19 @@ class OutputFolder:
         if not self._committed and self._created is not None:
             (self.out / LOCK).unlink(missing_ok=True)
             _remove_empty(self.out, self._created)
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why nothing could be written in ``folder`` (made first if missing), or ``None``.
+
+    Its nearest existing ancestor must be a folder this user may write in.
+    """
+    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the folder {existing} is read-only for this user"
+    return None
 
 
 def _lock(handle) -> None:

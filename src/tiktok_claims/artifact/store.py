@@ -17,7 +17,7 @@ scorer rejects them (:func:`tiktok_claims.data.rules.check_values`).
 
 * a path that is not a regular file (a device such as ``/dev/zero``, a FIFO), or a
   file larger than :data:`~tiktok_claims.data.files.SMALL_FILE_LIMIT` (an artifact is
-  kilobytes), before reading it (:func:`tiktok_claims.data.files.read_small_file`);
+  kilobytes), before reading it (:func:`tiktok_claims.data.files.read_json_file`);
 * a file that is not JSON (or JSON nested too deeply to read) or not an artifact of
   this tool (its ``format`` field);
 * another format version than :data:`FORMAT_VERSION`;
@@ -40,7 +40,7 @@ from pathlib import Path
 from .. import config
 from .._version import __version__
 from ..approach import OutcomeKind
-from ..data.files import read_small_file
+from ..data.files import read_json_file
 from ..data.schema import SPEC_BY_NAME
 from ..errors import ModelFileError
 from .card import card, card_markdown
@@ -193,18 +193,12 @@ def load_model(path: str | Path) -> LoadedModel:
     >>> model.predict_proba(frame)  # doctest: +SKIP
     """
     path = Path(path)
-    content = read_small_file(path, "a model artifact (the model.json that 'run' writes)", error=ModelFileError)
-    try:
-        document = json.loads(content.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{path}: not a tiktok-claims model artifact ({exc}); expected the model.json that 'run' writes."
-        ) from None
-    except RecursionError:
-        raise ModelFileError(
-            f"{path}: not a tiktok-claims model artifact (JSON nested too deeply to read); "
-            "expected the model.json that 'run' writes."
-        ) from None
+    document = read_json_file(
+        path,
+        "not a tiktok-claims model artifact",
+        "a model artifact (the model.json that 'run' writes)",
+        error=ModelFileError,
+    )
     if isinstance(document, dict) and document.get("kind") == DESCRIPTION_KIND:
         raise ModelFileError(
             f"{path}: describes a {document.get('model_family')} of {document.get('target')!r}; 'score' ranks "
@@ -260,6 +254,3 @@ def save_artifact(analysis, out: str | Path, metrics: dict) -> dict[str, Path]:
         return save_model(analysis, path, metrics)
     return save_description(analysis, path, metrics)
 
-
-def _refuse_constant(name: str):
-    raise ValueError(f"non-standard JSON constant {name}")

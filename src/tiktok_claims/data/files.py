@@ -11,6 +11,7 @@ bytes that are not UTF-8) wherever it lies in the file, before the CSV parser se
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -78,6 +79,28 @@ def read_small_file(
     if len(content) > limit:
         raise error(f"{path}: larger than {limit // (1024 * 1024)} MiB, far more than {what} holds; not read.")
     return content
+
+
+def read_json_file(
+    path: str | Path, refusal: str, expected: str, *, limit: int = SMALL_FILE_LIMIT, error: type[Exception] = DataError
+):
+    """The JSON value of a small regular file (:func:`read_small_file`), strict JSON only.
+
+    Anything that is not UTF-8 JSON (NaN and Infinity included), or is nested too deeply
+    to read, is refused with ``error``: ``"<path>: <refusal> (<why>); expected <expected>."``.
+    """
+    content = read_small_file(path, expected, limit=limit, error=error)
+    try:
+        return json.loads(content.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        why = str(exc)
+    except RecursionError:
+        why = "JSON nested too deeply to read"
+    raise error(f"{path}: {refusal} ({why}); expected {expected}.")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"non-standard JSON constant {name}")
 
 
 def _kind(mode: int) -> str:

@@ -157,6 +157,20 @@ DOCUMENTS: dict[OutcomeKind, DocumentSet] = {
     OutcomeKind.COUNT: FAMILY,
     OutcomeKind.CONTINUOUS: FAMILY,
 }
+SUMMARY_FILES = ("executive_summary.html", "executive_summary.pdf")
+TABLE_FILES = ("metrics.json", "coefficients.csv", "set_aside_rows.csv")
+
+
+def document_files(documents: DocumentSet) -> tuple[str, ...]:
+    """The files a document set renders: its templates, the HTML page of each Markdown document, the summary."""
+    pages = tuple(f"{name}.html" for name in documents.markdown_pages)
+    return (*documents.templates, *pages, *(SUMMARY_FILES if documents.summary else ()))
+
+
+RUN_FILES: tuple[str, ...] = tuple(
+    sorted({name for documents in DOCUMENTS.values() for name in document_files(documents)} | set(TABLE_FILES))
+)
+"""Every file ``run`` may write at the top of its folder, for any kind (besides the model's and the figures)."""
 
 
 def documents_for(outcome_type: str) -> DocumentSet:

@@ -17,12 +17,19 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    UndefinedError,
+    select_autoescape,
+)
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from matplotlib.figure import Figure as MplFigure
 
 from .. import config
+from ..data.files import read_json_file
 from ..errors import DataError
 from ..escaping import escape_markdown, write_csv
 from ..folders import OutputFolder
@@ -36,7 +43,7 @@ from ..interpretation.wording import (
 )
 from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
-from .kinds import documents_for
+from .kinds import RUN_FILES, documents_for
 
 FIGURE_DPI = 110
 
@@ -235,10 +242,9 @@ def rerender(directory: str | Path) -> dict[str, Path]:
     source = directory / "metrics.json"
     if not source.exists():
         raise DataError(f"{source}: no previous run's results here (expected the metrics.json that 'run' writes).")
-    try:
-        metrics = json.loads(read_bounded(source), parse_constant=_refuse_constant)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{source}: cannot read a previous run's results ({exc}).") from None
+    metrics = read_json_file(
+        source, "cannot read a previous run's results", "the metrics.json that 'run' writes", limit=METRICS_LIMIT
+    )
     if (
         not isinstance(metrics, dict) or not isinstance(metrics.get("tool"), dict)
         or metrics["tool"].get("name") != "tiktok-claims" or "figures" not in metrics
@@ -251,9 +257,8 @@ def rerender(directory: str | Path) -> dict[str, Path]:
             f"this version reads layout {config.METRICS_SCHEMA}. Re-run 'tiktok-claims run' to rebuild it."
         )
     _check_figures(metrics.get("figures"), directory, source)
-    names = [*documents_for_record(metrics, source).templates, *RENDERED_FILES]
     try:
-        with OutputFolder(directory, names) as folder:
+        with OutputFolder(directory, RUN_FILES) as folder:
             written = render_documents(metrics, folder.staging, figures_from=directory)
             folder.commit(keep_previous=True)
     except (UndefinedError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -266,25 +271,9 @@ def rerender(directory: str | Path) -> dict[str, Path]:
     return {name: directory / name for name in written}
 
 
-RENDERED_FILES = (
-    "executive_summary.html", "executive_summary.pdf", "technical_summary.html", "pace_strategy.html",
-)
-"""Documents rendered besides the templates (the summary and the HTML pages of Markdown documents)."""
-RUN_FILES = (
-    "report.html", "report.md", "technical_summary.md", "pace_strategy.md", *RENDERED_FILES,
-    "metrics.json", "coefficients.csv", "set_aside_rows.csv",
-)
-"""The files ``run`` may write at the top of its folder (besides the model's and the figures)."""
 FIGURE_NAME = re.compile(r"[a-z0-9_]{1,64}")
 METRICS_LIMIT = 64 << 20
 """A metrics.json is a few hundred kilobytes; more is not one this tool wrote."""
-
-
-def documents_for_record(metrics: dict, source: Path):
-    try:
-        return documents_for(metrics["outcome_type"])
-    except (KeyError, ValueError, TypeError):
-        raise DataError(f"{source}: its outcome_type {metrics.get('outcome_type')!r} is not one this tool renders.") from None
 
 
 def _check_figures(figures, directory: Path, source: Path) -> None:
@@ -307,18 +296,3 @@ def _check_figures(figures, directory: Path, source: Path) -> None:
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def read_bounded(path: Path, limit: int = METRICS_LIMIT) -> str:
-    """The text of a regular file of at most ``limit`` bytes (never a FIFO, a device or a huge file)."""
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file.")
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise DataError(f"{path}: larger than {limit >> 20} MiB; not a file this tool wrote.")
-    return data.decode("utf-8")
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"non-standard JSON constant {name}")

@@ -26,7 +26,6 @@ is its 1-based row number. The encoding and placing of the two output files is
 from __future__ import annotations
 
 from collections.abc import Mapping
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +36,15 @@ import pyarrow.csv as pacsv
 from .. import config
 from ..artifact.model import LoadedModel
 from ..data.files import CSV_BLOCK_BYTES, CheckedText, require_regular_file
-from ..data.rules import broken_row_reason, check_delimiter, check_header, check_rows, check_values
+from ..data.rules import (
+    broken_row_reason,
+    check_delimiter,
+    check_header,
+    check_rows,
+    check_values,
+)
 from ..errors import DataError
+from ..folders import unwritable
 
 
 def scored_columns(model: LoadedModel) -> tuple[str, ...]:
@@ -146,13 +152,9 @@ def _check_writable(path: Path, what: str) -> None:
         raise DataError(f"{path}: {what} names an existing directory; expected the name of a file to write.")
     if path.exists() and not path.is_file():
         raise DataError(f"{path}: {what} names a special file (a device or a FIFO); expected a regular file name.")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise DataError(f"{path}: {what} cannot be written: {folder} is a file, not a folder.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise DataError(f"{path}: {what} cannot be written: the folder {folder} is read-only for this user.")
+    problem = unwritable(path.parent)
+    if problem:
+        raise DataError(f"{path}: {what} cannot be written: {problem}.")
 
 
 def is_parquet(path: Path) -> bool:

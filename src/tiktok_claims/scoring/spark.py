@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PythonException
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -244,10 +245,15 @@ def score_file_spark(
 
 @contextmanager
 def _executor_errors():
-    """A :class:`DataError` raised by the contract on an executor, raised again here as itself."""
+    """A :class:`DataError` raised by the contract on an executor, raised again here as itself.
+
+    PySpark converts a failed Python worker into :class:`PythonException` for most actions;
+    some (an RDD's ``count`` reached through the JVM) surface as the gateway's
+    :class:`Py4JJavaError`, whose text carries the same Python traceback.
+    """
     try:
         yield
-    except PythonException as exc:
+    except (PythonException, Py4JJavaError) as exc:
         found = re.findall(r"tiktok_claims\.errors\.DataError: (.*)", str(exc))
         if found:
             raise DataError(found[-1]) from None
