@@ -293,6 +293,8 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.data.rules": "test_rules.py",
     f"{PACKAGE}.data.load": "test_load.py",
     f"{PACKAGE}.data.files": "test_data_files.py",
+    f"{PACKAGE}.data.csv_lines": "test_data_csv_lines.py",
+    f"{PACKAGE}.data.checking": "test_data_checking.py",
     f"{PACKAGE}.data.synthetic": "test_synthetic.py",
     f"{PACKAGE}.eda": "test_eda.py",
     f"{PACKAGE}.approach": "test_approach.py",

@@ -105,7 +105,7 @@ def expected_ranks(probability: pd.Series) -> np.ndarray:
 # ---------------------------------------------------------------- accounting and reasons
 
 
-def test_bad_rows_scattered_through_a_file_are_each_rejected_with_their_reason(model_path, inputs, tmp_path):
+def test_bad_rows_scattered_through_a_file_are_each_rejected_with_their_reason_and_blank_lines_are_not_rows(model_path, inputs, tmp_path):
     frame = complete_rows(300, seed=2)
     views, ban, duration, comments, shares = config.VIEWS, config.BAN, config.DURATION, config.COMMENTS, config.SHARES
     assert {views, ban, duration, comments, shares} <= set(inputs)
@@ -136,15 +136,14 @@ def test_bad_rows_scattered_through_a_file_are_each_rejected_with_their_reason(m
         260: EMPTY_ROW,
         10: REQUOTED,
         40: "3 field(s); the header has 12",
-        299: EMPTY_ROW,
-    }
+    }  # line 301 (row 299) is blank: not a row, so neither scored nor rejected
     rejects = read_rejects(tmp_path / "scored_rejects.csv")
     assert list(rejects.columns) == ["line", config.ID_COLUMN, config.VIDEO_ID, "reason"]
     assert dict(zip(rejects["line"], rejects["reason"])) == {row + 2: reason for row, reason in expected.items()}
     assert rejects["line"].is_monotonic_increasing
     scored = read_out(tmp_path / "scored.csv")
-    assert sorted(scored[config.ID_COLUMN]) == [n + 1 for n in range(300) if n not in expected]
-    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (300, 300 - len(expected), len(expected))
+    assert sorted(scored[config.ID_COLUMN]) == [n + 1 for n in range(299) if n not in expected]
+    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (299, 299 - len(expected), len(expected))
     assert sum(result.rejected.values()) == len(rejects)
 
 
@@ -204,9 +203,9 @@ def test_lines_after_the_last_good_row_and_blank_lines_are_accounted_for(model_p
     result = score_file(model_path, path, tmp_path / "scored.csv")
 
     rejects = read_rejects(tmp_path / "scored_rejects.csv")
-    assert list(rejects["line"]) == [7, 8, 9]
-    assert list(rejects["reason"]) == [EMPTY_ROW, EMPTY_ROW, "3 field(s); the header has 12"]
-    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (8, 5, 3)
+    assert list(rejects["line"]) == [8, 9]  # line 7 is blank: not a row; line 8 holds spaces: a row
+    assert list(rejects["reason"]) == [EMPTY_ROW, "3 field(s); the header has 12"]
+    assert (result.rows_read, result.rows_scored, result.rows_rejected) == (7, 5, 2)
 
 
 def test_rejects_echo_the_identifiers_as_given(model_path, tmp_path):

@@ -16,6 +16,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -29,7 +30,6 @@ from tiktok_claims.scoring.csv_records import (
     BlockSummarizer,
     BlockWalker,
     join_fragments,
-    line_rows,
     parse_records,
     plan_blocks,
 )
@@ -81,28 +81,6 @@ def record(number: int) -> dict[str, str]:
 # ---------------------------------------------------------------- one line at a time
 
 
-@pytest.mark.parametrize(
-    "line, quoted, expected",
-    [
-        (b"a,b", False, (False, 1)),
-        (b"", False, (False, 1)),  # a blank line is a row
-        (b"", True, (True, 0)),  # a line break inside a quoted value
-        (b'a,"b', False, (True, 0)),
-        (b'a"b', False, (False, 1)),  # a quote inside a field is text
-        (b'"a"b"c', False, (False, 1)),  # and so is one after the closing quote
-        (b'x"', True, (False, 1)),
-        (b'x""', True, (True, 0)),  # "" is a quote inside the value
-        (b'x""",y', True, (False, 1)),
-        (b"a\rb", False, (False, 2)),  # a bare \r ends a row
-        (b"a\r", False, (False, 1)),  # the \r of a \r\n line end
-        (b'"a\rb', False, (True, 0)),
-        (b'x",\r"y', True, (True, 1)),
-    ],
-)
-def test_line_rows_follows_the_csv_quoting_rules(line, quoted, expected):
-    assert line_rows(line, quoted) == expected
-
-
 # ---------------------------------------------------------------- both readings agree
 
 
@@ -113,8 +91,11 @@ def in_process_rows(path, model) -> dict[int, tuple]:
     for table, positions in source.chunks:
         for position, values in zip(positions.tolist(), zip(*table.to_pydict().values())):
             found[position] = ("row", values)
-    found.update({line: ("broken", reason) for line, reason in source.broken})
-    return found
+    found.update({record: ("broken", reason) for record, reason in source.broken})
+    lines = source.line_map()  # record numbers -> lines, once the file is read
+    if lines is None:
+        return found
+    return {int(lines.of([record])[0]): value for record, value in found.items()}
 
 
 def spark_path_rows(text: bytes, model, rng: random.Random) -> dict[int, tuple]:
@@ -151,9 +132,9 @@ def spark_path_rows(text: bytes, model, rng: random.Random) -> dict[int, tuple]:
                 fragments[fragment.key].append(fragment)
     for key, parts in fragments.items():
         parts.sort(key=lambda fragment: (fragment.block, fragment.line))
-        (first_row,) = [part.first_row for part in parts if part.first_row is not None]
         texts = [part.text for part in parts]
-        records.append(join_fragments(key, first_row, sum(part.rows for part in parts), texts, plan, text.endswith(b"\n")))
+        positions = [position for part in parts for position in part.positions]
+        records.append(join_fragments(key, positions, texts, plan, text.endswith(b"\n")))
     columns = resolve_columns(Path("hostile.csv"), HEADER, model)
     found = {}
     for part in records:
@@ -164,7 +145,7 @@ def spark_path_rows(text: bytes, model, rng: random.Random) -> dict[int, tuple]:
         for position, reason in broken:
             assert position not in found
             found[position] = ("broken", reason)
-    found.pop(1)  # the header
+    found.pop(min(found))  # the header
     return found
 
 
@@ -205,7 +186,22 @@ def test_the_spark_records_are_the_in_process_rows_for_any_split_of_hostile_text
     assert multi_line > 10 and quotes_left_open > 10  # the hostile cases did occur
 
 
-def test_line_numbers_count_records_not_physical_lines(tmp_path):
+def editor_lines(text: bytes) -> dict[int, str]:
+    """Python's csv module, independently: the line where each record starts -> its first field.
+
+    ``line_num`` counts the lines read (``\\n``, ``\\r\\n`` and ``\\r`` end a line); an
+    empty list is a blank line, which is not a record.
+    """
+    reader = csv.reader(io.StringIO(text.decode("utf-8-sig"), newline=""))
+    found, before = {}, 0
+    for fields in reader:
+        if fields:
+            found[before + 1] = fields[0]
+        before = reader.line_num
+    return found
+
+
+def test_line_numbers_name_the_lines_where_records_start_and_blank_lines_are_not_rows(tmp_path):
     rows = [record(number) for number in range(1, 40)]
     for number in (3, 4, 17, 38):
         rows[number][config.TRANSCRIPT] = f"a transcript\nover {number}\r\nlines, \"quoted\""
@@ -213,19 +209,32 @@ def test_line_numbers_count_records_not_physical_lines(tmp_path):
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerows([row[column] for column in HEADER] for row in rows)
+    for index, row in enumerate(rows):
+        writer.writerow([row[column] for column in HEADER])
+        if index in (0, 9, 10):
+            buffer.write("\n" if index else "\r\n")  # blank lines, one with a Windows line end
     text = buffer.getvalue().encode("utf-8")
     path = tmp_path / "multi-line.csv"
     path.write_bytes(text)
-    # Python's csv module: the k-th record (from 0) is on line k + 2, the header being line 1.
-    records = list(csv.reader(io.StringIO(text.decode(), newline="")))[1:]
-    expected_ids = {index + 2: fields[0] for index, fields in enumerate(records)}
+    expected_ids = editor_lines(text)
+    expected_ids.pop(1)  # the header
 
     model = hand_model()
     found = in_process_rows(path, model)
+    assert len(found) == len(rows)  # blank lines are not rows
     assert {line: values[0] for line, (_, values) in found.items()} == expected_ids
-    assert text.count(b"\n") > len(rows) + 1  # physical lines outnumber records
+    assert text.count(b"\n") > len(rows) + 4  # lines outnumber records
     assert spark_path_rows(text, model, random.Random(5)) == found
+
+
+def test_every_line_one_record_needs_no_second_pass(tmp_path):
+    rows = [",".join(record(number)[column] for column in HEADER) for number in range(1, 30)]
+    path = tmp_path / "plain.csv"
+    path.write_text(",".join(HEADER) + "\r\n" + "\r\n".join(rows) + "\r\n", encoding="utf-8")
+    source = open_source(path, hand_model(), chunk_rows=7)
+    positions = np.concatenate([positions for _, positions in source.chunks])
+    assert source.line_map() is None
+    assert positions.tolist() == list(editor_lines(path.read_bytes()))[1:]
 
 
 # ---------------------------------------------------------------- one wording

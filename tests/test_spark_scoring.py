@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import shutil
 
 import numpy as np
@@ -98,6 +99,9 @@ def cell(value: str) -> str:
     return quoted(value) if any(character in value for character in ',"\n\r') else value
 
 
+LINE_BREAK = re.compile("\r\n|\n|\r")
+
+
 class Hostile:
     """The hostile CSV backlog: its text, the frame it was built from, and what must become of each row.
 
@@ -172,13 +176,16 @@ class Hostile:
             return ",".join(frame.loc[row, column] for column in COLUMNS)
 
         lines = [HEADER]
-        self.reasons, self.scored, self.crossing = {}, [], 0
-        rows_written, offset = 1, len(HEADER) + 1  # the header is line 1
+        self.reasons, self.scored, self.crossing, self.lines = {}, [], 0, {}
+        next_line, offset = 2, len(HEADER) + 1  # the header is line 1
 
-        def add(text: str, reason: str | None = None, row: int | None = None, rows: int = 1) -> int:
-            """Append a record of ``rows`` rows; its (first) line."""
-            nonlocal rows_written, offset
-            line, rows_written = rows_written + 1, rows_written + rows
+        def add(text: str, reason: str | None = None, row: int | None = None) -> int:
+            """Append a record (or a blank line: no row); the line where it starts, as an editor numbers lines."""
+            nonlocal next_line, offset
+            line = next_line
+            next_line += len(LINE_BREAK.findall(text + "\n"))
+            if row is not None:
+                self.lines[row] = line
             if reason:
                 self.reasons[line] = reason
             elif row is not None:
@@ -191,7 +198,7 @@ class Hostile:
 
         for row in range(ROWS):
             if row == 100:
-                add("", EMPTY_ROW)
+                add("")  # a blank line is not a row
                 add("   ", EMPTY_ROW)
                 add("," * (len(COLUMNS) - 1), EMPTY_ROW)
             if row == 80:
@@ -204,10 +211,10 @@ class Hostile:
                 add(quoted(plain(row)) + "," * (len(COLUMNS) - 1), REQUOTED)
             elif row == 130:
                 add(record(row) + "\r", bad.get(row), row)  # a \r\n line end
-            elif row == 131:  # a bare \r ends a row: two broken rows
+            elif row == 131:  # a bare \r ends a row: two broken rows, the second a line later
                 cells = [frame.loc[row, column] for column in COLUMNS]
                 cells[COLUMNS.index(config.TRANSCRIPT)] = "before\rafter"
-                line = add(",".join(cells), rows=2)
+                line = add(",".join(cells))
                 self.reasons[line], self.reasons[line + 1] = f"5 field(s); {FIELDS}", f"8 field(s); {FIELDS}"
             else:
                 if offset % BLOCK_BYTES > BLOCK_BYTES - 400 and (row, config.TRANSCRIPT) not in raw:
@@ -349,12 +356,13 @@ def test_formula_like_cells_are_neutralized_in_both_files(scored, hostile):
         rejects = list(csv.reader(handle))[1:]
     with open(spark.out, newline="", encoding="utf-8") as handle:
         scored_cells = list(csv.reader(handle))[1:]
-    echoed = {row[0]: row[2] for row in rejects}
+    echoed = {int(row[0]): row[2] for row in rejects}
+    line = hostile.lines  # the line of each frame row
 
-    assert echoed["72"] == "'" + '=HYPERLINK("http://x","y")'
-    assert [echoed["73"], echoed["74"], echoed["75"]] == ["'@x", "'\tcmd", "'\rcmd"]
-    assert {row[0]: row[1] for row in rejects}["76"] == "'-2+3"
-    assert echoed["79"] == "'+cmd"
+    assert echoed[line[70]] == "'" + '=HYPERLINK("http://x","y")'
+    assert [echoed[line[71]], echoed[line[72]], echoed[line[73]]] == ["'@x", "'\tcmd", "'\rcmd"]
+    assert {int(row[0]): row[1] for row in rejects}[line[74]] == "'-2+3"
+    assert echoed[line[77]] == "'+cmd"
     assert ["17", hostile.frame.loc[75, config.VIDEO_ID]] in [row[:2] for row in scored_cells]  # "+17" is a number
     assert ["77", "-7"] in [row[:2] for row in scored_cells]
     text_cells = [cell for row in rejects for cell in row[1:]] + [row[3] for row in scored_cells]

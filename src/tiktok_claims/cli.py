@@ -76,14 +76,14 @@ def _fail(message: str) -> None:
 def validate(
     data: Annotated[Path, typer.Option("--data", help="CSV, .csv.gz or Parquet file to check.")],
 ) -> None:
-    """Check a claims file against the schema and print the row accounting."""
-    from .data.load import load_dataset
+    """Check a claims file against the schema and print the row accounting (in bounded memory)."""
+    from .data.checking import check_file
 
     try:
-        dataset = load_dataset(data)
+        checked = check_file(data)
     except TiktokClaimsError as exc:
         _fail(str(exc))
-    _print_accounting(dataset)
+    _print_accounting(checked)
 
 
 @app.command()

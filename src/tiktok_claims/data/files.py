@@ -118,6 +118,30 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
+class LineCount:
+    """Line breaks (``\\n``, ``\\r\\n``, bare ``\\r``) counted block by block as a file is read."""
+
+    def __init__(self) -> None:
+        self.breaks = 0
+        self._last = b""
+
+    def feed(self, block: bytes) -> None:
+        if not block:
+            return
+        self.breaks += block.count(b"\n")
+        returns = block.count(b"\r")
+        if returns:
+            self.breaks += returns - block.count(b"\r\n")
+        if self._last == b"\r" and block[:1] == b"\n":  # a \r\n split between blocks
+            self.breaks -= 1
+        self._last = block[-1:]
+
+    @property
+    def lines(self) -> int:
+        """Lines in the file so far (the last one may lack its line break)."""
+        return self.breaks + int(self._last not in (b"", b"\n", b"\r"))
+
+
 class CheckedText:
     """A file's bytes as a CSV reader draws them, each block checked to be text first.
 
@@ -127,8 +151,9 @@ class CheckedText:
     are decompressed (by their name). Pass it to ``pyarrow.csv`` as the input.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, count_lines: bool = True):
         self.path = Path(path)
+        self.lines = LineCount() if count_lines else None  # the file's line breaks, counted as it is read
         self._raw = pa.OSFile(str(path), "rb")
         self.size = max(self._raw.size(), 1)
         self._stream = pa.CompressedInputStream(self._raw, "gzip") if self.path.name.lower().endswith(".gz") else self._raw
@@ -139,6 +164,8 @@ class CheckedText:
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read() if size is None or size < 0 else self._stream.read(size)
         self._check(data)
+        if self.lines is not None:
+            self.lines.feed(data)
         return data
 
     @property

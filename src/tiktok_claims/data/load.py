@@ -6,13 +6,21 @@ categories, broken rows, an empty or truncated file) refuse the whole file with 
 offending lines and what was expected. Rows with missing values are *set aside*,
 each with its reason, so that ``rows_read == rows_used + sum(rows_set_aside)``.
 
-Line numbers count the header as line 1 and assume one line per record.
+Line numbers are the lines where records start, as an editor numbers them (the
+header is line 1 when the file starts with it; see :mod:`tiktok_claims.data.csv_lines`).
+Blank lines are not rows: they are skipped and counted in the notes.
+
+:func:`check_file` (the ``validate`` command) checks a file the same way while holding
+one chunk of rows at a time: its memory does not grow with the file.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +31,7 @@ import pyarrow.parquet as pq
 
 from .. import config
 from ..errors import DataError
+from .csv_lines import RecordLines, record_lines
 from .files import CSV_BLOCK_BYTES, CheckedText, require_regular_file
 from .rules import (
     MISSING_MARKERS,
@@ -80,9 +89,14 @@ class Dataset:
 
     def accounting(self) -> pd.DataFrame:
         """Rows read, used and set aside per reason, as a tidy table."""
-        rows = [("rows read", self.rows_read), ("rows used", self.rows_used)]
-        rows += [(f"set aside: {reason}", n) for reason, n in self.rows_set_aside.items()]
-        return pd.DataFrame(rows, columns=["item", "rows"])
+        return accounting_table(self.rows_read, self.rows_used, self.rows_set_aside)
+
+
+def accounting_table(rows_read: int, rows_used: int, rows_set_aside: dict[str, int]) -> pd.DataFrame:
+    """Rows read, used and set aside per reason, as a tidy table."""
+    rows = [("rows read", rows_read), ("rows used", rows_used)]
+    rows += [(f"set aside: {reason}", n) for reason, n in rows_set_aside.items()]
+    return pd.DataFrame(rows, columns=["item", "rows"])
 
 
 def load_dataset(path: str | Path) -> Dataset:
@@ -132,69 +146,113 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    broken: list[tuple[int | None, int, str]] = []
-    blank_lines: list[int] = []
+    reader = CsvReader(path)
+    with reader.batches() as batches:
+        table = pa.Table.from_batches(list(batches), schema=reader.schema)
+    frame = table.to_pandas()
+    frame.index = reader.data_lines(len(frame))
+    return frame, reader.notes
 
-    def set_broken_row_aside(row) -> str:
-        if row.text.strip() == "" and row.number is not None:
-            blank_lines.append(row.number)
-        else:
-            broken.append((row.number, row.actual_columns, row.text))
-        return "skip"
 
-    read_options = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)
-    parse_options = pacsv.ParseOptions(
-        newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=set_broken_row_aside
-    )
-    try:
-        notes = _sniff_text_file(path)
-        with CheckedText(path) as text, pacsv.open_csv(text, read_options=read_options, parse_options=parse_options) as reader:
-            names = reader.schema.names
-        check_delimiter(str(path), names)
-        convert = pacsv.ConvertOptions(
+class CsvReader:
+    """A CSV file read in batches of text columns, refused clearly when it cannot be read.
+
+    Blank lines are skipped; rows without the header's number of fields refuse the file
+    (:meth:`data_lines`, once every batch is read). Rows are numbered as records while
+    reading; :meth:`lines_of` turns record numbers into lines.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.broken: list[tuple[int | None, int, str]] = []
+        self.read_options = pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES)
+        self.parse_options = pacsv.ParseOptions(
+            newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=self._set_broken_row_aside
+        )
+        self._text: CheckedText | None = None
+        self._map: RecordLines | None = None
+        self.rows = 0
+        with self._refusals():
+            self.notes = _sniff_text_file(path)
+            with CheckedText(path) as text, pacsv.open_csv(text, read_options=self.read_options, parse_options=self.parse_options) as reader:
+                names = reader.schema.names
+            check_delimiter(str(path), names)
+        self.schema = pa.schema([(name, pa.string()) for name in names])
+        self.convert = pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names},
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         )
-        broken.clear()
-        blank_lines.clear()
-        with CheckedText(path) as text:
-            table = pacsv.read_csv(text, read_options=read_options, parse_options=parse_options, convert_options=convert)
-    except pa.ArrowInvalid as exc:
-        message = str(exc)
-        refusal = CheckedText.refusal(path, exc)
-        if refusal is not None:
-            raise refusal from None
-        if "Empty CSV file" in message:
-            if path.stat().st_size == 0:
-                raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
+
+    def _set_broken_row_aside(self, row) -> str:
+        self.broken.append((row.number, row.actual_columns, row.text))
+        return "skip"
+
+    @contextmanager
+    def batches(self) -> Iterator[Iterator[pa.RecordBatch]]:
+        """The file's rows, batch by batch (text columns), as they are read."""
+        self.broken.clear()
+        with self._refusals(), CheckedText(self.path) as self._text:
+            with pacsv.open_csv(self._text, read_options=self.read_options, parse_options=self.parse_options, convert_options=self.convert) as reader:
+
+                def rows() -> Iterator[pa.RecordBatch]:
+                    with self._refusals():
+                        for batch in reader:
+                            self.rows += batch.num_rows
+                            yield batch
+
+                yield rows()
+
+    def lines_of(self, records) -> np.ndarray:
+        """The lines of records numbered as the reader does (the header is record 1); after reading."""
+        records = np.asarray(records, dtype=np.int64)
+        if self._map is None:
+            total = 1 + self.rows + len(self.broken)
+            if self._text.lines.lines == total:  # every line holds one record
+                return records
+            self._map = record_lines(self.path)
+            if self._map.blank:
+                self.notes.append(f"skipped {self._map.blank:,} blank line(s)")
+        return self._map.of(records)
+
+    def refuse_broken_rows(self) -> None:
+        """Refuse the file if a row did not have the header's number of fields; after reading."""
+        if self.broken:
+            lines = self.lines_of([number for number, _, _ in self.broken])
+            located = [(int(line), actual, text) for line, (_, actual, text) in zip(lines, self.broken)]
+            raise DataError(_describe_broken_rows(self.path, located, len(self.schema)))
+
+    def data_lines(self, rows: int) -> pd.Index:
+        """The line of each of the ``rows`` rows read; refuses the file if a row was broken."""
+        self.refuse_broken_rows()
+        return pd.Index(self.lines_of(np.arange(FIRST_DATA_LINE, FIRST_DATA_LINE + rows)), name="line")
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        path = self.path
+        try:
+            yield
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            refusal = CheckedText.refusal(path, exc)
+            if refusal is not None:
+                raise refusal from None
+            if "Empty CSV file" in message:
+                if path.stat().st_size == 0:
+                    raise DataError(f"{path}: the file is empty; expected a CSV header and rows.") from None
+                raise DataError(
+                    f"{path}: the file holds a single line (a header?) and no data rows; "
+                    "expected a CSV header followed by at least one row."
+                ) from None
+            raise DataError(f"{path}: cannot be read as CSV ({message}).") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
+        except UnicodeDecodeError:
             raise DataError(
-                f"{path}: the file holds a single line (a header?) and no data rows; "
-                "expected a CSV header followed by at least one row."
+                f"{path}: this is not a CSV text file (it is not UTF-8 text); "
+                "expected a comma-separated file with a header row."
             ) from None
-        raise DataError(f"{path}: cannot be read as CSV ({message}).") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
-    except UnicodeDecodeError:
-        raise DataError(
-            f"{path}: this is not a CSV text file (it is not UTF-8 text); "
-            "expected a comma-separated file with a header row."
-        ) from None
-    if broken:
-        raise DataError(_describe_broken_rows(path, broken, len(names)))
-    frame = table.to_pandas()
-    if blank_lines:
-        notes.append(f"skipped {len(blank_lines):,} blank line(s) (first: line {blank_lines[0]})")
-        frame.index = _data_line_numbers(len(frame), blank_lines)
-    return frame, notes
-
-
-def _data_line_numbers(n_rows: int, blank_lines: list[int]) -> pd.Index:
-    """Source line of each data row when blank lines were skipped."""
-    skipped = set(blank_lines)
-    lines = [n for n in range(FIRST_DATA_LINE, FIRST_DATA_LINE + n_rows + len(skipped)) if n not in skipped]
-    return pd.Index(lines[:n_rows], name="line")
 
 
 def _sniff_text_file(path: Path) -> list[str]:
@@ -263,32 +321,18 @@ def validate_frame(
     """Check ``raw`` against the schema and split it into used and set-aside rows."""
     notes = list(notes)
     check_header(source, [str(c) for c in raw.columns])
-    raw = _normalise_columns(raw, source, notes)
+    raw = normalise_columns(raw, source, notes)
     if raw.empty:
         raise DataError(f"{source}: the file has a header but no data rows; expected at least one row.")
     if raw.index.name != "line":
         raw.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(raw), name="line")
 
-    raw = _blank_missing_markers(raw, notes)
-    problems = _requoted_rows(raw)
-    typed = {}
-    for spec in SCHEMA:
-        values, column_problems = _convert(raw[spec.name], spec)
-        typed[spec.name] = values
-        problems += column_problems
+    markers: Counter = Counter()
+    all_rows, problems = check_rows(raw, markers)
+    notes += marker_notes(markers)
     if problems:
-        raise DataError(
-            f"{source}: {len(problems)} problem(s) found; nothing was analysed.\n"
-            + "\n".join(f"  - {p}" for p in problems)
-        )
-    all_rows = pd.DataFrame(typed, index=raw.index)
-    for name in (config.ID_COLUMN, config.VIDEO_ID, *config.COUNT_COLUMNS):
-        all_rows[name] = all_rows[name].astype("Int64")  # whole numbers, possibly missing
-    missing = all_rows.isna()
-    incomplete = missing.any(axis=1)
-    set_aside = all_rows.loc[incomplete, [config.ID_COLUMN, config.VIDEO_ID]].copy()
-    set_aside.insert(0, "line", set_aside.index)
-    set_aside["reason"] = missing_reasons({name: missing[name].to_numpy()[incomplete.to_numpy()] for name in config.COLUMNS})
+        raise problems_error(source, problems)
+    incomplete, set_aside = set_aside_rows(all_rows)
     frame = all_rows.loc[~incomplete].copy()
     for name in (config.ID_COLUMN, config.VIDEO_ID, *config.COUNT_COLUMNS):
         frame[name] = frame[name].astype("int64")
@@ -303,7 +347,7 @@ def validate_frame(
     )
 
 
-def _normalise_columns(raw: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
+def normalise_columns(raw: pd.DataFrame, source: str, notes: list[str]) -> pd.DataFrame:
     raw = raw.copy()
     raw.columns = [str(c) for c in raw.columns]
     first = raw.columns[0] if len(raw.columns) else None
@@ -331,18 +375,97 @@ def _normalise_columns(raw: pd.DataFrame, source: str, notes: list[str]) -> pd.D
     return raw[list(config.COLUMNS)]
 
 
-def _blank_missing_markers(raw: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def check_rows(raw: pd.DataFrame, markers: Counter) -> tuple[pd.DataFrame, list[Problem]]:
+    """Typed rows (missing values kept) and the problems of ``raw`` (schema columns, index = lines).
+
+    The missing-value markers found (e.g. ``#N/A``) are counted into ``markers``.
+    """
+    raw = _blank_missing_markers(raw, markers)
+    problems = _requoted_rows(raw)
+    typed = {}
+    for spec in SCHEMA:
+        values, column_problems = _convert(raw[spec.name], spec)
+        typed[spec.name] = values
+        problems += column_problems
+    all_rows = pd.DataFrame(typed, index=raw.index)
+    if not problems:
+        for name in (config.ID_COLUMN, config.VIDEO_ID, *config.COUNT_COLUMNS):
+            all_rows[name] = all_rows[name].astype("Int64")  # whole numbers, possibly missing
+    return all_rows, problems
+
+
+def set_aside_rows(all_rows: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """Which rows are incomplete, and ``line, #, video_id, reason`` for each of them."""
+    missing = all_rows.isna()
+    incomplete = missing.any(axis=1)
+    set_aside = all_rows.loc[incomplete, [config.ID_COLUMN, config.VIDEO_ID]].copy()
+    set_aside.insert(0, "line", set_aside.index)
+    set_aside["reason"] = missing_reasons({name: missing[name].to_numpy()[incomplete.to_numpy()] for name in config.COLUMNS})
+    return incomplete, set_aside
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One kind of bad value in one column: how many, the first few (line, value), what was expected.
+
+    ``examples`` hold ``(line, value)``, or ``(line, None)`` where the value is not shown.
+    """
+
+    column: str
+    what: str
+    expected: str
+    count: int
+    examples: tuple[tuple[int, str | None], ...]
+
+    def merged(self, other: Problem) -> Problem:
+        """This problem and the same one found in later rows."""
+        examples = (self.examples + other.examples)[: config.MAX_REPORTED_LINES]
+        return replace(self, count=self.count + other.count, examples=examples)
+
+    def relined(self, lines_of) -> Problem:
+        """The same problem, its examples' record numbers turned into lines by ``lines_of``."""
+        lines = lines_of([line for line, _ in self.examples]) if self.examples else []
+        return replace(self, examples=tuple((int(line), value) for line, (_, value) in zip(lines, self.examples)))
+
+    def __str__(self) -> str:
+        more = f" and {self.count - len(self.examples)} more" if self.count > len(self.examples) else ""
+        if all(value is None for _, value in self.examples):
+            where = "line(s) " + ", ".join(str(line) for line, _ in self.examples)
+            return f"column '{self.column}': {self.count} {self.what} at {where}{more}; expected {self.expected}."
+        shown = ", ".join(f"line {line}: {_preview(value, 40)}" for line, value in self.examples)
+        return f"column '{self.column}': {self.count} {self.what} ({shown}{more}); expected {self.expected}."
+
+
+def merge_problems(found: dict[tuple[str, str], Problem], problems: list[Problem]) -> None:
+    """Add ``problems`` (of later rows) to ``found``, keyed by column and kind, in order of discovery."""
+    for problem in problems:
+        key = (problem.column, problem.what)
+        found[key] = found[key].merged(problem) if key in found else problem
+
+
+def problems_error(source: str, problems: list[Problem]) -> DataError:
+    """The refusal listing ``problems`` in one order however they were found: by column, then kind."""
+    columns = [spec.name for spec in SCHEMA]
+    problems = sorted(problems, key=lambda p: (p.examples[0][1] is not None, columns.index(p.column), p.what))
+    return DataError(
+        f"{source}: {len(problems)} problem(s) found; nothing was analysed.\n" + "\n".join(f"  - {p}" for p in problems)
+    )
+
+
+def marker_notes(markers: Counter) -> list[str]:
+    return [f"read {n:,} cell(s) holding {marker!r} as missing values" for marker, n in markers.most_common()]
+
+
+def _blank_missing_markers(raw: pd.DataFrame, markers: Counter) -> pd.DataFrame:
     """Turn the usual spellings of "no value" (e.g. Excel's ``#N/A``) into missing values."""
     marked = raw.isin(MISSING_MARKERS)
     if not marked.to_numpy().any():
         return raw
-    seen = pd.Series(raw.to_numpy()[marked.to_numpy()]).value_counts()
-    for marker, n in seen.items():
-        notes.append(f"read {n:,} cell(s) holding {marker!r} as missing values")
+    markers.update(pd.Series(raw.to_numpy()[marked.to_numpy()]).value_counts().to_dict())
     return raw.mask(marked)
 
 
-def _requoted_rows(raw: pd.DataFrame) -> list[str]:
+def _requoted_rows(raw: pd.DataFrame) -> list[Problem]:
     """Rows whose first field holds a whole record and whose other fields are empty.
 
     A CSV reader may accept them silently; they must never pass for missing values.
@@ -352,13 +475,17 @@ def _requoted_rows(raw: pd.DataFrame) -> list[str]:
     if len(lines) == 0:
         return []
     return [
-        f"column '{config.ID_COLUMN}': {len(lines)} row(s) hold a whole record inside one "
-        f"field (a spreadsheet re-quoted them) at {_lines(lines)}; expected each field in "
-        "its own column. Re-export the file without quoting whole rows."
+        Problem(
+            config.ID_COLUMN,
+            "row(s) hold a whole record inside one field (a spreadsheet re-quoted them)",
+            "each field in its own column. Re-export the file without quoting whole rows",
+            len(lines),
+            tuple((int(line), None) for line in lines[: config.MAX_REPORTED_LINES]),
+        )
     ]
 
 
-def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[str]]:
+def _convert(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, list[Problem]]:
     """Typed values of one column and its problems, by the rules of ``data.rules``."""
     present = values.notna()
     if spec.kind == "text":
@@ -385,18 +512,7 @@ def _as_arrow(values: pd.Series):
         return pa.array(values.astype("string"), from_pandas=True)
 
 
-def _problem(spec: ColumnSpec, values: pd.Series, mask: pd.Series, what: str) -> str:
+def _problem(spec: ColumnSpec, values: pd.Series, mask: pd.Series, what: str) -> Problem:
     bad = values[mask]
     shown = bad.iloc[: config.MAX_REPORTED_LINES]
-    examples = ", ".join(f"line {line}: {_preview(str(v), 40)}" for line, v in shown.items())
-    more = f" and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
-    return (
-        f"column '{spec.name}': {len(bad)} {what} ({examples}{more}); "
-        f"expected {spec.expected}."
-    )
-
-
-def _lines(lines) -> str:
-    shown = [str(int(n)) for n in list(lines)[: config.MAX_REPORTED_LINES]]
-    more = f" and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
-    return "line(s) " + ", ".join(shown) + more
+    return Problem(spec.name, what, spec.expected, len(bad), tuple((int(line), str(v)) for line, v in shown.items()))

@@ -232,8 +232,8 @@ def csv_header(path: Path) -> list[str]:
 
 
 def csv_parse_options(broken: BrokenRows) -> pacsv.ParseOptions:
-    """RFC 4180 with quoted line breaks; blank lines are rows; rows of the wrong width go to ``broken``."""
-    return pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=broken)
+    """RFC 4180 with quoted line breaks; blank lines skipped (not rows); rows of the wrong width go to ``broken``."""
+    return pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=broken)
 
 
 def csv_convert_options(file_columns: list[str]) -> pacsv.ConvertOptions:

@@ -1,127 +1,44 @@
-"""CSV records from lines read in separate blocks: where each record starts, and its line number.
+"""CSV records from lines read in separate blocks: where each record starts, and its line.
 
 The Spark engine reads a CSV file as text lines, split at ``\\n`` only (a ``\\r`` stays
 in its line), in *blocks*: the file splits that Spark's tasks read one by one (a
 ``.gz`` file is one block). A record is one line, unless a quoted value holds a line
-break; and every row must get the line number that the in-process engine gives it,
-which is pyarrow's row number (the header is row 1, every record counts as one row, a
-blank line is a row, a bare ``\\r`` outside quotes ends a row). This module therefore
-follows pyarrow's CSV parser (RFC 4180 quoting) one line at a time, without a global
-sort and without holding more than a batch of lines:
+break; and every row must get the line that the in-process engine gives it: the line
+where it starts, as an editor numbers lines (see :mod:`tiktok_claims.data.csv_lines`;
+blank lines are not rows). This module follows pyarrow's CSV parser (RFC 4180 quoting)
+one line at a time, with the same line walk as the in-process engine
+(:func:`~tiktok_claims.data.csv_lines.walk_lines`), without a global sort and without
+holding more than a batch of lines:
 
-* **Lines.** A ``"`` opens a quoted value only at the start of a field (the start of a
-  row, or after ``,`` or a bare ``\\r``); inside it, ``""`` is a quote and a lone ``"``
-  closes the value; any other ``"`` is text. Whether a line starts inside a quoted value
-  is its *entering state*. Given it, :func:`line_rows` scans the line's quotes and
-  returns its exit state and how many rows end in it. A line without a quote keeps the
-  state; those lines (nearly all) are handled vectorized.
-* **Blocks.** :func:`summarize_block` summarizes a block's lines for both entering
-  states (exit state, rows ended, whether a record starts in it). The driver chains the
-  summaries in file order, a prefix scan over a few numbers per block
-  (:func:`plan_blocks`): each block's entering state, the number of its first row, and
-  the record still open at its start.
-* **Records.** :func:`walk_block` then walks each block's lines: a record that starts
-  and ends inside the block is joined from its lines there, with its row number; the
+* **Blocks.** :class:`BlockSummarizer` summarizes a block's lines for both entering
+  states (exit state, whether a record starts in it) and counts its line breaks. The
+  driver chains the summaries in file order, a prefix scan over a few numbers per block
+  (:func:`plan_blocks`): each block's entering state, its first line's number, and the
+  record still open at its start.
+* **Records.** :class:`BlockWalker` then walks each block's lines: records that start
+  and end inside the block are joined from their lines there, with their lines; the
   lines of a record that crosses a block boundary are *fragments*, keyed by the block
   where the record starts. Spark groups the fragments by key (the only shuffle, of those
   lines alone) and :func:`join_fragments` joins them in file order.
 * **Parsing.** :func:`parse_records` gives pyarrow's reader, with the contract's options,
   records joined by ``\\n``, and checks that it found exactly the rows expected.
 
-The same records, rows and row numbers come out for any split of the file into blocks
-and batches; ``tests/test_scoring_contract.py`` checks this against pyarrow's reader on
+The same records, rows and lines come out for any split of the file into blocks and
+batches; ``tests/test_scoring_contract.py`` checks this against the in-process reader on
 hostile text (quoted line breaks, stray quotes, bare ``\\r``, blank lines, an unclosed
 quote at the end of the file).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..data.csv_lines import BYTE_ORDER_MARK, LineStates, walk_lines
 from .contract import BrokenRows, csv_convert_options, csv_parse_options
-
-BYTE_ORDER_MARK = b"\xef\xbb\xbf"
-_FIELD_END = re.compile(rb"[,\r]")
-
-
-def line_rows(line: bytes, quoted: bool) -> tuple[bool, int]:
-    """Follow pyarrow's parser through one line (without its ``\\n``) entered in the state ``quoted``.
-
-    Returns
-    -------
-    (bool, int)
-        Whether the line ends inside a quoted value, and how many rows end in it: one at
-        each bare ``\\r`` outside quotes, and one at the line's end outside quotes (a
-        final ``\\r`` belongs to that line end).
-    """
-    rows, at, at_field_start = 0, 0, True
-    while True:
-        if quoted:
-            close = line.find(b'"', at)
-            if close < 0:
-                return True, rows
-            if line[close + 1 : close + 2] == b'"':  # "" inside a quoted value
-                at = close + 2
-                continue
-            quoted, at_field_start, at = False, False, close + 1
-            continue
-        if at_field_start and line[at : at + 1] == b'"':
-            quoted, at = True, at + 1
-            continue
-        found = _FIELD_END.search(line, at)
-        if found is None:
-            return False, rows + 1
-        at, at_field_start = found.end(), True
-        if found.group() == b"\r":
-            if at == len(line):
-                return False, rows + 1
-            rows += 1
-
-
-@dataclass(frozen=True)
-class LineStates:
-    """A block's lines walked from a given entering state.
-
-    Attributes
-    ----------
-    quoted : ndarray of bool
-        Each line's entering state (a record starts at each line entered outside quotes).
-    rows : ndarray of int64
-        Rows ending in each line.
-    exit_quoted : bool
-        The state after the last line.
-    """
-
-    quoted: np.ndarray
-    rows: np.ndarray
-    exit_quoted: bool
-
-
-def walk_lines(lines: pa.Array, entering_quoted: bool) -> LineStates:
-    """Entering states and rows of ``lines`` (binary), the first entered in ``entering_quoted``."""
-    count = len(lines)
-    with_quote = np.flatnonzero(_filled(pc.match_substring(lines, '"')))
-    carriage_returns = pc.count_substring(lines, "\r").to_numpy(zero_copy_only=False).astype(np.int64)
-    final_return = _filled(pc.ends_with(lines, "\r"))
-    # A line without a quote, entered outside quotes, ends a row at each bare \r and at its end.
-    rows = carriage_returns - final_return + 1
-    quoted = np.empty(count, dtype=bool)
-    state, done = entering_quoted, 0
-    for index in with_quote.tolist():
-        quoted[done : index + 1] = state
-        state, rows[index] = line_rows(lines[index].as_py(), state)
-        done = index + 1
-    quoted[done:] = state
-    plain = np.ones(count, dtype=bool)
-    plain[with_quote] = False
-    rows[plain & quoted] = 0  # inside a quoted value, line breaks are text
-    return LineStates(quoted, rows, state)
 
 
 @dataclass(frozen=True)
@@ -134,16 +51,21 @@ class BlockSummary:
         Where the block starts in the file (Spark's ``input_file_block_start``).
     exit_quoted : tuple of bool
         The state after the block's last line.
-    rows : tuple of int
-        Rows ending in the block.
     starts : tuple of bool
         Whether a record starts in the block.
+    breaks : int
+        The line breaks in the block (the same in both states).
     """
 
     block: int
     exit_quoted: tuple[bool, bool]
-    rows: tuple[int, int]
     starts: tuple[bool, bool]
+    breaks: int
+
+
+def _starts_record(walk: LineStates) -> np.ndarray:
+    """The lines where a record starts: entered outside quotes, and not blank."""
+    return ~walk.quoted & (walk.starts > 0)
 
 
 class BlockSummarizer:
@@ -153,8 +75,8 @@ class BlockSummarizer:
         self.block = block
         self._first_batch = True
         self._quoted = [False, True]
-        self._rows = [0, 0]
         self._starts = [False, False]
+        self._breaks = 0
 
     def feed(self, lines: pa.Array) -> None:
         if self._first_batch:
@@ -166,11 +88,11 @@ class BlockSummarizer:
                 walks[state] = walk_lines(lines, state)
             walk = walks[state]
             self._quoted[entering] = walk.exit_quoted
-            self._rows[entering] += int(walk.rows.sum())
-            self._starts[entering] |= bool((~walk.quoted).any())
+            self._starts[entering] |= bool(_starts_record(walk).any())
+        self._breaks += int(walk.breaks.sum())
 
     def summary(self) -> BlockSummary:
-        return BlockSummary(self.block, tuple(self._quoted), tuple(self._rows), tuple(self._starts))
+        return BlockSummary(self.block, tuple(self._quoted), tuple(self._starts), self._breaks)
 
 
 @dataclass(frozen=True)
@@ -181,14 +103,14 @@ class BlockPlan:
     ----------
     quoted : bool
         Its entering state.
-    rows_before : int
-        Rows ending before it.
+    first_line : int
+        The line number of its first line.
     open_record : int or None
         When ``quoted``: the key of the record it continues (the block where that record starts).
     """
 
     quoted: bool
-    rows_before: int
+    first_line: int
     open_record: int | None
 
 
@@ -211,13 +133,13 @@ class FilePlan:
 def plan_blocks(summaries: list[BlockSummary]) -> FilePlan:
     """Chain the blocks' summaries in file order: the prefix scan that places every block."""
     plans = {}
-    quoted, rows_before, open_record = False, 0, None
+    quoted, first_line, open_record = False, 1, None
     for summary in sorted(summaries, key=lambda summary: summary.block):
-        plans[summary.block] = BlockPlan(quoted, rows_before, open_record if quoted else None)
+        plans[summary.block] = BlockPlan(quoted, first_line, open_record if quoted else None)
         state = int(quoted)
         if summary.starts[state]:
             open_record = summary.block
-        quoted, rows_before = summary.exit_quoted[state], rows_before + summary.rows[state]
+        quoted, first_line = summary.exit_quoted[state], first_line + summary.breaks
     return FilePlan(plans, open_record if quoted else None)
 
 
@@ -229,7 +151,7 @@ class Records:
     ----------
     text : bytes
     positions : ndarray of int64
-        The number of each row the text holds, in order.
+        The line where each row the text holds starts, in order.
     """
 
     text: bytes
@@ -241,15 +163,15 @@ class Fragment:
     """One line of a record that crosses a block boundary.
 
     ``key`` is the block where the record starts; ``(block, line)`` orders the lines;
-    ``first_row`` (the number of the record's first row) is known on its first line only.
+    ``positions`` are the lines of the rows that start in it (on its first line, those
+    of every row of its block's part of the record).
     """
 
     key: int
     block: int
     line: int
     text: bytes
-    rows: int
-    first_row: int | None
+    positions: tuple[int, ...]
 
 
 class BlockWalker:
@@ -264,73 +186,81 @@ class BlockWalker:
         self.plan = plan
         self.block: int | None = None
         self._line = 0  # lines of the block seen so far
+        self._next_line = 1  # the number of the next line in the file
         self._quoted = False  # the state before the next line
-        self._rows_done = 0  # rows ending before the next line
         self._continuing = False  # lines continue a record that starts in an earlier block
         self._pending: list[bytes] = []  # the lines of the record in progress
-        self._pending_first_row = 0
+        self._pending_positions: list[np.ndarray] = []
         self._pending_first_line = 0
-        self._pending_rows = 0
 
     def feed(self, block: int, lines: pa.Array) -> tuple[list[Records], list[Fragment]]:
         """The records completed and the fragments found in these lines of ``block``."""
         records, fragments = self.finish() if block != self.block else ([], [])
         if block != self.block:
             plan = self.plan.blocks[block]
-            self.block, self._line, self._quoted, self._rows_done = block, 0, plan.quoted, plan.rows_before
+            self.block, self._line, self._quoted, self._next_line = block, 0, plan.quoted, plan.first_line
             self._continuing = plan.quoted
             lines = without_byte_order_mark(block, lines)
         walk = walk_lines(lines, self._quoted)
         texts = lines.to_pylist()
-        rows_before = self._rows_done + np.concatenate([[0], np.cumsum(walk.rows)])
-        starts = np.flatnonzero(~walk.quoted).tolist()
+        positions = walk.start_lines(self._next_line)
+        by_line = np.concatenate([[0], np.cumsum(walk.starts)])  # line i's rows: positions[by_line[i]:by_line[i + 1]]
+        starts = np.flatnonzero(_starts_record(walk)).tolist()
         head = starts[0] if starts else len(texts)
         if self._continuing:
             key = self.plan.blocks[block].open_record
-            fragments += [Fragment(key, block, self._line + i, texts[i], int(walk.rows[i]), None) for i in range(head)]
-        else:
+            fragments += [
+                Fragment(key, block, self._line + i, texts[i], tuple(positions[by_line[i] : by_line[i + 1]].tolist()))
+                for i in range(head)
+            ]
+        elif self._pending:  # lines before the first record start here belong to the record in progress
             self._pending += texts[:head]
-            self._pending_rows += int(walk.rows[:head].sum())
+            self._pending_positions.append(positions[: by_line[head]])
         if starts:
             self._continuing = False
-            if self._pending:
-                records.append(_joined(self._pending, self._pending_first_row, self._pending_rows))
+            records += self._take_pending()
             last = starts[-1]
             if last > head:
-                rows = int(rows_before[last] - rows_before[head])
-                records.append(_joined(texts[head:last], int(rows_before[head]) + 1, rows))
-            self._pending, self._pending_rows = texts[last:], int(walk.rows[last:].sum())
-            self._pending_first_row, self._pending_first_line = int(rows_before[last]) + 1, self._line + last
+                records.append(Records(_joined(texts[head:last]), positions[by_line[head] : by_line[last]]))
+            self._pending, self._pending_positions = texts[last:], [positions[by_line[last] :]]
+            self._pending_first_line = self._line + last
         self._line += len(texts)
-        self._quoted, self._rows_done = walk.exit_quoted, int(rows_before[-1])
+        self._quoted, self._next_line = walk.exit_quoted, self._next_line + int(walk.breaks.sum())
         return records, fragments
 
     def finish(self) -> tuple[list[Records], list[Fragment]]:
         """At the end of the current block: its last record, complete or (still inside quotes) as fragments."""
-        pending, self._pending = self._pending, []
+        if not self._quoted:
+            return self._take_pending(), []
+        pending, positions = self._pending, np.concatenate([np.zeros(0, np.int64), *self._pending_positions])
+        self._pending, self._pending_positions = [], []
         if not pending:
             return [], []
-        if not self._quoted:
-            return [_joined(pending, self._pending_first_row, self._pending_rows)], []
-        # The record's first line carries its first row's number and the rows ended in this block.
+        # The record's first line carries the lines of the rows of this block's part.
         line, block = self._pending_first_line, self.block
-        first = Fragment(block, block, line, pending[0], self._pending_rows, self._pending_first_row)
-        rest = [Fragment(block, block, line + offset, text, 0, None) for offset, text in enumerate(pending[1:], start=1)]
+        first = Fragment(block, block, line, pending[0], tuple(positions.tolist()))
+        rest = [Fragment(block, block, line + offset, text, ()) for offset, text in enumerate(pending[1:], start=1)]
         return [], [first, *rest]
 
+    def _take_pending(self) -> list[Records]:
+        pending, parts = self._pending, self._pending_positions
+        self._pending, self._pending_positions = [], []
+        if not pending:
+            return []
+        return [Records(_joined(pending), np.concatenate([np.zeros(0, np.int64), *parts]))]
 
-def join_fragments(
-    key: int, first_row: int, rows: int, texts: list[bytes], plan: FilePlan, ends_with_newline: bool
-) -> Records:
-    """One crossing record from its fragments (``texts`` in file order, ``rows`` their sum).
 
-    The record a quote the file never closes leaves open ends with the file: its row
-    ends there, and its text ends with a line break only if the file does.
+def join_fragments(key: int, positions: list[int], texts: list[bytes], plan: FilePlan, ends_with_newline: bool) -> Records:
+    """One crossing record from its fragments (``texts`` and their ``positions`` in file order).
+
+    The record a quote the file never closes leaves open ends with the file: its text
+    ends with a line break only if the file does.
     """
     if key == plan.unclosed_record:
         text = b"\n".join(texts) + (b"\n" if ends_with_newline else b"")
-        return Records(text, np.arange(first_row, first_row + rows + 1, dtype=np.int64))
-    return _joined(texts, first_row, rows)
+    else:
+        text = _joined(texts)
+    return Records(text, np.asarray(positions, dtype=np.int64))
 
 
 def parse_records(
@@ -372,8 +302,8 @@ def parse_records(
     return table, positions[parsed], broken_rows
 
 
-def _joined(texts: list[bytes], first_row: int, rows: int) -> Records:
-    return Records(b"\n".join(texts) + b"\n", np.arange(first_row, first_row + rows, dtype=np.int64))
+def _joined(texts: list[bytes]) -> bytes:
+    return b"\n".join(texts) + b"\n"
 
 
 def without_byte_order_mark(block: int, lines: pa.Array) -> pa.Array:
@@ -383,6 +313,3 @@ def without_byte_order_mark(block: int, lines: pa.Array) -> pa.Array:
     first = pa.array([lines[0].as_py()[len(BYTE_ORDER_MARK) :]], lines.type)
     return pa.concat_arrays([first, lines.slice(1)])
 
-
-def _filled(mask) -> np.ndarray:
-    return mask.fill_null(False).to_numpy(zero_copy_only=False)

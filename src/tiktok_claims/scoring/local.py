@@ -165,8 +165,8 @@ def score_file(
         OutputFiles(out_path, rejects_path) as outputs,
         ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tiktok-claims-score") as pool,
     ):
-        rejects_out = outputs.open(rejects_path, CsvEncoder(rejects_schema(source.position)))
-        first = _first_pass(model, source, rejects_out, outputs.scratch, sort, pool, say)
+        first = _first_pass(model, source, outputs.scratch, sort, pool, say)
+        _write_rejects(first.rejects, source, outputs.open(rejects_path, CsvEncoder(rejects_schema(source.position))))
         scored_out = outputs.open(out_path, CsvEncoder(scored_schema(model), quoting="none"))
         rows_ranked = _write_scored(model, first, scored_out, outputs.scratch, sort, chunk_rows, pool, say)
         check_accounting(first.rows_read, first.rows_scored, first.rows_rejected, rows_ranked, source.rows_in_metadata)
@@ -216,24 +216,36 @@ class _FirstPass:
     reasons: Counter
     runs: RecordFile
     scored: RecordFile | None
+    rejects: Path  # an Arrow stream of the rejected rows, their positions as read
     chunk_starts: list[int]  # first scored ordinal of each chunk that scored rows
 
 
 def _first_pass(
-    model: LoadedModel, source: Source, rejects_out: OutputFile, scratch: Path, sort: bool, pool: ThreadPoolExecutor,
-    say: Progress,
+    model: LoadedModel, source: Source, scratch: Path, sort: bool, pool: ThreadPoolExecutor, say: Progress
 ) -> _FirstPass:
     runs = RecordFile(scratch / "runs.bin", SORTED_RUN if sort else RUN)
     scored = None if sort else RecordFile(scratch / "scored.bin", SCORED)
-    result = _FirstPass(0, 0, 0, 0, Counter(), runs, scored, [])
-    broken_written = 0  # source.broken grows as the file is read
+    schema = rejects_schema(source.position)
+    result = _FirstPass(0, 0, 0, 0, Counter(), runs, scored, scratch / "rejects.arrows", [])
+    with pa.ipc.new_stream(str(result.rejects), schema) as rejects_out:
 
-    def reject(parts: list[Rejects]) -> None:
-        rejects = Rejects.concat(parts)
-        if len(rejects.positions):
-            rejects_out.write(rejects_out.encoder.encode(rejects_table(rejects, rejects_out.encoder.schema)))
-        result.rows_rejected += len(rejects.positions)
-        result.reasons.update(rejects.reasons.tolist())
+        def reject(parts: list[Rejects]) -> None:
+            rejects = Rejects.concat(parts)
+            if len(rejects.positions):
+                rejects_out.write_table(rejects_table(rejects, schema))
+            result.rows_rejected += len(rejects.positions)
+            result.reasons.update(rejects.reasons.tolist())
+
+        _read_and_score(model, source, result, reject, sort, pool, say)
+    return result
+
+
+def _read_and_score(
+    model: LoadedModel, source: Source, result: _FirstPass, reject: Callable, sort: bool, pool: ThreadPoolExecutor,
+    say: Progress,
+) -> None:
+    runs, scored = result.runs, result.scored
+    broken_written = 0  # source.broken grows as the file is read
 
     say("Scoring", 0.0, 0)
     for chunk in _in_order(pool, lambda item: _score_chunk(model, *item), source.chunks):
@@ -263,7 +275,17 @@ def _first_pass(
         reject([Rejects.broken(source.broken[broken_written:])])
         result.rows_read += len(source.broken) - broken_written
     say("Scoring", 1.0, result.rows_read)
-    return result
+
+
+def _write_rejects(rejects: Path, source: Source, out: OutputFile) -> None:
+    """Encode the rejected rows into the rejects file, each CSV record's number turned into its line."""
+    lines = source.line_map()
+    with pa.ipc.open_stream(str(rejects)) as stream:
+        for batch in stream:
+            if lines is not None:
+                position = pa.array(lines.of(batch.column(0).to_numpy()), pa.int64())
+                batch = batch.set_column(0, batch.schema.field(0), position)
+            out.write(out.encoder.encode(pa.Table.from_batches([batch])))
 
 
 def _in_order(pool: ThreadPoolExecutor, work: Callable, items: Iterator) -> Iterator:

@@ -4,10 +4,14 @@ A Parquet file is read ``chunk_rows`` rows at a time (positions: 1-based row num
 A CSV file (``.csv``, ``.csv.gz``) is parsed by pyarrow's streaming reader, serially so
 that rows are numbered, with the contract's options
 (:func:`~tiktok_claims.scoring.contract.csv_parse_options`): a quoted value may span
-lines, blank lines are rows, and rows without the header's number of fields are set
-aside with their reasons (:class:`~tiktok_claims.scoring.contract.BrokenRows`). A row's
-position is its line as :mod:`tiktok_claims.data.load` counts them: the header is line 1,
-and each record one line.
+lines, blank lines are skipped (they are not rows), and rows without the header's number
+of fields are set aside with their reasons
+(:class:`~tiktok_claims.scoring.contract.BrokenRows`). While reading, a row's position is
+its *record number* (the header is record 1); once the file is read,
+:attr:`Source.line_map` tells the line where each record starts
+(:mod:`tiktok_claims.data.csv_lines`): ``None`` when every line holds one record (then
+record numbers are lines; counted as the file is read, at no cost), else a second pass
+over the file gives every record's line.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..artifact.model import LoadedModel
+from ..data.csv_lines import RecordLines, record_lines
 from ..data.files import CSV_BLOCK_BYTES, CheckedText
 from ..data.load import FIRST_DATA_LINE
 from ..errors import DataError
@@ -54,6 +59,9 @@ class Source:
         The share of the file read so far.
     rows_in_metadata : int or None
         The row count a Parquet file's metadata states.
+    line_map : callable
+        Once every chunk is drawn: ``None`` when positions are final, else the
+        :class:`~tiktok_claims.data.csv_lines.RecordLines` that turn CSV record numbers into lines.
     """
 
     position: str
@@ -61,6 +69,7 @@ class Source:
     broken: list[tuple[int, str]]
     fraction: Callable[[], float]
     rows_in_metadata: int | None = None
+    line_map: Callable[[], RecordLines | None] = lambda: None
     rows_delivered: int = 0
     bytes_read: int = 0
 
@@ -134,7 +143,17 @@ def _csv_source(path: Path, model: LoadedModel, chunk_rows: int) -> Source:
         except OSError as exc:
             raise DataError(f"{path}: cannot be read ({exc}); is the file compressed as its name says?") from None
 
+    def line_map() -> RecordLines | None:
+        records = 1 + source.rows_delivered + len(broken.found)  # the header is a record
+        if text.lines.lines == records:
+            return None
+        lines = record_lines(path)
+        if len(lines.lines) != records:
+            raise RuntimeError(f"{path}: {len(lines.lines)} records found by line where the reader found {records}; this is a bug.")
+        return lines
+
     source.chunks = chunks()
+    source.line_map = line_map
     return source
 
 

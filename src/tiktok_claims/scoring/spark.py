@@ -63,8 +63,8 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from ..artifact.model import LoadedModel
 from ..artifact.store import load_model
+from ..data.csv_lines import first_record_line
 from ..data.files import text_problem
-from ..data.load import FIRST_DATA_LINE
 from ..errors import DataError
 from ..spark.session import (
     download,
@@ -127,13 +127,13 @@ CHECKED = pa.schema(
 )
 # Pass 2 over CSV lines: checked rows, and the lines of records that cross a block boundary.
 FRAGMENT = pa.schema(
-    [("key", pa.int64()), ("block", pa.int64()), ("line", pa.int64()), ("text", pa.binary()), ("rows", pa.int64()),
-     ("first_row", pa.int64())]
+    [("key", pa.int64()), ("block", pa.int64()), ("line", pa.int64()), ("text", pa.binary()),
+     ("positions", pa.list_(pa.int64()))]
 )
 WALKED = pa.schema([("fragment", pa.bool_()), *CHECKED, *FRAGMENT])
 SUMMARY = pa.schema(
-    [("block", pa.int64()), ("exit_outside", pa.bool_()), ("exit_inside", pa.bool_()), ("rows_outside", pa.int64()),
-     ("rows_inside", pa.int64()), ("starts_outside", pa.bool_()), ("starts_inside", pa.bool_())]
+    [("block", pa.int64()), ("exit_outside", pa.bool_()), ("exit_inside", pa.bool_()), ("starts_outside", pa.bool_()),
+     ("starts_inside", pa.bool_()), ("breaks", pa.int64())]
 )
 ENCODED = "csv string"
 
@@ -273,18 +273,14 @@ def _csv_checked(spark, path: Path, model: LoadedModel):
     summaries = [_summary(row) for row in lines.mapInArrow(_summarize_blocks, from_arrow_schema(SUMMARY)).collect()]
     plan = plan_blocks(summaries)
     ends_with_newline = plan.unclosed_record is None or _ends_with_newline(path)
-    score = partial(_score_records, model=model, header=header, columns=columns, path=path)
+    score = partial(_score_records, model=model, header=header, columns=columns, path=path, header_line=first_record_line(path))
     walked = lines.mapInArrow(partial(_walk_blocks, plan, score), from_arrow_schema(WALKED)).cache()
     try:
         whole = walked.filter(~F.col("fragment")).select(*CHECKED.names)
         crossing = (
             walked.filter(F.col("fragment"))
             .groupBy("key")
-            .agg(
-                F.max("first_row").alias("first_row"),
-                F.sum("rows").alias("rows"),
-                F.sort_array(F.collect_list(F.struct("block", "line", "text"))).alias("lines"),
-            )
+            .agg(F.sort_array(F.collect_list(F.struct("block", "line", "text", "positions"))).alias("lines"))
             .mapInArrow(partial(_join_and_score, plan, ends_with_newline, score), from_arrow_schema(CHECKED))
         )
         checked = whole.unionByName(crossing).cache()
@@ -389,10 +385,9 @@ def _summarize_blocks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBa
                 "block": summary.block,
                 "exit_outside": summary.exit_quoted[0],
                 "exit_inside": summary.exit_quoted[1],
-                "rows_outside": summary.rows[0],
-                "rows_inside": summary.rows[1],
                 "starts_outside": summary.starts[0],
                 "starts_inside": summary.starts[1],
+                "breaks": summary.breaks,
             }
         )
     if rows:
@@ -403,7 +398,7 @@ def _summary(row) -> BlockSummary:
     def both(name: str) -> tuple:
         return row[f"{name}_outside"], row[f"{name}_inside"]
 
-    return BlockSummary(row["block"], both("exit"), both("rows"), both("starts"))
+    return BlockSummary(row["block"], both("exit"), both("starts"), row["breaks"])
 
 
 def _walk_blocks(plan: FilePlan, score, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -425,8 +420,7 @@ def _walked(records: list[Records], fragments, score) -> Iterator[pa.RecordBatch
                 "block": [f.block for f in fragments],
                 "line": [f.line for f in fragments],
                 "text": pa.array([f.text for f in fragments], pa.binary()),
-                "rows": [f.rows for f in fragments],
-                "first_row": pa.array([f.first_row for f in fragments], pa.int64()),
+                "positions": pa.array([list(f.positions) for f in fragments], pa.list_(pa.int64())),
             },
             schema=FRAGMENT,
         )
@@ -449,11 +443,14 @@ def _join_and_score(
     for batch in batches:
         for row in batch.to_pylist():
             texts = [line["text"] for line in row["lines"]]
-            yield from score(join_fragments(row["key"], row["first_row"], row["rows"], texts, plan, ends_with_newline))
+            positions = [position for line in row["lines"] for position in line["positions"]]
+            yield from score(join_fragments(row["key"], positions, texts, plan, ends_with_newline))
 
 
-def _score_records(records: Records, *, model: LoadedModel, header: list[str], columns: dict[str, str], path: Path):
-    """Parse whole CSV records and check and score their rows (the header, line 1, is left out)."""
+def _score_records(
+    records: Records, *, model: LoadedModel, header: list[str], columns: dict[str, str], path: Path, header_line: int
+):
+    """Parse whole CSV records and check and score their rows (the header, at ``header_line``, is left out)."""
     problem = text_problem(records.text)  # as the in-process reader refuses binary data (CheckedText)
     if problem:
         raise DataError(f"{path}: {problem}")
@@ -461,9 +458,9 @@ def _score_records(records: Records, *, model: LoadedModel, header: list[str], c
         table, positions, broken = parse_records(records, header, list(dict.fromkeys(columns.values())))
     except pa.ArrowInvalid as exc:
         raise DataError(f"{path}: cannot be read as CSV ({exc}).") from None
-    data = positions >= FIRST_DATA_LINE
+    data = positions > header_line
     table, positions = canonical(table, columns).filter(pa.array(data)), positions[data]
-    broken = [item for item in broken if item[0] >= FIRST_DATA_LINE]
+    broken = [item for item in broken if item[0] > header_line]
     yield from _checked_batches(model, table, positions, Rejects.broken(broken))
 
 
