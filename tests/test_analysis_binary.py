@@ -1,10 +1,14 @@
 """The binary analysis (``analysis/binary.py``). By construction: no test row, nor a copy of
 one, is seen while fitting, for every balance option and in every cross-validation fold;
-and the claim model on the real data falls back to Firth's method and says so."""
+the claim model on the real data falls back to Firth's method and says so; and the default
+settings off Linux (no ``os.sched_getaffinity``, spawned workers) give the results of one
+worker, documents included."""
 
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -12,11 +16,13 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from typer.testing import CliRunner
 
-from tiktok_claims import config
+from tiktok_claims import config, parallel
 from tiktok_claims.analysis import analyze
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.evaluation import cross_validation
+from tiktok_claims.reporting.kinds import documents_for
+from tiktok_claims.reporting.render import render_figure, write_outputs
 
 
 class RecordingPreprocessor(BaseEstimator, TransformerMixin):
@@ -137,3 +143,55 @@ def test_claim_status_run_falls_back_to_firth_and_says_so(tmp_path, real_data_pa
     assert metrics["estimation"]["separation"] in ("near", "quasi-complete", "complete")
     assert "Penalized fit." in html and "Firth" in html
     assert all(np.isfinite(c["coef"]) for c in metrics["coefficients"])
+
+
+@pytest.fixture
+def two_cores_without_linux(monkeypatch) -> list[str]:
+    """macOS or Windows with two cores: no affinity mask, and workers are spawned.
+
+    Returns the start method of every worker pool opened meanwhile.
+    """
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("TIKTOK_CLAIMS_START_METHOD", "spawn")
+    methods: list[str] = []
+
+    class RecordingPool(ProcessPoolExecutor):
+        def __init__(self, *args, mp_context=None, **kwargs):
+            methods.append(mp_context.get_start_method())
+            super().__init__(*args, mp_context=mp_context, **kwargs)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", RecordingPool)
+    return methods
+
+
+def _comparable(metrics: dict) -> str:
+    """The metrics record but for when it was made and how long it took, every float exact."""
+    rest = {name: value for name, value in metrics.items() if name != "timings"}
+    rest["tool"] = {name: value for name, value in rest["tool"].items() if name != "created"}
+    return json.dumps(rest, sort_keys=True)
+
+
+def test_default_settings_off_linux_give_the_results_of_one_worker(small_frame, two_cores_without_linux, tmp_path):
+    one = analyze(small_frame, cv_folds=2, bootstrap=100, workers=1)
+    assert two_cores_without_linux == []
+
+    spawned = analyze(small_frame, cv_folds=2, bootstrap=100)  # workers: the default
+
+    assert spawned.options.workers is None and two_cores_without_linux == ["spawn"]
+    assert _comparable(spawned.metrics()) == _comparable(one.metrics())
+    pd.testing.assert_frame_equal(spawned.coefficients, one.coefficients, check_exact=True)
+    pd.testing.assert_frame_equal(
+        spawned.cross_validation.fold_metrics, one.cross_validation.fold_metrics, check_exact=True
+    )
+
+    # The figures are drawn by spawned workers too, pixel for pixel as in this process.
+    written = write_outputs(spawned, tmp_path)
+    assert two_cores_without_linux == ["spawn", "spawn"]
+    jobs = documents_for(spawned.metrics()["outcome_type"]).figure_jobs(spawned)
+    assert len(jobs) > 1
+    for builder, arguments in jobs:
+        meta, png = render_figure(builder, arguments)
+        assert written[meta["file"]].read_bytes() == png
+    assert {"report.html", "metrics.json", "executive_summary.pdf"} <= set(written)

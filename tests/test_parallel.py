@@ -1,15 +1,23 @@
-"""Independent stages side by side (``parallel.py``): the in-process executor, the forked
-worker pool, and results that do not depend on the number of workers."""
+"""Independent stages side by side (``parallel.py``): the in-process executor, the worker
+pool under the platform's start method and under ``spawn`` (macOS, Windows), the default
+number of workers where ``os.sched_getaffinity`` does not exist, and results that depend
+neither on the number of workers nor on how they were started."""
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 import os
 import sys
 
 import numpy as np
 import pytest
 
+from tiktok_claims import parallel
+from tiktok_claims.errors import OptionsError
 from tiktok_claims.parallel import InProcess, default_workers, worker_pool
+
+START_METHOD = "TIKTOK_CLAIMS_START_METHOD"
 
 
 class Refused(Exception):
@@ -29,6 +37,16 @@ def blas_threads() -> list[int]:
     from threadpoolctl import threadpool_info
 
     return [pool["num_threads"] for pool in threadpool_info()]
+
+
+def imported(module: str) -> bool:
+    return module in sys.modules
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    """Workers started as on macOS and Windows: a fresh interpreter that inherits nothing."""
+    monkeypatch.setenv(START_METHOD, "spawn")
 
 
 # ---------------------------------------------------------------- in process
@@ -67,7 +85,7 @@ def test_one_worker_or_fewer_runs_in_the_calling_process(workers):
         assert pool.submit(os.getpid).result() == os.getpid()
 
 
-# ---------------------------------------------------------------- forked workers
+# ---------------------------------------------------------------- worker processes
 
 
 def test_two_workers_run_in_other_processes_and_give_the_results_of_one():
@@ -105,5 +123,98 @@ def test_preloaded_modules_are_imported_in_the_parent_before_forking():
 
 
 def test_default_workers_is_one_per_available_core_at_most_four():
-    assert default_workers() == max(1, min(4, len(os.sched_getaffinity(0))))
+    assert default_workers() == min(4, parallel.available_cores())
     assert 1 <= default_workers() <= 4
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no affinity mask on this platform")
+def test_the_cores_are_those_of_the_affinity_mask_where_there_is_one():
+    assert parallel.available_cores() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 2), (3, 3), (4, 4), (64, 4), (None, 1)])
+def test_default_workers_without_an_affinity_mask(monkeypatch, cores, workers):
+    # macOS and Windows: no os.sched_getaffinity, and os.cpu_count() may be None (unknown).
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+
+    assert default_workers() == workers
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(3, 3), (None, 1)])
+def test_default_workers_prefer_the_cores_this_process_may_use(monkeypatch, cores, workers):
+    # Python 3.13+: os.process_cpu_count() counts only the cores this process may use.
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "process_cpu_count", lambda: cores, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+
+    assert default_workers() == workers
+
+
+def test_default_workers_when_the_affinity_mask_cannot_be_read(monkeypatch):
+    def unreadable(pid):
+        raise OSError("not permitted")
+
+    monkeypatch.setattr(os, "sched_getaffinity", unreadable, raising=False)
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    assert default_workers() == 2
+
+
+# ---------------------------------------------------------------- start method
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_workers_start_by_the_platforms_default_method(monkeypatch, value):
+    if value is None:
+        monkeypatch.delenv(START_METHOD, raising=False)
+    else:
+        monkeypatch.setenv(START_METHOD, value)
+
+    assert parallel.start_context().get_start_method() == multiprocessing.get_start_method()
+
+
+@pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
+def test_the_start_method_can_be_chosen(monkeypatch, method):
+    monkeypatch.setenv(START_METHOD, method)
+
+    assert parallel.start_context().get_start_method() == method
+
+
+def test_an_unknown_start_method_is_refused(monkeypatch):
+    monkeypatch.setenv(START_METHOD, "teleport")
+
+    with pytest.raises(OptionsError, match="TIKTOK_CLAIMS_START_METHOD='teleport'") as refused:
+        parallel.start_context()
+    assert refused.value.option == START_METHOD
+    with pytest.raises(OptionsError):
+        with worker_pool(2):
+            pass
+
+
+def test_spawned_workers_give_the_results_of_one_on_one_thread_each(spawned):
+    seeds = list(range(4))
+    with worker_pool(1) as pool:
+        in_process = [pool.submit(seeded_sum, seed).result() for seed in seeds]
+    with worker_pool(2) as pool:
+        futures = [pool.submit(seeded_sum, seed) for seed in seeds]
+        side_by_side = [future.result() for future in futures]
+        pids = {pool.submit(os.getpid).result() for _ in range(4)}
+        counts = pool.submit(blas_threads).result()
+        with pytest.raises(Refused, match="from a spawned worker"):
+            pool.submit(refuse, "from a spawned worker").result()
+
+    assert side_by_side == in_process  # bit for bit
+    assert os.getpid() not in pids
+    assert counts and set(counts) == {1}
+
+
+def test_spawned_workers_inherit_nothing_and_import_the_preloaded_modules_themselves(spawned):
+    # tabnanny: a standard-library module that neither this file nor the package imports.
+    importlib.import_module("tabnanny")  # here only: a forked worker would inherit it
+    with worker_pool(2) as pool:
+        assert not pool.submit(imported, "tabnanny").result()
+    with worker_pool(2, preload=("tabnanny",)) as pool:
+        assert pool.submit(imported, "tabnanny").result()

@@ -125,7 +125,7 @@ def run(
     ] = "local[*]",
     spark_tmp: SparkTmpOption = None,
     workers: Annotated[
-        Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per core.")
+        Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per available core, at most 4.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
     verbose: Annotated[

@@ -1,10 +1,24 @@
-"""Run independent stages side by side in forked worker processes.
+"""Run independent stages side by side in worker processes.
 
-Forked workers inherit the parent's imported libraries, so a stage starts in
-milliseconds instead of re-importing scikit-learn and statsmodels (as spawned or
-loky workers do). The parent never runs OpenMP code before forking (only the
-workers fit the gradient-boosting reference model), which keeps fork safe. With
-``workers=1`` everything runs in the calling process, in order.
+Workers are started with the platform's default start method: ``fork`` on Linux up
+to Python 3.13, ``forkserver`` on Linux from 3.14, ``spawn`` on macOS and Windows.
+The environment variable ``TIKTOK_CLAIMS_START_METHOD`` (``fork``, ``spawn`` or
+``forkserver``) overrides it, e.g. ``spawn`` where forking a process that has already
+started threads is not safe.
+
+Whatever the start method, every job submitted to a pool is a module-level function
+with picklable arguments, and a worker relies on nothing it might have inherited from
+the parent: each worker's initializer imports the modules the pool preloads and holds
+its numeric libraries to one thread each, whether already loaded or loaded later.
+Forked workers find those modules imported already (the parent imports them before
+the pool starts), so a stage starts in milliseconds; spawned workers import them once
+each. The parent never runs OpenMP code before the workers start (only the workers
+fit the gradient-boosting reference model), which keeps fork safe. The results are
+the same for any number of workers and any start method. With ``workers=1``
+everything runs in the calling process, in order. Under ``spawn`` and ``forkserver``, a
+script that calls the analysis must guard its entry point with
+``if __name__ == "__main__":``, as :mod:`multiprocessing` requires (the command line
+does).
 """
 
 from __future__ import annotations
@@ -14,14 +28,54 @@ import multiprocessing
 import os
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from typing import Iterator
 
 from threadpoolctl import threadpool_limits
 
+from .errors import OptionsError
+
+MAX_DEFAULT_WORKERS = 4
+# Names the start method of every worker pool; unset or empty: the platform's default.
+START_METHOD_VARIABLE = "TIKTOK_CLAIMS_START_METHOD"
+# Read by OpenMP and the BLAS libraries as they load: a worker sets each to 1.
+ONE_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def available_cores() -> int:
+    """The cores this process may run on, at least 1.
+
+    The affinity mask where the platform has one (Linux), else the cores usable by this
+    process (Python 3.13+), else the machine's; 1 when none of them is known.
+    """
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    count = getattr(os, "process_cpu_count", os.cpu_count)()
+    return max(1, count or 1)
+
 
 def default_workers() -> int:
     """One worker per available core, at most 4."""
-    return max(1, min(4, len(os.sched_getaffinity(0))))
+    return min(MAX_DEFAULT_WORKERS, available_cores())
+
+
+def start_context() -> multiprocessing.context.BaseContext:
+    """The multiprocessing context worker pools start from (see :data:`START_METHOD_VARIABLE`)."""
+    method = os.environ.get(START_METHOD_VARIABLE, "").strip() or None
+    if method is not None and method not in multiprocessing.get_all_start_methods():
+        choices = ", ".join(multiprocessing.get_all_start_methods())
+        raise OptionsError(
+            f"{START_METHOD_VARIABLE}={method!r} is not a start method of this platform (choose from {choices})",
+            option=START_METHOD_VARIABLE,
+        )
+    return multiprocessing.get_context(method)
 
 
 class InProcess(Executor):
@@ -38,10 +92,12 @@ class InProcess(Executor):
 
 @contextmanager
 def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executor]:
-    """An executor with ``workers`` forked processes, or in-process when ``workers <= 1``.
+    """An executor with ``workers`` worker processes, or in-process when ``workers <= 1``.
 
-    ``preload`` names modules to import in the parent first, so that every worker
-    inherits them instead of importing them again.
+    ``preload`` names modules to import in the parent first, so that forked workers
+    inherit them, and in each worker as it starts, so that spawned workers have them
+    before their first job too. Jobs must be picklable: module-level functions and
+    picklable arguments.
     """
     for module in preload:
         importlib.import_module(module)
@@ -49,11 +105,24 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
         yield InProcess()
         return
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread_per_worker
+        max_workers=workers, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload))
     ) as pool, threadpool_limits(limits=1):
         # While the workers use the cores, the parent's own BLAS/OpenMP threads would only
         # contend with them (and keep spinning after each call).
         yield pool
+
+
+def _start_worker(preload: tuple[str, ...] = ()) -> None:
+    """Each worker's initializer: one thread per worker, and the preloaded modules.
+
+    The variables hold numeric libraries the worker loads later to one thread (a spawned
+    worker loads them all itself); the limits hold those it has already loaded (inherited
+    by a forked worker, or loaded by ``preload``).
+    """
+    os.environ.update(dict.fromkeys(ONE_THREAD_VARIABLES, "1"))
+    for module in preload:
+        importlib.import_module(module)
+    _one_thread_per_worker()
 
 
 def _one_thread_per_worker() -> None:

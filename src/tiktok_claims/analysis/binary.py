@@ -45,7 +45,8 @@ from .records import (
     records,
 )
 
-# Libraries the parallel stages use, imported once before the workers fork.
+# Libraries the parallel stages use: imported before the workers start (forked workers inherit
+# them) and by each worker as it starts (spawned workers have them before their first job).
 WORKER_MODULES = ("statsmodels.api", "imblearn.pipeline", "sklearn.ensemble", "sklearn.linear_model", "scipy.optimize")
 ALPHA = 0.05
 

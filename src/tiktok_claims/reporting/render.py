@@ -49,7 +49,7 @@ FIGURE_DPI = 110
 
 
 def _warm_matplotlib() -> None:
-    """Load matplotlib's fonts and PNG writer once, before the workers fork."""
+    """Load matplotlib's fonts and PNG writer once, before the workers start (forked ones inherit them)."""
     figure = MplFigure(figsize=(1, 1))
     figure.text(0.5, 0.5, "0")
     figure.savefig(io.BytesIO(), format="png")
