@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.9.5
 OUT ?= out
 
-.PHONY: run test bench lock clean setup pdf-deps browser-deps java-deps
+.PHONY: run test bench screenshots lock clean setup pdf-deps browser-deps java-deps
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: setup browser-deps java-deps
 
 bench: setup
 	$(BIN)/python bench/bench_run.py
+
+## make screenshots [RUN=out]: PNGs of the four HTML documents at 1280 and 390 px in screenshots/
+## (of a new run on the synthetic default, or of the run folder RUN)
+screenshots: setup browser-deps
+	$(BIN)/python bench/screenshots.py $(RUN) --out screenshots
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(BIN)/uv

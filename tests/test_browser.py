@@ -1,9 +1,15 @@
 """Every HTML document opens in headless Chromium: it renders, logs no console error,
-and hostile text from the data shows up as text, never as markup or a template."""
+hostile text from the data shows up as text, never as markup or a template, no page is
+wider than a phone's screen, and the axe-core accessibility engine finds nothing serious.
+
+The browser test never skips: without Chromium (``make test`` installs it) or the dev
+dependencies it fails, under CI and elsewhere.
+"""
 
 from __future__ import annotations
 
 import shutil
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -15,7 +21,13 @@ from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.reporting.render import write_outputs
 
 HOSTILE = '<script>window.__pwned = 1</script>{{7*7}}<img src=x onerror="window.__pwned = 2">'
+# One word longer than a phone's screen is wide, in a transcript and in the data file's path.
+LONG_WORD = "unbroken" * 40
 HTML_DOCUMENTS = ("report.html", "executive_summary.html", "technical_summary.html", "pace_strategy.html")
+# Every HTML document of both kinds: the binary outcome's four, and a non-binary outcome's report and summary.
+ALL_DOCUMENTS = [("binary", name) for name in HTML_DOCUMENTS] + [("family", "report.html"), ("family", "executive_summary.html")]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -24,6 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# The axe-core engine, pinned: the axe-playwright-python package (dev extra) ships axe.min.js.
+AXE_SOURCE = files("axe_playwright_python") / "axe.min.js"
+FAILING_IMPACTS = ("serious", "critical")
 
 
 def chromium_path() -> str:
@@ -33,14 +48,32 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def hostile_outputs(tmp_path_factory):
+def _hostile_frame():
     frame = make_synthetic(3000, seed=3)
     complete = frame.index[frame[config.TRANSCRIPT].notna()]
     frame.loc[complete[:60], config.TRANSCRIPT] = HOSTILE  # the most repeated transcript
-    out = tmp_path_factory.mktemp("hostile")
-    write_outputs(analyze(frame, bootstrap=100, cv_folds=2), out)
-    return out
+    frame.loc[complete[60:100], config.TRANSCRIPT] = LONG_WORD  # the second
+    return frame
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """The documents of a binary and of a non-binary outcome, from hostile data in a file with a very long path."""
+    folder = tmp_path_factory.mktemp("hostile") / LONG_WORD[:200]
+    folder.mkdir()
+    data = folder / "claims.parquet"
+    _hostile_frame().to_parquet(data)
+    runs = {}
+    for kind, target in (("binary", config.VERIFIED), ("family", config.BAN)):
+        out = tmp_path_factory.mktemp(kind)
+        write_outputs(analyze(str(data), target=target, bootstrap=100, cv_folds=2), out)
+        runs[kind] = out
+    return runs
+
+
+@pytest.fixture(scope="module")
+def hostile_outputs(outputs):
+    return outputs["binary"]
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +84,15 @@ def browser():
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def open_page(browser, path, viewport=DESKTOP):
+    """A page showing ``path`` in a fresh context; on a phone-sized viewport, as a phone shows it
+    (a page without a viewport meta is then laid out 980 px wide and shrunk)."""
+    context = browser.new_context(viewport=viewport, is_mobile=viewport["width"] < 600, has_touch=viewport["width"] < 600)
+    page = context.new_page()
+    page.goto(path.as_uri(), wait_until="load")
+    return context, page
 
 
 @pytest.mark.parametrize("document", HTML_DOCUMENTS)
@@ -81,12 +123,116 @@ def test_hostile_transcript_is_shown_as_text_in_the_report(browser, hostile_outp
     page.close()
 
 
-def test_every_figure_has_alt_text(browser, hostile_outputs):
-    page = browser.new_page()
-    page.goto((hostile_outputs / "report.html").as_uri(), wait_until="load")
-    alts = page.eval_on_selector_all("img", "images => images.map(i => i.getAttribute('alt') || '')")
+FIGURES = """images => images.map(i => ({
+    alt: i.getAttribute('alt') || '',
+    caption: (i.closest('figure')?.querySelector('figcaption')?.textContent || '').trim(),
+    loaded: i.naturalWidth > 0,
+}))"""
 
-    assert len(alts) >= 8
-    assert all(len(alt) > 30 for alt in alts)
-    assert page.eval_on_selector_all("img", "images => images.every(i => i.naturalWidth > 0)")
-    page.close()
+
+@pytest.mark.parametrize("kind", ["binary", "family"])
+def test_every_figure_has_alt_text_that_adds_to_its_caption(browser, outputs, kind):
+    """Alt text says what the chart shows; the visible caption names it. A screen reader reads
+    both, so neither repeats the other."""
+    context, page = open_page(browser, outputs[kind] / "report.html")
+    found = page.eval_on_selector_all("img", FIGURES)
+    context.close()
+
+    assert len(found) >= (8 if kind == "binary" else 5)
+    for figure in found:
+        assert figure["loaded"]
+        assert len(figure["alt"]) > 30 and figure["caption"], figure
+        assert figure["caption"].lower() not in figure["alt"].lower(), figure
+        assert figure["alt"].lower() not in figure["caption"].lower(), figure
+
+
+STRUCTURE = """() => ({
+    lang: document.documentElement.lang,
+    viewport: document.querySelector('meta[name=viewport]')?.content || null,
+    mains: document.querySelectorAll('main').length,
+    outsideMain: [...document.body.children].filter(e => e.tagName !== 'MAIN').map(e => e.outerHTML.slice(0, 80)),
+    tables: [...document.querySelectorAll('table')].map(t => {
+        const box = t.parentElement;
+        return {
+            caption: t.caption?.textContent.trim() || '',
+            inScrollRegion: box.classList.contains('table-scroll') && box.getAttribute('role') === 'region'
+                && box.getAttribute('tabindex') === '0' && !!box.getAttribute('aria-label')
+                && getComputedStyle(box).overflowX === 'auto',
+            unscoped: [...t.querySelectorAll('th')].filter(h => !['col', 'row'].includes(h.getAttribute('scope'))).length,
+            columnHeaders: t.querySelectorAll('thead th[scope=col]').length,
+        };
+    }),
+})"""
+
+
+@pytest.mark.parametrize(("kind", "document"), ALL_DOCUMENTS)
+def test_document_structure_serves_phones_and_screen_readers(browser, outputs, kind, document):
+    """Language, viewport, one main landmark holding everything, and tables a screen reader can
+    navigate (caption, header scope) in a scroll container a keyboard can reach."""
+    context, page = open_page(browser, outputs[kind] / document)
+    found = page.evaluate(STRUCTURE)
+    context.close()
+
+    assert found["lang"] == "en"
+    assert found["viewport"] == "width=device-width, initial-scale=1"
+    assert found["mains"] == 1 and found["outsideMain"] == []
+    for table in found["tables"]:
+        assert table["caption"] and table["inScrollRegion"], table
+        assert table["unscoped"] == 0 and table["columnHeaders"] >= 1, table
+
+
+def test_the_reproducibility_table_has_headers(browser, hostile_outputs):
+    context, page = open_page(browser, hostile_outputs / "report.html")
+    table = page.locator("table", has=page.locator("caption", has_text="What this run used"))
+    headers = table.locator("thead th[scope=col]").all_inner_texts()
+    rows = table.locator("tbody th[scope=row]").all_inner_texts()
+    context.close()
+
+    assert headers == ["item", "value"]
+    assert rows[:3] == ["data sha256", "seed", "command"]
+
+
+@pytest.mark.parametrize(("kind", "document"), ALL_DOCUMENTS)
+def test_no_page_is_wider_than_a_phone(browser, outputs, kind, document):
+    """At 390 px the page fits the screen: wide tables scroll in their own container and long
+    words (a transcript, the data file's path) wrap, so the page itself never scrolls sideways.
+    A phone lays a page out as wide as its content (and shrinks it), so both widths are read."""
+    context, page = open_page(browser, outputs[kind] / document, PHONE)
+    width, layout_width = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    context.close()
+
+    assert width <= PHONE["width"] and layout_width == PHONE["width"], (
+        f"{kind} {document} is {width} px wide on a {PHONE['width']} px phone, laid out {layout_width} px wide "
+        "(980 px: no viewport meta; more: something in it does not wrap or scroll)"
+    )
+
+
+def _readable(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['impact']} {violation['id']}: {violation['help']} ({violation['helpUrl']})")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    at {' '.join(map(str, node['target']))}: {node['html'][:160]}")
+            lines.append(f"       {node['failureSummary']}".replace("\n", "\n       "))
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    return AXE_SOURCE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+@pytest.mark.parametrize(("kind", "document"), ALL_DOCUMENTS)
+def test_axe_core_finds_no_serious_or_critical_violation(browser, outputs, axe_source, kind, document, viewport):
+    """The axe-core engine, injected into the page, at a phone's and a desktop's width (a table
+    that scrolls only on a phone must still be reachable by keyboard there)."""
+    context, page = open_page(browser, outputs[kind] / document, viewport)
+    page.evaluate(axe_source)
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    context.close()
+
+    assert results["testEngine"]["version"].startswith("4.")
+    failing = [v for v in results["violations"] if v["impact"] in FAILING_IMPACTS]
+    if failing:
+        pytest.fail(f"axe-core {results['testEngine']['version']} on {kind} {document}:\n{_readable(failing)}", pytrace=False)

@@ -205,10 +205,15 @@ def test_documents_of_every_synthetic_outcome_tell_its_own_story(synthetic_run):
 
 
 def test_every_real_executive_summary_fits_one_page(real_run):
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     target, out, m, documents = real_run
-    assert len(HTML(filename=str(out / "executive_summary.html")).render().pages) == 1, target
+    summary = HTML(filename=str(out / "executive_summary.html"))
+    assert len(summary.render().pages) == 1, target  # the document's own page size, A4
+    for size, width in (("A4", 210 / 25.4 * 96), ("letter", 8.5 * 96)):
+        # A user style sheet wins over the document's @page only when important.
+        pages = summary.render(stylesheets=[CSS(string=f"@page {{ size: {size} !important }}")]).pages
+        assert len(pages) == 1 and pages[0].width == pytest.approx(width), (target, size)
     assert (out / "executive_summary.pdf").read_bytes().startswith(b"%PDF")
 
 

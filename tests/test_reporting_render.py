@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
+import zlib
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from tiktok_claims.reporting.render import (
     FIGURE_DPI,
     _environment,
     format_number,
+    html_to_pdf,
     markdown_to_html,
     render_figure,
     report_context,
@@ -82,7 +85,55 @@ def test_markdown_is_rendered_without_raw_html_and_with_tables():
     html = markdown_to_html("Hello <script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
 
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<table>" in html and "<td>1</td>" in html
+    assert "<table>" in html and "<td>2</td>" in html
+
+
+def test_markdown_tables_get_a_caption_a_scroll_region_and_header_scopes():
+    text = "## Test <metrics> `x`\n\n| metric | value |\n|---|---:|\n| recall | 0.5 |\n\n| other |\n|---|\n| 1 |\n"
+
+    html = markdown_to_html(text)
+
+    region = '<div class="table-scroll" role="region" aria-label="Test &lt;metrics&gt; x" tabindex="0"><table>'
+    assert html.count('class="table-scroll"') == html.count("<table>") == html.count("</table>\n</div>") == 2
+    assert region + "\n<caption>Test &lt;metrics&gt; x</caption>" in html
+    assert '<caption>Test &lt;metrics&gt; x (2)</caption>' in html  # a second table under the same heading
+    assert '<th scope="col">metric</th>' in html and '<th style="text-align:right" scope="col">value</th>' in html
+    assert '<th scope="row">recall</th>' in html and '<td style="text-align:right">0.5</td>' in html
+    assert '<th scope="row">1</th>' in html
+    assert "<td" not in markdown_to_html("| a |\n|---|\n| b |\n") and "<caption>Table</caption>" in markdown_to_html("| a |\n|---|\n| b |\n")
+
+
+def test_the_pdf_is_tagged_with_its_language_and_title(tmp_path):
+    source = tmp_path / "page.html"
+    source.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>A made-up summary</title></head>'
+        "<body><main><h1>Heading</h1><p>Text.</p><ul><li>one</li></ul></main></body></html>",
+        encoding="utf-8",
+    )
+
+    objects = pdf_objects(html_to_pdf(source, tmp_path / "page.pdf").read_bytes())
+
+    for entry in (b"/StructTreeRoot", b"/MarkInfo <</Marked true>>", b"/Lang (en)", b"/Title (A made-up summary)",
+                  b"/DisplayDocTitle true", b"/S /H1", b"/S /P", b"/S /L", b"pdfuaid:part"):
+        assert entry in objects, entry
+
+
+def test_the_summary_pdf_of_a_run_is_tagged(real_run):
+    objects = pdf_objects((real_run.out / "executive_summary.pdf").read_bytes())
+
+    assert b"/StructTreeRoot" in objects and b"/Lang (en)" in objects
+    assert b"/Title (Executive summary: " in objects
+
+
+def pdf_objects(pdf: bytes) -> bytes:
+    """A PDF's bytes with every Flate stream (object streams hold the catalog and the tags) inflated beside them."""
+    inflated = [pdf]
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            inflated.append(zlib.decompress(stream.group(1)))
+        except zlib.error:
+            pass  # an image or font stream that is not Flate-compressed
+    return b"\n".join(inflated)
 
 
 # ---------------------------------------------------------------- figures and context

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +26,7 @@ from jinja2 import (
     select_autoescape,
 )
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from matplotlib.figure import Figure as MplFigure
 
 from .. import config
@@ -218,15 +219,57 @@ def render_reports(metrics: dict, out: Path, figures_from: Path | None = None) -
 
 
 def markdown_to_html(text: str) -> str:
-    """CommonMark + tables to HTML, with raw HTML disabled (so it is shown as text)."""
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    """CommonMark + tables to HTML, with raw HTML disabled (so it is shown as text).
+
+    Tables are made readable on a phone and by a screen reader, as in the HTML templates:
+    each stands in a scroll container (a named region that takes keyboard focus) with a
+    caption, the heading it stands under; column headers are scoped to their columns and
+    the first cell of each body row is the header of its row.
+    """
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = parser.parse(text)
+    heading, captions = "Table", Counter()
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            heading = _plain_text(tokens[index + 1]) or "Table"
+        elif token.type == "table_open":
+            captions[heading] += 1
+            token.meta["caption"] = heading if captions[heading] == 1 else f"{heading} ({captions[heading]})"
+        elif token.type == "th_open":
+            token.attrSet("scope", "col")
+        elif token.type == "td_open" and tokens[index - 1].type == "tr_open":
+            token.tag = "th"
+            token.attrSet("scope", "row")
+        elif token.type == "td_close" and tokens[index - 2].tag == "th" and tokens[index - 2].type == "td_open":
+            token.tag = "th"
+    parser.add_render_rule("table_open", _open_table)
+    parser.add_render_rule("table_close", lambda renderer, tokens, index, options, env: "</table>\n</div>\n")
+    return parser.renderer.render(tokens, parser.options, {})
+
+
+def _plain_text(inline) -> str:
+    """The words of an inline Markdown token (its text and code, without the markup)."""
+    return "".join(child.content for child in inline.children or () if child.type in ("text", "code_inline")).strip()
+
+
+def _open_table(renderer, tokens, index, options, env) -> str:
+    caption = escape(tokens[index].meta["caption"])
+    return (
+        f'<div class="table-scroll" role="region" aria-label="{caption}" tabindex="0">'
+        f"<table>\n<caption>{caption}</caption>\n"
+    )
+
+
+PDF_VARIANT = "pdf/ua-1"
+"""Tagged PDF (PDF/UA-1): a structure tree for screen readers, the document's language
+(from ``<html lang>``) and its title (from ``<title>``), shown as the window title."""
 
 
 def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
-    """Print an HTML document to PDF with WeasyPrint (no browser, no network)."""
+    """Print an HTML document to a tagged PDF with WeasyPrint (no browser, no network)."""
     from weasyprint import HTML
 
-    HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path))
+    HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path), pdf_variant=PDF_VARIANT)
     return pdf_path
 
 
