@@ -8,7 +8,9 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
+import tiktok_claims
 from tiktok_claims import config
+from tiktok_claims.analysis import options as options_module
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import write_synthetic
 
@@ -185,3 +187,126 @@ def test_paths_with_console_markup_are_printed_as_written(tmp_path, command):
         return "".join(text.split())
 
     assert squeezed(str(data)) in squeezed(result.output)  # shown as written, not read as markup
+
+
+# ---------------------------------------------------------------- conventions: DATA, --json, -h, --version, choices
+
+# The options with a fixed set of values, and the values the library accepts.
+CHOICES = {
+    "balance": config.BALANCE_OPTIONS,
+    "threshold_rule": config.THRESHOLD_RULES,
+    "transform": config.TRANSFORMS,
+    "engine": options_module.ENGINES,
+}
+
+
+def test_validate_takes_the_data_file_as_DATA_like_with_the_data_option(claims, tmp_path):
+    path = str(claims.write(tmp_path, claims.csv(cells={(3, config.VIEWS): ""})))
+
+    positional, option = invoke("validate", path), invoke("validate", "--data", path)
+
+    assert positional.exit_code == 0, positional.output
+    assert positional.stdout == option.stdout
+    assert f"OK: {claims.n_rows} rows read = {claims.n_rows - 1} used + 1 set aside." in positional.stdout
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "check", "score"])
+def test_data_given_both_as_DATA_and_with_data_is_a_usage_error_naming_both(command, tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    extra = ["--model", str(tmp_path / "model.json"), "--out", str(tmp_path / "s.csv")] if command == "score" else []
+
+    result = invoke(command, str(first), "--data", str(second), *extra)
+
+    assert result.exit_code == 2, result.output
+    assert "DATA" in result.stderr and "--data" in result.stderr
+    assert str(first) in result.stderr and str(second) in result.stderr
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_validate_and_score_without_data_are_usage_errors(tmp_path):
+    score = invoke("score", "--model", str(tmp_path / "model.json"), "--out", str(tmp_path / "s.csv"))
+
+    for result in (invoke("validate"), score):
+        assert result.exit_code == 2, result.output
+        assert "missing the data file: give it as DATA or with --data" in result.stderr
+
+
+def test_validate_json_is_the_accounting_and_notes_and_nothing_else(claims, tmp_path):
+    cells = {(3, config.VIEWS): "#N/A", (5, config.VIEWS): ""}
+    path = claims.write(tmp_path, claims.csv(cells=cells))
+
+    result = invoke("validate", str(path), "--json")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    document = json.loads(result.stdout)
+    assert document["source"] == str(path)
+    assert (document["rows_read"], document["rows_used"], document["rows_set_aside"]) == (claims.n_rows, claims.n_rows - 2, 2)
+    assert document["set_aside_by_reason"] == {f"missing {config.VIEWS}": 2}
+    assert "read 1 cell(s) holding '#N/A' as missing values" in document["notes"]
+    assert len(document["sha256"]) == 64
+
+
+def test_validate_json_of_a_bad_file_is_an_error_on_stderr_with_exit_1(claims, tmp_path):
+    path = claims.write(tmp_path, claims.csv(cells={(4, config.VIEWS): "abc"}))
+
+    assert_refused(invoke("validate", "--json", str(path)), path.name, "line 4")
+
+
+def test_version_prints_the_package_version_and_exits_0():
+    for flag in ("--version", "-V"):
+        result = invoke(flag)
+
+        assert result.exit_code == 0, result.output
+        assert result.stdout == f"tiktok-claims {tiktok_claims.__version__}\n"
+
+
+@pytest.mark.parametrize("name", [None, *sorted(COMMANDS)])
+def test_h_is_help_on_the_app_and_every_command(name):
+    command = [name] if name else []
+
+    short, long = invoke(*command, "-h"), invoke(*command, "--help")
+
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout
+    assert "-h, --help" in short.stdout
+
+
+def test_the_fixed_value_options_accept_what_the_library_accepts():
+    choices = {
+        param.name: tuple(param.type_descriptor.choices)
+        for command in COMMANDS.values()
+        for param in command.params
+        if param.type_descriptor.is_choice
+    }
+
+    assert choices == CHOICES
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_help_lists_the_choices_of_its_options(name):
+    squeezed = "".join(invoke(name, "--help").stdout.split())
+    listed = [param for param in COMMANDS[name].params if param.name in CHOICES]
+
+    assert [p.name for p in listed] == [p.name for p in COMMANDS[name].params if p.type_descriptor.is_choice]
+    for param in listed:
+        assert f"{param.opts[0]}<{'|'.join(CHOICES[param.name])}>" in squeezed
+    assert "--balance<str>" not in squeezed and "--engine<str>" not in squeezed and "--transform<str>" not in squeezed
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["run", "--balance", "oversample"], "--balance", "balance must be one of 'class-weights', 'upsample', 'smote', 'none'; got 'oversample'."),
+        (["run", "--threshold-rule", "auc"], "--threshold-rule", "threshold rule must be one of 'f1', 'recall', 'cost'; got 'auc'."),
+        (["run", "--transform", "sqrt"], "--transform", "transform must be one of 'none', 'log1p'; got 'sqrt'."),
+        (["check", "--transform", "sqrt"], "--transform", "transform must be one of 'none', 'log1p'; got 'sqrt'."),
+        (["run", "--engine", "dask"], "--engine", "engine must be one of 'local', 'spark'; got 'dask'."),
+        (["score", "x.csv", "--model", "m.json", "--out", "s.csv", "--engine", "dask"], "--engine", "engine must be one of 'local', 'spark'; got 'dask'."),
+    ],
+)
+def test_a_value_outside_the_choices_is_a_usage_error_in_the_librarys_words(args, option, message):
+    result = invoke(*args)
+
+    assert result.exit_code == 2, result.output
+    assert option in result.stderr and message in result.stderr

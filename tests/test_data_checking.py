@@ -41,6 +41,7 @@ def test_streamed_accounting_equals_the_loaded_one_chunk_after_chunk(tmp_path, s
     assert checked.notes == loaded.notes
     assert any("blank line" in note for note in checked.notes)
     assert checked.accounting().equals(loaded.accounting())
+    assert checked.sha256 == loaded.sha256
 
 
 def test_problems_in_many_chunks_refuse_the_file_with_totals_and_the_first_lines(tmp_path, small_blocks):

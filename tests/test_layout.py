@@ -29,7 +29,7 @@ SOURCE = Path(tiktok_claims.__file__).resolve().parent
 # The layer order, lowest first, by the first component of a module's name under the
 # package. A module may import from its own layer and the layers below it, never above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("config", "errors", "escaping", "folders", "parallel", "timing", "_version"),
+    ("config", "errors", "escaping", "folders", "parallel", "stdio", "timing", "_version"),
     ("data",),
     ("eda", "approach"),
     ("model",),
@@ -38,8 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("reporting", "artifact"),
     ("scoring",),
 )
-# The top: the command line and the public API may import anything.
-TOP = ("cli", "__init__")
+# The top: the command line (also run as ``python -m``) and the public API may import anything.
+TOP = ("cli", "__main__", "__init__")
 
 MAX_LINES = 600
 # Imported inside functions on purpose: optional dependencies, the package's modules that
@@ -289,6 +289,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.parallel": "test_parallel.py",
     f"{PACKAGE}.timing": "test_timing.py",
     f"{PACKAGE}.folders": "test_folders.py",
+    f"{PACKAGE}.stdio": "test_cli_stdio.py",
     f"{PACKAGE}.data.schema": "test_data_schema.py",
     f"{PACKAGE}.data.rules": "test_rules.py",
     f"{PACKAGE}.data.load": "test_load.py",
@@ -345,6 +346,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.scoring.merge": "test_scoring_merge.py",
     f"{PACKAGE}.scoring.spark": "test_spark_scoring.py",
     f"{PACKAGE}.cli": "test_cli.py",
+    f"{PACKAGE}.__main__": "test_cli_main.py",
 }
 
 
@@ -386,4 +388,4 @@ def test_the_test_module_is_named_after_its_module(module):
     *_, package, name = module.split(".")
     words = set(TEST_MODULES[module].removeprefix("test_").removesuffix(".py").split("_"))
 
-    assert set(name.split("_")) <= words or (package != PACKAGE and package in words), TEST_MODULES[module]
+    assert set(name.strip("_").split("_")) <= words or (package != PACKAGE and package in words), TEST_MODULES[module]

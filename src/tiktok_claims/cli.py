@@ -3,23 +3,41 @@
 This is the only module that prints to the console or sets exit codes. Domain errors
 become ``Error: ...`` on stderr with exit code 1; usage errors exit with code 2.
 Heavy libraries are imported inside the commands so that ``--help`` stays fast.
+
+Conventions: ``-h``/``--help`` and ``--version``/``-V``; the data file as the positional
+DATA or ``--data``; options with a fixed set of values list them in their help; ``--json``
+prints machine-readable output on stdout (everything else goes to stderr); ``-`` means
+standard input or output where streaming makes sense (``score --data -``, ``score --out -``)
+and is refused as a usage error elsewhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import signal
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
 from . import config
+from ._version import __version__
 from .errors import TiktokClaimsError
+from .stdio import (
+    STDIN_NAME,
+    STDOUT_NAME,
+    copy_file,
+    is_standard,
+    json_text,
+    private_folder,
+    renamed,
+    stdin_copy,
+)
 
 app = typer.Typer(
     name="tiktok-claims",
@@ -31,12 +49,45 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-DataOption = Annotated[
-    Optional[Path],
-    typer.Option("--data", help="CSV, .csv.gz or Parquet file. Default: the built-in synthetic data."),
+# The options with a fixed set of values, as the library accepts them: the help lists them
+# (from the Literal) and anything else is a usage error, in the library's words (_one_of).
+ENGINES = ("local", "spark")  # analysis.options.ENGINES, not imported here: it loads numpy
+Balance = Literal[config.BALANCE_OPTIONS]
+ThresholdRuleName = Literal[config.THRESHOLD_RULES]
+Transform = Literal[config.TRANSFORMS]
+Engine = Literal[ENGINES]
+OUTCOMES = tuple(c for c in config.COLUMNS if c not in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT))
+
+
+def _one_of(name: str, choices: tuple[str, ...]):
+    """The parser of an option with a fixed set of values: a value outside them is refused naming them all."""
+
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+        return value
+
+    return parse
+
+
+def _data_argument(help_text: str):
+    return typer.Argument(metavar="DATA", show_default=False, help=f"{help_text} Or give it with --data.")
+
+
+DataOption = Annotated[Optional[Path], typer.Option("--data", help="The data file, the same as DATA (give one of the two).")]
+TargetOption = Annotated[str, typer.Option("--target", help=f"Outcome column: {', '.join(OUTCOMES)}.")]
+TransformOption = Annotated[
+    Transform,
+    typer.Option(
+        "--transform",
+        parser=_one_of("transform", config.TRANSFORMS),
+        help="none, or log1p: enter the engagement counts as log(1 + count) (the linearity remedy).",
+    ),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout (NaN as null), nothing else.")]
 SparkTmpOption = Annotated[
     Optional[str],
     typer.Option(
@@ -48,9 +99,39 @@ SparkTmpOption = Annotated[
 SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed for the split, resampling and synthetic data.")]
 
 
-def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
-    if value not in choices:
-        raise typer.BadParameter(f"must be one of {', '.join(choices)}; got {value!r}.", param_hint=option)
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tiktok-claims {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _tiktok_claims(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", is_eager=True, callback=_show_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    pass
+
+
+def _data_file(ctx: typer.Context, positional: Path | None, option: Path | None, *, required: bool) -> Path | None:
+    """The data file given as DATA or with ``--data``: both is a usage error, and so is neither when ``required``."""
+    if positional is not None and option is not None:
+        ctx.fail(f"the data file is given twice, as DATA ({positional}) and with --data ({option}); give it once.")
+    if positional is None and option is None and required:
+        ctx.fail("missing the data file: give it as DATA or with --data.")
+    return positional if positional is not None else option
+
+
+def _refuse_stdio(path: Path | str | None, option: str, why: str) -> None:
+    """A usage error for ``-`` (standard input or output) where a command cannot stream."""
+    if is_standard(path):
+        raise typer.BadParameter(f"'-' {why} (For a file or folder named '-', write its full path.)", param_hint=option)
+
+
+def _refuse_stdin_data(data: Path | None, command: str) -> None:
+    _refuse_stdio(data, "DATA / --data", f"(standard input) is read by 'score' only; '{command}' needs the data file's name.")
 
 
 def _options(threshold_rule: tuple | None = None, **values):
@@ -74,31 +155,51 @@ def _fail(message: str) -> None:
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Option("--data", help="CSV, .csv.gz or Parquet file to check.")],
+    ctx: typer.Context,
+    data_file: Annotated[Optional[Path], _data_argument("CSV, .csv.gz or Parquet file to check.")] = None,
+    data: DataOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a claims file against the schema and print the row accounting (in bounded memory)."""
+    data = _data_file(ctx, data_file, data, required=True)
+    _refuse_stdin_data(data, "validate")
     from .data.checking import check_file
 
     try:
         checked = check_file(data)
     except TiktokClaimsError as exc:
         _fail(str(exc))
-    _print_accounting(checked)
+    if as_json:
+        _print_json(_accounting_record(checked))
+    else:
+        _print_accounting(checked)
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
+    data_file: Annotated[
+        Optional[Path], _data_argument("CSV, .csv.gz or Parquet file. Default: the built-in synthetic data.")
+    ] = None,
     data: DataOption = None,
-    target: Annotated[str, typer.Option("--target", help="Outcome column.")] = config.DEFAULT_TARGET,
+    target: TargetOption = config.DEFAULT_TARGET,
     out: Annotated[Path, typer.Option("--out", help="Directory for the report, metrics and model.")] = Path("out"),
     seed: SeedOption = config.DEFAULT_SEED,
     balance: Annotated[
-        str,
-        typer.Option("--balance", help="Class imbalance handling: class-weights, upsample, smote (resampling the training part only) or none."),
+        Balance,
+        typer.Option(
+            "--balance",
+            parser=_one_of("balance", config.BALANCE_OPTIONS),
+            help="Class imbalance handling: class-weights, upsample, smote (resampling the training part only) or none.",
+        ),
     ] = config.DEFAULT_BALANCE,
     threshold_rule: Annotated[
-        str,
-        typer.Option("--threshold-rule", help="How the decision threshold is chosen on training scores: f1, recall or cost."),
+        ThresholdRuleName,
+        typer.Option(
+            "--threshold-rule",
+            parser=_one_of("threshold rule", config.THRESHOLD_RULES),
+            help="How the decision threshold is chosen on training scores: f1, recall or cost.",
+        ),
     ] = config.DEFAULT_THRESHOLD_RULE,
     target_recall: Annotated[
         float, typer.Option("--target-recall", min=0.01, max=1.0, help="Recall to reach with --threshold-rule recall.")
@@ -113,12 +214,14 @@ def run(
     calibrate: Annotated[
         bool, typer.Option("--calibrate", help="Recalibrate scores (Platt scaling on out-of-fold training scores).")
     ] = False,
-    transform: Annotated[
-        str,
-        typer.Option("--transform", help="none, or log1p: enter the engagement counts as log(1 + count) (the linearity remedy)."),
-    ] = "none",
+    transform: TransformOption = "none",
     engine: Annotated[
-        str, typer.Option("--engine", help="local, or spark: also fit and evaluate on Apache Spark (pip install .[spark]).")
+        Engine,
+        typer.Option(
+            "--engine",
+            parser=_one_of("engine", ENGINES),
+            help="local, or spark: also fit and evaluate on Apache Spark (pip install .[spark]).",
+        ),
     ] = "local",
     spark_master: Annotated[
         str, typer.Option("--spark-master", help="Spark master URL for --engine spark (local[*], spark://HOST:7077, yarn).")
@@ -138,6 +241,9 @@ def run(
     cross-validation, threshold, leakage audit and summaries; author_ban_status an
     ordinal logit; a count column a Poisson or negative binomial model; the duration OLS.
     """
+    data = _data_file(ctx, data_file, data, required=False)
+    _refuse_stdin_data(data, "run")
+    _refuse_stdio(out, "--out", "(standard output) cannot take a run: it writes a folder of files; name a directory.")
     from .analysis import analyze
     from .artifact.store import ARTIFACT_FILES, save_artifact
     from .folders import OutputFolder
@@ -173,18 +279,20 @@ def run(
 
 @app.command()
 def check(
+    ctx: typer.Context,
+    data_file: Annotated[
+        Optional[Path], _data_argument("CSV, .csv.gz or Parquet file. Default: the built-in synthetic data.")
+    ] = None,
     data: DataOption = None,
-    target: Annotated[str, typer.Option("--target", help="Outcome column.")] = config.DEFAULT_TARGET,
+    target: TargetOption = config.DEFAULT_TARGET,
     seed: SeedOption = config.DEFAULT_SEED,
-    transform: Annotated[
-        str,
-        typer.Option("--transform", help="none, or log1p: enter the engagement counts as log(1 + count) (the linearity remedy)."),
-    ] = "none",
+    transform: TransformOption = "none",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check the model's assumptions and print the checklist with verdicts."""
-    from rich.table import Table
-
+    data = _data_file(ctx, data_file, data, required=False)
+    _refuse_stdin_data(data, "check")
     from .analysis import check_assumptions
 
     options = _options(target=target, seed=seed, transform=transform)
@@ -194,7 +302,23 @@ def check(
         )
     except TiktokClaimsError as exc:
         _fail(str(exc))
-    table = Table(title=f"Assumption checks: {approach.label} of {target} ({dataset.source})")
+    if as_json:
+        _print_json(
+            {
+                "source": dataset.source, "synthetic": dataset.synthetic, "target": target, "family": approach.label,
+                "reason": approach.reason, "left_out": dict(spec.dropped), "checks": checks,
+            }
+        )
+    else:
+        _print_checklist(f"Assumption checks: {approach.label} of {target} ({dataset.source})", approach, spec, checks)
+    if dataset.synthetic:
+        typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
+
+
+def _print_checklist(title: str, approach, spec, checks: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
     for column in ("check", "statistic", "p", "verdict", "consequence"):
         table.add_column(column)
     for record in checks:
@@ -211,8 +335,6 @@ def check(
     for name, why in spec.dropped.items():
         console.print(f"left out {name}: {why}", highlight=False)
     console.print(table)
-    if dataset.synthetic:
-        typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
 
 
 @app.command()
@@ -220,6 +342,7 @@ def report(
     from_dir: Annotated[Path, typer.Option("--from", help="Output directory of a previous 'run'.")],
 ) -> None:
     """Re-render every report and summary from a previous run's saved results (no refit)."""
+    _refuse_stdio(from_dir, "--from", "(standard input) cannot hold a run: --from names the folder a 'run' wrote.")
     from .reporting.render import rerender
 
     try:
@@ -237,6 +360,7 @@ def sample(
     seed: SeedOption = config.DEFAULT_SEED,
 ) -> None:
     """Write a synthetic dataset with the real data's schema and structure."""
+    _refuse_stdio(out, "--out", "(standard output) cannot be used: the file's name sets its format; name the file.")
     from .data.synthetic import write_synthetic
 
     try:
@@ -248,11 +372,24 @@ def sample(
 
 @app.command()
 def score(
+    ctx: typer.Context,
     model: Annotated[Path, typer.Option("--model", help="Model artifact (model.json) written by 'run'.")],
-    data: Annotated[Path, typer.Option("--data", help="CSV, .csv.gz or Parquet file of videos to score.")],
-    out: Annotated[Path, typer.Option("--out", help="CSV of scored rows: #, video_id, score (or probability, for a calibrated or unweighted model), label, priority.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV of scored rows: #, video_id, score (or probability, for a calibrated or unweighted model), label, "
+            "priority. '-' writes them to standard output once every row is accounted for (then --rejects is required).",
+        ),
+    ],
+    data_file: Annotated[
+        Optional[Path],
+        _data_argument("CSV, .csv.gz or Parquet file of videos to score; '-' reads it from standard input."),
+    ] = None,
+    data: DataOption = None,
     rejects: Annotated[
-        Optional[Path], typer.Option("--rejects", help="CSV of rejected rows with their reasons. Default: next to --out.")
+        Optional[Path],
+        typer.Option("--rejects", help="CSV of rejected rows with their reasons. Default: next to --out; required with --out -."),
     ] = None,
     sort: Annotated[bool, typer.Option("--sort", help="Write scored rows by priority (highest first).")] = False,
     chunk_rows: Annotated[
@@ -260,34 +397,75 @@ def score(
     ] = 500_000,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     engine: Annotated[
-        str, typer.Option("--engine", help="local, or spark: score on Apache Spark (pip install .[spark]).")
+        Engine,
+        typer.Option("--engine", parser=_one_of("engine", ENGINES), help="local, or spark: score on Apache Spark (pip install .[spark])."),
     ] = "local",
     spark_master: Annotated[
         str, typer.Option("--spark-master", help="Spark master URL for --engine spark (local[*], spark://HOST:7077, yarn).")
     ] = "local[*]",
     spark_tmp: SparkTmpOption = None,
 ) -> None:
-    """Score a backlog file in chunks; every row is either scored or rejected with its reason."""
-    _check_choice(engine, ("local", "spark"), "--engine")
+    """Score a backlog file in chunks; every row is either scored or rejected with its reason.
+
+    With '-' as DATA the file is read from standard input (CSV, gzip-compressed CSV or
+    Parquet), kept in a private temporary file while it is scored; with --out - the scored
+    rows are printed on standard output and the accounting on stderr.
+    """
+    data = _data_file(ctx, data_file, data, required=True)
+    _refuse_stdio(model, "--model", "(standard input) cannot hold the model; name its model.json file.")
+    _refuse_stdio(
+        rejects, "--rejects", "(standard output) is for the scored rows only (--out -); name a file for the rejected rows."
+    )
     if spark_tmp is not None and engine != "spark":
         raise typer.BadParameter("applies only with --engine spark.", param_hint="--spark-tmp")
-    try:
-        if engine == "spark":
-            from .scoring.spark import score_file_spark
+    if engine == "spark":
+        spark_needs = "works with --engine local only: Spark reads and writes files by their names."
+        _refuse_stdio(data, "DATA / --data", f"(standard input) {spark_needs}")
+        _refuse_stdio(out, "--out", f"(standard output) {spark_needs}")
+    to_stdout = is_standard(out)
+    if to_stdout and rejects is None:
+        ctx.fail(
+            "--rejects is required with --out -: the scored rows go to standard output, so name a file for the rejected rows."
+        )
+    shown: dict[str, str] = {}  # the private files standing for standard input and output, and the names shown for them
+    with ExitStack() as private:
+        try:
+            if is_standard(data):
+                from .artifact.store import load_model
 
-            accounting = score_file_spark(
-                model, data, out, rejects=rejects, sort=sort, master=spark_master, scratch=spark_tmp
-            )
-        else:
-            from .scoring.local import score_file
+                load_model(model)  # a model it would refuse is refused before standard input is read, not after
+                data = private.enter_context(stdin_copy(typer.get_binary_stream("stdin")))
+                shown[str(data)] = STDIN_NAME
+            if to_stdout:
+                out = private.enter_context(private_folder("stdout")) / "scored.csv"
+                shown[str(out)] = STDOUT_NAME
+            if engine == "spark":
+                from .scoring.spark import score_file_spark
 
-            with _progress_bar(quiet) as progress:
-                accounting = score_file(
-                    model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=progress
+                accounting = score_file_spark(
+                    model, data, out, rejects=rejects, sort=sort, master=spark_master, scratch=spark_tmp
                 )
-    except TiktokClaimsError as exc:
-        _fail(str(exc))
-    typer.echo(accounting.summary())
+            else:
+                from .scoring.local import score_file
+
+                with _progress_bar(quiet) as progress:
+                    accounting = score_file(
+                        model, data, out, rejects=rejects, sort=sort, chunk_rows=chunk_rows, progress=progress
+                    )
+        except TiktokClaimsError as exc:
+            _fail(renamed(str(exc), shown))
+        if to_stdout:
+            try:
+                copy_file(out, typer.get_binary_stream("stdout"))
+            except BrokenPipeError:  # the reader stopped early (e.g. '| head'): nothing left to say
+                pass
+    accounting = dataclasses.replace(
+        accounting, source=shown.get(accounting.source, accounting.source), out=Path(shown.get(str(accounting.out), accounting.out))
+    )
+    typer.echo(accounting.summary(), err=to_stdout)  # on stderr when stdout carries the scored rows
+
+
+# ---------------------------------------------------------------- console
 
 
 @contextmanager
@@ -345,6 +523,24 @@ def _progress_printer():
         console.print(Text.assemble(("›", "bold cyan"), " ", stage))
 
     return report
+
+
+def _print_json(document) -> None:
+    """``document`` as JSON on stdout (NaN as null), and nothing else."""
+    typer.echo(json_text(document))
+
+
+def _accounting_record(dataset) -> dict:
+    """What ``validate`` prints, as data: where the rows came from and where each went."""
+    return {
+        "source": dataset.source,
+        "sha256": dataset.sha256,
+        "rows_read": dataset.rows_read,
+        "rows_used": dataset.rows_used,
+        "rows_set_aside": sum(dataset.rows_set_aside.values()),
+        "set_aside_by_reason": dataset.rows_set_aside,
+        "notes": list(dataset.notes),
+    }
 
 
 def _print_accounting(dataset) -> None:

@@ -27,6 +27,7 @@ from .load import (
     Problem,
     accounting_table,
     check_rows,
+    file_sha256,
     marker_notes,
     merge_problems,
     normalise_columns,
@@ -43,6 +44,7 @@ class FileCheck:
     """A file's row accounting, as :class:`~tiktok_claims.data.load.Dataset` gives it, without the rows."""
 
     source: str
+    sha256: str
     rows_read: int
     rows_used: int
     rows_set_aside: dict[str, int]
@@ -99,7 +101,7 @@ def check_file(path: str | Path) -> FileCheck:
         raise problems_error(source, [problem.relined(lines_of) for problem in found.values()])
     if rows_read == 0:
         raise DataError(f"{source}: the file has a header but no data rows; expected at least one row.")
-    return FileCheck(source, rows_read, rows_used, dict(reasons.most_common()), tuple(notes + marker_notes(markers)))
+    return FileCheck(source, file_sha256(path), rows_read, rows_used, dict(reasons.most_common()), tuple(notes + marker_notes(markers)))
 
 
 @contextmanager

@@ -111,7 +111,7 @@ def load_dataset(path: str | Path) -> Dataset:
     path = Path(path)
     require_regular_file(path, "a CSV, .csv.gz or Parquet file")
     raw, notes = _read_raw(path)
-    return validate_frame(raw, source=str(path), sha256=_file_sha256(path), notes=notes)
+    return validate_frame(raw, source=str(path), sha256=file_sha256(path), notes=notes)
 
 
 def dataset_from_frame(
@@ -122,7 +122,7 @@ def dataset_from_frame(
     return validate_frame(frame, source=source, sha256=digest, synthetic=synthetic)
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
