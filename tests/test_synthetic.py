@@ -296,3 +296,30 @@ def test_synthetic_resembles_the_real_data(real_dataset, complete):
     synthetic_vifs = _vifs(complete, list(config.CONTINUOUS_COLUMNS))
     for name in config.CONTINUOUS_COLUMNS:
         assert synthetic_vifs[name] == pytest.approx(real_vifs[name], abs=0.6), name
+
+
+def test_writing_never_touches_a_file_it_was_not_asked_to_write(tmp_path, monkeypatch):
+    from tiktok_claims.data import synthetic
+
+    target = tmp_path / "sample.csv"
+    users = tmp_path / "sample.csv.partial"  # the name the writer once used for its temporary file
+    target.write_text("the user's previous sample\n")
+    users.write_text("the user's own notes\n")
+
+    def failing_chunks(rows, seed, chunk_rows):
+        yield from list(real_chunks(rows, seed, chunk_rows))[:1]
+        raise KeyboardInterrupt  # interrupted after the first chunk
+
+    real_chunks = synthetic._chunks
+    monkeypatch.setattr(synthetic, "_chunks", failing_chunks)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic(target, rows=300, chunk_rows=100)
+    assert target.read_text() == "the user's previous sample\n"  # not truncated
+    assert users.read_text() == "the user's own notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.csv", "sample.csv.partial"]
+
+    monkeypatch.setattr(synthetic, "_chunks", real_chunks)
+    write_synthetic(target, rows=300, chunk_rows=100)
+    assert len(pd.read_csv(target)) == 300
+    assert users.read_text() == "the user's own notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.csv", "sample.csv.partial"]

@@ -18,6 +18,9 @@
 
 Staging folders of runs that were killed outright (SIGKILL, power loss) are removed by
 the next run that takes the lock. Files that are not the tool's are never removed.
+
+A single output file (``sample --out``) is written by :func:`written_whole`: into a
+private folder beside it, created exclusively, then moved onto its name.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from .errors import OutputError
@@ -39,6 +44,7 @@ except ImportError:  # Windows
 LOCK = ".tiktok-claims.lock"
 MANIFEST = ".tiktok-claims-manifest.json"
 STAGING_PREFIX = ".tiktok-claims-staging-"
+PRIVATE_PREFIX = ".tiktok-claims-"
 TOOL = "tiktok-claims"
 
 
@@ -204,3 +210,22 @@ def _remove_empty(out: Path, top: Path) -> None:
             return
         if folder == top:
             return
+
+
+@contextmanager
+def written_whole(target: Path) -> Iterator[Path]:
+    """A temporary path to write ``target`` to; moved onto ``target`` when the block ends normally.
+
+    The temporary file lies in a private folder created beside ``target`` (so that the
+    move is a rename on one file system, and its name can be no existing file); the
+    folder is removed however the block ends. An interrupted write leaves ``target`` as
+    it was, and no other file is ever written or removed.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=target.parent))
+    try:
+        temporary = private / target.name
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)

@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 
 from .. import config
 from ..errors import DataError
+from ..folders import written_whole
 
 BLOCK_ROWS = 100_000
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
@@ -262,12 +263,11 @@ def write_synthetic(
             f"{path}: cannot write this file type; expected a name ending in "
             f"{', '.join(SUFFIXES)}."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     chunks = _chunks(rows, seed, chunk_rows)
-    # Write beside the target and rename at the end, so that an interrupted run
-    # never leaves a truncated file under the requested name.
-    partial = path.with_name(path.name + ".partial")
-    try:
+    # Written in a private folder beside the target and moved onto it at the end: an
+    # interrupted run never leaves a truncated file under the requested name, and no
+    # other file (e.g. the user's own "<name>.partial") is ever written or removed.
+    with written_whole(path) as partial:
         if name.endswith(".parquet"):
             with pq.ParquetWriter(partial, SCHEMA) as writer:
                 for chunk in chunks:
@@ -285,9 +285,6 @@ def write_synthetic(
             with sink, pacsv.CSVWriter(sink, SCHEMA, write_options=options) as writer:
                 for chunk in chunks:
                     writer.write_table(chunk)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
 
 
