@@ -328,6 +328,19 @@ def test_no_varying_continuous_predictor_is_a_clean_refusal_naming_each_reason(s
         select_features(frame, config.VIEWS)
 
 
+def test_the_refusal_names_the_file_the_rows_came_from(synthetic_train, tmp_path):
+    from tiktok_claims import analyze
+
+    frame = synthetic_train.copy()
+    for column in (config.DURATION, *config.COUNT_COLUMNS):
+        frame[column] = 5
+    path = tmp_path / "constant.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(AnalysisError) as refused:
+        analyze(path, workers=1)
+    assert str(refused.value).startswith(f"{path}: no continuous predictor of {TARGET} varies")
+
+
 def test_one_encoded_column_has_a_vif_of_one(synthetic_train):
     table = vif_table(synthetic_train, [config.DURATION], [])
     assert table.to_dict("list") == {"feature": [config.DURATION], "vif": [1.0]}

@@ -110,7 +110,9 @@ def check_assumptions(
     dataset = load_input(data, options.seed)
     approach = preflight(dataset, options, cross_validated=False)
     parts = split(dataset.frame, approach.stratify_on, options.seed)
-    spec = select_features(dataset.frame.loc[parts.train], options.target, transform=options.transform)
+    spec = select_features(
+        dataset.frame.loc[parts.train], options.target, transform=options.transform, source=dataset.source
+    )
     say(f"Fitting the {approach.label} on every used row and checking its assumptions")
     frame = dataset.frame
     if approach.kind is not OutcomeKind.BINARY:

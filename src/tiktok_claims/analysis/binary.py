@@ -260,7 +260,7 @@ def analyze_binary(
     clock.start("split_and_features", "Splitting (stratified) and selecting features on the training part")
     parts = split(frame, approach.stratify_on, seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
-    spec = select_features(train, target, transform=options.transform)
+    spec = select_features(train, target, transform=options.transform, source=dataset.source)
     y_all = encode_target(frame[target], approach.positive_class)
     y_train, y_test = y_all.loc[parts.train], y_all.loc[parts.test]
     rule = options.threshold_rule

@@ -113,7 +113,7 @@ def analyze_family(
     )
     parts = split(frame, approach.stratify_on, options.seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
-    spec = select_features(train, target, transform=options.transform)
+    spec = select_features(train, target, transform=options.transform, source=dataset.source)
     clock.start("fit_and_evaluate", f"Fitting the {approach.label} on the training part and evaluating it on the untouched test part")
     test_model = fit_family(train, spec, approach)
     evaluation = evaluate_family(test_model, train, test)

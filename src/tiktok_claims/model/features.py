@@ -138,7 +138,7 @@ def leakage_guard(train: pd.DataFrame, target: str, continuous: list[str]) -> di
     }
 
 
-def select_features(train: pd.DataFrame, target: str, transform: str = "none") -> FeatureSpec:
+def select_features(train: pd.DataFrame, target: str, transform: str = "none", *, source: str | None = None) -> FeatureSpec:
     """Apply the consequence and leakage guards and the multicollinearity rule to the training part.
 
     Predictors that are consequences of the outcome (``config.CONSEQUENCES``: engagement
@@ -148,7 +148,7 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
     (``config.COUNT_COLUMNS``) enter as log(1 + count), and the rule and the
     correlations are computed on those transformed columns; ``video_duration_sec``
     stays linear. The leakage guard uses rank correlations, which the transform
-    leaves unchanged.
+    leaves unchanged. ``source`` (the data's origin) opens the refusal's message.
     """
     if transform not in config.TRANSFORMS:
         raise AnalysisError(f"transform must be one of {', '.join(config.TRANSFORMS)}; got {transform!r}.")
@@ -169,7 +169,8 @@ def select_features(train: pd.DataFrame, target: str, transform: str = "none") -
     categorical = [c for c in categorical if c not in dropped]
     if not continuous:
         raise AnalysisError(
-            f"no continuous predictor of {target} varies in the training part ({len(train):,} rows): "
+            (f"{source}: " if source else "")
+            + f"no continuous predictor of {target} varies in the training part ({len(train):,} rows): "
             + "; ".join(f"{c}: {why}" for c, why in dropped.items() if c not in NON_PREDICTORS)
             + ". The model needs at least one continuous predictor (duration or an engagement count) "
             "that takes two or more values."
