@@ -12,6 +12,7 @@ from tiktok_claims import config
 from tiktok_claims.evaluation.metrics import (
     BOOTSTRAP_STREAM,
     bootstrap_intervals,
+    calibration,
     choose_threshold,
     evaluate,
     per_thousand,
@@ -252,3 +253,15 @@ def test_per_thousand_videos_equals_hand_counts(real_analysis, scored_test):
     assert numbers["flagged"] == pytest.approx(1000 * flagged.sum() / n)
     assert numbers["flagged_positive"] == pytest.approx(1000 * (flagged & verified).sum() / n)
     assert numbers["positives"] == pytest.approx(1000 * verified.sum() / n)
+
+
+def test_calibration_of_confident_scores_warns_of_nothing():
+    # Scores at the clipping bounds with a few wrong: the slope's IRLS passes through
+    # linear predictors beyond 709, where exp overflows (a RuntimeWarning, an error here).
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 400)
+    score = np.where(y == 1, 1 - 1e-13, 1e-13)
+    score[:6] = 1 - score[:6]
+    curve, summary = calibration(y, score)
+    assert np.isfinite(summary["slope"]) and np.isfinite(summary["intercept"])
+    assert summary["brier"] == pytest.approx(np.mean((np.clip(score, 1e-12, 1 - 1e-12) - y) ** 2))

@@ -291,8 +291,11 @@ def calibration(y_true, y_score, n_bins: int = 10) -> tuple[pd.DataFrame, dict[s
     score = np.clip(np.asarray(y_score, dtype=float), 1e-12, 1 - 1e-12)
     observed, predicted = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
     logit = np.log(score / (1 - score))
-    slope_fit = sm.GLM(y, sm.add_constant(logit), family=sm.families.Binomial()).fit()
-    offset_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit).fit()
+    # Confident scores (|logit| up to 27.6) times a slope during IRLS can pass 709, where the
+    # inverse link's exp(-z) overflows to inf and 1 / (1 + inf) = 0 is the right limit.
+    with np.errstate(over="ignore"):
+        slope_fit = sm.GLM(y, sm.add_constant(logit), family=sm.families.Binomial()).fit()
+        offset_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit).fit()
     summary = {
         "brier": float(np.mean((score - y) ** 2)),
         "slope": float(slope_fit.params[1]),
