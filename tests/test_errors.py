@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-import tiktok_claims.data.load
+import tiktok_claims.data.checking
 from tiktok_claims import errors
 from tiktok_claims.cli import app
 
@@ -28,7 +28,7 @@ def test_the_command_line_prints_any_domain_error_and_exits_1(kind, monkeypatch,
     def fail(path):
         raise kind(f"{path}: what went wrong, and what to do")
 
-    monkeypatch.setattr(tiktok_claims.data.load, "load_dataset", fail)
+    monkeypatch.setattr(tiktok_claims.data.checking, "check_file", fail)
     path = tmp_path / "claims.csv"
 
     result = CliRunner().invoke(app, ["validate", "--data", str(path)])
