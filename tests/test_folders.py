@@ -60,6 +60,15 @@ def test_keep_previous_replaces_only_what_was_staged(tmp_path):
     assert listed == ["model.json", "report.html"]
 
 
+def test_keep_previous_removes_a_replaced_file_this_command_did_not_write(tmp_path):
+    """A re-render without the PDF: the earlier PDF goes (file and manifest), the model stays."""
+    out = tmp_path / "out"
+    write_run(out, {"report.html": "1", "summary.pdf": "1", "model.json": "1"})
+    listed = write_run(out, {"report.html": "2"}, keep_previous=True, replaced=("report.html", "summary.pdf"))
+    assert visible(out) == {"report.html": "2", "model.json": "1"}
+    assert listed == ["model.json", "report.html"]
+
+
 def test_a_failure_before_the_commit_leaves_an_existing_folder_as_it_was(tmp_path):
     out = tmp_path / "out"
     write_run(out, {"report.html": "1"})

@@ -248,7 +248,7 @@ def run(
     from .artifact.store import ARTIFACT_FILES, save_artifact
     from .folders import OutputFolder
     from .reporting.kinds import RUN_FILES
-    from .reporting.render import write_outputs
+    from .reporting.render import missing_pdf_note, write_outputs
 
     options = _options(
         target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
@@ -262,11 +262,13 @@ def run(
         with OutputFolder(out, [*RUN_FILES, *ARTIFACT_FILES]) as folder:
             analysis = analyze(data, options, progress=progress)
             metrics = analysis.metrics()
-            write_outputs(analysis, folder.staging, metrics, progress=progress)
+            written = write_outputs(analysis, folder.staging, metrics, progress=progress)
             save_artifact(analysis, folder.staging, metrics)
             folder.commit()
     except TiktokClaimsError as exc:
         _fail(str(exc))
+    if note := missing_pdf_note(written, out):
+        typer.echo(note, err=True)
     if not quiet:
         if analysis.dataset.synthetic:
             typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
@@ -343,12 +345,14 @@ def report(
 ) -> None:
     """Re-render every report and summary from a previous run's saved results (no refit)."""
     _refuse_stdio(from_dir, "--from", "(standard input) cannot hold a run: --from names the folder a 'run' wrote.")
-    from .reporting.render import rerender
+    from .reporting.render import missing_pdf_note, rerender
 
     try:
         written = rerender(from_dir)
     except TiktokClaimsError as exc:
         _fail(str(exc))
+    if note := missing_pdf_note(written, from_dir):
+        typer.echo(note, err=True)
     for name in written:
         typer.echo(str(from_dir / name))
 
@@ -475,13 +479,7 @@ def _progress_bar(quiet: bool):
         yield None
         return
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     bar = Progress(
         TextColumn("{task.description:<8}"), BarColumn(), TaskProgressColumn(),

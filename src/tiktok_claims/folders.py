@@ -126,9 +126,12 @@ class OutputFolder:
             raise
         return self
 
-    def commit(self, *, keep_previous: bool = False) -> list[str]:
+    def commit(self, *, keep_previous: bool = False, replaced=()) -> list[str]:
         """Move every staged file into place; remove the previous run's other files unless ``keep_previous``.
 
+        ``replaced`` names the files this command renders anew: a previous file of one of
+        these names is removed even with ``keep_previous`` when this command did not write
+        it (a re-render that could not print the PDF leaves no earlier PDF behind).
         Returns the files of the folder's new manifest.
         """
         staged = sorted(p.relative_to(self.staging).as_posix() for p in self.staging.rglob("*") if p.is_file())
@@ -137,7 +140,7 @@ class OutputFolder:
             target = self.out / name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging / name, target)
-        kept = set(staged) | (previous if keep_previous else set())
+        kept = set(staged) | (previous - set(replaced) if keep_previous else set())
         for name in sorted(previous - kept):
             path = self.out / name
             if path.is_file() and not path.is_symlink():

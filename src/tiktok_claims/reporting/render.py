@@ -10,10 +10,13 @@ the ``md`` filter.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import math
 import re
+import shlex
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -44,7 +47,7 @@ from ..interpretation.wording import (
 )
 from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
-from .kinds import RUN_FILES, documents_for
+from .kinds import RUN_FILES, document_files, documents_for
 
 FIGURE_DPI = 110
 
@@ -188,12 +191,17 @@ def render_documents(metrics: dict, out: Path, figures_from: Path | None = None)
 
 
 def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
-    """The one-page summary for managers, as HTML and PDF (it shows no figures)."""
+    """The one-page summary for managers, as HTML and PDF (it shows no figures).
+
+    The PDF only where it can be printed (:func:`pdf_unavailable`); the HTML always.
+    """
     html = out / "executive_summary.html"
     html.write_text(
         _environment().get_template("executive_summary.html.j2").render(**report_context(metrics, [])),
         encoding="utf-8",
     )
+    if pdf_unavailable() is not None:
+        return {html.name: html}
     return {html.name: html, "executive_summary.pdf": html_to_pdf(html, out / "executive_summary.pdf")}
 
 
@@ -265,6 +273,40 @@ PDF_VARIANT = "pdf/ua-1"
 (from ``<html lang>``) and its title (from ``<title>``), shown as the window title."""
 
 
+PDF_EXTRA = "pip install 'tiktok-claims[pdf]'"
+PANGO_INSTALL = {
+    "darwin": "brew install pango",
+    "win32": "MSYS2's pacman -S mingw-w64-x86_64-pango, as WeasyPrint's installation guide shows",
+}
+PANGO_INSTALL_ELSEWHERE = "apt install libpango-1.0-0 libpangoft2-1.0-0, or dnf install pango"
+
+
+def pdf_unavailable() -> str | None:
+    """Why the PDF summary cannot be printed here, with the fix, in one line; ``None`` when it can.
+
+    WeasyPrint is the optional ``[pdf]`` extra; importing it loads the system's Pango
+    library, an ``OSError`` when Pango is missing (WeasyPrint's own advice, which it prints
+    to standard output then, is held back: the caller prints this line instead).
+    """
+    pango = PANGO_INSTALL.get(sys.platform, PANGO_INSTALL_ELSEWHERE)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint  # noqa: F401
+    except ImportError:
+        return f"executive_summary.pdf not written: WeasyPrint is not installed ({PDF_EXTRA}; it needs Pango: {pango})"
+    except OSError:
+        return f"executive_summary.pdf not written: WeasyPrint cannot load the system's Pango library ({pango})"
+    return None
+
+
+def missing_pdf_note(written: dict[str, Path], folder: Path) -> str | None:
+    """The one-line note for a summary written without its PDF: why, and how to add it; else ``None``."""
+    if "executive_summary.html" not in written or "executive_summary.pdf" in written:
+        return None
+    reason = pdf_unavailable() or "executive_summary.pdf not written"
+    return f"Note: {reason}; then tiktok-claims report --from {shlex.quote(str(folder))} adds it."
+
+
 def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
     """Print an HTML document to a tagged PDF with WeasyPrint (no browser, no network)."""
     from weasyprint import HTML
@@ -303,7 +345,8 @@ def rerender(directory: str | Path) -> dict[str, Path]:
     try:
         with OutputFolder(directory, RUN_FILES) as folder:
             written = render_documents(metrics, folder.staging, figures_from=directory)
-            folder.commit(keep_previous=True)
+            # A PDF of an earlier rendering does not stay beside documents it no longer matches.
+            folder.commit(keep_previous=True, replaced=document_files(documents_for(metrics["outcome_type"])))
     except (UndefinedError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A record of this layout whose content is not what its layout promises (edited, or
         # written by a development version): refuse it rather than show a traceback.
