@@ -295,3 +295,12 @@ def test_help_of_analyze_names_every_option():
     for option in tiktok_claims.AnalysisOptions.names():
         assert f"\n{option} : " in f"\n{text}", option
 
+
+def test_the_committed_api_reference_documents_every_public_name():
+    """``docs/api`` is rebuilt by ``python docs/build_api.py`` (pdoc) whenever the public API changes."""
+    page = (Path(tiktok_claims.__file__).parents[2] / "docs" / "api" / "tiktok_claims.html").read_text(encoding="utf-8")
+
+    for name in tiktok_claims.__all__:
+        assert f'id="{name}"' in page, f"docs/api lacks {name}: run python docs/build_api.py"
+    for method in ("summary", "write"):
+        assert f'href="tiktok_claims/analysis/results.html#Results.{method}"' in page
