@@ -17,7 +17,7 @@ from tiktok_claims.analysis import (
 )
 from tiktok_claims.data.load import load_dataset
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.errors import AnalysisError
+from tiktok_claims.errors import OptionsError
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,10 @@ def test_the_analysis_kind_follows_the_outcome(claim_model, small_frame):
 def test_the_spark_engine_is_refused_for_a_non_binary_outcome_before_any_work(small_frame):
     stages = []
 
-    with pytest.raises(AnalysisError, match=r"--engine spark fits binary outcomes only; 'video_view_count' calls for"):
+    with pytest.raises(OptionsError, match=r"--engine spark fits binary outcomes only; 'video_view_count' calls for") as refused:
         analyze(small_frame, target=config.VIEWS, engine="spark", progress=stages.append)
+
+    assert refused.value.option == "engine" and isinstance(refused.value, ValueError)
 
     assert stages == ["Loading and validating the data", "Choosing the modeling approach"]
 

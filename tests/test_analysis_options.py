@@ -92,9 +92,15 @@ def test_whole_numbers_are_ints_never_bools_floats_or_text(name, wrong):
         AnalysisOptions(**{name: wrong})
 
 
-def test_the_threshold_rule_must_be_a_threshold_rule():
-    with pytest.raises(OptionsError, match=r"^threshold_rule must be a ThresholdRule; got str\.$"):
-        AnalysisOptions(threshold_rule="f1")
+def test_the_threshold_rule_must_be_a_threshold_rule_and_the_message_shows_how_to_make_one():
+    with pytest.raises(OptionsError) as refused:
+        AnalysisOptions(threshold_rule="recall")
+    assert str(refused.value) == (
+        "threshold_rule must be a ThresholdRule; got str. "
+        "Make one: ThresholdRule('recall') (from tiktok_claims import ThresholdRule)."
+    )
+    with pytest.raises(OptionsError, match=r"got float\. Make one: ThresholdRule\('f1'\)"):
+        AnalysisOptions(threshold_rule=0.5)
 
     assert AnalysisOptions(threshold_rule=ThresholdRule("recall", 0.9)).threshold_rule.target_recall == 0.9
 
@@ -104,6 +110,34 @@ def test_spark_tmp_applies_only_to_the_spark_engine():
         AnalysisOptions(spark_tmp="/tmp")
 
     assert AnalysisOptions(engine="spark", spark_tmp="/tmp").spark_tmp == "/tmp"
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "expected"),
+    [
+        ("calibrate", "yes", "calibrate must be True or False; got 'yes'."),
+        ("calibrate", 1, "calibrate must be True or False; got 1."),
+        ("target", 3, "target must be text (a str); got int 3."),
+        ("spark_master", None, "spark_master must be text (a str); got NoneType None."),
+        ("command", ["run"], "command must be text (a str); got list ['run']."),
+    ],
+)
+def test_flags_and_texts_have_their_types(name, wrong, expected):
+    with pytest.raises(OptionsError) as refused:
+        AnalysisOptions(**{name: wrong})
+
+    assert str(refused.value) == expected and refused.value.option == name
+
+
+@pytest.mark.parametrize("name", ["target_recall", "cost_fn", "cost_fp"])
+def test_threshold_rule_numbers_are_numbers(name):
+    with pytest.raises(OptionsError, match=f"^{name} must be a number; got str '1'\\.$"):
+        ThresholdRule("cost", **{name: "1"})
+    assert getattr(ThresholdRule("recall", **{name: 1}), name) == 1
+
+
+def test_the_choices_are_the_configured_literals():
+    assert ENGINES == config.ENGINES == ("local", "spark")
 
 
 def test_options_are_frozen():

@@ -22,7 +22,7 @@ from tiktok_claims.approach import (
     choose_approach,
     poisson_dispersion,
 )
-from tiktok_claims.errors import AnalysisError
+from tiktok_claims.errors import OptionsError
 
 
 def counts(values) -> pd.DataFrame:
@@ -172,7 +172,7 @@ def test_every_kind_and_family_has_a_label():
 
 @pytest.mark.parametrize("target", [config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT, "video_mood"])
 def test_identifiers_text_and_unknown_columns_are_not_outcomes(real_dataset, target):
-    with pytest.raises(AnalysisError) as refused:
+    with pytest.raises(OptionsError) as refused:
         choose_approach(real_dataset.frame, target)
 
     message = str(refused.value)

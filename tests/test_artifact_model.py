@@ -1,10 +1,12 @@
 """A model read back from its artifact (``artifact/model.py``): its scores against a
-hand-computed logistic function, and the row rules it applies before scoring, each
-reason written out here from the documented rule."""
+hand-computed logistic function, the row rules it applies before scoring, each
+reason written out here from the documented rule, and its labels (``predict``) against
+the ``predicted_label`` that ``score`` writes."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -12,7 +14,9 @@ from tiktok_claims import config
 from tiktok_claims.artifact.model import REPORTED_BAD_ROWS
 from tiktok_claims.artifact.store import load_model
 from tiktok_claims.data.rules import EMPTY_ROW, check_rows
+from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.errors import DataError
+from tiktok_claims.scoring.local import score_file
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +104,51 @@ def test_the_models_predictors_are_checked_missing_columns_first_then_problems(a
         EMPTY_ROW,
     ]
     assert checked.values[config.VIEWS][0] == 1000.0 and checked.values[config.BAN][4] == 1
+
+
+# ---------------------------------------------------------------- labels
+
+
+@pytest.fixture(scope="module")
+def backlog(claim_model, tmp_path_factory):
+    """200 made-up backlog rows (every input valid), as a frame and as the CSV that ``score`` reads."""
+    frame = make_synthetic(200, seed=4).dropna().reset_index(drop=True)
+    path = tmp_path_factory.mktemp("backlog") / "backlog.csv"
+    frame.to_csv(path, index=False)
+    return frame, path
+
+
+def test_predict_gives_the_label_score_writes_for_each_row(claim_model, backlog, tmp_path):
+    frame, path = backlog
+    model = load_model(claim_model.written["model.json"])
+
+    result = score_file(claim_model.written["model.json"], path, tmp_path / "scored.csv")
+
+    scored = pd.read_csv(tmp_path / "scored.csv", keep_default_na=False)
+    assert result.rows_scored == len(frame) == len(scored)
+    labels = model.predict(frame)
+    assert labels.dtype == object and labels.shape == (len(frame),)
+    assert labels.tolist() == scored["predicted_label"].tolist()
+    assert set(labels) == {model.positive_class, model.negative_class}
+
+
+def test_predict_labels_a_score_at_the_threshold_positive(claim_model, backlog):
+    frame, _ = backlog
+    model = load_model(claim_model.written["model.json"])
+    scores = model.predict_proba(frame)
+    model.threshold = float(np.sort(scores)[len(scores) // 2])  # a threshold equal to a row's score
+
+    labels = model.predict(frame)
+
+    expected = np.where(scores >= model.threshold, model.positive_class, model.negative_class)
+    assert labels.tolist() == expected.tolist()
+    at_threshold = scores == model.threshold
+    assert at_threshold.any() and set(labels[at_threshold]) == {model.positive_class}
+
+
+def test_predict_refuses_what_predict_proba_refuses(claim_model, backlog):
+    frame, _ = backlog
+    model = load_model(claim_model.written["model.json"])
+
+    with pytest.raises(DataError, match=config.VIEWS):
+        model.predict(frame.drop(columns=[config.VIEWS]))

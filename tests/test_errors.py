@@ -23,12 +23,20 @@ def test_the_domain_errors_and_their_builtin_kinds():
     assert issubclass(errors.TiktokClaimsError, Exception) and not issubclass(errors.TiktokClaimsError, ValueError)
 
 
+def test_an_options_error_names_its_option_and_is_caught_as_a_value_error():
+    with pytest.raises(ValueError) as caught:
+        raise errors.OptionsError("balance must be one of ...; got 'x'.", "balance")
+
+    assert caught.value.option == "balance" and str(caught.value) == "balance must be one of ...; got 'x'."
+    assert errors.OptionsError("no option named").option is None
+
+
 @pytest.mark.parametrize("kind", DOMAIN_ERRORS, ids=lambda kind: kind.__name__)
 def test_the_command_line_prints_any_domain_error_and_exits_1(kind, monkeypatch, tmp_path):
     def fail(path):
         raise kind(f"{path}: what went wrong, and what to do")
 
-    monkeypatch.setattr(tiktok_claims.data.checking, "check_file", fail)
+    monkeypatch.setattr(tiktok_claims.data.checking, "check_file", fail)  # what validate reads the file with
     path = tmp_path / "claims.csv"
 
     result = CliRunner().invoke(app, ["validate", "--data", str(path)])

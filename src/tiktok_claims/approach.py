@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .errors import AnalysisError
+from .errors import OptionsError
 
 OVERDISPERSION = 1.5
 LOG_SKEW = 1.0
@@ -109,14 +109,18 @@ class Approach:
 def choose_approach(frame: pd.DataFrame, target: str) -> Approach:
     """Decide the model family for ``target`` from the values it takes.
 
+    A ``target`` that is not one of :data:`tiktok_claims.config.OUTCOMES` (an identifier,
+    the transcript, an unknown name) is a bad argument: :class:`~tiktok_claims.errors.OptionsError`.
+
     Examples
     --------
     >>> choose_approach(frame, "verified_status").label  # doctest: +SKIP
     'binomial logistic regression'
     """
-    if target not in frame.columns or target in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT):
-        candidates = [c for c in config.COLUMNS if c not in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT)]
-        raise AnalysisError(f"--target {target!r} cannot be an outcome; expected one of {', '.join(candidates)}.")
+    if target not in config.OUTCOMES or target not in frame.columns:
+        raise OptionsError(
+            f"--target {target!r} cannot be an outcome; expected one of {', '.join(config.OUTCOMES)}.", "target"
+        )
     values = frame[target]
     if target in config.CATEGORIES:
         levels = [level for level in config.CATEGORIES[target] if level in set(values)]

@@ -245,10 +245,8 @@ def run(
     _refuse_stdin_data(data, "run")
     _refuse_stdio(out, "--out", "(standard output) cannot take a run: it writes a folder of files; name a directory.")
     from .analysis import analyze
-    from .artifact.store import ARTIFACT_FILES, save_artifact
-    from .folders import OutputFolder
-    from .reporting.kinds import RUN_FILES
-    from .reporting.render import missing_pdf_note, write_outputs
+    from .outputs import run_folder, write_into
+    from .reporting.render import missing_pdf_note
 
     options = _options(
         target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
@@ -259,12 +257,10 @@ def run(
     progress = None if quiet else _progress_printer()
     try:
         # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
-        with OutputFolder(out, [*RUN_FILES, *ARTIFACT_FILES]) as folder:
+        with run_folder(out) as folder:
             analysis = analyze(data, options, progress=progress)
             metrics = analysis.metrics()
-            written = write_outputs(analysis, folder.staging, metrics, progress=progress)
-            save_artifact(analysis, folder.staging, metrics)
-            folder.commit()
+            written = write_into(folder, analysis, metrics, progress=progress)
     except TiktokClaimsError as exc:
         _fail(str(exc))
     if note := missing_pdf_note(written, out):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 ID_COLUMN = "#"
 CLAIM = "claim_status"
 VIDEO_ID = "video_id"
@@ -44,14 +46,31 @@ COLUMN_ALIASES: dict[str, str] = {"id": ID_COLUMN}
 DEFAULT_TARGET = VERIFIED
 DEFAULT_SEED = 42
 TEST_SIZE = 0.25
-BALANCE_OPTIONS: tuple[str, ...] = ("class-weights", "upsample", "smote", "none")
+
+# The options with a fixed set of values, each a Literal type (exported by the package for
+# type checkers) and the tuple of its values (for validation and the command line's help).
+Outcome = Literal[
+    "claim_status", "video_duration_sec", "verified_status", "author_ban_status",
+    "video_view_count", "video_like_count", "video_share_count", "video_download_count", "video_comment_count",
+]
+"""A column that can be the outcome of an analysis: any column but the identifiers and the transcript."""
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+Balance = Literal["class-weights", "upsample", "smote", "none"]
+"""How a binary classifier handles class imbalance (resampling the training part only)."""
+BALANCE_OPTIONS: tuple[str, ...] = get_args(Balance)
 DEFAULT_BALANCE = "class-weights"
-THRESHOLD_RULES: tuple[str, ...] = ("f1", "recall", "cost")
+ThresholdRuleName = Literal["f1", "recall", "cost"]
+"""How the decision threshold is chosen on training scores: best F1, a target recall, or least cost."""
+THRESHOLD_RULES: tuple[str, ...] = get_args(ThresholdRuleName)
 DEFAULT_THRESHOLD_RULE = "f1"
 DEFAULT_TARGET_RECALL = 0.8
-# How the continuous predictors enter the model: as they are, or the engagement counts as
-# log(1 + count) (the remedy for log-odds that bend with a heavy-tailed count).
-TRANSFORMS: tuple[str, ...] = ("none", "log1p")
+Transform = Literal["none", "log1p"]
+"""How the continuous predictors enter the model: as they are, or the engagement counts as
+log(1 + count) (the remedy for log-odds that bend with a heavy-tailed count)."""
+TRANSFORMS: tuple[str, ...] = get_args(Transform)
+Engine = Literal["local", "spark"]
+"""Where the binary model is fitted: in-process only, or also on Apache Spark."""
+ENGINES: tuple[str, ...] = get_args(Engine)
 CV_FOLDS = 5
 CV_REPEATS = 1
 BOOTSTRAP_RESAMPLES = 1000

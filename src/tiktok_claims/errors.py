@@ -16,7 +16,19 @@ class ModelFileError(TiktokClaimsError, ValueError):
 
 
 class OptionsError(TiktokClaimsError, ValueError):
-    """An option of the analysis is outside its allowed values; ``option`` names it."""
+    """An argument or option of the analysis is outside its allowed values.
+
+    A ``ValueError``, as scikit-learn's parameter errors are: ``except ValueError``
+    catches every bad argument of :func:`tiktok_claims.analyze`.
+
+    Parameters
+    ----------
+    message : str
+        What was expected, what was received and how to fix it.
+    option : str, optional
+        The name of the option (``"balance"``, ``"target"``, ...), which the command
+        line turns into the flag it names (``--balance``).
+    """
 
     def __init__(self, message: str, option: str | None = None):
         super().__init__(message)

@@ -35,7 +35,6 @@ from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
 from .options import AnalysisOptions
 from .records import (
-    ReadsOptions,
     cv_record,
     eda_record,
     features_record,
@@ -44,6 +43,7 @@ from .records import (
     library_versions,
     records,
 )
+from .results import Results, Wrapped, p_text, prose, text_table
 
 # Libraries the parallel stages use: imported before the workers start (forked workers inherit
 # them) and by each worker as it starts (spawned workers have them before their first job).
@@ -51,9 +51,66 @@ WORKER_MODULES = ("statsmodels.api", "imblearn.pipeline", "sklearn.ensemble", "s
 ALPHA = 0.05
 
 
-@dataclass(frozen=True)
-class Analysis(ReadsOptions):
-    """Everything ``run`` computed; reports and the notebook only read from it."""
+@dataclass(frozen=True, repr=False)
+class Analysis(Results):
+    """The results of a binary outcome's analysis: everything ``run`` computed.
+
+    Made by :func:`tiktok_claims.analyze`; reports and the notebook only read from it.
+    :meth:`summary` gives the results as text, :meth:`write` every file of ``run``,
+    :meth:`metrics` every number as a JSON-ready record.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        The rows read, used and set aside, with their provenance.
+    options : AnalysisOptions
+        Every choice the analysis made.
+    approach : Approach
+        The outcome's kind and model family, and why.
+    eda : EdaResult
+        The exploratory summaries (tidy tables).
+    features : FeatureSpec
+        The predictors kept and dropped, and why.
+    split : Split
+        The training and test rows (stratified on the outcome).
+    classifier : Classifier
+        The prediction pipeline, fitted on the training part only.
+    inference : Inference
+        The inference model, fitted on every used row (statsmodels results or Firth).
+    coefficients : DataFrame
+        One row per term: ``coef, se, z, p_value, ci_low, ci_high`` per readable unit
+        (``unit``), odds ratios and their intervals, per-SD coefficients, stability.
+    findings : list of dict
+        The key findings, with their numbers.
+    evaluation : Evaluation
+        The classifier on the untouched test part: metrics, confusion matrix, curves.
+    threshold : ThresholdChoice
+        The decision threshold, chosen on training scores, and its rule.
+    assumptions : LogisticChecks
+        The assumption checklist of the inference model.
+    test_intervals : DataFrame
+        Bootstrap confidence intervals of the test metrics.
+    calibration_curve : DataFrame
+        Observed against predicted rates per bin on the test part.
+    calibration_summary : dict
+        Calibration in numbers (mean predicted, calibration slope, ...).
+    cross_validation : CrossValidation or None
+        Cross-validated strategies, baselines and the reference model.
+    leakage : LeakageAudit or None
+        The course recipe's inflated metrics beside the honest ones.
+    separating_rule : dict or None
+        The single-characteristic rule behind a separation, if any.
+    test_scores : Series
+        The classifier's score of each test row.
+    spark : object
+        The Spark fit (``engine="spark"``), or None.
+    created : str
+        When the analysis finished (ISO 8601, UTC).
+    versions : dict
+        The versions of Python and of the numeric libraries.
+    timings : dict
+        Wall seconds of each stage.
+    """
 
     dataset: Dataset
     options: AnalysisOptions
@@ -83,13 +140,80 @@ class Analysis(ReadsOptions):
 
     @property
     def balance(self) -> str:
+        """How the classifier handled class imbalance (``options.balance``)."""
         return self.options.balance
+
+    @property
+    def key_metric(self) -> tuple[str, float]:
+        """The test part's ROC AUC, ``("roc_auc", value)``."""
+        return "roc_auc", self.evaluation.metrics["roc_auc"]
+
+    def _effect(self) -> tuple[str, str]:
+        return "odds_ratio", "odds ratio"
+
+    def _model_facts(self) -> list[tuple[str, str]]:
+        result, classifier = self.inference.result, self.classifier
+        output = output_record(self.options, self.evaluation.metrics["base_rate"], self.calibration_summary)["name"]
+        facts = [
+            ("Estimator", self.inference.estimator),
+            (
+                "Fit (every used row)",
+                f"{self.inference.rows:,} rows, log-likelihood {result.llf:.3f}, McFadden pseudo-R² "
+                f"{result.prsquared:.4f}, LLR p {p_text(result.llr_pvalue)}",
+            ),
+            (
+                "Classifier",
+                f"training part only, balance {self.balance}, output: {output}"
+                + (", Platt-calibrated" if classifier.calibration is not None else "")
+                + (", Firth-penalized" if classifier.penalized else ""),
+            ),
+        ]
+        if self.features.log1p:
+            facts.append(("Transform", f"log(1 + x) of {', '.join(self.features.log1p)}"))
+        if self.inference.separation.kind != "none":
+            facts.append(("Separation", self.inference.separation.kind))
+        return facts
+
+    def _test_sections(self) -> list[list[str | Wrapped]]:
+        metrics, intervals = self.evaluation.metrics, self.test_intervals
+        resamples = int(intervals["resamples"].min()) if len(intervals) else 0
+        table = text_table(
+            ["", "estimate", "[0.025", "0.975]"],
+            [
+                [row["metric"], f"{row['estimate']:.4f}", f"{row['ci_low']:.4f}", f"{row['ci_high']:.4f}"]
+                for row in intervals.to_dict(orient="records")
+            ],
+        )
+        threshold = self.threshold
+        return [
+            [
+                *prose(
+                    f"Test metrics: the classifier on the untouched test part, {metrics['n']:,} rows "
+                    f"({metrics['n_positive']:,} {self.approach.positive_class!r}); 95% bootstrap intervals "
+                    f"({resamples:,} resamples)."
+                ),
+                *table,
+            ],
+            [
+                *prose(
+                    f"Threshold: {threshold.threshold:.4f}, rule {threshold.rule!r}: {threshold.description}; "
+                    "chosen on the training part's scores, never the test part's."
+                ),
+                *prose(
+                    f"At it, on the test part: {metrics['predicted_positive']:,} of {metrics['n']:,} rows flagged, "
+                    f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}, F1 {metrics['f1']:.3f}."
+                ),
+            ],
+        ]
 
     def metrics(self) -> dict:
         """The machine-readable record of every number a report shows (``metrics.json``).
 
-        Non-finite numbers (e.g. the threshold of a baseline that never flags) become
-        ``None`` so the record is strict JSON.
+        Returns
+        -------
+        dict
+            Plain JSON values only: non-finite numbers (e.g. the threshold of a baseline
+            that never flags) become ``None`` so the record is strict JSON.
         """
         record = json_safe({
             **header_record(self),

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from ..approach import Approach, OutcomeKind
+from ..approach import Approach, Family, OutcomeKind
 from ..data.load import Dataset
 from ..diagnostics.check import Check
 from ..diagnostics.families import check_family
@@ -22,7 +22,6 @@ from ..model.split import Split, split
 from ..timing import StageClock
 from .options import AnalysisOptions
 from .records import (
-    ReadsOptions,
     eda_record,
     features_record,
     header_record,
@@ -30,15 +29,58 @@ from .records import (
     library_versions,
     records,
 )
+from .results import Results, Wrapped, coefficient_table, number_text, prose, text_table
+
+KEY_METRICS = {OutcomeKind.ORDINAL: "accuracy", OutcomeKind.COUNT: "d2_poisson_deviance", OutcomeKind.CONTINUOUS: "r2"}
+"""The headline test metric of each kind (what ``repr`` shows)."""
 
 
-@dataclass(frozen=True)
-class FamilyAnalysis(ReadsOptions):
-    """What ``run`` computed for a non-binary outcome (ordinal, count or continuous).
+@dataclass(frozen=True, repr=False)
+class FamilyAnalysis(Results):
+    """The results of a non-binary outcome's analysis (ordinal, count or continuous).
 
     The same stages as :class:`~tiktok_claims.analysis.binary.Analysis` where they apply
     (data, EDA, features with the target's own leakage guard, split, fit, assumptions,
     interpretation, test evaluation); reports render from :meth:`metrics` alone.
+    :meth:`summary` gives the results as text, :meth:`write` every file of ``run``.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        The rows read, used and set aside, with their provenance.
+    options : AnalysisOptions
+        Every choice the analysis made.
+    approach : Approach
+        The outcome's kind and model family, and why.
+    eda : EdaResult
+        The exploratory summaries (tidy tables).
+    features : FeatureSpec
+        The predictors kept and dropped, and why.
+    split : Split
+        The training and test rows.
+    model : FamilyFit
+        The fit on every used row: what the coefficients, findings and checks describe.
+    test_model : FamilyFit
+        The fit on the training part alone: what the untouched test part evaluates.
+    coefficients : DataFrame
+        One row per term: ``coef, se, z, p_value, ci_low, ci_high`` per readable unit
+        (``unit``) and the family's effect (``effect``, ``effect_ci_low``, ``effect_ci_high``).
+    evaluation : FamilyEvaluation
+        The test metrics beside their no-predictor baselines, and the test table.
+    findings : list of dict
+        The key findings, with their numbers.
+    assumptions : list of Check
+        The family's assumption checklist.
+    cut_coefficients : DataFrame
+        Ordinal outcomes: each cut's own coefficients (empty otherwise).
+    proportional_odds_holds : bool or None
+        Ordinal outcomes: whether the proportional-odds check passed (None otherwise).
+    created : str
+        When the analysis finished (ISO 8601, UTC).
+    versions : dict
+        The versions of Python and of the numeric libraries.
+    timings : dict
+        Wall seconds of each stage.
     """
 
     dataset: Dataset
@@ -61,8 +103,62 @@ class FamilyAnalysis(ReadsOptions):
     versions: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def key_metric(self) -> tuple[str, float]:
+        """The headline test metric: accuracy (ordinal), the share of deviance explained (count) or R² (continuous)."""
+        name = KEY_METRICS.get(self.approach.kind, next(iter(self.evaluation.test)))
+        return name, self.evaluation.test[name]
+
+    @property
+    def _statistic(self) -> str:
+        return "t" if self.approach.family in (Family.OLS, Family.LOG_OLS) else "z"
+
+    def _effect(self) -> tuple[str, str]:
+        return "effect", EFFECT_NAMES[self.approach.family]
+
+    def _model_facts(self) -> list[tuple[str, str]]:
+        model = self.model
+        facts = [
+            ("Estimator", model.estimator + ("" if model.converged else " (did NOT converge)")),
+            (
+                "Fit (every used row)",
+                ", ".join(f"{name.replace('_', ' ')} {number_text(value)}" for name, value in model.fit_statistics.items()),
+            ),
+        ]
+        facts += [(name, number_text(value)) for name, value in model.extra_parameters.items()]
+        if self.features.log1p:
+            facts.append(("Transform", f"log(1 + x) of {', '.join(self.features.log1p)}"))
+        if self.proportional_odds_holds is not None:
+            facts.append(("Proportional odds", "holds" if self.proportional_odds_holds else "does NOT hold (see the cuts)"))
+        return facts
+
+    def _test_sections(self) -> list[list[str | Wrapped]]:
+        test = self.evaluation.test
+        lines = [
+            *prose(
+                f"Test metrics: the model fitted on the training part, on the untouched test part "
+                f"({len(self.split.test):,} rows), each beside its no-predictor baseline."
+            ),
+            *text_table(["", "value"], [[name, number_text(value)] for name, value in test.items()]),
+        ]
+        if self.evaluation.majority_level is not None:
+            lines += prose(f"Majority level (the baseline's guess): {self.evaluation.majority_level!r}.")
+        sections = [lines]
+        if len(self.cut_coefficients):
+            cuts = prose("Each step's own logit of reaching at least a level (what to read where proportional odds fail):")
+            for cut, rows in self.cut_coefficients.groupby("cut", sort=False):
+                cuts += ["", f"At least {cut!r}:", *coefficient_table(rows, "effect", "odds ratio")]
+            sections.append(cuts)
+        return sections
+
     def metrics(self) -> dict:
-        """The machine-readable record of every number a report shows (``metrics.json``)."""
+        """The machine-readable record of every number a report shows (``metrics.json``).
+
+        Returns
+        -------
+        dict
+            Plain JSON values only (non-finite numbers as ``None``).
+        """
         model = self.model
         record = json_safe({
             **header_record(self),

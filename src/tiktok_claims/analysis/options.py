@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Literal
 
 from .. import config
+from ..config import ENGINES, Balance, Engine, Outcome, Transform
 from ..errors import OptionsError
 from ..evaluation.metrics import ThresholdRule
 
-Balance = Literal["class-weights", "upsample", "smote", "none"]
-Transform = Literal["none", "log1p"]
-Engine = Literal["local", "spark"]
-ENGINES: tuple[str, ...] = ("local", "spark")
+__all__ = ["ENGINES", "AnalysisOptions", "Balance", "Engine", "Outcome", "Transform"]
 CV_FOLDS_RANGE = (2, 20)
 CV_REPEATS_RANGE = (1, 20)
 BOOTSTRAP_RANGE = (100, 100_000)
@@ -26,13 +23,16 @@ class AnalysisOptions:
     Parameters
     ----------
     target : str
-        The outcome column; its values decide the model family.
+        The outcome column (one of :data:`~tiktok_claims.Outcome`); its values decide the
+        model family. A column that cannot be an outcome is refused by :func:`tiktok_claims.analyze`
+        once the data are read.
     seed : int
         Seed of the split, resampling, cross-validation folds, bootstrap and synthetic data.
     balance : {"class-weights", "upsample", "smote", "none"}
         How a binary classifier handles class imbalance (resampling the training part only).
     threshold_rule : ThresholdRule
-        How the decision threshold is chosen on training scores.
+        How the decision threshold is chosen on training scores, e.g.
+        ``ThresholdRule("recall", target_recall=0.9)``.
     cv_folds, cv_repeats : int
         Stratified cross-validation on the training part (2-20 folds, 1-20 repeats).
     bootstrap : int
@@ -62,7 +62,7 @@ class AnalysisOptions:
     tiktok_claims.errors.OptionsError: balance must be one of 'class-weights', 'upsample', 'smote', 'none'; got 'oversample'.
     """
 
-    target: str = config.DEFAULT_TARGET
+    target: Outcome = config.DEFAULT_TARGET
     seed: int = config.DEFAULT_SEED
     balance: Balance = config.DEFAULT_BALANCE
     threshold_rule: ThresholdRule = field(default_factory=ThresholdRule)
@@ -79,6 +79,7 @@ class AnalysisOptions:
     command: str = ""
 
     def __post_init__(self) -> None:
+        _text("target", self.target)
         _choice("balance", self.balance, config.BALANCE_OPTIONS)
         _choice("transform", self.transform, config.TRANSFORMS)
         _choice("engine", self.engine, ENGINES)
@@ -91,13 +92,28 @@ class AnalysisOptions:
             _whole("workers", self.workers, (1, None))
         if not isinstance(self.threshold_rule, ThresholdRule):
             raise OptionsError(
-                f"threshold_rule must be a ThresholdRule; got {type(self.threshold_rule).__name__}.", "threshold_rule"
+                f"threshold_rule must be a ThresholdRule; got {type(self.threshold_rule).__name__}. "
+                f"Make one: ThresholdRule({_example_rule(self.threshold_rule)!r}) (from tiktok_claims import ThresholdRule).",
+                "threshold_rule",
             )
+        if not isinstance(self.calibrate, bool):
+            raise OptionsError(f"calibrate must be True or False; got {self.calibrate!r}.", "calibrate")
+        _text("spark_master", self.spark_master)
+        _text("command", self.command)
+        if self.spark_tmp is not None:
+            _text("spark_tmp", self.spark_tmp)
         if self.spark_tmp is not None and self.engine != "spark":
             raise OptionsError("spark_tmp applies only with --engine spark (engine='spark').", "spark_tmp")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
+        """The names of the options, in order.
+
+        Returns
+        -------
+        tuple of str
+            Every field's name, as :func:`tiktok_claims.analyze` takes it as a keyword.
+        """
         return tuple(f.name for f in fields(cls))
 
 
@@ -111,3 +127,13 @@ def _whole(name: str, value, bounds: tuple[int, int | None]) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         within = f"at least {low}" if high is None else f"from {low} to {high:,}"
         raise OptionsError(f"{name} must be a whole number {within}; got {value!r}.", name)
+
+
+def _text(name: str, value) -> None:
+    if not isinstance(value, str):
+        raise OptionsError(f"{name} must be text (a str); got {type(value).__name__} {value!r}.", name)
+
+
+def _example_rule(value) -> str:
+    """The rule a user most likely meant by ``value``: itself when it names a rule."""
+    return value if value in config.THRESHOLD_RULES else config.DEFAULT_THRESHOLD_RULE

@@ -2,8 +2,8 @@
 
 The rules each input row must follow are those of :mod:`tiktok_claims.data.rules`
 (:func:`~tiktok_claims.data.rules.check_rows`); :meth:`LoadedModel.probabilities` is the one
-implementation of the model's arithmetic, used by :meth:`LoadedModel.predict_proba` and by
-both scoring engines.
+implementation of the model's arithmetic, used by :meth:`LoadedModel.predict_proba` (and
+:meth:`LoadedModel.predict`, its labels by the threshold) and by both scoring engines.
 """
 
 from __future__ import annotations
@@ -82,6 +82,16 @@ class LoadedModel:
         ``transform`` is ``log1p``, standardize, dummy-code, then intercept plus the
         coefficients times the encoded values. Meaningful for rows without problems, and
         not finite where an (edited) coefficient makes the arithmetic overflow.
+
+        Parameters
+        ----------
+        values : dict of str to ndarray
+            The checked values of each predictor: numbers, or a category's level index.
+
+        Returns
+        -------
+        ndarray of float64
+            One log-odds per row.
         """
         n = len(next(iter(values.values())))
         logits = np.full(n, self._intercept)
@@ -99,12 +109,34 @@ class LoadedModel:
 
     @staticmethod
     def logistic(logits: np.ndarray) -> np.ndarray:
-        """1 / (1 + exp(-z)); exp(-z) overflows to inf for z < -709, giving probability 0."""
+        """1 / (1 + exp(-z)); exp(-z) overflows to inf for z < -709, giving probability 0.
+
+        Parameters
+        ----------
+        logits : ndarray
+            Log-odds z.
+
+        Returns
+        -------
+        ndarray of float64
+            The probabilities, in [0, 1].
+        """
         with np.errstate(over="ignore", invalid="ignore"):
             return 1.0 / (1.0 + np.exp(-logits))
 
     def probabilities(self, values: dict[str, np.ndarray]) -> np.ndarray:
-        """Scores from checked values: the logistic function of :meth:`linear_predictor`."""
+        """Scores from checked values: the logistic function of :meth:`linear_predictor`.
+
+        Parameters
+        ----------
+        values : dict of str to ndarray
+            The checked values of each predictor, as :meth:`linear_predictor` reads them.
+
+        Returns
+        -------
+        ndarray of float64
+            One score per row.
+        """
         return self.logistic(self.linear_predictor(values))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -155,6 +187,39 @@ class LoadedModel:
                 "its coefficients overflow on these values. Re-create the model with 'run'."
             )
         return self.logistic(logits)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """The predicted class of each row of ``frame``, by the model's threshold.
+
+        A row whose score (:meth:`predict_proba`) is at or above :attr:`threshold` is
+        predicted ``positive_class``, any other ``negative_class``: the ``predicted_label``
+        that ``score`` writes for the same row.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            At least the predictor columns (extra columns are ignored), as numbers
+            or text.
+
+        Returns
+        -------
+        ndarray of str (object dtype)
+            One label per row, in row order.
+
+        Raises
+        ------
+        DataError
+            As :meth:`predict_proba`: a predictor column is absent, or a value breaks
+            its rule.
+
+        Examples
+        --------
+        >>> model = load_model("out/model.json")  # doctest: +SKIP
+        >>> model.predict(frame)  # doctest: +SKIP
+        array(['not verified', 'verified', ...], dtype=object)
+        """
+        positive = self.predict_proba(frame) >= self.threshold
+        return np.where(positive, self.positive_class, self.negative_class).astype(object)
 
 
 def _names(values) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.calibration import calibration_curve
 from threadpoolctl import threadpool_limits
 
 from .. import config
+from ..config import ThresholdRuleName
 from ..errors import OptionsError
 
 
@@ -84,9 +86,33 @@ BOOTSTRAP_STREAM = 7
 
 @dataclass(frozen=True)
 class ThresholdRule:
-    """How to choose the decision threshold on training scores (see :func:`choose_threshold`)."""
+    """How to choose the decision threshold on training scores (see :func:`choose_threshold`).
 
-    rule: str = config.DEFAULT_THRESHOLD_RULE
+    Parameters
+    ----------
+    rule : {"f1", "recall", "cost"}
+        ``"f1"`` maximizes F1 of the positive class; ``"recall"`` takes the highest
+        threshold whose recall reaches ``target_recall``; ``"cost"`` minimizes
+        ``cost_fn * FN + cost_fp * FP``.
+    target_recall : float
+        The recall to reach with ``rule="recall"``, in (0, 1].
+    cost_fn : float
+        The cost of a missed positive (``rule="cost"``), zero or more.
+    cost_fp : float
+        The cost of a false alarm (``rule="cost"``), zero or more.
+
+    Raises
+    ------
+    OptionsError
+        If ``rule`` is none of the three, or a number is outside its range.
+
+    Examples
+    --------
+    >>> ThresholdRule("recall", target_recall=0.9).rule
+    'recall'
+    """
+
+    rule: ThresholdRuleName = config.DEFAULT_THRESHOLD_RULE
     target_recall: float = config.DEFAULT_TARGET_RECALL
     cost_fn: float = 1.0
     cost_fp: float = 1.0
@@ -96,6 +122,10 @@ class ThresholdRule:
             raise OptionsError(
                 f"threshold rule must be one of {', '.join(THRESHOLD_RULES)}; got {self.rule!r}.", "threshold_rule"
             )
+        for name in ("target_recall", "cost_fn", "cost_fp"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise OptionsError(f"{name} must be a number; got {type(value).__name__} {value!r}.", name)
         if not 0 < self.target_recall <= 1:
             raise OptionsError(f"target recall must lie in (0, 1]; got {self.target_recall!r}.", "target_recall")
         for name in ("cost_fn", "cost_fp"):
@@ -103,6 +133,20 @@ class ThresholdRule:
                 raise OptionsError(f"{name} must be zero or more; got {getattr(self, name)!r}.", name)
 
     def choose(self, y_true, y_score) -> "ThresholdChoice":
+        """The threshold this rule chooses on (training) scores.
+
+        Parameters
+        ----------
+        y_true : array-like of 0/1
+            The outcome, 1 for the positive class.
+        y_score : array-like of float
+            The scores of the same rows.
+
+        Returns
+        -------
+        ThresholdChoice
+            The threshold, the rule and a description of the choice.
+        """
         return choose_threshold(
             y_true, y_score, rule=self.rule, target_recall=self.target_recall, cost_fn=self.cost_fn, cost_fp=self.cost_fp
         )

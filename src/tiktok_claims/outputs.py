@@ -1,0 +1,45 @@
+"""The files of a run, written as a whole: the one way both ``run`` and :meth:`Analysis.write
+<tiktok_claims.analysis.results.Results.write>` write them.
+
+A run's folder (:func:`run_folder`) is checked and locked before the work; the documents
+(:func:`tiktok_claims.reporting.render.write_outputs`) and the model
+(:func:`tiktok_claims.artifact.store.save_artifact`) are written into its private staging
+folder and moved into place together (:class:`tiktok_claims.folders.OutputFolder`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .artifact.store import ARTIFACT_FILES, save_artifact
+from .folders import OutputFolder
+from .reporting.kinds import RUN_FILES
+from .reporting.render import write_outputs
+from .timing import Progress
+
+RUN_OUTPUTS: tuple[str, ...] = (*RUN_FILES, *ARTIFACT_FILES)
+"""Every file a run may write at the top of its folder (besides the figures)."""
+
+
+def run_folder(out: str | Path) -> OutputFolder:
+    """The output folder of a run, to enter (check and lock) before the work starts."""
+    return OutputFolder(out, RUN_OUTPUTS)
+
+
+def write_into(folder: OutputFolder, analysis, metrics: dict | None = None, progress: Progress | None = None) -> dict[str, Path]:
+    """Write a finished analysis's documents and model into an entered ``folder`` and commit them.
+
+    ``metrics`` is ``analysis.metrics()`` when the caller has it already (the renderer adds
+    the figures and its timings to it). Returns every file of the folder's new manifest, by
+    its path relative to the folder.
+    """
+    metrics = analysis.metrics() if metrics is None else metrics
+    write_outputs(analysis, folder.staging, metrics, progress=progress)
+    save_artifact(analysis, folder.staging, metrics)
+    return {name: folder.out / name for name in folder.commit()}
+
+
+def write_run(analysis, out: str | Path, *, progress: Progress | None = None) -> dict[str, Path]:
+    """Write every file of ``run`` for a finished analysis into ``out``, as a whole (see :func:`write_into`)."""
+    with run_folder(out) as folder:
+        return write_into(folder, analysis, progress=progress)
