@@ -88,7 +88,14 @@ class Dataset:
         return {str(reason): int(n) for reason, n in counts.items()}
 
     def accounting(self) -> pd.DataFrame:
-        """Rows read, used and set aside per reason, as a tidy table."""
+        """Rows read, used and set aside per reason, as a tidy table.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``item`` and ``rows``: rows read, rows used, then one row per
+            set-aside reason.
+        """
         return accounting_table(self.rows_read, self.rows_used, self.rows_set_aside)
 
 
@@ -101,6 +108,25 @@ def accounting_table(rows_read: int, rows_used: int, rows_set_aside: dict[str, i
 
 def load_dataset(path: str | Path) -> Dataset:
     """Read and validate the claims file at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``) file with the
+        columns of :data:`tiktok_claims.data.schema.SCHEMA` (extra columns are ignored).
+
+    Returns
+    -------
+    Dataset
+        The complete typed rows, every row read, the rows set aside with their reasons,
+        and the file's provenance.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, unreadable or not a regular file, or breaks the schema
+        (missing columns, bad values, broken rows); the message names the file, the
+        column, the first offending lines and what was expected.
 
     Examples
     --------
