@@ -21,6 +21,7 @@ from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.evaluation.cross_validation import (
     REFERENCE_MODEL,
     THRESHOLD_METRICS,
+    _default_reason,
     _models,
     cross_validate,
     start_cross_validation,
@@ -136,3 +137,27 @@ def test_results_do_not_depend_on_the_number_of_workers(training_part, cv):
     pd.testing.assert_frame_equal(side_by_side.fold_metrics, cv.fold_metrics, check_exact=True)
     pd.testing.assert_frame_equal(side_by_side.summary, cv.summary, check_exact=True)
     assert side_by_side.default_reason == cv.default_reason
+
+
+def _summary(means: dict[str, float]) -> pd.DataFrame:
+    """A cross-validation summary with these ROC-AUC means per strategy (every interval ±0.01)."""
+    return pd.DataFrame(
+        [{"model": model, "metric": "roc_auc", "mean": mean, "ci_low": mean - 0.01, "ci_high": mean + 0.01}
+         for model, mean in means.items()]
+    )
+
+
+def test_the_default_strategy_is_never_compared_with_itself():
+    default = strategy_name(config.DEFAULT_BALANCE)
+    others = [strategy_name(b) for b in config.BALANCE_OPTIONS if strategy_name(b) != default]
+    # Tied exactly, with another strategy listed first: the default is the best, not "within 0.000" of it.
+    tied = _default_reason(_summary({others[0]: 0.9961, default: 0.9961, others[1]: 0.90}), default)
+    # Equal to the three decimals printed.
+    close = _default_reason(_summary({others[0]: 0.99612, default: 0.99608}), default)
+
+    for reason in (tied, close):
+        assert "within 0.000" not in reason and "has the best cross-validated ROC-AUC" in reason, reason
+        assert reason.startswith(default[:1].upper() + default[1:]), reason  # a sentence starts with a capital
+    assert f"tied to three decimals with {others[0]})" in tied
+    behind = _default_reason(_summary({others[0]: 0.700, default: 0.697}), default)
+    assert "within 0.003 of the best logistic strategy" in behind

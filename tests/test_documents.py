@@ -23,8 +23,12 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.cli import app
+from tiktok_claims.interpretation.course import QUESTIONS
+from tiktok_claims.interpretation.effects import UNIT_NAMES
 from tiktok_claims.interpretation.subjects import SUBJECTS
 from tiktok_claims.interpretation.wording import RATIO_BOUND as PACKAGE_BOUND
+from tiktok_claims.interpretation.wording import pairs_of_100, percent
+from tiktok_claims.reporting import figures
 
 # The largest odds or rate ratio per readable unit that any document may print (the
 # package's own bound must not be looser).
@@ -142,6 +146,13 @@ def _check_documents(target: str, m: dict, documents: dict[str, str]) -> None:
             for i, line in enumerate(lines[1:], start=1):
                 if line.startswith("**") and lines[i - 1].strip():
                     pytest.fail(f"{name}: '{line[:50]}' is glued to the paragraph before it")
+    # Every sentence starts with a capital, even one built from a column's or a parameter's name.
+    for name in ("report.md", "technical_summary.md", "pace_strategy.md"):
+        for line in documents.get(name, "").split("\n"):
+            body = line.removeprefix("- ").strip()
+            if body and not body.startswith(("#", "|", ">", "`", "!")):
+                assert not re.match(r"['\"“]?[a-z]", body), (name, body[:80])
+                assert not re.findall(r"(?<![\d.])[.?!] [a-z]\w*", body), (name, re.findall(r"(?<![\d.])[.?!] [a-z]\w*", body))
 
 
 def _ratio_cells(markdown: str) -> list[float]:
@@ -276,3 +287,160 @@ def test_every_real_verified_number_in_the_headline_is_recomputable(real_data_pa
     assert f"of every 1,000 videos it flags, only {1000 * precision:,.0f} come from a verified account" in headline
     assert f"precision {precision:.1%}" in headline
     assert not math.isnan(m["story"]["verdict"]["roc_auc"])
+
+
+# ---------------------------------------------------------------- the manager's page and its chart
+
+# Words of statistics that the executive summary never prints: its readers plan and operate.
+JARGON = re.compile(
+    r"ROC|\bAUC\b|\bCI\b|confidence interval|\bodds\b|cross-validat|gradient[- ]boosting|fingerprint|sha256"
+    r"|\bp [=<]|p-value|log-odds|R²|D²|deviance|Holm|\bVIF\b|coefficient|McFadden|Firth",
+    re.IGNORECASE,
+)
+PAIRS = re.compile(r"in (more than 99|fewer than 1|\d+) of 100 pairs")
+# A share printed as a proportion ("0.10"), where the page says "10.0%"; amounts in units (0.35 seconds) are fine.
+BARE_PROPORTION = re.compile(
+    rf"(?<![\d.,])0\.\d{{2,}}(?!(?: to [\d.,]+)? (?:{'|'.join(sorted(set(UNIT_NAMES.values())))})\b)"
+)
+
+
+def _summary_text(out: Path) -> str:
+    """The executive summary as a reader meets it: its text, and the alternative text of its chart."""
+    page = (out / "executive_summary.html").read_text(encoding="utf-8")
+    alts = re.findall(r'<img[^>]* alt="([^"]*)"', page)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|title)>.*?</\1>", " ", page, flags=re.S)))
+    return " ".join((text + " " + " ".join(html.unescape(a) for a in alts)).split())
+
+
+def _check_plain_summary(target: str, m: dict, out: Path) -> None:
+    text = _summary_text(out)
+    assert not JARGON.findall(text), (target, sorted(set(JARGON.findall(text))))
+    # One figure for ranking, with one meaning: how often the model ranks a positive above a negative, of 100 pairs.
+    quoted = set(PAIRS.findall(text))
+    if m["outcome_type"] == "binary":
+        assert quoted == {pairs_of_100(m["test"]["roc_auc"]).removesuffix(" of 100")}, (target, quoted)
+        # Precision in one format: the test part's, as a percentage, never as a proportion.
+        shown = set(re.findall(r"precision ([0-9.]+%)", text))
+        assert shown == {percent(m["test"]["precision"])}, (target, shown)
+    else:
+        assert not quoted
+    assert not BARE_PROPORTION.findall(text), (target, BARE_PROPORTION.findall(text))
+    # Recommendations (and next steps) say who does what.
+    for item in m["story"]["recommendations"] + m["story"].get("next_steps", []):
+        assert re.match(r"^[A-Z][A-Za-z ]+: [a-z]", item), item
+        assert item in text, item
+
+
+def _check_summary_chart(target: str, m: dict, out: Path) -> None:
+    """The chart's numbers are the test part's, recomputed here from metrics.json; the page shows it with its words."""
+    chart = m["story"]["chart"]
+    bars = [[segment["value"] for segment in bar["segments"]] for bar in chart["bars"]]
+    if m["outcome_type"] == "binary":
+        (_, false_positives), (false_negatives, true_positives) = m["test_confusion_matrix"]["matrix"]
+        flagged, positives = false_positives + true_positives, false_negatives + true_positives
+        expected = [
+            [1000 * true_positives / flagged, 1000 * false_positives / flagged],
+            [1000 * true_positives / positives, 1000 * false_negatives / positives],
+        ]
+        assert bars[0][0] == pytest.approx(1000 * m["test"]["precision"])
+        assert bars[1][0] == pytest.approx(1000 * m["test"]["recall"])
+    elif m["outcome_type"] == "ordinal":
+        test = m["test"]
+        expected = [[1000 * test["accuracy"], 1000 * (1 - test["accuracy"])],
+                    [1000 * test["accuracy_majority_baseline"], 1000 * (1 - test["accuracy_majority_baseline"])]]
+    else:
+        expected = [[m["test"]["mae"]], [m["test"]["mae_mean_baseline"]]]
+    assert len(bars) == len(expected)
+    for drawn, computed in zip(bars, expected):
+        assert drawn == pytest.approx(computed, rel=1e-9)
+    # The figure draws exactly these parts, each on the chart's scale.
+    figure = figures.verdict_chart(chart)
+    for axes, values in zip(figure.figure.axes, bars):
+        widths = [patch.get_width() for patch in axes.patches]
+        assert widths == pytest.approx(values), target
+        assert axes.get_xlim()[1] == pytest.approx(chart["scale"] or max(sum(v) for v in bars))
+    # The page embeds it, with its caption and an alternative text that adds to it; the run lists and writes it.
+    page = (out / "executive_summary.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<figure><img src="data:image/png;base64,[^"]+" alt="([^"]*)"><figcaption>([^<]*)</figcaption>', page)
+    assert [(html.unescape(alt), html.unescape(caption)) for alt, caption in shown] == [(chart["alt"], chart["title"])]
+    entry = next(f for f in m["figures"] if f["name"] == chart["name"])
+    assert entry == {"name": chart["name"], "title": chart["title"], "alt": chart["alt"], "file": f"figures/{chart['name']}.png"}
+    assert (out / entry["file"]).read_bytes().startswith(b"\x89PNG")
+
+
+def _check_course_answers(target: str, m: dict, out: Path, documents: dict[str, str]) -> None:
+    """Every course question is asked once, in the course's order, as its own paragraph, and answered."""
+    if target not in BINARY:
+        assert "pace_strategy.md" not in documents
+        return
+    text = documents["pace_strategy.md"]
+    position, stage = 0, None
+    for question in QUESTIONS:
+        if question.stage != stage:
+            stage = question.stage
+            position = text.index(f"\n## {stage}\n", position)
+        start = text.index(f"\n\n**{question.text}**\n\n", position)
+        answer_start = start + len(question.text) + 8
+        following = [text.find(marker, answer_start) for marker in ("\n\n**", "\n## ")]
+        end = min([index for index in following if index >= 0], default=len(text))
+        answer = text[answer_start:end].strip()
+        assert len(answer) > 20, (target, question.id, answer)
+        position = end
+    page = (out / "pace_strategy.html").read_text(encoding="utf-8")
+    for question in QUESTIONS:  # each question is a paragraph of its own
+        assert f"<p><strong>{html.escape(question.text, quote=False)}</strong></p>" in page, question.id
+    assert "within 0.000" not in text
+    # The heatmap answer lists every pair over the cut, computed here from the heatmap's matrix.
+    rows = {row["column"]: row for row in m["eda"]["pearson"]}
+    names = list(rows)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            stated = f"Pearson r = {rows[a][b]:.2f}: {a} and {b}"
+            assert (stated in text) == (abs(rows[a][b]) >= config.CORRELATION_REPORT_LIMIT), (target, stated)
+    # What was odd: correlated predictors whose coefficients disagree in sign, estimates resting on few rows.
+    odd = text[text.index("**Do you notice anything odd?**"):text.index("**Can you improve it?")]
+    coefficients = {c["name"]: c for c in m["coefficients"]}
+    for pair in m["features"]["correlated_pairs"]:
+        a, b = coefficients.get(pair["feature_a"]), coefficients.get(pair["feature_b"])
+        if a and b and pair["r"] >= config.CORRELATION_REPORT_LIMIT and (a["coef"] > 0) != (b["coef"] > 0):
+            assert f"are correlated (r = {pair['r']:.2f}) but their coefficients have opposite signs" in odd, target
+    positive = m["positive_class"]
+    for row in m["eda"]["by_category"]:
+        if f"{row['column']}_{row['level']}" in coefficients:
+            positives = round(row["videos"] * row[f"share_{positive}"])
+            if 0 < min(positives, row["videos"] - positives) < 50:
+                assert f"whose {row['column'].replace('_', ' ')} is '{row['level']}' are" in odd and "few rows" in odd
+
+
+def test_every_real_managers_page_speaks_plainly_and_shows_its_chart(real_run):
+    target, out, m, documents = real_run
+    _check_plain_summary(target, m, out)
+    _check_summary_chart(target, m, out)
+
+
+def test_every_synthetic_managers_page_speaks_plainly_and_shows_its_chart(synthetic_run):
+    target, out, m, documents = synthetic_run
+    _check_plain_summary(target, m, out)
+    _check_summary_chart(target, m, out)
+
+
+def test_every_real_course_question_is_answered_in_order(real_run):
+    target, out, m, documents = real_run
+    _check_course_answers(target, m, out, documents)
+
+
+def test_every_synthetic_course_question_is_answered_in_order(synthetic_run):
+    target, out, m, documents = synthetic_run
+    _check_course_answers(target, m, out, documents)
+
+
+def test_the_real_heatmap_answer_names_views_and_likes(real_data_path, tmp_path_factory):
+    """The pair the course expects (views and likes, r ≈ 0.80), recomputed from the data file."""
+    import pandas as pd
+
+    out = _run(real_data_path, config.VERIFIED, tmp_path_factory)
+    frame = pd.read_csv(real_data_path).dropna(subset=list(config.CONTINUOUS_COLUMNS) + [config.CLAIM, config.TRANSCRIPT])
+    r = frame[config.VIEWS].corr(frame[config.LIKES])
+    assert 0.75 < r < 0.85
+    text = _documents(out)["pace_strategy.md"]
+    assert f"Pearson r = {r:.2f}: {config.VIEWS} and {config.LIKES}" in text

@@ -109,3 +109,36 @@ def test_curves_use_okabe_ito_colours_and_line_styles(run_figures):
 )
 def test_log_axis_labels_are_powers_of_ten_in_plain_text(value, label):
     assert plots._power_of_ten_label(value) == label
+
+
+def _bar(label: str, *parts: tuple[str, float, str]) -> dict:
+    return {"label": label, "segments": [{"label": name, "value": value, "text": text} for name, value, text in parts]}
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        {"bars": [_bar("Of every 1,000 videos the model flags", ("'verified'", 99.6, "100"), ("not 'verified'", 900.4, "900")),
+                  _bar("Of every 1,000 'not verified' videos", ("flagged", 703.3, "703"), ("missed", 296.7, "297"))],
+         "scale": 1000},
+        {"bars": [_bar("Of every 1,000 videos the model flags", ("'claim'", 999.6, "999.6"), ("not 'claim'", 0.4, "0.4")),
+                  _bar("Of every 1,000 'claim' videos", ("flagged", 990.8, "990.8"), ("missed", 9.2, "9.2"))],
+         "scale": 1000},
+        {"bars": [_bar("The model's predictions", ("views off on average", 128_482.5, "128,483")),
+                  _bar("Always predicting the average", ("views off on average", 281_192.4, "281,192"))],
+         "scale": None},
+    ],
+    ids=["verified", "claim", "count"],
+)
+def test_the_summary_chart_draws_its_parts_to_scale_and_keeps_its_labels_apart(chart, monkeypatch):
+    drawn = plots.verdict_chart({"name": "verdict", "title": "A caption.", "alt": "A description.", **chart})
+
+    assert_labels_fit(drawn, monkeypatch)
+    scale = chart["scale"] or max(s["value"] for bar in chart["bars"] for s in bar["segments"])
+    for axes, bar in zip(drawn.figure.axes, chart["bars"]):
+        assert [p.get_width() for p in axes.patches] == pytest.approx([s["value"] for s in bar["segments"]])
+        assert axes.get_xlim() == pytest.approx((0, scale))
+        legend = [text.get_text() for text in axes.get_legend().get_texts()]
+        assert legend == [f"{s['text']} {s['label']}" for s in bar["segments"]]
+        hatches = [p.get_hatch() or "" for p in axes.patches]
+        assert len(set(hatches)) == len(hatches)  # parts told apart without colour

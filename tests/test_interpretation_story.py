@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
 from tiktok_claims import analyze, config
 from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.interpretation.course import QUESTIONS, STAGES, correlated_pairs, course_answers
 from tiktok_claims.interpretation.family_story import family_story
 from tiktok_claims.interpretation.story import binary_story
 from tiktok_claims.interpretation.subjects import SUBJECTS, subject
+from tiktok_claims.interpretation.summary import binary_chart, family_chart, plain_family_insight
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +84,8 @@ def _family(kind: str, **test) -> dict:
     return {
         "target": config.DURATION if kind == "continuous" else config.VIEWS if kind == "count" else config.BAN,
         "outcome_type": kind,
+        "family": {"continuous": "ols", "count": "negative_binomial", "ordinal": "ordinal_logit"}[kind],
+        "split": {"test_rows": 4771},
         "test": test,
         "test_majority_level": "active",
         "findings": [],
@@ -93,7 +98,9 @@ def _family(kind: str, **test) -> dict:
 def test_a_negligible_share_explained_means_no_practical_value():
     story = family_story(_family("continuous", r2=-0.001, mae=12.0, mae_mean_baseline=12.0))
     assert story["verdict"]["level"] == "no_practical_value"
-    assert "none of the variance" in story["verdict"]["headline"]
+    assert "no better than always predicting the average" in story["verdict"]["headline"]
+    slight = family_story(_family("continuous", r2=0.01, mae=11.9, mae_mean_baseline=12.0))
+    assert "hardly better than always predicting the average" in slight["verdict"]["headline"]
     useful = family_story(_family("continuous", r2=0.3, mae=8.0, mae_mean_baseline=12.0))
     assert useful["verdict"]["level"] == "associations"
 
@@ -131,8 +138,8 @@ def test_claim_status_alone_is_never_said_to_be_almost_as_good_when_it_is_better
     models = changed["cv"]["models"]
     full = models[changed["cv"]["default_model"]]["roc_auc"]["mean"]
     models["claim status alone (baseline)"]["roc_auc"]["mean"] = full + 0.03
-    words = " ".join(binary_story(changed)["insights"])
-    assert "almost as well" not in words and "add nothing to claim status" in words
+    words = " ".join(binary_story(changed)["insights"]).lower()
+    assert "almost as well" not in words and "claim status alone ranks videos as well as the full model or better" in words
     models["claim status alone (baseline)"]["roc_auc"]["mean"] = full - 0.005
     assert "almost as well" in " ".join(binary_story(changed)["insights"])
 
@@ -165,3 +172,128 @@ def test_do_not_use_says_chance_is_not_beaten_when_the_auc_interval_includes_it(
     assert "does not rank videos measurably better than chance" in binary_story(changed)["verdict"]["headline"]
     changed = _with(record, 0.55, 0.05)
     assert "only modestly better than chance" in binary_story(changed)["verdict"]["headline"]
+
+
+# ---------------------------------------------------------------- the manager's page
+
+
+def test_the_summary_chart_counts_flags_per_1000_from_the_confusion_matrix(record):
+    (_, false_positives), (false_negatives, true_positives) = record["test_confusion_matrix"]["matrix"]
+    flagged, positives = false_positives + true_positives, false_negatives + true_positives
+    chart = binary_story(record)["chart"]
+
+    assert chart == record["story"]["chart"]  # computed once, with the story
+    right, wrong = (s["value"] for s in chart["bars"][0]["segments"])
+    caught, missed = (s["value"] for s in chart["bars"][1]["segments"])
+    assert right == pytest.approx(1000 * true_positives / flagged) and wrong == pytest.approx(1000 * false_positives / flagged)
+    assert caught == pytest.approx(1000 * true_positives / positives) and missed == pytest.approx(1000 * false_negatives / positives)
+    assert chart["scale"] == 1000
+    assert chart["title"].lower() not in chart["alt"].lower() and chart["alt"].lower() not in chart["title"].lower()
+
+
+def test_parts_of_a_bar_are_printed_so_that_they_add_up(record):
+    changed = copy.deepcopy(record)
+    changed["test_confusion_matrix"]["matrix"] = [[2000, 1], [22, 2380]]
+    verdict = binary_story(changed)["verdict"]
+    chart = binary_chart(changed, verdict)
+
+    texts = [s["text"] for s in chart["bars"][0]["segments"]]
+    assert texts == ["999.6", "0.4"]  # not "1,000" and "0.4"
+    assert sum(float(t.replace(",", "")) for t in texts) == pytest.approx(1000)
+
+
+def test_family_charts_put_the_model_beside_its_baseline():
+    ordinal = family_chart(_family("ordinal", accuracy=0.812, accuracy_majority_baseline=0.806))
+    assert [s["value"] for s in ordinal["bars"][0]["segments"]] == pytest.approx([812, 188])
+    assert [s["value"] for s in ordinal["bars"][1]["segments"]] == pytest.approx([806, 194])
+    assert "always guessing 'active'" in ordinal["title"]
+    continuous = family_chart(_family("continuous", r2=0.0, mae=13.998, mae_mean_baseline=13.996))
+    assert [bar["segments"][0]["text"] for bar in continuous["bars"]] == ["14.0", "14.0"]
+    assert continuous["scale"] is None and "seconds" in continuous["title"]
+
+
+JARGON = ("odds", "CI", "ROC", "AUC", "p =", "p <", "Holm", "R²", "D²", "deviance", "coefficient", "cross-valid")
+
+
+@pytest.mark.parametrize(
+    ("kind", "finding", "expected"),
+    [
+        ("continuous", {"name": "author_ban_status_under review", "effect": -1.11, "effect_ci_low": -1.87,
+                        "effect_ci_high": -0.35}, "An author ban status of 'under review' rather than 'active' lowers "
+                                                  "the average duration by 1.11 seconds"),
+        ("count", {"name": "claim_status_opinion", "effect": 0.0099, "effect_ci_low": 0.009, "effect_ci_high": 0.011},
+         "A claim status of 'opinion' rather than 'claim' goes with an expected view count only 1.0% as high"),
+        ("ordinal", {"name": "video_view_count", "effect": 1.2, "effect_ci_low": 1.1, "effect_ci_high": 1.3},
+         "Each additional 100,000 views makes a more severe author ban status more likely"),
+    ],
+)
+def test_a_family_finding_reads_in_plain_words(kind, finding, expected):
+    m = _family(kind)
+    m["coefficients"] = [{"name": "video_view_count", "unit": "per 100,000 views"}]
+    sentence = plain_family_insight({**finding, "significant": True}, m)
+
+    assert sentence.startswith(expected), sentence
+    assert not any(word in sentence for word in JARGON), sentence
+
+
+def test_correlated_predictors_with_opposite_signs_are_odd_even_when_neither_is_a_finding(record):
+    changed = copy.deepcopy(record)
+    changed["features"]["correlated_pairs"] = [{"feature_a": config.DOWNLOADS, "feature_b": config.COMMENTS, "r": 0.83}]
+    for coefficient in changed["coefficients"]:
+        if coefficient["name"] in (config.DOWNLOADS, config.COMMENTS):
+            coefficient["coef"] = -0.15 if coefficient["name"] == config.DOWNLOADS else 0.03
+            coefficient["p_adjusted"] = 0.5
+    oddities = binary_story(changed)["oddities"]
+
+    assert any(
+        item.startswith("Download count and comment count are correlated (r = 0.83) but their coefficients have "
+                        "opposite signs (neither survives adjustment") for item in oddities
+    ), oddities
+
+
+# ---------------------------------------------------------------- the course's questions
+
+
+def test_every_course_question_is_listed_once_and_answered_in_order(record):
+    ids = [q.id for q in QUESTIONS]
+    # The course asks some questions at more than one stage ("What resources ..."), never twice in one.
+    assert len(set(ids)) == len(ids) and len({(q.stage, q.text) for q in QUESTIONS}) == len(QUESTIONS)
+    assert [q.stage for q in QUESTIONS] == sorted((q.stage for q in QUESTIONS), key=STAGES.index)
+    for text in ("What variables are shown to be correlated in the heatmap?", "Is my model ethical?",
+                 "What business recommendations do you propose based on the models built?"):
+        assert text in {q.text for q in QUESTIONS}
+    assert any(q.text.startswith("When my model makes a mistake") for q in QUESTIONS)
+
+    answers = course_answers(record)
+    assert [a["id"] for a in answers] == ids
+    for answer in answers:
+        assert answer["blocks"] and all(answer["blocks"]), answer["id"]
+        for block in answer["blocks"]:
+            for sentence in [block] if isinstance(block, str) else block:
+                assert not re.match(r"['\"“]?[a-z]", sentence), (answer["id"], sentence)  # no sentence starts lowercase
+
+
+def test_the_heatmap_answer_lists_every_pair_over_the_cut(record):
+    import numpy as np
+    import pandas as pd
+
+    matrix = pd.DataFrame(record["eda"]["pearson"]).set_index("column")
+    upper = matrix.where(np.triu(np.ones(matrix.shape, dtype=bool), k=1)).stack()
+    expected = upper[upper.abs() >= config.CORRELATION_REPORT_LIMIT]
+
+    pairs = correlated_pairs(record)
+    assert {(a, b) for a, b, _ in pairs} == set(expected.index) and expected.size >= 1
+    answer = next(a for a in course_answers(record) if a["id"] == "correlations")
+    listed = answer["blocks"][1]
+    for (a, b), r in expected.items():
+        assert f"Pearson r = {r:.2f}: {a} and {b}" in listed
+
+
+def test_an_observed_difference_is_said_to_hold_only_when_the_adjusted_effect_agrees(record):
+    changed = copy.deepcopy(record)
+    finding = next(f for f in changed["findings"] if f["significant"] and f["name"].startswith(config.CLAIM))
+    insight = next(s for s in binary_story(changed)["insights"] if "whose claim status is" in s)
+    assert "the difference holds" in insight
+    finding["odds_ratio"] = 1 / finding["odds_ratio"]  # the adjusted effect now points the other way
+    insight = next(s for s in binary_story(changed)["insights"] if "whose claim status is" in s)
+    assert "the difference reverses" in insight and "holds" not in insight

@@ -347,6 +347,8 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.interpretation.subjects": "test_interpretation_story.py",
     f"{PACKAGE}.interpretation.story": "test_interpretation_story.py",
     f"{PACKAGE}.interpretation.family_story": "test_interpretation_story.py",
+    f"{PACKAGE}.interpretation.summary": "test_interpretation_story.py",
+    f"{PACKAGE}.interpretation.course": "test_interpretation_story.py",
     f"{PACKAGE}.spark.session": "test_spark.py",
     f"{PACKAGE}.spark.fit": "test_spark.py",
     f"{PACKAGE}.analysis": "test_analysis.py",

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import nbformat
 
+from tiktok_claims.interpretation.course import QUESTIONS
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "tiktok_regression.ipynb"
 
 
@@ -34,3 +36,8 @@ def test_notebook_executes_against_the_real_data(real_data_path, monkeypatch, tm
     with real_data_path.open(encoding="utf-8") as handle:
         rows_in_file = sum(1 for _ in handle) - 1
     assert f"{rows_in_file:,} =" in markdown  # the accounting quotes the file's own row count
+    # Every course question, from the package's one list, asked in order and answered.
+    position = 0
+    for question in QUESTIONS:
+        position = markdown.index(f"**{question.text}**", position) + len(question.text)
+    assert "video_view_count and video_like_count" in markdown.replace("\\", "")  # the heatmap pair the course expects

@@ -13,6 +13,8 @@ from tiktok_claims.interpretation.wording import (
     format_interval,
     format_p,
     format_ratio,
+    indefinite,
+    pairs_of_100,
     per_1000,
     percent,
     within_bound,
@@ -86,3 +88,17 @@ def test_a_share_reads_0_or_100_percent_only_when_it_is():
 def test_a_share_keeps_its_digits_where_rounding_hides_nothing():
     assert (percent(0.104), percent(0.991, 0), percent(1.0), percent(0.0)) == ("10.4%", "99%", "100.0%", "0.0%")
     assert (percent(0.9996), percent(0.996, 0)) == ("99.96%", "99.6%")
+
+
+@pytest.mark.parametrize(
+    ("auc", "text"),
+    [(0.664, "66 of 100"), (0.5, "50 of 100"), (0.998, "more than 99 of 100"), (1.0, "100 of 100"),
+     (0.004, "fewer than 1 of 100"), (0.0, "0 of 100"), (0.995, "more than 99 of 100"), (0.9949, "99 of 100")],
+)
+def test_a_ranking_reads_as_pairs_of_100_never_rounded_to_perfect(auc, text):
+    assert pairs_of_100(auc) == text
+
+
+def test_the_indefinite_article_follows_the_first_sound():
+    assert indefinite("author ban status of 'banned'") == "an author ban status of 'banned'"
+    assert indefinite("claim status of 'opinion'") == "a claim status of 'opinion'"

@@ -94,8 +94,9 @@ IQR_MULTIPLIER = 1.5
 
 # Version of the metrics.json layout; `report --from` refuses records of another layout.
 # 2: outcome_type holds the outcome kind's identifier (binary, ordinal, nominal, count,
-# continuous), with outcome_label and family beside it.
-METRICS_SCHEMA = 2
+# continuous), with outcome_label and family beside it. 3: the story holds the summary's
+# chart (story.chart) and its method in plain words (story.method); the chart is a figure.
+METRICS_SCHEMA = 3
 
 SYNTHETIC_DEFAULT_ROWS = 19_382
 MAX_REPORTED_LINES = 5

@@ -280,16 +280,25 @@ AUC_TIE = 0.005
 
 
 def _default_reason(summary: pd.DataFrame, default: str) -> str:
-    """Why the default strategy is the model, in words its cross-validation supports."""
+    """Why the default strategy is the model, in words its cross-validation supports.
+
+    A strategy is never compared with itself: when the default's ROC-AUC is the highest
+    (tied or not), or equals the best one to the three decimals printed, it is said to be
+    the best.
+    """
     strategies = [strategy_name(balance) for balance in config.BALANCE_OPTIONS]
     logistic = summary[summary["model"].isin(strategies) & (summary["metric"] == "roc_auc")]
     best = logistic.loc[logistic["mean"].idxmax()]
     mine = float(logistic.loc[logistic["model"] == default, "mean"].iloc[0])
     balance = default.removeprefix("logistic (").removesuffix(")")
-    reason = f"{default} is the model: {BALANCE_REASONS.get(balance, 'it was asked for')}"
-    if best["model"] == default:
-        return f"{reason}, and it has the best cross-validated ROC-AUC of the logistic strategies ({mine:.3f})."
+    reason = f"{default[:1].upper()}{default[1:]} is the model: {BALANCE_REASONS.get(balance, 'it was asked for')}"
     gap = float(best["mean"]) - mine
+    if best["model"] == default or round(gap, 3) == 0:
+        tied = sorted(
+            row.model for row in logistic.itertuples() if row.model != default and round(float(best["mean"]) - row.mean, 3) == 0
+        )
+        tie = f", tied to three decimals with {', '.join(tied[:-1]) + ' and ' if len(tied) > 1 else ''}{tied[-1]}" if tied else ""
+        return f"{reason}, and it has the best cross-validated ROC-AUC of the logistic strategies ({mine:.3f}{tie})."
     if gap < AUC_TIE or float(best["ci_low"]) <= mine:
         return (
             f"{reason}; its cross-validated ROC-AUC ({mine:.3f}) is within {gap:.3f} of the best logistic strategy "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .findings import OUTCOME_NAMES
+from .effects import UNIT_NAMES
 from .subjects import subject
+from .summary import METHODS, error_digits, family_chart, plain_family_insight, plain_outcome
 
 # Continuous and count models that explain less than this share (R², D²) on new videos
 # have no practical predictive value.
@@ -16,7 +17,7 @@ def family_story(m: dict) -> dict:
     words = subject(target)
     kind = m["outcome_type"]
     test = m["test"]
-    name = OUTCOME_NAMES.get(target, target.replace("video_", "").replace("_", " "))
+    name = plain_outcome(target)
     significant = [f for f in m["findings"] if f["significant"]]
     per_step = m.get("proportional_odds_holds") is False
     tests = sum(1 for c in (m["cut_coefficients"] if per_step else m["coefficients"]) if c["name"] != "const")
@@ -36,20 +37,24 @@ def family_story(m: dict) -> dict:
                 f"for always guessing '{majority}': use its associations, and its predictions only with care."
             )
     else:
+        # The share of variance (R²) or of Poisson deviance (D²) the model explains decides; the words quote the
+        # average error, which a reader can picture.
         share = test["r2"] if kind == "continuous" else test["d2_poisson_deviance"]
-        measure = "variance" if kind == "continuous" else "Poisson deviance"
+        unit = UNIT_NAMES[target]
+        digits = error_digits(test)
+        off = f"off by {test['mae']:,.{digits}f} {unit} on average, against {test['mae_mean_baseline']:,.{digits}f}"
         if share < NEGLIGIBLE_SHARE:
             level = "no_practical_value"
-            explains = f"{share:.1%} of the {measure}" if share > 0 else f"none of the {measure}"
             headline = (
-                f"No characteristic matters in practice: on new videos the model explains {explains} of {name} "
-                f"({'R²' if kind == 'continuous' else 'D²'} {share:.3f}), no better than always predicting the average."
+                f"No characteristic matters in practice: on new videos the model predicts {name} "
+                f"{'hardly' if share > 0 else 'no'} better than always predicting the average (its predictions are "
+                f"{off} for the average)."
             )
         else:
             level = "associations"
             headline = (
-                f"The model explains {share:.1%} of the {measure} of {name} on new videos (mean absolute error "
-                f"{test['mae']:,.0f} against {test['mae_mean_baseline']:,.0f} for always predicting the average)."
+                f"The model predicts {name} better than the average does: on new videos its predictions are {off} for "
+                "always predicting the average."
             )
     recommendations = [
         f"Operations: do not use this model's predictions for decisions about {words.decisions}."
@@ -66,9 +71,9 @@ def family_story(m: dict) -> dict:
         )
     elif significant:
         recommendations.append(
-            f"Data team: treat {listed} as the characteristic{'s' if several else ''} linked to {name} "
-            f"({'each survives' if several else 'it survives'} adjustment for {tests} tests), and test any policy "
-            "idea before relying on it."
+            f"Data team: report {listed} to Operations as the characteristic{'s' if several else ''} linked to "
+            f"{name} ({'each survives' if several else 'it survives'} adjustment for {tests} tests), and try any "
+            "policy built on it on a sample of videos before rolling it out."
         )
     else:
         recommendations.append(
@@ -92,7 +97,9 @@ def family_story(m: dict) -> dict:
         "purpose": words.purpose,
         "verdict": {"level": level, "headline": headline},
         "recommendations": recommendations,
-        "insights": [f["sentence"] for f in significant[:4]] or [headline],
+        "insights": [plain_family_insight(f, m) for f in significant[:4]] or [headline],
+        "method": METHODS[kind],
+        "chart": family_chart(m),
         "tests": tests,
         "oddities": oddities,
     }

@@ -17,7 +17,8 @@ from .. import config
 from ..diagnostics.logistic import EVENTS_CHECK
 from .effects import UNIT_NAMES, split_dummy, term_label
 from .subjects import Subject, subject
-from .wording import capitalized, format_interval, format_ratio, per_1000, percent
+from .summary import METHODS, binary_chart
+from .wording import capitalized, pairs_of_100, per_1000, percent
 
 # Verdict of a binary classifier, from its test metrics' 95% intervals.
 RANK_MIN_AUC = 0.90
@@ -42,6 +43,8 @@ def binary_story(m: dict) -> dict:
         "title": words.title,
         "purpose": words.purpose,
         "verdict": verdict,
+        "method": METHODS["binary"],
+        "chart": binary_chart(m, verdict),
         "can": _can(m, words, level),
         "cannot": _cannot(m, words, level),
         "next_steps": _next_steps(m, level),
@@ -94,23 +97,33 @@ def binary_verdict(m: dict, words: Subject) -> dict:
     elif auc_low >= ASSIST_MIN_AUC:
         level = "assist"
         headline = (
-            f"Use only to order reviews, never to decide: it ranks videos better than chance (ROC-AUC "
-            f"{test['roc_auc']:.2f}), but of every 1,000 videos it flags, {wrong} are not '{positive}'{wrong_note}."
+            f"Use only to order reviews, never to decide: it ranks videos better than chance ({_pairs(m)}), but of "
+            f"every 1,000 videos it flags, {wrong} are not '{positive}'{wrong_note}."
         )
     else:
         level = "do_not_use"
         ranking = (
-            f"it ranks videos only modestly better than chance (ROC-AUC {test['roc_auc']:.2f}, where 0.5 is a coin toss)"
+            f"it ranks videos only modestly better than chance ({_pairs(m)})"
             if auc_low > 0.5
-            else f"it does not rank videos measurably better than chance (ROC-AUC {test['roc_auc']:.2f}, 95% CI "
-            f"{auc_low:.2f}–{ci['roc_auc']['ci_high']:.2f}, where 0.5 is a coin toss)"
+            else f"it does not rank videos measurably better than chance ({_pairs(m)}; likely range "
+            f"{round(100 * auc_low)} to {round(100 * ci['roc_auc']['ci_high'])})"
         )
         headline = (
-            f"Do not use this model for decisions about {words.decisions}: of every 1,000 videos it flags, only "
-            f"{per_1000(numbers['right_per_1000_flagged'])} {words.positive_clause} (precision "
-            f"{test['precision']:.1%}), and {ranking}."
+            f"Do not use this model for decisions about {words.decisions}: of every 1,000 videos it flags, "
+            f"{'only ' if test['precision'] < 0.5 else ''}{per_1000(numbers['right_per_1000_flagged'])} "
+            f"{words.positive_clause} (precision {percent(test['precision'])}), and {ranking}."
         )
     return {"level": level, "headline": headline, **numbers}
+
+
+def _pairs(m: dict) -> str:
+    """The test ROC-AUC in plain words: the one figure of ranking quality the manager's page quotes."""
+    positive = m["positive_class"]
+    negative = next(label for label in m["test_confusion_matrix"]["labels"] if label != positive)
+    return (
+        f"a random '{positive}' video is ranked above a random '{negative}' one in {pairs_of_100(m['test']['roc_auc'])} "
+        "pairs; 50 would be a coin toss"
+    )
 
 
 # Below this many errors a rate per 1,000 is quoted with its upper 95% bound.
@@ -156,15 +169,18 @@ def _strongest_category(m: dict) -> dict | None:
 
 
 def _binary_insights(m: dict, words: Subject) -> list[str]:
+    """What a manager should take away, in plain words: every figure is the test part's or an observed share."""
     insights = []
     strongest = _strongest_category(m)
     if strongest is not None:
         noun = strongest["column"].replace("_", " ")
+        # The adjusted effect (a surviving finding) agrees with the observed difference, or reverses it.
+        agrees = (strongest["odds_ratio"] > 1) == (strongest["level_rate"] > strongest["reference_rate"])
         insights.append(
             f"{strongest['level_rate']:.1%} of videos whose {noun} is '{strongest['level']}' {words.positive_clause}, "
-            f"against {strongest['reference_rate']:.1%} of '{strongest['reference']}' videos; taking the other "
-            f"characteristics into account, the odds are {format_ratio(strongest['odds_ratio'])} times as high "
-            f"(likely range {format_interval(strongest['or_ci_low'], strongest['or_ci_high'])})."
+            f"against {strongest['reference_rate']:.1%} of '{strongest['reference']}' videos; "
+            + ("the difference holds when the other characteristics are taken into account." if agrees else
+               "taking the other characteristics into account, the difference reverses.")
         )
     rule = m["estimation"].get("separating_rule")
     if rule:
@@ -183,94 +199,80 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
         f"{right} {words.positive_clause} (precision {percent(test['precision'])}), while "
         f"catching {percent(test['recall'], 0)} of all such videos."
     )
-    if m["leakage_audit"]["inflated"]:
-        insights.append(
-            f"The course's recipe would report a precision of about {m['leakage_audit']['course']['precision']:.2f}, "
-            "from testing on copies of training videos and an artificial 50/50 mix; at the real mix "
-            f"({test['base_rate']:.1%} '{m['positive_class']}') the honest figure is {test['precision']:.2f}."
-        )
     return insights
 
 
 def _cv_insights(m: dict) -> list[str]:
-    """What cross-validation says about the predictors, only as far as its numbers support."""
+    """What cross-validation says about the predictors, in words only: the page quotes one ranking figure, the test part's."""
     models = m["cv"]["models"]
     full = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
-    sentences = []
+    clauses = []
     claim_only = models.get("claim status alone (baseline)")
     if claim_only is not None:
         alone = claim_only["roc_auc"]["mean"]
         if alone >= full:
-            sentences.append(
-                f"The other characteristics add nothing to claim status: claim status alone ranks videos as well as "
-                f"the full model or better (cross-validated ROC-AUC {alone:.3f} against {full:.3f}); 0.5 is a coin "
-                "toss and 1.0 is perfect."
-            )
+            clauses.append("claim status alone ranks videos as well as the full model or better")
         elif full - alone < AUC_MARGIN:
-            sentences.append(
-                f"The other characteristics add little to claim status: claim status alone ranks videos almost as "
-                f"well (cross-validated ROC-AUC {alone:.3f}) as the full model ({full:.3f}); 0.5 is a coin toss and 1.0 "
-                "is perfect."
-            )
+            clauses.append("claim status alone ranks videos almost as well as the full model")
         else:
-            sentences.append(
-                f"The other characteristics add to claim status: the full model ranks videos better (cross-validated "
-                f"ROC-AUC {full:.3f}) than claim status alone ({alone:.3f}); 0.5 is a coin toss and 1.0 is perfect."
-            )
+            clauses.append("the full model ranks videos better than claim status alone")
     reference = models.get("gradient boosting (reference)")
     if reference is not None:
         flexible = reference["roc_auc"]["mean"]
         if flexible - full >= AUC_MARGIN:
-            sentences.append(
-                f"A flexible gradient-boosting model ranks better ({flexible:.3f} against {full:.3f}), so the "
-                "logistic model misses structure in these characteristics."
-            )
+            clauses.append("a more flexible kind of model ranks them better, so this one misses some of what the characteristics tell")
         else:
             compared = "does no better" if flexible <= full else "does about as well"
-            sentences.append(
-                f"A flexible gradient-boosting model {compared} ({flexible:.3f} against {full:.3f}), so the "
-                "limit is the information in these characteristics, not the form of the model."
+            clauses.append(
+                f"a more flexible kind of model {compared}, so the limit is the information in these characteristics, "
+                "not the method"
             )
-    return sentences
+    return [capitalized("; ".join(clauses)) + "."] if clauses else []
 
 
 def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
+    """Who does what, each naming the outcome; the figures are the ones the summary prints."""
     positive, test = m["positive_class"], m["test"]
+    wrong = per_1000(1000 * (1 - test["precision"]))
     recommendations = []
     if level == "rank":
         recommendations += [
             f"Moderation operations: order the review queue by the model's score, most likely '{positive}' first, "
-            f"and keep a moderator's decision on every video; expect about "
-            f"{per_1000(1000 * (1 - test['precision']))} of every 1,000 flagged videos not to be '{positive}'.",
-            "Moderation operations and data team: each month, have moderators label a random sample of reports, "
-            "flagged and not flagged alike (the queue order alone never shows what the model missed), and compare "
-            f"its precision and recall with today's ({test['precision']:.3f} and {test['recall']:.3f}); the data "
-            "team retrains when either is clearly lower.",
+            "and keep a moderator's decision on every video.",
+            "Moderation operations and data team: each month, moderators label a random sample of reports, flagged "
+            "or not (the queue alone never shows what the model missed); the data team compares the shares of flags "
+            f"right and of '{positive}' videos flagged with today's ({percent(test['precision'])} and "
+            f"{percent(test['recall'])}) and retrains when either falls.",
         ]
         rule = m["estimation"].get("separating_rule")
         if rule:
+            predictor = rule["predictor"]
+            if predictor in UNIT_NAMES:
+                change = f"the way {term_label(predictor)} accrues changes (for example a change to recommendations)"
+            else:
+                column, level = split_dummy(predictor)
+                change = f"the share of videos whose {column.replace('_', ' ')} is '{level}' changes"
             recommendations.append(
-                f"Data team: the scores lean on one rule ({rule['clause']}); re-check the model whenever the way "
-                f"{term_label(rule['predictor'])} accrues changes (for example a change to recommendations)."
+                f"Data team: the scores lean on the one rule above; re-check the model whenever {change}."
             )
     elif level == "assist":
         recommendations += [
             "Moderation operations: use the score only to decide which reports to review first; never act on a "
-            f"video or account because of it (about {per_1000(1000 * (1 - test['precision']))} of every 1,000 "
-            f"flagged videos are not '{positive}').",
+            f"video or account because of it (about {wrong} of every 1,000 flagged videos are not '{positive}').",
             "Data team: improve the model before any wider use (more informative characteristics, then a new test).",
         ]
     else:
         recommendations.append(
-            f"Operations: do not use this model to make decisions about {words.decisions}; only "
-            f"{test['precision']:.0%} of the videos it flags {words.positive_clause}."
+            f"Operations: do not use this model to make decisions about {words.decisions}; "
+            f"{'only ' if test['precision'] < 0.5 else ''}{percent(test['precision'])} of the videos it flags "
+            f"{words.positive_clause}."
         )
         strongest = _strongest_category(m)
         if strongest is not None:
             noun = strongest["column"].replace("_", " ")
             recommendations.append(
-                f"Planning: when estimating how many reviewed videos {words.positive_clause}, use the observed rates "
-                f"by {noun} ({strongest['level_rate']:.1%} of '{strongest['level']}' videos against "
+                f"Finance and Operations: when forecasting how many reviewed videos {words.positive_clause}, use the "
+                f"observed rates by {noun} ({strongest['level_rate']:.1%} of '{strongest['level']}' videos against "
                 f"{strongest['reference_rate']:.1%} of '{strongest['reference']}' videos), not the model's flags."
             )
         recommendations.append(
@@ -279,27 +281,22 @@ def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
         )
     if m["leakage_audit"]["inflated"]:
         recommendations.append(
-            f"Everyone quoting results: use the honest figures in this summary; the earlier precision of about "
-            f"{m['leakage_audit']['course']['precision']:.2f} came from a flawed test."
+            f"Everyone quoting results: quote {percent(test['precision'])} of flags right, measured on new videos at the "
+            f"real mix; the course recipe's {percent(m['leakage_audit']['course']['precision'], 0)} came from testing "
+            "on copies of training videos in an artificial 50/50 mix."
         )
     return recommendations
 
 
 def _can(m: dict, words: Subject, level: str) -> list[str]:
-    test, positive = m["test"], m["positive_class"]
-    pairs = round(1000 * test["roc_auc"])
-    negative = next(label for label in m["test_confusion_matrix"]["labels"] if label != positive)
-    ranking = (
-        f"it puts a random '{positive}' video above a random '{negative}' video in {pairs:,} of 1,000 pairs "
-        f"(ROC-AUC {test['roc_auc']:.3f}; 500 would be a coin toss)"
-    )
     can = []
+    # The verdict quotes the ranking figure unless the model is fit to rank; it is quoted once.
     if level == "rank":
-        can.append(f"Rank reported videos so that the likeliest '{positive}' videos are reviewed first: {ranking}.")
+        can.append(f"Rank reported videos so that the likeliest '{m['positive_class']}' videos are reviewed first: {_pairs(m)}.")
     elif level == "assist":
-        can.append(f"Suggest which reports to review first: {ranking}.")
+        can.append("Suggest which reports to review first, ranking them better than chance (see the verdict).")
     elif m["test_ci"]["roc_auc"]["ci_low"] > 0.5:
-        can.append(f"Rank videos better than chance, though not well enough to act on: {ranking}.")
+        can.append("Rank videos better than chance (see the verdict), though not well enough to act on.")
     if any(f["significant"] for f in m["findings"]):
         can.append(
             f"Show which characteristics go together with videos that {words.positive_clause}, with a measure of "
@@ -323,31 +320,23 @@ def _cannot(m: dict, words: Subject, level: str) -> list[str]:
         )
     else:
         cannot.append(
-            f"Pick out videos that {words.positive_clause} reliably: only {test['precision']:.0%} of the videos it "
-            "flags do."
+            f"Pick out videos that {words.positive_clause} reliably: {'only ' if test['precision'] < 0.5 else ''}"
+            f"{percent(test['precision'])} of the videos it flags do."
         )
     cannot.append("Explain causes: it shows associations, not why they occur.")
     return cannot
 
 
 def _next_steps(m: dict, level: str) -> list[str]:
-    target = m["target"]
+    """What comes after this analysis, and who takes it on (never a repeat of a recommendation)."""
     if level == "rank":
         return [
-            "Pilot the ranking on part of the live backlog and compare moderators' decisions with the scores.",
-            "Monitor precision and recall every month on newly reviewed reports; retrain when they fall.",
+            "Moderation operations and data team: pilot the ranking on part of the live backlog and compare "
+            "moderators' decisions with the scores before using it on the whole queue.",
         ]
-    steps = []
-    if target != config.CLAIM:
-        steps.append(
-            "Build the claim-versus-opinion classifier (run --target claim_status), the model that will prioritize "
-            "the report backlog."
-        )
-    steps.append(
-        f"Add information the data lack (for example an author identifier and account history) before revisiting "
-        f"{target.replace('_', ' ')}."
-    )
-    return steps
+    if m["target"] != config.CLAIM:
+        return ["Data team: build the claim-versus-opinion classifier, the model that will prioritize the report backlog."]
+    return ["Data team: try features of the transcript text (its words and phrases), which these characteristics leave out."]
 
 
 def _ethics(m: dict) -> str:
@@ -416,14 +405,20 @@ def _binary_oddities(m: dict) -> list[str]:
     """What deserves a second look: signs that contradict correlations, estimates on few rows, tests that do not survive."""
     oddities = []
     coefficients = {c["name"]: c for c in m["coefficients"]}
+    tests = sum(1 for c in m["coefficients"] if c["name"] != "const")
     for pair in m["features"]["correlated_pairs"]:
         a, b = coefficients.get(pair["feature_a"]), coefficients.get(pair["feature_b"])
-        read = a and b and (a["p_adjusted"] < ALPHA or b["p_adjusted"] < ALPHA)  # only what a reader might act on
-        if read and pair["r"] >= CORRELATED and (a["coef"] > 0) != (b["coef"] > 0):  # positively correlated
+        if a and b and pair["r"] >= CORRELATED and (a["coef"] > 0) != (b["coef"] > 0):  # positively correlated
+            surviving = [term_label(c["name"]) for c in (a, b) if c["p_adjusted"] < ALPHA]
+            evidence = (
+                f"neither survives adjustment for the {tests} tests" if not surviving
+                else f"only {surviving[0]} survives adjustment for the {tests} tests" if len(surviving) == 1
+                else f"both survive adjustment for the {tests} tests"
+            )
             oddities.append(
                 f"{capitalized(term_label(a['name']))} and {term_label(b['name'])} are correlated (r = {pair['r']:.2f}) "
-                "but their coefficients have opposite signs: the model splits one signal between them, so neither "
-                "coefficient can be read on its own."
+                f"but their coefficients have opposite signs ({evidence}): the model splits one signal between them, "
+                "so neither coefficient can be read on its own."
             )
     positive = m["positive_class"]
     negative = next(label for label in m["test_confusion_matrix"]["labels"] if label != positive)
@@ -444,7 +439,6 @@ def _binary_oddities(m: dict) -> list[str]:
                 )
     fragile = [f for f in m["findings"] if f["p_value"] < 0.05 and not f["significant"]]
     if fragile:
-        tests = sum(1 for c in m["coefficients"] if c["name"] != "const")
         listed = ", ".join(f"{f['label']} (p = {f['p_value']:.3f})" for f in fragile)
         several = len(fragile) > 1
         oddities.append(

@@ -95,3 +95,23 @@ def percent(share: float, digits: int = 1) -> str:
         digits += 1
         text = f"{share:.{digits}%}"
     return text
+
+
+def pairs_of_100(auc: float) -> str:
+    """A ranking's ROC-AUC as a reader can picture it: in how many of 100 pairs of a random positive
+    and a random negative it ranks the positive higher (``66 of 100``; 50 is a coin toss).
+
+    Rounding never prints a perfect or a hopeless ranking that is not one: 0.998 is
+    ``more than 99 of 100``, not ``100 of 100``.
+    """
+    pairs = round(100 * auc)
+    if pairs >= 100 and auc < 1:
+        return "more than 99 of 100"
+    if pairs <= 0 and auc > 0:
+        return "fewer than 1 of 100"
+    return f"{pairs} of 100"
+
+
+def indefinite(phrase: str) -> str:
+    """``phrase`` with its indefinite article: ``an author ban status``, ``a claim status``."""
+    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"

@@ -346,3 +346,37 @@ def residuals_vs_fitted(predictions: pd.DataFrame, target: str) -> Figure:
                   f"Residuals of {len(predictions):,} test rows against their predictions; a band of even width "
                   f"around the dashed zero line supports linearity and constant variance (residual SD "
                   f"{residual.std():,.3g}).", fig)
+
+
+# ---------------------------------------------------------------- the executive summary's chart
+
+
+def verdict_chart(chart: dict) -> Figure:
+    """Horizontal bars split into parts, one bar per row: its label on the left above it, the amount of
+    each part in a legend on the right.
+
+    ``chart`` is the chart a story computed (``metrics.json``: ``story.chart``): its
+    ``bars`` each carry a ``label`` and ``segments`` (``label``, ``value``, ``text``, the
+    amount as printed); every bar is drawn on one scale, ``scale`` wide (or as wide as the
+    longest bar). Parts are told apart by colour and by hatch.
+    """
+    bars = chart["bars"]
+    scale = chart["scale"] or max(sum(s["value"] for s in bar["segments"]) for bar in bars)
+    fig, axes = _new(7.0, 0.46 * len(bars) + 0.08, nrows=len(bars), ncols=1, squeeze=False)
+    for ax, bar in zip(axes.flat, bars):
+        left = 0.0
+        for index, segment in enumerate(bar["segments"]):
+            ax.barh(
+                0, segment["value"], left=left, height=1.0, color=OKABE_ITO[index], hatch=HATCHES[index],
+                edgecolor="black", linewidth=0.6, label=f"{segment['text']} {segment['label']}",
+            )
+            left += segment["value"]
+        ax.set_xlim(0, scale)
+        ax.set_ylim(-0.5, 0.5)
+        ax.set_axis_off()
+        ax.set_title(bar["label"], fontsize=9, loc="left", pad=3)
+        ax.legend(
+            loc="lower right", bbox_to_anchor=(1, 1), ncols=len(bar["segments"]), fontsize=8.5, frameon=False,
+            handlelength=1.6, handleheight=0.9, borderaxespad=0.1, borderpad=0, columnspacing=1.4,
+        )
+    return Figure(chart["name"], chart["title"], chart["alt"], fig)

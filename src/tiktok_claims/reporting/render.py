@@ -37,8 +37,10 @@ from ..data.files import read_json_file
 from ..errors import DataError
 from ..escaping import escape_markdown, write_csv
 from ..folders import OutputFolder
+from ..interpretation.course import STAGES, course_answers
 from ..interpretation.wording import (
     RATIO_BOUND,
+    capitalized,
     format_interval,
     format_p,
     format_ratio,
@@ -47,6 +49,7 @@ from ..interpretation.wording import (
 )
 from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
+from . import figures as plots
 from .kinds import RUN_FILES, document_files, documents_for
 
 FIGURE_DPI = 110
@@ -79,9 +82,11 @@ def _environment():
     )
     env.filters.update(
         num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown, ratio=bounded_ratio,
-        per1000=per_1000,
+        per1000=per_1000, sentence=capitalized,
     )
-    env.globals.update(interval=bounded_interval, ratio_bound=f"{RATIO_BOUND:,.0f}")
+    env.globals.update(
+        interval=bounded_interval, ratio_bound=f"{RATIO_BOUND:,.0f}", course_answers=course_answers, course_stages=STAGES
+    )
     return env
 
 
@@ -164,10 +169,11 @@ def write_outputs(
 
     clock.start("figures_and_summary", "Drawing figures")
     metrics["figures"] = []
+    # The summary draws its own chart from the story (in metrics.json): it is listed after the report's figures.
     _warm_matplotlib()
     workers = analysis.options.workers
     with worker_pool(default_workers() if workers is None else workers) as pool:
-        # The summary shows no figures: it is rendered (and printed to PDF) while they are drawn.
+        # The summary shows only its own chart: it is drawn, rendered and printed to PDF while the others are drawn.
         summary = pool.submit(render_executive_summary, metrics, out) if documents.summary else pool.submit(dict)
         rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in documents.figure_jobs(analysis)]
         for future in rendered:
@@ -176,6 +182,8 @@ def write_outputs(
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)
         written.update(summary.result())
+    if documents.summary:
+        metrics["figures"].append(summary_chart_entry(metrics))
     clock.start("documents", "Rendering the reports")
     written.update(render_reports(metrics, out))
     metrics["timings"] = {**metrics.get("timings", {}), **{f"render_{k}": v for k, v in clock.stop().items()}}
@@ -191,18 +199,31 @@ def render_documents(metrics: dict, out: Path, figures_from: Path | None = None)
 
 
 def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
-    """The one-page summary for managers, as HTML and PDF (it shows no figures).
+    """The one-page summary for managers, as HTML and PDF, with the chart that carries its verdict.
 
-    The PDF only where it can be printed (:func:`pdf_unavailable`); the HTML always.
+    The chart is drawn from the numbers the story computed (``story.chart`` in the metrics
+    record), written beside the other figures and embedded in the page. The PDF only where
+    it can be printed (:func:`pdf_unavailable`); the HTML always.
     """
+    entry, png = render_figure(plots.verdict_chart, (metrics["story"]["chart"],))
+    chart = out / entry["file"]
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    chart.write_bytes(png)
     html = out / "executive_summary.html"
+    figure = {**entry, "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}
     html.write_text(
-        _environment().get_template("executive_summary.html.j2").render(**report_context(metrics, [])),
+        _environment().get_template("executive_summary.html.j2").render(**report_context(metrics, [figure])),
         encoding="utf-8",
     )
     if pdf_unavailable() is not None:
-        return {html.name: html}
-    return {html.name: html, "executive_summary.pdf": html_to_pdf(html, out / "executive_summary.pdf")}
+        return {entry["file"]: chart, html.name: html}
+    return {entry["file"]: chart, html.name: html, "executive_summary.pdf": html_to_pdf(html, out / "executive_summary.pdf")}
+
+
+def summary_chart_entry(metrics: dict) -> dict:
+    """The figures-list entry of the summary's chart (what :func:`render_figure` says of it), read from the story."""
+    chart = metrics["story"]["chart"]
+    return {"name": chart["name"], "title": chart["title"], "alt": chart["alt"], "file": f"figures/{chart['name']}.png"}
 
 
 def render_reports(metrics: dict, out: Path, figures_from: Path | None = None) -> dict[str, Path]:
@@ -224,6 +245,13 @@ def render_reports(metrics: dict, out: Path, figures_from: Path | None = None) -
         html.write_text(env.get_template("markdown_page.html.j2").render(title=title, body=Markup(body)), encoding="utf-8")
         written[html.name] = html
     return written
+
+
+def course_markdown(metrics: dict, stages: tuple[str, ...] | None = None, level: str = "##") -> str:
+    """The course's questions with this run's answers, as in the PACE document (``stages``: all, or only these)."""
+    return _environment().get_template("_course.md.j2").render(
+        course=course_answers(metrics), stages=STAGES if stages is None else stages, level=level
+    )
 
 
 def markdown_to_html(text: str) -> str:
