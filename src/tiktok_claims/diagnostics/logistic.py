@@ -18,7 +18,7 @@ import pandas as pd
 from .. import config
 from ..eda import duplicates
 from ..errors import AnalysisError
-from ..model.features import FeatureSpec, vif_table
+from ..model.features import FeatureSpec
 from ..model.separation import NEAR_SEPARATION_SHARE, Separation, detect_separation
 from .check import ALPHA, Check, vif_check
 from .statistics import (
@@ -126,7 +126,7 @@ def check_logistic(
     if not np.array_equal(y.to_numpy(), np.asarray(inference.model.endog, dtype="int64")):
         raise AnalysisError("y does not match the outcome the inference model was fitted on.")
 
-    vif = vif_table(rows, spec.continuous, spec.categorical, spec.log1p)
+    vif = spec.vif(rows)
     box_tidwell_table = box_tidwell(rows, spec, design, y)
     # With the log1p remedy applied, the same test on the counts as they are says whether it was needed.
     raw_box_tidwell = box_tidwell(rows, dataclasses.replace(spec, log1p=()), design, y) if spec.log1p else None
@@ -154,7 +154,7 @@ def check_logistic(
         checks=checks,
         vif=vif,
         box_tidwell=box_tidwell_table,
-        empirical_logit=empirical_logits(rows, y, spec.continuous, p_hat, log1p=spec.log1p),
+        empirical_logit=empirical_logits(rows, y, spec.continuous, p_hat, log1p=spec.log1p, log=spec.log),
         influence=influence,
         influential=influential,
         refit_shift=refit_shift,

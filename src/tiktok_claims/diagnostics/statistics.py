@@ -61,14 +61,14 @@ def box_tidwell(rows: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y: 
     -------
     DataFrame
         ``predictor, transform, shift, coef, se, z, p_value, p_adjusted, curvature``
-        (``transform`` is ``"log1p"`` or ``"none"``); empty when there are no
+        (``transform`` is ``"log1p"``, ``"log"`` or ``"none"``); empty when there are no
         continuous predictors.
     """
     columns = ["predictor", "transform", "shift", "coef", "se", "z", "p_value", "p_adjusted", "curvature"]
     continuous = list(spec.continuous)
     if not continuous:
         return pd.DataFrame(columns=columns)
-    raw = as_entered(rows.loc[design.index], continuous, spec.log1p)
+    raw = spec.entered(rows.loc[design.index])
     shifts = {c: (1.0 - float(raw[c].min())) if raw[c].min() <= 0 else 0.0 for c in continuous}
     terms = pd.DataFrame({f"{c}_xlnx": _xlnx(raw[c] + shifts[c]) for c in continuous}, index=design.index)
     others = design.drop(columns=["const", *continuous])
@@ -90,7 +90,7 @@ def box_tidwell(rows: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y: 
         rows.append(
             {
                 "predictor": c,
-                "transform": "log1p" if c in spec.log1p else "none",
+                "transform": spec.transform_of(c),
                 "shift": shifts[c],
                 "coef": coef,
                 "se": se,
@@ -119,7 +119,7 @@ def _chord_gap(x: np.ndarray) -> float:
 
 
 def empirical_logits(
-    rows: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=()
+    rows: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=(), log=()
 ) -> pd.DataFrame:
     """Observed log-odds per decile of each continuous predictor, beside the model's.
 
@@ -140,7 +140,7 @@ def empirical_logits(
     for column in continuous:
         x = rows.loc[y.index, column].astype(float)
         codes = pd.qcut(x, bins, labels=False, duplicates="drop")
-        entered = as_entered(rows.loc[y.index], [column], log1p)[column]
+        entered = as_entered(rows.loc[y.index], [column], log1p, log)[column]
         grouped = pd.DataFrame(
             {"x": x, "entered": entered, "y": y, "p": np.asarray(p_hat, dtype=float), "bin": codes}
         ).groupby("bin")
