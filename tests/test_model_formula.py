@@ -15,6 +15,7 @@ import pandas as pd
 import patsy
 import pytest
 import statsmodels.formula.api as smf
+from statsmodels.stats.outliers_influence import variance_inflation_factor
 from typer.testing import CliRunner
 
 import tiktok_claims.analysis as analysis_module
@@ -25,6 +26,7 @@ from tiktok_claims.artifact.store import load_model, save_model
 from tiktok_claims.cli import app
 from tiktok_claims.data.load import dataset_from_frame, load_dataset
 from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.diagnostics.check import VIF_FAIL, vif_check
 from tiktok_claims.diagnostics.logistic import check_logistic
 from tiktok_claims.errors import AnalysisError, ModelFileError, OptionsError
 from tiktok_claims.model.features import select_features
@@ -178,6 +180,20 @@ def test_the_assumption_checks_follow_the_formula_design(made_up):
     assert checks.box_tidwell["transform"].tolist() == ["log", "log1p"]
     assert checks.raw_box_tidwell["transform"].tolist() == ["log", "none"]  # was the log1p needed?
     assert sorted(checks.empirical_logit["predictor"].unique()) == sorted([config.DURATION, config.VIEWS])
+
+
+def test_the_vif_check_judges_a_formulas_main_effects_among_themselves(made_up):
+    formula = parse_formula("verified_status ~ video_duration_sec * video_view_count + I(video_duration_sec ** 2)")
+    spec = select_features(made_up, config.VERIFIED, formula=formula)
+    table = spec.vif(made_up).set_index("feature")
+    main = made_up[[config.DURATION, config.VIEWS]].assign(const=1.0).to_numpy(dtype=float)
+    independent = [variance_inflation_factor(main, j) for j in range(2)]
+    check = vif_check(spec.vif(made_up), spec)
+
+    assert table["vif"].max() > VIF_FAIL  # the products and the square, by construction
+    np.testing.assert_allclose(table.loc[[config.DURATION, config.VIEWS], "vif_main_effects"], independent, rtol=1e-9)
+    assert check.statistic == pytest.approx(max(independent), rel=1e-9)
+    assert check.verdict == "pass" and "by construction" in check.consequence
 
 
 # ------------------------------------------------------------------------------ options

@@ -38,6 +38,10 @@ class LoadedModel:
         the predictors, with their kinds and categories.
     predictors : tuple of ColumnSpec
         The inputs without the identifiers.
+    formula : Formula or None
+        The model formula the model was fitted from (parsed and checked again, never
+        evaluated), whose design :meth:`linear_predictor` rebuilds; ``None`` for the
+        default model.
     payload : dict
         The artifact's validated content.
     payload_sha256 : str
@@ -92,7 +96,8 @@ class LoadedModel:
 
         The same arithmetic as the fitted pipeline: log(1 + x) of the inputs whose
         ``transform`` is ``log1p``, standardize, dummy-code, then intercept plus the
-        coefficients times the encoded values. Meaningful for rows without problems, and
+        coefficients times the encoded values. A formula's model builds its design
+        columns (products of their parts) and standardizes those with a numeric part. Meaningful for rows without problems, and
         not finite where an (edited) coefficient makes the arithmetic overflow.
 
         Parameters

@@ -271,7 +271,8 @@ def hosmer_lemeshow(
     -------
     (DataFrame, float, int, float)
         ``group, n, p_mean, observed, expected``; the statistic; degrees of freedom;
-        p-value.
+        p-value (NaN, with 0 degrees of freedom, when fewer than 3 groups form: a
+        model that predicts only one or two probabilities leaves nothing to test).
     """
     y = np.asarray(y, dtype=float)
     p_hat = np.asarray(p_hat, dtype=float)
@@ -283,10 +284,10 @@ def hosmer_lemeshow(
         .reset_index()
     )
     formed = len(table)
-    if formed < 3:
-        raise AnalysisError(f"Hosmer-Lemeshow needs at least 3 groups of predicted probability; got {formed}.")
     expected = table["expected"].to_numpy()
     statistic = float(np.sum((table["observed"] - expected) ** 2 / (expected * (1 - expected / table["n"]))))
+    if formed < 3:  # a model that predicts one or two probabilities (one binary predictor): no degrees of freedom
+        return table, statistic, 0, math.nan
     df = formed - 2
     return table, statistic, df, float(chi2.sf(statistic, df))
 

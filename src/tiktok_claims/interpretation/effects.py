@@ -96,7 +96,7 @@ def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1
     for name in params.index:
         sd = float(scales[name]) if name in scales.index else math.nan
         if is_compound(name):
-            unit, unit_label = compound_unit(name, sd, log1p=log1p, log=log)
+            unit, unit_label = compound_unit(name, sd, log1p=log1p, log=log, terms=params.index)
             factor = unit / sd if name in scales.index else unit
         elif name in log1p or name in log:
             unit = DOUBLING
@@ -142,14 +142,15 @@ def is_compound(name: str) -> bool:
     return INTERACTION in name or name.endswith(SQUARE_SUFFIX)
 
 
-def compound_unit(name: str, sd: float, *, log1p=(), log=()) -> tuple[float, str]:
+def compound_unit(name: str, sd: float, *, log1p=(), log=(), terms=()) -> tuple[float, str]:
     """The step in which an interaction's or a curvature term's effect is read, and its label.
 
     A term with one numeric part is read per that part's unit (a doubling for a logged
     column, else a power of ten at or below the design column's standard deviation
-    ``sd``), as a change in that slope for the rows in the term's levels; a term of 0/1
-    parts per its presence (the extra factor on the odds when every level holds); a
-    product of numeric parts per its own unit.
+    ``sd``), for the rows in the term's levels: on top of the slope at the reference
+    levels when the numeric part is also a term of the model (in ``terms``), else as
+    the slope there; a term of 0/1 parts per its presence (the extra factor on the odds
+    when every level holds); a product of numeric parts per its own unit.
     """
     pieces = name.split(INTERACTION)
     levels = [piece for piece in pieces if dummy_column(piece) is not None]
@@ -171,19 +172,24 @@ def compound_unit(name: str, sd: float, *, log1p=(), log=()) -> tuple[float, str
             per = f"per {unit:,.0f} {UNIT_NAMES[column]}"
         if not levels:
             return unit, per
-        return unit, f"{per} where {where}, beyond the slope elsewhere"
+        return unit, f"{per} where {where}" + (", on top of the slope at the reference" if number in terms else "")
     unit = readable_unit("", sd)
     return unit, f"per {unit:,.0f} of {' × '.join(piece_label(n) for n in numbers)}" + (f" where {where}" if where else "")
 
 
 def piece_label(piece: str) -> str:
     """A reader's name for one part of a design column: ``views``, ``squared seconds``, ``claim status is 'opinion'``."""
-    column = dummy_column(piece)
-    if column is not None:
-        return f"{column.replace('_', ' ')} is '{piece[len(column) + 1:]}'"
+    if dummy_column(piece) is not None:
+        return _level_label(piece, " is ")
     if piece.endswith(SQUARE_SUFFIX):
         return f"squared {UNIT_NAMES[piece.removesuffix(SQUARE_SUFFIX)]}"
     return UNIT_NAMES[piece]
+
+
+def _level_label(dummy: str, joint: str = " ") -> str:
+    """``claim status 'opinion'`` (or with ``joint`` " is ": ``claim status is 'opinion'``) for a dummy's name."""
+    column = dummy_column(dummy)
+    return f"{column.replace('_', ' ')}{joint}'{dummy[len(column) + 1:]}'"
 
 
 def formula_probability_changes(result, frame: pd.DataFrame, spec, table: pd.DataFrame) -> pd.Series:
@@ -301,7 +307,7 @@ def term_label(name: str) -> str:
     ``duration squared``.
     """
     if INTERACTION in name:
-        return " × ".join(term_label(piece) for piece in name.split(INTERACTION))
+        return " × ".join(_level_label(piece) if dummy_column(piece) else term_label(piece) for piece in name.split(INTERACTION))
     if name.endswith(SQUARE_SUFFIX):
         return f"{term_label(name.removesuffix(SQUARE_SUFFIX))} squared"
     if name == config.DURATION:

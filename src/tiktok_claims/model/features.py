@@ -50,7 +50,8 @@ class FeatureSpec:
     unestimable: tuple[str, ...] = ()
     """The predictors left out because the training part cannot estimate their effect (constant, or a level absent)."""
     log: tuple[str, ...] = ()
-    """The continuous predictors entered as log(x) (a formula's ``np.log``)."""
+    """The continuous predictors entered as log(x) (a formula's ``np.log``). With a formula, ``log1p``
+    and ``log`` name every column the formula logs, in a main effect or in an interaction."""
     formula: Formula | None = None
     """The model formula, when one names the predictors (``continuous`` then holds its continuous
     main effects, ``categorical`` every category it reads)."""
@@ -92,11 +93,23 @@ class FeatureSpec:
         return as_entered(frame, self.continuous if columns is None else columns, self.log1p, self.log)
 
     def vif(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """VIF of every column of the design on ``rows`` (see :func:`vif_table`)."""
-        if self.formula is not None:
-            design = self.preprocessor().fit(rows[self.columns])
-            return _vifs(design.transform(rows[self.columns]), list(design.get_feature_names_out()))
-        return vif_table(rows, self.continuous, self.categorical, self.log1p)
+        """VIF of every column of the design on ``rows`` (see :func:`vif_table`).
+
+        With a formula that has interaction or curvature columns, ``vif_main_effects``
+        is each main effect's VIF among the main effects alone (NaN for the others):
+        products and powers correlate with their parts by construction, which inflates
+        the full design's VIFs without making any test less valid.
+        """
+        if self.formula is None:
+            return vif_table(rows, self.continuous, self.categorical, self.log1p)
+        design = self.preprocessor().fit(rows[self.columns])
+        values, names = design.transform(rows[self.columns]), list(design.get_feature_names_out())
+        table = _vifs(values, names)
+        main = [j for j, column in enumerate(design.design_) if column.main_effect]
+        if main and len(main) < len(names):
+            table["vif_main_effects"] = np.nan
+            table.loc[main, "vif_main_effects"] = _vifs(values[:, main], [names[j] for j in main])["vif"].to_numpy()
+        return table
 
 
 def candidate_predictors(target: str) -> tuple[list[str], list[str]]:
@@ -355,9 +368,9 @@ def formula_features(train: pd.DataFrame, target: str, formula: Formula, *, sour
             "estimate: " + "; ".join(f"{name}: {why}" for name, why in problems.items())
             + ". Remove those terms from the formula."
         )
-    forms = {c.parts[0].column: c.parts[0].form for c in design if c.main_effect and c.numeric}
-    log1p = tuple(c for c in continuous if forms[c] == "log1p")
-    log = tuple(c for c in continuous if forms[c] == "log")
+    forms = {p.column: p.form for c in design for p in c.parts if p.form in ("log1p", "log")}
+    log1p = tuple(c for c in formula.columns if forms.get(c) == "log1p")
+    log = tuple(c for c in formula.columns if forms.get(c) == "log")
     vifs = _vifs(values, [column.name for column in design]).assign(round=1)
     over = vifs[vifs["vif"] > config.VIF_LIMIT]
     dropped = {c: "identifier or free text, not a predictor" for c in NON_PREDICTORS}
