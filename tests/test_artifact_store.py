@@ -148,11 +148,11 @@ def test_a_tampered_artifact_is_refused(claim_document, tmp_path, write_artifact
         load_model(write_artifact(tmp_path / "model.json", claim_document, fix_checksum=False))
 
 
-@pytest.mark.parametrize("version", [1, 4, "2", None])
+@pytest.mark.parametrize("version", [1, 5, "2", None])
 def test_another_format_version_is_refused(claim_document, tmp_path, version, write_artifact):
     claim_document["format_version"] = version
 
-    with pytest.raises(ModelFileError, match=f"this tool reads versions {FORMAT_VERSION} and 3"):
+    with pytest.raises(ModelFileError, match=f"this tool reads versions {FORMAT_VERSION}, 3 and 4"):
         load_model(write_artifact(tmp_path / "model.json", claim_document, fix_checksum=False))
 
 

@@ -55,11 +55,11 @@ RATIO_PATTERNS = (
 _runs: dict[tuple[str, str], Path] = {}
 
 
-def _run(data: str | None, target: str, tmp_path_factory) -> Path:
-    key = (str(data), target)
+def _run(data: str | None, target: str, tmp_path_factory, extra: tuple[str, ...] = ()) -> Path:
+    key = (str(data), target, *extra)
     if key not in _runs:
         out = tmp_path_factory.mktemp(f"documents-{target}") / "out"
-        arguments = ["run", "--target", target, "--out", str(out), "--quiet", "--bootstrap", "200", "--cv-folds", "3"]
+        arguments = ["run", "--target", target, "--out", str(out), "--quiet", "--bootstrap", "200", "--cv-folds", "3", *extra]
         if data is not None:
             arguments += ["--data", str(data)]
         result = CliRunner().invoke(app, arguments)
@@ -213,6 +213,22 @@ def test_documents_of_every_synthetic_outcome_tell_its_own_story(synthetic_run):
     _check_documents(target, m, documents)
     if target in BINARY:
         _check_binary_verdict(m, documents)
+
+
+def test_documents_of_a_formula_name_it_and_read_its_interactions_as_such(real_data_path, tmp_path_factory):
+    formula = "verified_status ~ claim_status * author_ban_status + np.log1p(video_view_count)"
+    out = _run(real_data_path, config.VERIFIED, tmp_path_factory, ("--formula", formula))
+    m, documents = json.loads((out / "metrics.json").read_text()), _documents(out)
+
+    _check_documents(config.VERIFIED, m, documents)
+    _check_binary_verdict(m, documents)
+    for name in ("report.md", "report.html", "technical_summary.md", "pace_strategy.md", "model_card.md"):
+        assert formula in documents[name], name
+    interactions = [f for f in m["findings"] if ":" in f["name"]]
+    assert len(interactions) == 2
+    for finding in interactions:
+        assert finding["sentence"].startswith("The interaction term claim status 'opinion' × author ban status")
+        assert finding["sentence"] in " ".join(documents["report.md"].split())
 
 
 def test_every_real_executive_summary_fits_one_page(real_run):

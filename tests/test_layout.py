@@ -325,6 +325,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.eda": "test_eda.py",
     f"{PACKAGE}.approach": "test_approach.py",
     f"{PACKAGE}.model.features": "test_features.py",
+    f"{PACKAGE}.model.formula": "test_model_formula.py",
     f"{PACKAGE}.model.transforms": "test_transforms.py",
     f"{PACKAGE}.model.split": "test_split.py",
     f"{PACKAGE}.model.separation": "test_separation.py",

@@ -87,6 +87,16 @@ def test_hosmer_lemeshow_matches_a_direct_decile_computation():
     np.testing.assert_array_equal(table["n"], n)
 
 
+def test_hosmer_lemeshow_of_a_model_with_two_probabilities_has_nothing_to_test():
+    # One binary predictor (e.g. a formula's 'verified_status ~ claim_status'): two predicted probabilities.
+    p = np.repeat([0.1, 0.4], 500)
+    y = np.concatenate([np.repeat([1, 0], [50, 450]), np.repeat([1, 0], [200, 300])])
+    table, statistic, df, p_value = hosmer_lemeshow(y, p)
+
+    assert len(table) == 2 and df == 0 and np.isnan(p_value)
+    assert statistic == pytest.approx(0.0, abs=1e-12)  # observed equals expected in each group
+
+
 def test_cooks_distance_leverage_and_residuals_match_the_closed_form(made_up_logit_data):
     frame, y = made_up_logit_data(n=400)
     design = sm.add_constant(frame)

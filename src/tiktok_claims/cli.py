@@ -78,7 +78,11 @@ def _data_argument(help_text: str):
 
 
 DataOption = Annotated[Optional[Path], typer.Option("--data", help="The data file, the same as DATA (give one of the two).")]
-TargetOption = Annotated[str, typer.Option("--target", help=f"Outcome column: {', '.join(OUTCOMES)}.")]
+TargetHelp = f"Outcome column: {', '.join(OUTCOMES)}. Default: {config.DEFAULT_TARGET}, or the --formula's outcome."
+TargetOption = Annotated[Optional[str], typer.Option("--target", show_default=False, help=TargetHelp)]
+FormulaOption = Annotated[Optional[str], typer.Option("--formula", help="Model formula, e.g. 'verified_status ~ claim_status * "
+    "author_ban_status + np.log1p(video_view_count)': columns, C(category), np.log1p(column), np.log(column), I(column ** 2), "
+    "joined by +, : and *. Default: every predictor.")]
 TransformOption = Annotated[
     Transform,
     typer.Option(
@@ -135,15 +139,15 @@ def _refuse_stdin_data(data: Path | None, command: str) -> None:
 
 
 def _options(threshold_rule: tuple | None = None, **values):
-    """The analysis options; a value outside its allowed range is a usage error naming its option."""
-    from .analysis import AnalysisOptions
+    """The analysis options (``None``: the default); a value outside its allowed range is a usage error naming its option."""
+    from .analysis import with_options
     from .errors import OptionsError
     from .evaluation.metrics import ThresholdRule
 
     try:
         if threshold_rule is not None:
             values["threshold_rule"] = ThresholdRule(*threshold_rule)
-        return AnalysisOptions(**values)
+        return with_options(None, **values)
     except OptionsError as exc:
         raise typer.BadParameter(str(exc), param_hint=f"--{(exc.option or '').replace('_', '-')}") from None
 
@@ -182,7 +186,8 @@ def run(
         Optional[Path], _data_argument("CSV, .csv.gz or Parquet file. Default: the built-in synthetic data.")
     ] = None,
     data: DataOption = None,
-    target: TargetOption = config.DEFAULT_TARGET,
+    target: TargetOption = None,
+    formula: FormulaOption = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for the report, metrics and model.")] = Path("out"),
     seed: SeedOption = config.DEFAULT_SEED,
     balance: Annotated[
@@ -240,6 +245,7 @@ def run(
     A binary --target (verified_status, claim_status) gets the logistic regression with
     cross-validation, threshold, leakage audit and summaries; author_ban_status an
     ordinal logit; a count column a Poisson or negative binomial model; the duration OLS.
+    --formula fits the logistic regression a formula names (its outcome the target).
     """
     data = _data_file(ctx, data_file, data, required=False)
     _refuse_stdin_data(data, "run")
@@ -252,7 +258,7 @@ def run(
         target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
         cv_folds=cv_folds, cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
         transform=transform, engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
-        command=shlex.join(["tiktok-claims", *sys.argv[1:]]),
+        command=shlex.join(["tiktok-claims", *sys.argv[1:]]), formula=formula,
     )
     progress = None if quiet else _progress_printer()
     try:
@@ -282,7 +288,8 @@ def check(
         Optional[Path], _data_argument("CSV, .csv.gz or Parquet file. Default: the built-in synthetic data.")
     ] = None,
     data: DataOption = None,
-    target: TargetOption = config.DEFAULT_TARGET,
+    target: TargetOption = None,
+    formula: FormulaOption = None,
     seed: SeedOption = config.DEFAULT_SEED,
     transform: TransformOption = "none",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
@@ -293,22 +300,21 @@ def check(
     _refuse_stdin_data(data, "check")
     from .analysis import check_assumptions
 
-    options = _options(target=target, seed=seed, transform=transform)
+    options = _options(target=target, seed=seed, transform=transform, formula=formula)
     try:
-        dataset, approach, spec, checks = check_assumptions(
-            data, options, progress=None if quiet else _progress_printer()
-        )
+        dataset, approach, spec, checks = check_assumptions(data, options, progress=None if quiet else _progress_printer())
     except TiktokClaimsError as exc:
         _fail(str(exc))
     if as_json:
         _print_json(
             {
-                "source": dataset.source, "synthetic": dataset.synthetic, "target": target, "family": approach.label,
-                "reason": approach.reason, "left_out": dict(spec.dropped), "checks": checks,
+                "source": dataset.source, "synthetic": dataset.synthetic, "target": options.target,
+                "family": approach.label, **({"formula": formula} if formula else {}), "reason": approach.reason,
+                "left_out": dict(spec.dropped), "checks": checks,
             }
         )
     else:
-        _print_checklist(f"Assumption checks: {approach.label} of {target} ({dataset.source})", approach, spec, checks)
+        _print_checklist(f"Assumption checks: {approach.label} of {options.target} ({dataset.source})", approach, spec, checks)
     if dataset.synthetic:
         typer.echo("Note: these data are SYNTHETIC (built-in generator), not the real dataset.", err=True)
 

@@ -25,6 +25,7 @@ from ..config import Balance, Engine, Outcome, Transform
 from ..errors import OptionsError
 from ..evaluation.metrics import ThresholdRule
 from ..model.features import FeatureSpec, select_features
+from ..model.formula import parse_formula
 from ..model.logistic import fit_inference
 from ..model.split import encode_target, split
 from ..timing import Progress, StageClock
@@ -55,6 +56,7 @@ def analyze(
     stability_refits: int | None = None,
     workers: int | None = None,
     command: str | None = None,
+    formula: str | None = None,
     progress: Progress | None = None,
 ) -> Analysis | FamilyAnalysis:
     """Run the whole analysis and return one results object.
@@ -104,6 +106,12 @@ def analyze(
         Processes for independent stages (default: one per available core, at most 4).
     command : str, optional
         The command line that asked for the analysis, recorded in ``metrics.json``.
+    formula : str, optional
+        A model formula in the conventional syntax, e.g. ``"verified_status ~
+        claim_status * author_ban_status + np.log1p(video_view_count)"``: columns,
+        ``C(category)``, ``np.log1p(column)``, ``np.log(column)``, ``I(column ** 2)``,
+        joined by ``+``, ``:`` and ``*``. Its outcome is the target (a binary outcome).
+        Default: the default model (every predictor, the VIF rule).
     progress : callable, optional
         Called with a short description as each stage starts.
 
@@ -118,8 +126,9 @@ def analyze(
     ------
     OptionsError
         A ``ValueError``: if ``data`` or ``options`` is of another kind, an option is
-        outside its allowed values, ``target`` is no outcome column, or ``engine="spark"``
-        is asked of a non-binary outcome. Checked before any fit.
+        outside its allowed values, ``target`` is no outcome column, ``engine="spark"``
+        is asked of a non-binary outcome, or ``formula`` holds anything but the allowed
+        terms. Checked before any fit.
     DataError
         A ``ValueError``: if the data are unreadable or do not fit the schema.
     AnalysisError
@@ -143,7 +152,7 @@ def analyze(
         target=target, seed=seed, balance=balance, threshold_rule=threshold_rule, cv_folds=cv_folds,
         cv_repeats=cv_repeats, bootstrap=bootstrap, calibrate=calibrate, transform=transform, engine=engine,
         spark_master=spark_master, spark_tmp=spark_tmp, stability_refits=stability_refits, workers=workers,
-        command=command,
+        command=command, formula=formula,
     )
     _check_data_argument(data)
     clock = StageClock(progress)
@@ -165,7 +174,12 @@ def analyze(
 
 
 def with_options(options: AnalysisOptions | None, **values) -> AnalysisOptions:
-    """``options`` (default ``AnalysisOptions()``) with every value that is not ``None`` put in, validated."""
+    """``options`` (default ``AnalysisOptions()``) with every value that is not ``None`` put in, validated.
+
+    A ``formula`` without a ``target`` sets the target to the formula's outcome.
+    """
+    if values.get("formula") is not None and values.get("target") is None:
+        values["target"] = parse_formula(values["formula"]).outcome
     if options is None:
         options = AnalysisOptions()
     elif not isinstance(options, AnalysisOptions):
@@ -203,7 +217,8 @@ def check_assumptions(
     approach = preflight(dataset, options, cross_validated=False)
     parts = split(dataset.frame, approach.stratify_on, options.seed)
     spec = select_features(
-        dataset.frame.loc[parts.train], options.target, transform=options.transform, source=dataset.source
+        dataset.frame.loc[parts.train], options.target, transform=options.transform, source=dataset.source,
+        formula=options.parsed_formula,
     )
     say(f"Fitting the {approach.label} on every used row and checking its assumptions")
     frame = dataset.frame

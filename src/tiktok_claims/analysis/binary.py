@@ -23,11 +23,17 @@ from ..evaluation.metrics import (
     evaluate,
     per_thousand,
 )
-from ..interpretation.effects import coefficient_table, probability_changes
+from ..interpretation.effects import (
+    coefficient_table,
+    formula_probability_changes,
+    is_compound,
+    probability_changes,
+)
 from ..interpretation.findings import key_findings, outcome_phrase
 from ..interpretation.separation import estimation_reason, separating_rule
 from ..interpretation.story import binary_story
 from ..model.features import FeatureSpec, select_features
+from ..model.formula import design_columns
 from ..model.logistic import Classifier, Inference, fit_classifier, fit_inference
 from ..model.split import Split, encode_target, split
 from ..model.stability import bootstrap_stability
@@ -168,7 +174,9 @@ class Analysis(Results):
                 + (", Firth-penalized" if classifier.penalized else ""),
             ),
         ]
-        if self.features.log1p:
+        if self.features.formula is not None:
+            facts.append(("Formula", self.features.formula.text))
+        elif self.features.log1p:
             facts.append(("Transform", f"log(1 + x) of {', '.join(self.features.log1p)}"))
         if self.inference.separation.kind != "none":
             facts.append(("Separation", self.inference.separation.kind))
@@ -295,6 +303,8 @@ class Analysis(Results):
             "versions": self.versions,
             "timings": dict(self.timings),
         })
+        if self.features.formula is not None:
+            record["formula"] = formula_record(self.features)
         record["story"] = binary_story(record)
         return record
 
@@ -316,6 +326,17 @@ class Analysis(Results):
                 "roc_auc_difference": self.spark.test_roc_auc - self.evaluation.metrics["roc_auc"],
             },
         }
+
+
+def formula_record(spec: FeatureSpec) -> dict:
+    """The formula fitted: as written, with every term spelled out, and each design column with statsmodels' name for it."""
+    return {
+        "text": spec.formula.text,
+        "expanded": spec.formula.expanded,
+        "outcome": spec.formula.outcome,
+        "columns": list(spec.formula.columns),
+        "design": [column.record() for column in design_columns(spec.formula)],
+    }
 
 
 def estimation_record(inference: Inference, classifier: Classifier, rule: dict | None) -> dict:
@@ -384,7 +405,7 @@ def analyze_binary(
     clock.start("split_and_features", "Splitting (stratified) and selecting features on the training part")
     parts = split(frame, approach.stratify_on, seed)
     train, test = frame.loc[parts.train], frame.loc[parts.test]
-    spec = select_features(train, target, transform=options.transform, source=dataset.source)
+    spec = select_features(train, target, transform=options.transform, source=dataset.source, formula=options.parsed_formula)
     y_all = encode_target(frame[target], approach.positive_class)
     y_train, y_test = y_all.loc[parts.train], y_all.loc[parts.test]
     rule = options.threshold_rule
@@ -399,7 +420,7 @@ def analyze_binary(
         pending_cv = start_cross_validation(
             train, y_train, spec, seed=seed, folds=options.cv_folds, repeats=options.cv_repeats,
             threshold_rule=rule, default_balance=options.balance, executor=pool, penalized=classifier.penalized,
-            untransformed=select_features(train, target) if spec.log1p else None,
+            untransformed=select_features(train, target) if spec.log1p and spec.formula is None else None,
         )
         clock.start("evaluation", f"Evaluating on the untouched test part ({options.bootstrap:,} bootstrap resamples) and calibration")
         scores = pd.Series(classifier.predict_proba(test[spec.columns]), index=test.index, name="score")
@@ -437,9 +458,13 @@ def analyze_binary(
             master=options.spark_master, scratch=options.spark_tmp,
         )
     clock.start("interpretation", "Interpreting the coefficients")
-    coefficients = coefficient_table(inference.result, inference.scales, log1p=spec.log1p)
+    coefficients = coefficient_table(inference.result, inference.scales, log1p=spec.log1p, log=spec.log)
+    changes = (
+        probability_changes(inference.result, design, coefficients) if spec.formula is None
+        else formula_probability_changes(inference.result, frame, spec, coefficients)
+    )
     coefficients = coefficients.merge(
-        probability_changes(inference.result, design, coefficients).rename_axis("name").reset_index(), on="name", how="left"
+        changes.rename_axis("name").reset_index(), on="name", how="left"
     ).merge(
         stability.rename(columns={"same_sign": "stable_sign", "significant": "stable_significance"}), on="name", how="left"
     )
@@ -489,7 +514,7 @@ def _separating_rule(frame: pd.DataFrame, y: pd.Series, separation, positive: st
         return None
     candidates = [name for name in separation.infinite if name != "const"]
     candidates.append(separation.leading_predictor)
-    for name in dict.fromkeys(candidates):
+    for name in dict.fromkeys(c for c in candidates if not is_compound(c)):
         rule = separating_rule(_predictor_values(frame, name), y, name, positive, negative)
         if rule is not None:
             return rule

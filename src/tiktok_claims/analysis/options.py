@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 from .. import config
 from ..config import ENGINES, Balance, Engine, Outcome, Transform
 from ..errors import OptionsError
 from ..evaluation.metrics import ThresholdRule
+from ..model.formula import Formula, parse_formula
 
 __all__ = ["ENGINES", "AnalysisOptions", "Balance", "Engine", "Outcome", "Transform"]
 CV_FOLDS_RANGE = (2, 20)
@@ -51,6 +53,10 @@ class AnalysisOptions:
         Processes for independent stages; ``None``: one per available core (at most 4).
     command : str
         The command line that asked for the analysis (recorded in ``metrics.json``).
+    formula : str or None
+        A model formula, e.g. ``"verified_status ~ claim_status * author_ban_status +
+        np.log1p(video_view_count)"`` (:mod:`tiktok_claims.model.formula` says what it
+        may contain); its outcome is the target. ``None``: the default model.
 
     Examples
     --------
@@ -77,6 +83,7 @@ class AnalysisOptions:
     stability_refits: int = config.STABILITY_REFITS
     workers: int | None = None
     command: str = ""
+    formula: str | None = None
 
     def __post_init__(self) -> None:
         _text("target", self.target)
@@ -104,6 +111,30 @@ class AnalysisOptions:
             _text("spark_tmp", self.spark_tmp)
         if self.spark_tmp is not None and self.engine != "spark":
             raise OptionsError("spark_tmp applies only with --engine spark (engine='spark').", "spark_tmp")
+        if self.formula is not None:
+            self._check_formula()
+
+    @cached_property
+    def parsed_formula(self) -> Formula | None:
+        """The formula parsed and checked (:func:`~tiktok_claims.model.formula.parse_formula`), or ``None``."""
+        return None if self.formula is None else parse_formula(self.formula)
+
+    def _check_formula(self) -> None:
+        outcome = self.parsed_formula.outcome
+        if outcome != self.target:
+            raise OptionsError(
+                f"target {self.target!r} is not the formula's outcome {outcome!r}; give one of the two, or make them agree.",
+                "target",
+            )
+        if self.transform != "none":
+            raise OptionsError(
+                f"transform {self.transform!r} applies to the default model; in a formula write np.log1p(column) for "
+                "each count to enter as log(1 + count).",
+                "transform",
+            )
+        if self.engine != "local":
+            raise OptionsError(f"engine {self.engine!r} fits the default model only; a formula is fitted in-process "
+                               "(engine='local').", "engine")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

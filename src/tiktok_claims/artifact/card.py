@@ -30,6 +30,8 @@ def card(model: LoadedModel) -> dict:
         elif spec.kind == "category":
             entry["categories"] = column["categories"]
             entry["role"] = f"predictor, dummy-coded against the reference {column['categories'][0]!r}"
+        elif "formula" in p:
+            entry["role"] = "predictor, entering the design as the formula says"
         elif column.get("transform") == "log1p":
             entry["transform"] = "log1p"
             entry["role"] = (
@@ -58,6 +60,7 @@ def card(model: LoadedModel) -> dict:
             {"feature": name, "coefficient": coef}
             for name, coef in zip(["intercept", *p["features"]], [p["intercept"], *p["coef"]])
         ],
+        **({"formula": _formula(p["formula"])} if "formula" in p else {}),
         "threshold": p["threshold"],
         "training_data": p["training_data"],
         "metrics": p["metrics"],
@@ -110,6 +113,7 @@ def card_markdown(card: dict) -> str:
         f"Threshold: **{_fmt(card['threshold']['value'])}** ({escape_markdown(card['threshold']['rule'])} rule, chosen on "
         f"{escape_markdown(card['threshold']['chosen_on'])}): {escape_markdown(card['threshold']['description'])}.",
         "",
+        *_formula_markdown(card.get("formula")),
         "## Coefficients (standardized continuous predictors)",
         "",
         *(
@@ -131,6 +135,40 @@ def card_markdown(card: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _formula(section: dict) -> dict:
+    """The formula as the card states it: its text, and each design column with its statsmodels name and scaling."""
+    return {
+        "text": section["text"],
+        "design": [
+            {
+                "feature": item["name"],
+                "statsmodels_name": item["statsmodels_name"],
+                "standardized": f"mean {item['mean']:.6g}, scale {item['scale']:.6g}" if "mean" in item else "no (0/1)",
+            }
+            for item in section["design"]
+        ],
+    }
+
+
+def _formula_markdown(formula: dict | None) -> list[str]:
+    if formula is None:
+        return []
+    return [
+        "## Formula",
+        "",
+        f"The model was fitted from the formula {escape_markdown(formula['text'])}; its design columns, in the "
+        "coefficients' order:",
+        "",
+        "| feature | statsmodels name | standardized |",
+        "|---|---|---|",
+        *(
+            f"| {escape_markdown(c['feature'])} | {escape_markdown(c['statsmodels_name'])} | {c['standardized']} |"
+            for c in formula["design"]
+        ),
+        "",
+    ]
 
 
 def _fmt(value) -> str:

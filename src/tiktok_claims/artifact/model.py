@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..data.rules import check_rows
 from ..data.schema import ColumnSpec
 from ..errors import DataError
+from ..model.formula import design_columns, evaluate_design, parse_formula, undefined_rows
 from .schema import INPUT_TRANSFORMS
 
 REPORTED_BAD_ROWS = 5
@@ -37,6 +38,10 @@ class LoadedModel:
         the predictors, with their kinds and categories.
     predictors : tuple of ColumnSpec
         The inputs without the identifiers.
+    formula : Formula or None
+        The model formula the model was fitted from (parsed and checked again, never
+        evaluated), whose design :meth:`linear_predictor` rebuilds; ``None`` for the
+        default model.
     payload : dict
         The artifact's validated content.
     payload_sha256 : str
@@ -59,6 +64,18 @@ class LoadedModel:
             ColumnSpec(c["name"], c["kind"], tuple(c.get("categories", ()))) for c in payload["inputs"]
         )
         self.predictors = tuple(spec for spec in self.inputs if spec.kind != "identifier")
+        self._intercept = float(payload["intercept"])
+        self.formula = parse_formula(payload["formula"]["text"]) if "formula" in payload else None
+        if self.formula is not None:
+            # z = intercept + sum_j coef_j * (d_j - mean_j) / scale_j over the formula's design columns d_j
+            # (the product of their parts), 0/1 columns taken as they are (mean 0, scale 1).
+            self._design = design_columns(self.formula)
+            columns = payload["formula"]["design"]
+            self._coef = np.array(payload["coef"], dtype=float)
+            self._means = np.array([c.get("mean", 0.0) for c in columns], dtype=float)
+            self._scales = np.array([c.get("scale", 1.0) for c in columns], dtype=float)
+            self._categories = {spec.name: list(spec.categories) for spec in self.predictors if spec.kind == "category"}
+            return
         coef = iter(payload["coef"])
         continuous = [c for c in payload["inputs"] if c["kind"] in ("count", "duration")]
         # z = intercept + sum_j coef_j * (t_j(x_j) - mean_j) / scale_j + coefficient of each row's level,
@@ -70,7 +87,6 @@ class LoadedModel:
             for c in payload["inputs"]
             if c["kind"] == "category"
         }
-        self._intercept = float(payload["intercept"])
 
     def __repr__(self) -> str:
         return f"LoadedModel(target={self.target!r}, source={self.source!r})"
@@ -80,7 +96,8 @@ class LoadedModel:
 
         The same arithmetic as the fitted pipeline: log(1 + x) of the inputs whose
         ``transform`` is ``log1p``, standardize, dummy-code, then intercept plus the
-        coefficients times the encoded values. Meaningful for rows without problems, and
+        coefficients times the encoded values. A formula's model builds its design
+        columns (products of their parts) and standardizes those with a numeric part. Meaningful for rows without problems, and
         not finite where an (edited) coefficient makes the arithmetic overflow.
 
         Parameters
@@ -94,6 +111,8 @@ class LoadedModel:
             One log-odds per row.
         """
         n = len(next(iter(values.values())))
+        if self.formula is not None:
+            return self._formula_linear_predictor(values, n)
         logits = np.full(n, self._intercept)
         # Rows with problems may hold NaN, infinities or negative counts: their results are
         # meaningless but must not warn.
@@ -106,6 +125,41 @@ class LoadedModel:
             for name, table in self._levels.items():
                 logits += table.take(values[name], mode="clip")
         return logits
+
+    def _formula_linear_predictor(self, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+        design = evaluate_design(
+            self._design,
+            lambda column: np.asarray(values[column], dtype=float),
+            lambda column, level: values[column] == self._categories[column].index(level),
+            n,
+        )
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._intercept + ((design - self._means) / self._scales) @ self._coef
+
+    def undefined(self, values: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+        """Rows whose checked values lie outside the model's transforms, each set with its reason.
+
+        A formula's ``np.log(column)`` is undefined where the column is 0; the default
+        model and ``np.log1p`` accept every valid value.
+
+        Parameters
+        ----------
+        values : dict of str to ndarray
+            The checked values of each predictor, as :meth:`linear_predictor` reads them.
+
+        Returns
+        -------
+        list of (str, ndarray of bool)
+            A reason and the rows it applies to, per transform with a limited domain.
+        """
+        if self.formula is None:
+            return []
+        with np.errstate(invalid="ignore"):
+            found = undefined_rows(self.formula, lambda column: np.asarray(values[column], dtype=float))
+        return [
+            (f"{column}: 0 (the model takes np.log({column}), undefined at 0)", rows)
+            for column, rows in found.items()
+        ]
 
     @staticmethod
     def logistic(logits: np.ndarray) -> np.ndarray:
@@ -179,6 +233,11 @@ class LoadedModel:
                 + "; ".join(f"{s.name}: {s.expected}" for s in self.predictors)
                 + "."
             )
+        for reason, rows in self.undefined(checked.values):
+            if rows.any():
+                raise DataError(
+                    f"{int(rows.sum())} row(s) cannot be scored by this model (first: row {frame.index[rows][0]}): {reason}."
+                )
         logits = self.linear_predictor(checked.values)
         if not np.isfinite(logits).all():
             labels = frame.index[~np.isfinite(logits)]

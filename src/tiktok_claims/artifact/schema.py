@@ -6,6 +6,13 @@ and its ``mean`` and ``scale`` are those of log(1 + x) on the training part. Wit
 field the input enters as it is (so artifacts written before the field existed read as
 before); artifacts with a transform are written as version 3, so a reader of version 2
 alone refuses them instead of scoring raw counts.
+
+A model fitted from a formula is written as version 4, with ``"formula": {"text", "design"}``:
+its inputs are the columns the formula reads (without scaling), and ``design`` lists the
+design's columns (name, statsmodels' name, parts; ``mean`` and ``scale`` for those with a
+numeric part), in the order of ``features`` and ``coef``. The formula is parsed again
+and held to the rules of :func:`tiktok_claims.model.formula.parse_formula` (never
+evaluated), and the design it gives must be the one recorded.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ import numpy as np
 
 from .. import config
 from ..data.schema import SPEC_BY_NAME
+from ..errors import OptionsError
+from ..model.formula import design_columns, parse_formula
 
 FORMAT = "tiktok-claims-model"
 FORMAT_VERSION = 2
 TRANSFORM_FORMAT_VERSION = 3
-READABLE_VERSIONS = (FORMAT_VERSION, TRANSFORM_FORMAT_VERSION)
+FORMULA_FORMAT_VERSION = 4
+READABLE_VERSIONS = (FORMAT_VERSION, TRANSFORM_FORMAT_VERSION, FORMULA_FORMAT_VERSION)
 # The transforms an input may name, and the function each applies before standardizing.
 INPUT_TRANSFORMS = {"log1p": np.log1p}
 IDENTIFIERS: tuple[str, ...] = (config.ID_COLUMN, config.VIDEO_ID)
@@ -32,7 +42,9 @@ OUTPUT_NAMES = ("probability", "score")
 
 
 def format_version(payload: dict) -> int:
-    """The version a payload is written as: 3 when an input carries a transform, else 2."""
+    """The version a payload is written as: 4 with a formula, 3 when an input carries a transform, else 2."""
+    if "formula" in payload:
+        return FORMULA_FORMAT_VERSION
     return TRANSFORM_FORMAT_VERSION if any("transform" in item for item in payload["inputs"]) else FORMAT_VERSION
 
 
@@ -68,7 +80,7 @@ def validated(payload) -> dict:
     inputs = _field(payload, "inputs", list, "payload")
     seen: set[str] = set()
     for number, column in enumerate(inputs):
-        _validate_input(column, f"payload.inputs[{number}]", target, seen)
+        _validate_input(column, f"payload.inputs[{number}]", target, seen, scaled="formula" not in payload)
     absent = [name for name in IDENTIFIERS if name not in seen]
     if absent:
         raise Unfit(f"payload.inputs lack the identifier column(s) {_names(absent)}")
@@ -80,7 +92,7 @@ def validated(payload) -> dict:
     for index in range(len(coef)):
         _number(coef, index, "payload.coef")
     _number(payload, "intercept", "payload")
-    expected = _encoded_names(inputs)
+    expected = _encoded_names(inputs) if "formula" not in payload else _formula_names(payload["formula"], target, inputs)
     if features != expected:
         raise Unfit(f"features {features!r} are not the encoding of the inputs; expected {expected!r}")
 
@@ -112,7 +124,7 @@ def validated(payload) -> dict:
     return payload
 
 
-def _validate_input(column, where: str, target: str, seen: set[str]) -> None:
+def _validate_input(column, where: str, target: str, seen: set[str], *, scaled: bool = True) -> None:
     _require(column, dict, where)
     name = _field(column, "name", str, where)
     kind = _field(column, "kind", str, where)
@@ -131,6 +143,9 @@ def _validate_input(column, where: str, target: str, seen: set[str]) -> None:
             raise Unfit(f"{where}: unknown categor(y/ies) {unknown!r} for {name!r}; expected {list(spec.categories)!r}")
         if categories != list(spec.categories):
             raise Unfit(f"{where}: categories {categories!r} for {name!r}; expected {list(spec.categories)!r}")
+    elif kind != "identifier" and not scaled:
+        if any(key in column for key in ("mean", "scale", "transform")):
+            raise Unfit(f"{where}: {name!r} carries a mean, scale or transform; a formula's design columns carry those")
     elif kind != "identifier":
         _number(column, "mean", where)
         if not _number(column, "scale", where) > 0:
@@ -147,6 +162,37 @@ def _encoded_names(inputs: list[dict]) -> list[str]:
     continuous = [c["name"] for c in inputs if c["kind"] not in ("identifier", "category")]
     dummies = [f"{c['name']}_{level}" for c in inputs if c["kind"] == "category" for level in c["categories"][1:]]
     return continuous + dummies
+
+
+def _formula_names(section, target: str, inputs: list[dict]) -> list[str]:
+    """The names of the formula's design columns, once the formula and its recorded design are checked."""
+    _require(section, dict, "payload.formula")
+    text = _field(section, "text", str, "payload.formula")
+    try:
+        formula = parse_formula(text)
+    except OptionsError as exc:
+        raise Unfit(f"payload.formula.text: {exc}") from None
+    if formula.outcome != target:
+        raise Unfit(f"payload.formula.text: its outcome {formula.outcome!r} is not the target {target!r}")
+    read = [c["name"] for c in inputs if c["kind"] != "identifier"]
+    if read != list(formula.columns):
+        raise Unfit(f"the inputs {read!r} are not the columns the formula reads, {list(formula.columns)!r}")
+    recorded = _field(section, "design", list, "payload.formula")
+    expected = design_columns(formula)
+    if len(recorded) != len(expected):
+        raise Unfit(f"payload.formula.design has {len(recorded)} column(s); the formula's design has {len(expected)}")
+    for number, (item, column) in enumerate(zip(recorded, expected)):
+        where = f"payload.formula.design[{number}]"
+        _require(item, dict, where)
+        if {key: item.get(key) for key in ("name", "statsmodels_name", "parts")} != column.record():
+            raise Unfit(f"{where} is not the formula's design column {column.name!r} ({column.statsmodels_name})")
+        if column.numeric:
+            _number(item, "mean", where)
+            if not _number(item, "scale", where) > 0:
+                raise Unfit(f"{where}: the scale of {column.name!r} is not positive")
+        elif "mean" in item or "scale" in item:
+            raise Unfit(f"{where}: {column.name!r} is a 0/1 column; it carries no mean or scale")
+    return [column.name for column in expected]
 
 
 def _require(value, kind: type, where: str):

@@ -49,6 +49,7 @@ from .model import LoadedModel
 from .schema import (
     FORMAT,
     FORMAT_VERSION,
+    FORMULA_FORMAT_VERSION,
     IDENTIFIERS,
     READABLE_VERSIONS,
     TRANSFORM_FORMAT_VERSION,
@@ -76,20 +77,13 @@ def model_payload(analysis, metrics: dict | None = None) -> dict:
         lists, so writing with sorted keys never reorders them.
     """
     pipeline = analysis.classifier.pipeline
-    scaler = pipeline.named_steps["preprocess"].named_transformers_["continuous"]
     coef, intercept = analysis.classifier.linear_predictor()
     spec = analysis.features
     metrics = analysis.metrics() if metrics is None else metrics
-    scaling = {name: (float(m), float(s)) for name, m, s in zip(spec.continuous, scaler.mean_, scaler.scale_)}
-    inputs = [{"name": name, "kind": "identifier"} for name in IDENTIFIERS]
-    for name in spec.continuous:
-        mean, scale = scaling[name]
-        column = {"name": name, "kind": SPEC_BY_NAME[name].kind, "mean": mean, "scale": scale}
-        if name in scaler.log1p:
-            column["transform"] = "log1p"
-        inputs.append(column)
-    for name in spec.categorical:
-        inputs.append({"name": name, "kind": "category", "categories": list(config.CATEGORIES[name])})
+    if spec.formula is None:
+        inputs, formula = _inputs(spec, pipeline.named_steps["preprocess"].named_transformers_["continuous"]), None
+    else:
+        inputs, formula = _formula_inputs(spec, pipeline.named_steps["preprocess"])
     negative = next(c for c in config.CATEGORIES[analysis.target] if c != analysis.approach.positive_class)
     return {
         "target": analysis.target,
@@ -122,7 +116,36 @@ def model_payload(analysis, metrics: dict | None = None) -> dict:
         "versions": dict(analysis.versions),
         "tool_version": __version__,
         "created": analysis.created,
+        **({"formula": formula} if formula is not None else {}),
     }
+
+
+def _inputs(spec, scaler) -> list[dict]:
+    """The default model's inputs: each continuous one with its transform, mean and scale; each category with its levels."""
+    inputs = [{"name": name, "kind": "identifier"} for name in IDENTIFIERS]
+    for name, mean, scale in zip(spec.continuous, scaler.mean_, scaler.scale_):
+        column = {"name": name, "kind": SPEC_BY_NAME[name].kind, "mean": float(mean), "scale": float(scale)}
+        if name in scaler.log1p:
+            column["transform"] = "log1p"
+        inputs.append(column)
+    for name in spec.categorical:
+        inputs.append({"name": name, "kind": "category", "categories": list(config.CATEGORIES[name])})
+    return inputs
+
+
+def _formula_inputs(spec, design) -> tuple[list[dict], dict]:
+    """A formula model's inputs (the columns it reads) and its formula section (the design's columns and their scaling)."""
+    inputs = [{"name": name, "kind": "identifier"} for name in IDENTIFIERS]
+    for name in spec.formula.columns:
+        column = {"name": name, "kind": SPEC_BY_NAME[name].kind}
+        if name in config.CATEGORIES:
+            column["categories"] = list(config.CATEGORIES[name])
+        inputs.append(column)
+    columns = [
+        {**column.record(), **({"mean": float(mean), "scale": float(scale)} if column.numeric else {})}
+        for column, mean, scale in zip(design.design_, design.mean_, design.scale_)
+    ]
+    return inputs, {"text": spec.formula.text, "design": columns}
 
 
 def save_model(analysis, path: str | Path, metrics: dict | None = None) -> dict[str, Path]:
@@ -213,7 +236,7 @@ def load_model(path: str | Path) -> LoadedModel:
     if version not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{path}: model format version {version!r}; this tool reads versions "
-            f"{' and '.join(map(str, READABLE_VERSIONS))}. Re-create the model with this version's 'run'."
+            f"{', '.join(map(str, READABLE_VERSIONS[:-1]))} and {READABLE_VERSIONS[-1]}. Re-create the model with this version's 'run'."
         )
     payload = document.get("payload")
     recorded = document.get("payload_sha256")
@@ -230,6 +253,8 @@ def load_model(path: str | Path) -> LoadedModel:
         content = validated(payload)
         if version == FORMAT_VERSION and any("transform" in item for item in content["inputs"]):
             raise Unfit(f"version {FORMAT_VERSION} artifacts carry no transforms (those are version {TRANSFORM_FORMAT_VERSION})")
+        if (version == FORMULA_FORMAT_VERSION) != ("formula" in content):
+            raise Unfit(f"formulas are carried by version {FORMULA_FORMAT_VERSION} artifacts, and only by them")
     except Unfit as exc:
         raise ModelFileError(
             f"{path}: the model's content does not fit this tool's schema: {exc}. "

@@ -77,7 +77,18 @@ def _finite_or_none(value: float | None) -> float | None:
 
 
 def vif_check(vif: pd.DataFrame, spec: FeatureSpec) -> Check:
-    worst = vif.loc[vif["vif"].idxmax()]
+    """The multicollinearity check; a formula's main effects are judged among themselves (``vif_main_effects``)."""
+    judged = vif
+    products = ""
+    if "vif_main_effects" in vif.columns:
+        judged = vif.dropna(subset=["vif_main_effects"]).drop(columns="vif").rename(columns={"vif_main_effects": "vif"})
+        full = vif.loc[vif["vif"].idxmax()]
+        products = (
+            f" (among the formula's main effects; its interaction and curvature columns correlate with their parts "
+            f"by construction, which inflates VIFs, up to {full['vif']:.2f} for {full['feature']}, without making "
+            "any test less valid)"
+        )
+    worst = judged.loc[judged["vif"].idxmax()]
     value = float(worst["vif"])
     verdict = "fail" if value > VIF_FAIL else "warn" if value > VIF_WARN else "pass"
     dropped = [c for c, why in spec.dropped.items() if why.startswith("VIF")]
@@ -89,12 +100,12 @@ def vif_check(vif: pd.DataFrame, spec: FeatureSpec) -> Check:
         threshold=f"largest VIF of the final design: warn > {VIF_WARN:g}, fail > {VIF_FAIL:g}",
         verdict=verdict,
         consequence=(
-            f"The largest VIF is {value:.2f} ({worst['feature']}): correlation among the predictors "
+            f"The largest VIF is {value:.2f} ({worst['feature']}){products}: correlation among the predictors "
             f"widens that coefficient's standard error {math.sqrt(value):.2f}-fold, without biasing predictions."
         ),
         remedy=already + (
             "None needed." if verdict == "pass"
-            else "Drop or combine the most correlated predictors (e.g. rates per view) and refit."
+            else "Drop or combine the most correlated predictors (such as rates per view) and refit."
         ),
         details=vif,
     )

@@ -18,7 +18,7 @@ import pandas as pd
 from .. import config
 from ..eda import duplicates
 from ..errors import AnalysisError
-from ..model.features import FeatureSpec, vif_table
+from ..model.features import FeatureSpec
 from ..model.separation import NEAR_SEPARATION_SHARE, Separation, detect_separation
 from .check import ALPHA, Check, vif_check
 from .statistics import (
@@ -126,10 +126,11 @@ def check_logistic(
     if not np.array_equal(y.to_numpy(), np.asarray(inference.model.endog, dtype="int64")):
         raise AnalysisError("y does not match the outcome the inference model was fitted on.")
 
-    vif = vif_table(rows, spec.continuous, spec.categorical, spec.log1p)
+    vif = spec.vif(rows)
     box_tidwell_table = box_tidwell(rows, spec, design, y)
     # With the log1p remedy applied, the same test on the counts as they are says whether it was needed.
-    raw_box_tidwell = box_tidwell(rows, dataclasses.replace(spec, log1p=()), design, y) if spec.log1p else None
+    logged = set(spec.log1p) & set(spec.continuous)
+    raw_box_tidwell = box_tidwell(rows, dataclasses.replace(spec, log1p=()), design, y) if logged else None
     influence = influence_table(design, y, inference)
     influence.insert(1, config.VIDEO_ID, rows.loc[design.index, config.VIDEO_ID].to_numpy())
     influential = influence.nlargest(TOP_INFLUENTIAL, "cooks_d").reset_index(drop=True)
@@ -154,7 +155,7 @@ def check_logistic(
         checks=checks,
         vif=vif,
         box_tidwell=box_tidwell_table,
-        empirical_logit=empirical_logits(rows, y, spec.continuous, p_hat, log1p=spec.log1p),
+        empirical_logit=empirical_logits(rows, y, spec.continuous, p_hat, log1p=spec.log1p, log=spec.log),
         influence=influence,
         influential=influential,
         refit_shift=refit_shift,
@@ -369,6 +370,21 @@ def _separation_check(separation: Separation) -> Check:
 
 
 def _hosmer_lemeshow_check(table: pd.DataFrame, statistic: float, df: int, p_value: float) -> Check:
+    if df < 1:
+        return Check(
+            name="Goodness of fit (Hosmer-Lemeshow)",
+            statistic=statistic,
+            p_value=None,
+            threshold="chi-squared over at least 3 groups of predicted probability",
+            verdict="pass",
+            consequence=(
+                f"The inference model predicts only {len(table)} distinct probabilities, too few groups for the test; "
+                f"in them it expects {', '.join(f'{e:,.1f}' for e in table['expected'])} events where "
+                f"{', '.join(f'{o:,.0f}' for o in table['observed'])} occurred."
+            ),
+            remedy="None needed.",
+            details=table,
+        )
     poor = p_value < ALPHA
     return Check(
         name="Goodness of fit (Hosmer-Lemeshow)",

@@ -61,14 +61,14 @@ def box_tidwell(rows: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y: 
     -------
     DataFrame
         ``predictor, transform, shift, coef, se, z, p_value, p_adjusted, curvature``
-        (``transform`` is ``"log1p"`` or ``"none"``); empty when there are no
+        (``transform`` is ``"log1p"``, ``"log"`` or ``"none"``); empty when there are no
         continuous predictors.
     """
     columns = ["predictor", "transform", "shift", "coef", "se", "z", "p_value", "p_adjusted", "curvature"]
     continuous = list(spec.continuous)
     if not continuous:
         return pd.DataFrame(columns=columns)
-    raw = as_entered(rows.loc[design.index], continuous, spec.log1p)
+    raw = spec.entered(rows.loc[design.index])
     shifts = {c: (1.0 - float(raw[c].min())) if raw[c].min() <= 0 else 0.0 for c in continuous}
     terms = pd.DataFrame({f"{c}_xlnx": _xlnx(raw[c] + shifts[c]) for c in continuous}, index=design.index)
     others = design.drop(columns=["const", *continuous])
@@ -90,7 +90,7 @@ def box_tidwell(rows: pd.DataFrame, spec: FeatureSpec, design: pd.DataFrame, y: 
         rows.append(
             {
                 "predictor": c,
-                "transform": "log1p" if c in spec.log1p else "none",
+                "transform": spec.transform_of(c),
                 "shift": shifts[c],
                 "coef": coef,
                 "se": se,
@@ -119,7 +119,7 @@ def _chord_gap(x: np.ndarray) -> float:
 
 
 def empirical_logits(
-    rows: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=()
+    rows: pd.DataFrame, y: pd.Series, continuous, p_hat: np.ndarray, bins: int = EMPIRICAL_LOGIT_BINS, log1p=(), log=()
 ) -> pd.DataFrame:
     """Observed log-odds per decile of each continuous predictor, beside the model's.
 
@@ -140,7 +140,7 @@ def empirical_logits(
     for column in continuous:
         x = rows.loc[y.index, column].astype(float)
         codes = pd.qcut(x, bins, labels=False, duplicates="drop")
-        entered = as_entered(rows.loc[y.index], [column], log1p)[column]
+        entered = as_entered(rows.loc[y.index], [column], log1p, log)[column]
         grouped = pd.DataFrame(
             {"x": x, "entered": entered, "y": y, "p": np.asarray(p_hat, dtype=float), "bin": codes}
         ).groupby("bin")
@@ -271,7 +271,8 @@ def hosmer_lemeshow(
     -------
     (DataFrame, float, int, float)
         ``group, n, p_mean, observed, expected``; the statistic; degrees of freedom;
-        p-value.
+        p-value (NaN, with 0 degrees of freedom, when fewer than 3 groups form: a
+        model that predicts only one or two probabilities leaves nothing to test).
     """
     y = np.asarray(y, dtype=float)
     p_hat = np.asarray(p_hat, dtype=float)
@@ -283,10 +284,10 @@ def hosmer_lemeshow(
         .reset_index()
     )
     formed = len(table)
-    if formed < 3:
-        raise AnalysisError(f"Hosmer-Lemeshow needs at least 3 groups of predicted probability; got {formed}.")
     expected = table["expected"].to_numpy()
     statistic = float(np.sum((table["observed"] - expected) ** 2 / (expected * (1 - expected / table["n"]))))
+    if formed < 3:  # a model that predicts one or two probabilities (one binary predictor): no degrees of freedom
+        return table, statistic, 0, math.nan
     df = formed - 2
     return table, statistic, df, float(chi2.sf(statistic, df))
 

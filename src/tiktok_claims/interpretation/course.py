@@ -117,12 +117,15 @@ def _eda_purpose(m):
     features = m["features"]
     outliers = ", ".join(f"{r['column']} {r['n_above']:,}" for r in m["eda"]["outliers"] if r["n_above"] > 0) or "none"
     dropped = ", ".join(f"{name} ({features['dropped'][name]})" for name in features["vif_dropped"])
+    if "formula" in m:  # the formula names the terms: the VIF rule reports, without dropping one
+        resolved = f"which the formula {m['formula']['text']} leaves as it names them (the VIF rule reports, without dropping a term)"
+    else:
+        resolved = f"which the VIF rule resolved by {'dropping ' + dropped if dropped else 'keeping every count'}"
     return [
         "To find what must be handled before fitting: the rows with missing values (set aside, above); outliers "
         f"(beyond the upper IQR fence: {outliers}), kept because large counts are real viral videos; "
         "multicollinearity among the predictors (next answer), which logistic regression does not tolerate and "
-        f"which the VIF rule resolved by {'dropping ' + dropped if dropped else 'keeping every count'}; and the class "
-        "balance, which decides how the model is balanced and evaluated."
+        f"{resolved}; and the class balance, which decides how the model is balanced and evaluated."
     ]
 
 
@@ -159,10 +162,16 @@ def _correlations(m):
             "with none of the others."
         )
     dropped = m["features"]["vif_dropped"]
-    closing.append(
-        "Logistic regression assumes no severe multicollinearity, so these predictors cannot all stay in the model: "
-        + (f"the VIF rule dropped {', '.join(dropped)}." if dropped else "the VIF rule checked them and dropped none.")
-    )
+    if "formula" in m:
+        closing.append(
+            "Logistic regression assumes no severe multicollinearity; the formula names its terms, so the VIF rule "
+            "reports on them (in the checklist) without dropping one."
+        )
+    else:
+        closing.append(
+            "Logistic regression assumes no severe multicollinearity, so these predictors cannot all stay in the model: "
+            + (f"the VIF rule dropped {', '.join(dropped)}." if dropped else "the VIF rule checked them and dropped none.")
+        )
     return [" ".join(text), [correlated_pair(a, b, r) for a, b, r in pairs], " ".join(closing)]
 
 

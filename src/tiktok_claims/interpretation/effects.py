@@ -18,6 +18,7 @@ from scipy.special import expit
 from .. import config
 from ..approach import Family
 from ..model.families import FamilyFit
+from ..model.formula import SQUARE_SUFFIX
 from ..model.stability import holm
 
 UNIT_NAMES = {
@@ -29,6 +30,7 @@ UNIT_NAMES = {
     config.COMMENTS: "comments",
 }
 DURATION_UNIT = 10.0
+INTERACTION = ":"
 # A predictor entered as log(1 + x) is read per doubling of (1 + x): a step of ln 2.
 DOUBLING = math.log(2.0)
 EFFECT_NAMES = {
@@ -68,7 +70,7 @@ def readable_unit(column: str, scale: float) -> float:
     return float(10 ** math.floor(math.log10(scale))) if scale > 0 else 1.0
 
 
-def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1p=()) -> pd.DataFrame:
+def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1p=(), log=()) -> pd.DataFrame:
     """Coefficients of a fitted model, rescaled to readable units, with Holm-adjusted p-values.
 
     The model is fitted on standardized continuous predictors; a coefficient ``b`` per
@@ -82,17 +84,24 @@ def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1
     log(1 + x), and ``s`` is the standard
     deviation of log(1 + x): its unit is a doubling of (1 + x), a step of ln 2 in
     log(1 + x), so its ratio is ``exp(b * ln 2 / s)`` "per doubling of (1 + count)"
-    (``unit_size`` = ln 2, ``log1p`` = True).
+    (``unit_size`` = ln 2, ``log1p`` = True). A predictor in ``log`` (a formula's
+    ``np.log``) is read per doubling of x, also a step of ln 2.
+
+    A formula's other terms (:func:`is_compound`: interactions, curvature terms) are
+    read per their own design column's unit (:func:`compound_unit`).
     """
     params = inference.params
     ci = inference.conf_int(alpha=alpha)
     rows = []
     for name in params.index:
         sd = float(scales[name]) if name in scales.index else math.nan
-        if name in log1p:
+        if is_compound(name):
+            unit, unit_label = compound_unit(name, sd, log1p=log1p, log=log, terms=params.index)
+            factor = unit / sd if name in scales.index else unit
+        elif name in log1p or name in log:
             unit = DOUBLING
             factor = unit / sd
-            unit_label = f"per doubling of (1 + {UNIT_NAMES[name]})"
+            unit_label = f"per doubling of (1 + {UNIT_NAMES[name]})" if name in log1p else f"per doubling of {UNIT_NAMES[name]}"
         elif name in scales.index:
             unit = readable_unit(name, sd)
             factor = unit / sd
@@ -128,6 +137,106 @@ def coefficient_table(inference, scales: pd.Series, alpha: float = 0.05, *, log1
     return table
 
 
+def is_compound(name: str) -> bool:
+    """Whether a design column is a formula's interaction (``a:b``) or curvature term (``x^2``), not a main effect."""
+    return INTERACTION in name or name.endswith(SQUARE_SUFFIX)
+
+
+def compound_unit(name: str, sd: float, *, log1p=(), log=(), terms=()) -> tuple[float, str]:
+    """The step in which an interaction's or a curvature term's effect is read, and its label.
+
+    A term with one numeric part is read per that part's unit (a doubling for a logged
+    column, else a power of ten at or below the design column's standard deviation
+    ``sd``), for the rows in the term's levels: on top of the slope at the reference
+    levels when the numeric part is also a term of the model (in ``terms``), else as
+    the slope there; a term of 0/1 parts per its presence (the extra factor on the odds
+    when every level holds); a product of numeric parts per its own unit.
+    """
+    pieces = name.split(INTERACTION)
+    levels = [piece for piece in pieces if dummy_column(piece) is not None]
+    numbers = [piece for piece in pieces if dummy_column(piece) is None]
+    where = " and ".join(piece_label(piece) for piece in levels)
+    if not numbers:
+        return 1.0, f"where {where}, beyond their separate effects"
+    if len(numbers) == 1:
+        (number,) = numbers
+        column = number.removesuffix(SQUARE_SUFFIX)
+        if number.endswith(SQUARE_SUFFIX):
+            unit = readable_unit("", sd)
+            per = f"per {unit:,.0f} squared {UNIT_NAMES[column]}"
+        elif column in log1p or column in log:
+            unit = DOUBLING
+            per = f"per doubling of (1 + {UNIT_NAMES[column]})" if column in log1p else f"per doubling of {UNIT_NAMES[column]}"
+        else:
+            unit = readable_unit(column, sd)
+            per = f"per {unit:,.0f} {UNIT_NAMES[column]}"
+        if not levels:
+            return unit, per
+        return unit, f"{per} where {where}" + (", on top of the slope at the reference" if number in terms else "")
+    unit = readable_unit("", sd)
+    return unit, f"per {unit:,.0f} of {' × '.join(piece_label(n) for n in numbers)}" + (f" where {where}" if where else "")
+
+
+def piece_label(piece: str) -> str:
+    """A reader's name for one part of a design column: ``views``, ``squared seconds``, ``claim status is 'opinion'``."""
+    if dummy_column(piece) is not None:
+        return _level_label(piece, " is ")
+    if piece.endswith(SQUARE_SUFFIX):
+        return f"squared {UNIT_NAMES[piece.removesuffix(SQUARE_SUFFIX)]}"
+    return UNIT_NAMES[piece]
+
+
+def _level_label(dummy: str, joint: str = " ") -> str:
+    """``claim status 'opinion'`` (or with ``joint`` " is ": ``claim status is 'opinion'``) for a dummy's name."""
+    column = dummy_column(dummy)
+    return f"{column.replace('_', ' ')}{joint}'{dummy[len(column) + 1:]}'"
+
+
+def formula_probability_changes(result, frame: pd.DataFrame, spec, table: pd.DataFrame) -> pd.Series:
+    """:func:`probability_changes` of a formula's model, with every term that shares a column moved together.
+
+    The step of each main effect is made in the data (one readable unit more of a
+    continuous predictor, each row's level set to the dummy's level instead of the
+    reference) and the whole design rebuilt from it, so the interactions that involve
+    the predictor move with it; the change is averaged over the rows of ``frame``, the
+    rows the inference model was fitted on. An interaction or curvature term has no
+    step of its own (``NaN``): its effect is read beside its main effects.
+    """
+    design = spec.preprocessor().fit(frame[spec.columns])
+    names = ["const", *design.get_feature_names_out()]
+    beta = result.params.reindex(names).to_numpy()
+
+    def probabilities(data: pd.DataFrame) -> np.ndarray:
+        return expit(beta[0] + design.transform(data[spec.columns]) @ beta[1:])
+
+    rows = table.set_index("name")
+    changes = {}
+    for name in names[1:]:
+        if is_compound(name):
+            changes[name] = math.nan
+            continue
+        column = dummy_column(name)
+        if column is None:
+            step = float(rows.loc[name, "unit_size"])
+            moved = _moved(frame[name].astype(float), spec.transform_of(name), step)
+            changes[name] = float(np.mean(probabilities(frame.assign(**{name: moved})) - probabilities(frame)))
+            continue
+        level, reference = name[len(column) + 1:], config.CATEGORIES[column][0]
+        changes[name] = float(
+            np.mean(probabilities(frame.assign(**{column: level})) - probabilities(frame.assign(**{column: reference})))
+        )
+    return pd.Series(changes, name="probability_change")
+
+
+def _moved(x: pd.Series, transform: str, step: float) -> pd.Series:
+    """``x`` one step further as it enters: ``step`` more, or doubled (1 + x) or x when logged (``step`` = ln 2)."""
+    if transform == "log1p":
+        return (1 + x) * math.exp(step) - 1
+    if transform == "log":
+        return x * math.exp(step)
+    return x + step
+
+
 def _exp(x: float) -> float:
     return math.exp(x) if x < 709 else math.inf
 
@@ -149,18 +258,21 @@ def probability_changes(result, design: pd.DataFrame, table: pd.DataFrame) -> pd
     for j, name in enumerate(design.columns):
         if name == "const":
             continue
-        column = _dummy_column(name)
+        column = dummy_column(name)
         if column is None:
             step = float(rows.loc[name, "unit_size"]) / float(rows.loc[name, "sd"])
             changes[name] = float(np.mean(expit(base + beta[j] * step) - expit(base)))
             continue
-        siblings = [k for k, other in enumerate(design.columns) if _dummy_column(other) == column]
+        siblings = [k for k, other in enumerate(design.columns) if dummy_column(other) == column]
         reference = base - x[:, siblings] @ beta[siblings]
         changes[name] = float(np.mean(expit(reference + beta[j]) - expit(reference)))
     return pd.Series(changes, name="probability_change")
 
 
-def _dummy_column(name: str) -> str | None:
+def dummy_column(name: str) -> str | None:
+    """The category a dummy's name belongs to (``claim_status`` of ``claim_status_opinion``), else ``None``."""
+    if is_compound(name):
+        return None
     return next((column for column in config.CATEGORIES if name.startswith(f"{column}_")), None)
 
 
@@ -182,14 +294,22 @@ def family_coefficients(fit: FamilyFit) -> pd.DataFrame:
 
 
 def _category_label(dummy: str) -> str:
-    column = _dummy_column(dummy)
+    column = dummy_column(dummy)
     if column is None:
         return dummy
     return f"'{dummy[len(column) + 1:]}' vs '{config.CATEGORIES[column][0]}'"
 
 
 def term_label(name: str) -> str:
-    """A reader's name for a model term: ``comment count`` or ``claim status ('opinion' vs 'claim')``."""
+    """A reader's name for a model term: ``comment count`` or ``claim status ('opinion' vs 'claim')``.
+
+    A formula's interaction joins its parts' names with `` × ``; a curvature term is
+    ``duration squared``.
+    """
+    if INTERACTION in name:
+        return " × ".join(_level_label(piece) if dummy_column(piece) else term_label(piece) for piece in name.split(INTERACTION))
+    if name.endswith(SQUARE_SUFFIX):
+        return f"{term_label(name.removesuffix(SQUARE_SUFFIX))} squared"
     if name == config.DURATION:
         return "duration"
     if name in UNIT_NAMES:
@@ -199,7 +319,7 @@ def term_label(name: str) -> str:
 
 
 def split_dummy(name: str) -> tuple[str, str]:
-    column = _dummy_column(name)
+    column = dummy_column(name)
     if column is None:
         raise ValueError(f"{name!r} is not an encoded category")
     return column, name[len(column) + 1 :]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import config
 from ..approach import Approach, Family, OutcomeKind
-from .effects import EFFECT_NAMES, EFFECT_SHORT, UNIT_NAMES, split_dummy, term_label
+from .effects import EFFECT_NAMES, EFFECT_SHORT, INTERACTION, UNIT_NAMES, is_compound, split_dummy, term_label
 from .wording import (
     RATIO_BOUND,
     change_phrase,
@@ -73,8 +73,17 @@ def key_findings(table: pd.DataFrame, outcome_phrase: str, alpha: float = 0.05) 
                 f"Holding the other characteristics fixed, the association of {term_label(row.name)} with "
                 f"{outcome_phrase} is {direction} ({evidence}), but {which} {row.unit} lies outside "
                 f"{1 / RATIO_BOUND:g}–{RATIO_BOUND:,.0f} because the classes (nearly) separate, so no odds ratio is "
-                f"quoted; {_probability_step(row)} changes the average predicted probability by "
-                f"{percentage_points(row.probability_change)}."
+                + (
+                    f"quoted; {_probability_step(row)} changes the average predicted probability by "
+                    f"{percentage_points(row.probability_change)}."
+                    if not is_compound(row.name) else f"quoted. {_compound_reading(row.name)}"
+                )
+            )
+        elif is_compound(row.name):
+            sentence = (
+                f"The {'interaction' if INTERACTION in row.name else 'curvature'} term {term_label(row.name)} multiplies "
+                f"the odds of {outcome_phrase} by {format_ratio(row.odds_ratio)} {row.unit} "
+                f"(95% CI {format_interval(row.or_ci_low, row.or_ci_high)}; {evidence}). {_compound_reading(row.name)}"
             )
         elif row.name in UNIT_NAMES:
             change = (
@@ -167,6 +176,13 @@ def _family_change(name: str, unit: str) -> str:
         return "each " + str(unit).removeprefix("per ")
     column, level = split_dummy(name)
     return f"videos whose {column.replace('_', ' ')} is '{level}' rather than '{config.CATEGORIES[column][0]}'"
+
+
+def _compound_reading(name: str) -> str:
+    """How to read a formula's interaction or curvature term: beside the terms it modifies."""
+    if INTERACTION in name:
+        return "It changes the effects of its parts where they occur together, so it is read beside them, not alone."
+    return "It bends the effect of its column, so it is read with that column's linear term, not alone."
 
 
 def _evidence(row, tests: int, alpha: float) -> str:

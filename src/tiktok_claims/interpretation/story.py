@@ -15,7 +15,7 @@ from scipy import stats
 
 from .. import config
 from ..diagnostics.logistic import EVENTS_CHECK
-from .effects import UNIT_NAMES, split_dummy, term_label
+from .effects import UNIT_NAMES, is_compound, split_dummy, term_label
 from .subjects import Subject, subject
 from .summary import METHODS, binary_chart
 from .wording import capitalized, pairs_of_100, per_1000, percent
@@ -157,7 +157,7 @@ def _strongest_category(m: dict) -> dict | None:
     shares = {(r["column"], r["level"]): r for r in m["eda"]["by_category"]}
     key = f"share_{m['positive_class']}"
     for finding in m["findings"]:
-        if not finding["significant"] or finding["name"] in UNIT_NAMES:
+        if not finding["significant"] or finding["name"] in UNIT_NAMES or is_compound(finding["name"]):
             continue
         column, level = split_dummy(finding["name"])
         reference = config.CATEGORIES[column][0]

@@ -150,11 +150,10 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int, penalized: bool =
     if balance == "upsample":
         steps.append(("upsample", RandomOverSampler(random_state=seed)))
     elif balance == "smote":
-        n_continuous = len(spec.continuous)
-        n_dummies = sum(len(config.CATEGORIES[c]) - 1 for c in spec.categorical)
-        dummies = list(range(n_continuous, n_continuous + n_dummies))
         steps.append(("smote", SMOTE(random_state=seed)))
-        steps.append(("categories", FunctionTransformer(nearer_parent_categories, kw_args={"columns": dummies})))
+        steps.append(
+            ("categories", FunctionTransformer(nearer_parent_categories, kw_args={"columns": spec.indicator_positions()}))
+        )
     steps.append(("classifier", classifier))
     return Pipeline(steps)
 
@@ -180,8 +179,7 @@ def design_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame,
     design = pd.DataFrame(
         preprocess.transform(frame[spec.columns]), columns=preprocess.get_feature_names_out(), index=frame.index
     )
-    scales = pd.Series(preprocess.named_transformers_["continuous"].scale_, index=list(spec.continuous))
-    return sm.add_constant(design, has_constant="add"), scales
+    return sm.add_constant(design, has_constant="add"), spec.scales(preprocess)
 
 
 def fit_classifier(

@@ -57,7 +57,8 @@ def binary_figure_jobs(analysis) -> list[tuple]:
         (figures.roc_curve, (evaluation.roc, metrics["roc_auc"])),
         (figures.precision_recall_curve, (evaluation.pr, metrics["average_precision"], metrics["base_rate"])),
         (figures.reliability_curve, (analysis.calibration_curve, analysis.calibration_summary)),
-        (figures.empirical_logits, (checks.empirical_logit,)),
+        # Only with a continuous predictor (a formula may have none).
+        *([(figures.empirical_logits, (checks.empirical_logit,))] if len(checks.empirical_logit) else []),
         (figures.influence, (checks.influence, 4 / len(checks.influence))),
     ]
 

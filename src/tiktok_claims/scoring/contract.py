@@ -12,7 +12,8 @@ two cannot drift apart:
 * every row checked and scored (:func:`score_rows`): the rules and reasons of
   :func:`tiktok_claims.data.rules.check_rows`, the model's
   :meth:`~tiktok_claims.artifact.model.LoadedModel.linear_predictor` (a row whose
-  score is not finite is rejected, :data:`NO_FINITE_SCORE`, never ranked) and the
+  values the model cannot take, :meth:`~tiktok_claims.artifact.model.LoadedModel.undefined`,
+  or whose score is not finite, :data:`NO_FINITE_SCORE`, is rejected, never ranked) and the
   label rule (:func:`is_positive`);
 * the accounting (:func:`check_accounting`) and its summary (:class:`ScoringResult`).
 
@@ -340,14 +341,17 @@ def score_rows(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> Sc
     """
     checked = check_rows(table, model.inputs)
     logits = model.linear_predictor(checked.values)
-    no_score = ~checked.bad & ~np.isfinite(logits)
-    bad = checked.bad | no_score
+    bad, reasons = checked.bad, checked.reasons
+    # Valid values the model cannot take (a formula's log of 0), then scores that are not finite.
+    for reason, rows in [*model.undefined(checked.values), (NO_FINITE_SCORE, ~np.isfinite(logits))]:
+        added = rows & ~bad
+        if added.any():
+            every = np.full(table.num_rows, None, dtype=object)
+            every[bad], every[added] = reasons, reason
+            bad = bad | added
+            reasons = every[bad]
     good = ~bad
     probability = model.logistic(logits[good])
-    reasons = checked.reasons
-    if no_score.any():
-        reasons = np.full(int(bad.sum()), NO_FINITE_SCORE, dtype=object)
-        reasons[~no_score[bad]] = checked.reasons
     rejected = table.select([config.ID_COLUMN, config.VIDEO_ID]).filter(pa.array(bad))
     return ScoredRows(
         rows=table.num_rows,
