@@ -282,3 +282,62 @@ def test_an_output_folder_that_cannot_be_written_whole_is_refused_before_the_wor
     assert result.exit_code == 1 and result.stderr.startswith("Error: --out")
     assert time.perf_counter() - started < 5, "refused before the analysis"
     assert "a user's" in ((blocker / "report.html") if where == "foreign" else blocker).read_text()
+
+
+# ---------------------------------------------------------------- run --notebook
+
+
+def _notebook_markdown(notebook: dict) -> str:
+    return "".join(
+        "".join(output.get("data", {}).get("text/markdown", ""))
+        for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]
+    )
+
+
+def test_run_notebook_writes_the_executed_notebook_with_charts_and_its_html(real_data_path, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", str(real_data_path), "--out", str(out), "--quiet", "--notebook", "--seed", "7", *FAST)
+
+    assert result.exit_code == 0, result.output
+    notebook = json.loads((out / "notebook.ipynb").read_text(encoding="utf-8"))
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    outputs = [output for cell in code for output in cell["outputs"]]
+    assert not [output for output in outputs if output["output_type"] == "error"]
+    charts = [cell for cell in code if "".join(cell["source"]).startswith("figures.")]
+    assert len(charts) == 5
+    for cell in charts:  # the chart itself, not "<Figure size 500x340 with 1 Axes>"
+        assert [o for o in cell["outputs"] if "image/png" in o.get("data", {})], cell["source"]
+        assert not any("<Figure size" in "".join(o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
+    # The run's parameters reached the kernel: its analysis is the run's.
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    markdown = _notebook_markdown(notebook)
+    assert f"**Outcome** `{metrics['target']}`, **seed** {metrics['seed']}:" in markdown
+    assert metrics["seed"] == 7
+    flagged = metrics["threshold"]["per_1000_videos"]
+    assert f"Per 1,000 videos it flags {flagged['flagged']:.0f}, of which {flagged['flagged_positive']:.0f}" in markdown
+    parameters = next(cell for cell in code if "parameters" in cell["metadata"].get("tags", []))
+    assert f"DATA = {str(real_data_path.resolve())!r}" in "".join(parameters["source"])
+    # The HTML export: every chart inline, on a page like the other documents.
+    page = (out / "notebook.html").read_text(encoding="utf-8")
+    assert page.count('<img src="data:image/png;base64,') == len(charts)
+    assert '<html lang="en">' in page and 'name="viewport"' in page and "<main>" in page
+    # Both are the run's files (in its manifest), and the rest of the run is there.
+    manifest = json.loads((out / ".tiktok-claims-manifest.json").read_text(encoding="utf-8"))
+    assert {"notebook.ipynb", "notebook.html", "report.html", "model.json"} <= set(manifest["files"])
+
+
+def test_run_notebook_without_nbclient_writes_everything_else_and_one_note(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "nbclient", None)  # as if the notebook extra were not installed
+    monkeypatch.setattr(config, "SYNTHETIC_DEFAULT_ROWS", 3_000)
+    out = tmp_path / "out"
+    result = invoke("run", "--out", str(out), "--quiet", "--notebook", *FAST)
+
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file() and (out / "model.json").is_file()
+    assert not (out / "notebook.ipynb").exists() and not (out / "notebook.html").exists()
+    notes = [line for line in result.stderr.splitlines() if "notebook" in line]
+    assert notes == ["Note: notebook.ipynb not written: executing it needs nbclient (pip install 'tiktok-claims[notebook]')."]
+
+
+def test_run_without_notebook_writes_no_notebook(synthetic_run):
+    assert not (synthetic_run / "notebook.ipynb").exists()

@@ -45,7 +45,7 @@ TOP = ("cli", "__main__", "__init__", "outputs")
 MAX_LINES = 600
 # Imported inside functions on purpose: optional dependencies, the package's modules that
 # exist only for Spark, and anything in cli.py (deferred so that `--help` stays fast).
-OPTIONAL_DEPENDENCIES = ("pyspark", "weasyprint")
+OPTIONAL_DEPENDENCIES = ("pyspark", "weasyprint", "nbformat", "nbclient", "ipykernel", "jupyter_client")
 SPARK_ONLY_MODULES = (f"{PACKAGE}.spark", f"{PACKAGE}.scoring.spark")
 DEFERS_EVERYTHING = (f"{PACKAGE}.cli",)
 # The upward imports made on purpose, each only inside a function (importer -> imported): a
@@ -362,6 +362,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.reporting.figures": "test_figures.py",
     f"{PACKAGE}.reporting.kinds": "test_reporting_kinds.py",
     f"{PACKAGE}.reporting.render": "test_reporting_render.py",
+    f"{PACKAGE}.reporting.notebook": "test_reporting_notebook.py",
     f"{PACKAGE}.artifact.schema": "test_artifact_schema.py",
     f"{PACKAGE}.artifact.model": "test_artifact_model.py",
     f"{PACKAGE}.artifact.card": "test_artifact_card.py",

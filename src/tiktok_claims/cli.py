@@ -28,16 +28,7 @@ import typer
 from . import config
 from ._version import __version__
 from .errors import TiktokClaimsError
-from .stdio import (
-    STDIN_NAME,
-    STDOUT_NAME,
-    copy_file,
-    is_standard,
-    json_text,
-    private_folder,
-    renamed,
-    stdin_copy,
-)
+from .stdio import STDIN_NAME, STDOUT_NAME, copy_file, is_standard, json_text, private_folder, renamed, stdin_copy
 
 app = typer.Typer(
     name="tiktok-claims",
@@ -100,6 +91,8 @@ SparkTmpOption = Annotated[
         "storage every executor reaches. Default: the driver's local disk (for score, the --out directory).",
     ),
 ]
+NOTEBOOK_HELP = ("Also write notebook.ipynb (the course notebook executed against this run's data and options, every output and "
+                 "chart inline) and notebook.html. Its kernel re-runs the analysis: about twice the run's time. Needs pip install 'tiktok-claims[notebook]'.")
 SeedOption = Annotated[int, typer.Option("--seed", min=0, help="Random seed for the split, resampling and synthetic data.")]
 
 
@@ -235,6 +228,7 @@ def run(
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, max=64, help="Processes for independent stages. Default: one per available core, at most 4.")
     ] = None,
+    notebook: Annotated[bool, typer.Option("--notebook", help=NOTEBOOK_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", help="Also print the wall time of each stage (as in metrics.json's timings).")
@@ -261,15 +255,16 @@ def run(
         command=shlex.join(["tiktok-claims", *sys.argv[1:]]), formula=formula,
     )
     progress = None if quiet else _progress_printer()
+    notes: list[str] = []
     try:
         # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
         with run_folder(out) as folder:
             analysis = analyze(data, options, progress=progress)
             metrics = analysis.metrics()
-            written = write_into(folder, analysis, metrics, progress=progress)
+            written = write_into(folder, analysis, metrics, progress=progress, notebook=notebook, notes=notes)
     except TiktokClaimsError as exc:
         _fail(str(exc))
-    if note := missing_pdf_note(written, out):
+    for note in filter(None, [missing_pdf_note(written, out), *(f"Note: {text}." for text in notes)]):
         typer.echo(note, err=True)
     if not quiet:
         if analysis.dataset.synthetic:

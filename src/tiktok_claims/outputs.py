@@ -4,7 +4,9 @@
 A run's folder (:func:`run_folder`) is checked and locked before the work; the documents
 (:func:`tiktok_claims.reporting.render.write_outputs`) and the model
 (:func:`tiktok_claims.artifact.store.save_artifact`) are written into its private staging
-folder and moved into place together (:class:`tiktok_claims.folders.OutputFolder`).
+folder and moved into place together (:class:`tiktok_claims.folders.OutputFolder`). With
+``notebook=True`` the course notebook, executed against the run's data and options
+(:mod:`tiktok_claims.reporting.notebook`), is staged with them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from .artifact.store import ARTIFACT_FILES, save_artifact
 from .folders import OutputFolder
 from .reporting.kinds import RUN_FILES
+from .reporting.notebook import write_notebook
 from .reporting.render import write_outputs
 from .timing import Progress
 
@@ -26,20 +29,33 @@ def run_folder(out: str | Path) -> OutputFolder:
     return OutputFolder(out, RUN_OUTPUTS)
 
 
-def write_into(folder: OutputFolder, analysis, metrics: dict | None = None, progress: Progress | None = None) -> dict[str, Path]:
+def write_into(
+    folder: OutputFolder, analysis, metrics: dict | None = None, progress: Progress | None = None, *,
+    notebook: bool = False, notes: list[str] | None = None,
+) -> dict[str, Path]:
     """Write a finished analysis's documents and model into an entered ``folder`` and commit them.
 
     ``metrics`` is ``analysis.metrics()`` when the caller has it already (the renderer adds
-    the figures and its timings to it). Returns every file of the folder's new manifest, by
-    its path relative to the folder.
+    the figures and its timings to it). ``notebook``: also execute the course notebook
+    against this run (it re-runs the analysis in a kernel); a one-line note on a notebook
+    that was not written (or stopped at an error) is appended to ``notes``. Returns every
+    file of the folder's new manifest, by its path relative to the folder.
     """
     metrics = analysis.metrics() if metrics is None else metrics
     write_outputs(analysis, folder.staging, metrics, progress=progress)
     save_artifact(analysis, folder.staging, metrics)
+    if notebook:
+        if progress is not None:
+            progress("Executing the notebook (it re-runs the analysis in a kernel)")
+        _, note = write_notebook(analysis, folder.staging)
+        if note is not None and notes is not None:
+            notes.append(note)
     return {name: folder.out / name for name in folder.commit()}
 
 
-def write_run(analysis, out: str | Path, *, progress: Progress | None = None) -> dict[str, Path]:
+def write_run(
+    analysis, out: str | Path, *, progress: Progress | None = None, notebook: bool = False, notes: list[str] | None = None
+) -> dict[str, Path]:
     """Write every file of ``run`` for a finished analysis into ``out``, as a whole (see :func:`write_into`)."""
     with run_folder(out) as folder:
-        return write_into(folder, analysis, progress=progress)
+        return write_into(folder, analysis, progress=progress, notebook=notebook, notes=notes)

@@ -13,6 +13,7 @@ import html
 import math
 import numbers
 import textwrap
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -120,7 +121,7 @@ class Results(ReadsOptions):
         lines.append("=" * width)
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path, *, progress: Progress | None = None) -> dict[str, Path]:
+    def write(self, out_dir: str | Path, *, notebook: bool = False, progress: Progress | None = None) -> dict[str, Path]:
         """Write every file the ``run`` command writes into ``out_dir``, as ``run`` writes them.
 
         The reports (HTML, Markdown, PDF), ``metrics.json``, the CSV tables, the figures and
@@ -134,6 +135,13 @@ class Results(ReadsOptions):
         out_dir : str or Path
             The output folder, existing or new. A file in it of a name ``run`` writes that
             no tiktok-claims run wrote (a user's own ``report.html``) is refused.
+        notebook : bool, optional
+            Also write ``notebook.ipynb``, the course notebook executed against these results'
+            data file and options (every output and chart inline), and ``notebook.html``. The
+            kernel re-runs the analysis, which about doubles the time. Needs the ``notebook``
+            extra (``pip install 'tiktok-claims[notebook]'``); without it, or for an outcome or
+            data the notebook cannot re-run, everything else is written and a ``UserWarning``
+            says why.
         progress : callable, optional
             Called with a short description as each stage starts.
 
@@ -159,7 +167,11 @@ class Results(ReadsOptions):
         # renderers and the artifact store, which read results objects (tests/test_layout.py).
         from ..outputs import write_run
 
-        return write_run(self, out_dir, progress=progress)
+        notes: list[str] = []
+        written = write_run(self, out_dir, progress=progress, notebook=notebook, notes=notes)
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=2)
+        return written
 
     # ---------------------------------------------------------------- parts
 

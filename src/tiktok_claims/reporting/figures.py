@@ -6,6 +6,7 @@ distinction drawn in colour is also drawn by line style, hatch or a text label.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,8 @@ from .. import config
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 LINESTYLES = ("-", "--", ":", "-.")
 HATCHES = ("", "//", "..", "xx")
+DISPLAY_DPI = 110
+"""Resolution of a figure shown in a notebook (as the reports' figure files)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,16 @@ class Figure:
     title: str
     alt: str
     figure: object
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Shown by IPython as the chart (PNG), with its alternative text as the plain-text form.
+
+        A notebook cell that ends with a figure shows the chart whatever matplotlib's backend
+        (the package's figures are not pyplot figures, so the inline backend never sees them).
+        """
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=DISPLAY_DPI)
+        return {"image/png": buffer.getvalue(), "text/plain": self.alt}
 
 
 def _new(width: float = 6.4, height: float = 4.0, margins: tuple[float, float, float, float] | None = None,

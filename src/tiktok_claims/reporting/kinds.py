@@ -160,6 +160,9 @@ DOCUMENTS: dict[OutcomeKind, DocumentSet] = {
 }
 SUMMARY_FILES = ("executive_summary.html", "executive_summary.pdf")
 TABLE_FILES = ("metrics.json", "coefficients.csv", "set_aside_rows.csv")
+NOTEBOOK_FILES = ("notebook.ipynb", "notebook.html")
+"""The executed course notebook and its HTML page: optional, written by ``run --notebook`` only
+(:mod:`tiktok_claims.reporting.notebook`); ``report --from`` keeps a run's notebook as it was."""
 
 
 def document_files(documents: DocumentSet) -> tuple[str, ...]:
@@ -169,9 +172,10 @@ def document_files(documents: DocumentSet) -> tuple[str, ...]:
 
 
 RUN_FILES: tuple[str, ...] = tuple(
-    sorted({name for documents in DOCUMENTS.values() for name in document_files(documents)} | set(TABLE_FILES))
+    sorted({name for documents in DOCUMENTS.values() for name in document_files(documents)} | set(TABLE_FILES) | set(NOTEBOOK_FILES))
 )
-"""Every file ``run`` may write at the top of its folder, for any kind (besides the model's and the figures)."""
+"""Every file ``run`` may write at the top of its folder, for any kind (besides the model's and the figures);
+the notebook's only with ``--notebook``."""
 
 
 def documents_for(outcome_type: str) -> DocumentSet:
