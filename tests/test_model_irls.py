@@ -136,3 +136,14 @@ def test_mismatched_lengths_are_refused():
     x, y = made_up(100)
     with pytest.raises(ValueError, match="one value per row"):
         fit_logistic(rows_of(x), y[:-1])
+
+
+def test_a_start_near_the_optimum_takes_fewer_steps_to_the_same_estimate():
+    x, y = made_up(3_000, seed=9)
+    cold = fit_logistic(rows_of(x), y)
+    warm = fit_logistic(rows_of(x), y.astype(np.int8), start=cold.params + 0.05)
+
+    assert warm.converged and warm.iterations < cold.iterations
+    np.testing.assert_allclose(warm.params, cold.params, atol=1e-10)
+    with pytest.raises(ValueError, match="one coefficient per column"):
+        fit_logistic(rows_of(x), y, start=np.zeros(2))

@@ -239,7 +239,8 @@ def test_shared_design_fits_equal_the_separate_fits(synthetic_parts, balance):
     shared_lr, alone_lr = classifier.pipeline.named_steps["classifier"], alone.pipeline.named_steps["classifier"]
     np.testing.assert_allclose(shared_lr.coef_, alone_lr.coef_, atol=1e-10)
     np.testing.assert_allclose(shared_lr.intercept_, alone_lr.intercept_, atol=1e-10)
-    assert classifier.iterations == alone.iterations
+    # Started from the inference estimates, the shared fit needs no more steps than one from zero.
+    assert 0 < classifier.iterations <= alone.iterations
     assert classifier.separation.kind == alone.separation.kind == "none"
     assert classifier.separation.misclassified == alone.separation.misclassified
     np.testing.assert_allclose(classifier.separation.rule, alone.separation.rule, atol=1e-9)

@@ -217,13 +217,14 @@ def build_design(frame: pd.DataFrame, spec: FeatureSpec, part: np.ndarray | None
         in_part = np.zeros(n, dtype=bool)
         in_part[part] = True
     everything, of_part = [], []
+    scratch = np.empty(n)
     for j, column in enumerate(spec.continuous, start=1):
         entered = values[:, j]
         _enter(frame[column], column in spec.log1p, out=entered)
-        mean, var = _mean_and_variance(entered)
+        mean, var = _mean_and_variance(entered, scratch)
         everything.append((mean, var))
         if in_part is not None:
-            of_part.append(_mean_and_variance(entered[in_part]))
+            of_part.append(_mean_and_variance(entered, scratch, where=in_part))
         np.subtract(entered, mean, out=entered)
         np.divide(entered, Moments(np.array([mean]), np.array([var]), n).scale[0], out=entered)
     j = 1 + k
@@ -283,11 +284,16 @@ def _codes(series: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
-def _mean_and_variance(values: np.ndarray) -> tuple[float, float]:
-    """Mean and population variance by the corrected two-pass algorithm, as ``StandardScaler`` computes them."""
-    n = len(values)
-    mean = values.sum() / n
-    centred = values - mean
-    correction = centred.sum()
+def _mean_and_variance(values: np.ndarray, scratch: np.ndarray, where: np.ndarray | None = None) -> tuple[float, float]:
+    """Mean and population variance by the corrected two-pass algorithm, as ``StandardScaler`` computes them.
+
+    Of the ``values`` where ``where`` is true, if given. ``scratch`` (as long as ``values``)
+    holds the deviations, so that no column-long temporary is allocated per call.
+    """
+    chosen = {} if where is None else {"where": where}
+    n = len(values) if where is None else int(np.count_nonzero(where))
+    mean = np.sum(values, **chosen) / n
+    centred = np.subtract(values, mean, out=scratch)
+    correction = np.sum(centred, **chosen)
     np.square(centred, out=centred)
-    return float(mean), float((centred.sum() - correction**2 / n) / n)
+    return float(mean), float((np.sum(centred, **chosen) - correction**2 / n) / n)

@@ -6,9 +6,9 @@ sums over rows, so :func:`fit_logistic` accumulates them block by block
 (:meth:`~tiktok_claims.model.design.DesignRows.blocks`): memory stays the design plus one
 block, and one step costs about ``2np²`` floating-point operations.
 
-Newton's method as statsmodels runs it (``Logit.fit(method="newton")``): from zero, step
-``β ← β + I(β)⁻¹ g(β)`` until the largest change of a coefficient is at most ``tol``
-(1e-8), at most ``max_iter`` steps. One safeguard statsmodels lacks: a step that lowers
+Newton's method as statsmodels runs it (``Logit.fit(method="newton")``): from zero (or a
+given start), step ``β ← β + I(β)⁻¹ g(β)`` until the largest change of a coefficient is at
+most ``tol`` (1e-8), at most ``max_iter`` steps. One safeguard statsmodels lacks: a step that lowers
 the log-likelihood (or makes it non-finite) is halved until it does not, as R's
 ``glm.fit`` does. The fit at the last step is the maximum of the (weighted)
 log-likelihood: the unweighted one is statsmodels' ``Logit``; with class weights
@@ -20,6 +20,7 @@ intercept is never penalized).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
@@ -93,6 +94,7 @@ def fit_logistic(
     *,
     tol: float = NEWTON_TOL,
     max_iter: int = NEWTON_MAX_ITER,
+    start: np.ndarray | None = None,
 ) -> NewtonFit:
     """Maximize the (weighted) logistic log-likelihood of ``y`` on ``rows`` by Newton's method.
 
@@ -101,13 +103,16 @@ def fit_logistic(
     rows : DesignRows
         The design (its constant included, if wanted).
     y : ndarray of shape (len(rows),)
-        The 0/1 outcome, in the order of ``rows``.
+        The 0/1 outcome, in the order of ``rows`` (any numeric dtype; int8 saves memory).
     weights : ndarray of shape (len(rows),), optional
         Non-negative sample weights; ``None``: every row counts once.
     tol : float
         Converged when a step changes no coefficient by more than this.
     max_iter : int
         The most Newton steps.
+    start : ndarray, optional
+        Coefficients to start from; ``None``: zero, as statsmodels starts (and then the
+        steps, and their number, are statsmodels').
 
     Returns
     -------
@@ -126,22 +131,26 @@ def fit_logistic(
     >>> fit.converged, fit.iterations
     (True, 5)
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y must be numeric 0/1 values; got dtype {y.dtype}.")
     weights = None if weights is None else np.asarray(weights, dtype=np.float64)
     if len(y) != len(rows) or (weights is not None and len(weights) != len(rows)):
         raise ValueError(
             f"y and weights need one value per row ({len(rows):,}); got {len(y):,} and "
             f"{'none' if weights is None else f'{len(weights):,}'}."
         )
+    if start is not None and np.shape(start) != (rows.width,):
+        raise ValueError(f"start needs one coefficient per column ({rows.width}); got shape {np.shape(start)}.")
     # The products are p × p with p about 10: too small to share between threads, and on
     # a busy machine BLAS threads waiting for each other cost more than they save.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _newton(rows, y, weights, tol, max_iter)
+        evaluate = partial(_evaluate, rows, y, weights)
+        return _newton(evaluate, tol, max_iter, np.zeros(rows.width) if start is None else start)
 
 
-def _newton(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, tol: float, max_iter: int) -> NewtonFit:
-    params = np.zeros(rows.width)
-    point = _evaluate(rows, y, weights, params)
+def _newton(evaluate, tol: float, max_iter: int, params: np.ndarray) -> NewtonFit:
+    point = evaluate(params)
     for iteration in range(1, max_iter + 1):
         try:
             step = _solve(point.information, point.score)
@@ -149,7 +158,7 @@ def _newton(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, tol: fl
             return _stopped(params, point, iteration - 1, SINGULAR)
         for _ in range(MAX_HALVINGS + 1):
             candidate = params + step
-            trial = _evaluate(rows, y, weights, candidate)
+            trial = evaluate(candidate)
             if np.isfinite(trial.loglike) and trial.loglike >= point.loglike - LOGLIKE_SLACK * abs(point.loglike):
                 break
             step = step / 2
@@ -214,12 +223,12 @@ def _evaluate(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, param
     The blocks are read as stored and the view's map ``M`` applied to the sums: with
     ``X̃ = XM``, ``X̃β = X(Mβ)``, ``X̃ᵀr = Mᵀ(Xᵀr)`` and ``X̃ᵀWX̃ = Mᵀ(XᵀWX)M``.
     """
-    p = len(params)
     linear = params if rows.matrix is None else rows.matrix @ params
+    p = rows.width
     loglike, score, information, largest_residual = 0.0, np.zeros(p), np.zeros((p, p)), 0.0
     for block_rows, x in rows.blocks():
         eta = x @ linear
-        outcome = y[block_rows]
+        outcome = y[block_rows].astype(np.float64, copy=False)
         # With e = exp(-|η|) and σ(|η|) = 1 / (1 + e): μ = σ(η) = 1/2 ± (σ(|η|) - 1/2),
         # μ(1 - μ) = e σ(|η|)², and log P(y | η) = log σ(qη) (q = 2y - 1) = -log1p(e) - max(-qη, 0):
         # exact for any η, never overflowing, and a few times cheaper than scipy's expit and log_expit.
@@ -242,6 +251,5 @@ def _evaluate(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, param
         score += columns @ residual
         information += (columns * variance) @ x
     if rows.matrix is not None:
-        score = rows.matrix.T @ score
-        information = rows.matrix.T @ information @ rows.matrix
+        score, information = rows.matrix.T @ score, rows.matrix.T @ information @ rows.matrix
     return _Point(loglike, score, information, largest_residual)

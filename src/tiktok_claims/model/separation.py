@@ -91,7 +91,10 @@ class Separation:
 
 
 def detect_separation(
-    design: pd.DataFrame | np.ndarray | DesignRows, y, max_rows: int | None = SEPARATION_MAX_ROWS
+    design: pd.DataFrame | np.ndarray | DesignRows,
+    y,
+    max_rows: int | None = SEPARATION_MAX_ROWS,
+    scan: tuple[DesignRows, np.ndarray] | None = None,
 ) -> Separation:
     """Detect complete, quasi-complete and near separation before any fit.
 
@@ -122,7 +125,9 @@ def detect_separation(
 
     ``design`` is a DataFrame, an array or a :class:`~tiktok_claims.model.design.DesignRows`
     view (e.g. the training rows of a shared design); the checks on every row read it a
-    block at a time, so only the subsample is ever copied.
+    block at a time, so only the subsample is ever copied. Those checks do not depend on
+    the order of the rows: ``scan``, the same rows in another order with their outcomes
+    (e.g. the order of the shared design, read sequentially), serves them when given.
 
     Returns
     -------
@@ -136,18 +141,20 @@ def detect_separation(
     'complete'
     """
     rows_of = design if isinstance(design, DesignRows) else DesignRows.of(design)
-    with threadpool_limits(limits=1, user_api="blas"):  # p-wide products: one thread is fastest
-        return _detect(rows_of, np.asarray(y, dtype="int64"), max_rows)
-
-
-def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None) -> Separation:
-    if len(y) != len(rows_of):
+    y = _outcome(y)
+    scan_rows, scan_y = (rows_of, y) if scan is None else (scan[0], _outcome(scan[1]))
+    if len(y) != len(rows_of) or len(scan_y) != len(scan_rows) or len(scan_rows) != len(rows_of):
         raise AnalysisError(f"the outcome has {len(y):,} values for {len(rows_of):,} design rows.")
+    with threadpool_limits(limits=1, user_api="blas"):  # p-wide products: one thread is fastest
+        return _detect(rows_of, y, max_rows, scan_rows, scan_y)
+
+
+def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None, scan_rows: DesignRows, scan_y: np.ndarray) -> Separation:
     if not (np.any(y == 0) and np.any(y == 1) and np.all((y == 0) | (y == 1))):
         raise AnalysisError("separation is defined for a 0/1 outcome with both classes present.")
     scale = np.zeros(rows_of.width)
-    for _, block in rows_of.blocks():
-        np.maximum(scale, np.abs(rows_of.mapped(block)).max(axis=0), out=scale)
+    for _, block in scan_rows.blocks():
+        np.maximum(scale, np.abs(scan_rows.mapped(block)).max(axis=0), out=scale)
     if np.any(scale == 0):
         raise AnalysisError("the design has a column of zeros; separation cannot be assessed.")
 
@@ -156,11 +163,11 @@ def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None) -> Separat
         outcome = y if rows is None else y[rows]
         return rows_of.take(rows) / scale * np.where(outcome == 1, 1.0, -1.0)[:, None]
 
-    def margins(beta: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    def margins(beta: np.ndarray, view: DesignRows, outcome: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
         """``X̄β = s·(X(β / scale))`` a block of rows at a time: no copy of the design, no vector per row."""
-        along = beta / scale if rows_of.matrix is None else rows_of.matrix @ (beta / scale)
-        for rows, block in rows_of.blocks():
-            yield rows, (block @ along) * np.where(y[rows] == 1, 1.0, -1.0)
+        along = beta / scale if view.matrix is None else view.matrix @ (beta / scale)
+        for rows, block in view.blocks():
+            yield rows, (block @ along) * np.where(outcome[rows] == 1, 1.0, -1.0)
 
     n, p = len(rows_of), rows_of.width
     sample = None if max_rows is None else _separation_sample(y, max_rows)
@@ -176,7 +183,7 @@ def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None) -> Separat
     # (collinear columns), not a separation; from a subsample, it must also put no row
     # of the whole design on its wrong side.
     largest, smallest = -np.inf, np.inf
-    for _, along in margins(konis.x):
+    for _, along in margins(konis.x, scan_rows, scan_y):
         largest, smallest = max(largest, float(along.max())), min(smallest, float(along.min()))
     separating = largest > SEPARATION_TOLERANCE and smallest >= -SEPARATION_TOLERANCE
     direction = np.where(separating & (np.abs(konis.x) > SEPARATION_TOLERANCE), konis.x, 0.0)
@@ -184,18 +191,17 @@ def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None) -> Separat
     rows = np.arange(n) if sample is None else sample
     for _ in range(SEPARATION_ROUNDS):
         hinge, rule = _robust_rule(part if sample is None else signed(rows), y[rows])
-        wrong = np.empty(n, dtype=bool)
-        for block_rows, along in margins(rule):
-            np.less_equal(along, 0.0, out=wrong[block_rows])
+        wrong = sum(int(np.count_nonzero(along <= 0.0)) for _, along in margins(rule, scan_rows, scan_y))
         # A subsample that does not separate proves the whole design does not; one that
         # does must separate every row by its rule, else its wrong rows join it and the
         # program is solved again (constraint generation).
-        if sample is None or hinge > HINGE_TOLERANCE or not wrong.any():
+        if sample is None or hinge > HINGE_TOLERANCE or wrong == 0:
             break
-        rows = np.union1d(rows, np.flatnonzero(wrong))
+        found = [block_rows.start + np.flatnonzero(along <= 0.0) for block_rows, along in margins(rule, rows_of, y)]
+        rows = np.union1d(rows, np.concatenate(found))
     else:
-        return _detect(rows_of, y, max_rows=None)
-    misclassified = 0 if hinge <= HINGE_TOLERANCE else int(np.sum(wrong))
+        return _detect(rows_of, y, None, scan_rows, scan_y)
+    misclassified = 0 if hinge <= HINGE_TOLERANCE else wrong
     m = len(rows)
 
     if hinge <= HINGE_TOLERANCE:
@@ -217,6 +223,12 @@ def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None) -> Separat
         hinge=hinge,
         sampled=0 if sample is None else m,
     )
+
+
+def _outcome(y) -> np.ndarray:
+    """``y`` as integers: integer and boolean arrays as they are (no copy), anything else as int64."""
+    values = np.asarray(y)
+    return values if values.dtype.kind in "biu" else values.astype(np.int64)
 
 
 def _robust_rule(signed: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
