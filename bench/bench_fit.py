@@ -45,7 +45,7 @@ from bench_run import RESULTS_FILE, REPO_ROOT, VENV_BIN, WORK_DIR, Measurement, 
 
 SECTION_HEADER = "## fit: in-process fit against rows (synthetic)"
 SEED = 11
-TARGETS = {1_000_000: (3.0, None), 10_000_000: (25.0, 2048.0)}  # rows: (seconds, MiB or None)
+TARGETS = {1_000_000: (3.0, None), 10_000_000: (25.0, 2048.0)}  # rows: (seconds, peak MiB or None)
 FIT = """
 import json, os, resource, sys, time
 import pyarrow as pa
@@ -105,13 +105,18 @@ def python_and_env() -> tuple[str, dict[str, str]]:
     return str(python) if python.exists() else sys.executable, env
 
 
-def verdict(rows: int, fit_s: float, peak_mib: float) -> str:
+def verdict(rows: int, fit_s: float, peak_mib: float, own_mib: float) -> str:
+    """Each target for this size, met or not, in words."""
     if rows not in TARGETS:
         return "–"
     seconds, mib = TARGETS[rows]
-    met = fit_s <= seconds and (mib is None or peak_mib <= mib)
-    goal = f"≤ {seconds:g} s" + ("" if mib is None else f", ≤ {mib:,.0f} MiB")
-    return f"{'yes' if met else 'NO'} ({goal})"
+    words = [f"time {'yes' if fit_s <= seconds else 'NO'} (≤ {seconds:g} s)"]
+    if mib is not None:
+        words.append(
+            f"peak {'yes' if peak_mib <= mib else 'NO'} (≤ {mib:,.0f} MiB; the fit's own "
+            f"{'yes' if own_mib <= mib else 'NO'})"
+        )
+    return "; ".join(words)
 
 
 def per_row_costs(results: list[tuple[int, Measurement, dict]]) -> str:
@@ -181,9 +186,17 @@ def render(args, results, loads: list[float], sizes: dict[int, int]) -> str:
             f"| {report['rows']:,} | {report['fit_s']:.1f} | {report['fit_cpu_s']:.1f} | "
             f"{report['fit_s'] / report['rows'] * 1e6:.2f} | "
             f"{peak:,.0f} | {report['data_mib']:,.0f} | {report['fit_mib']:,.0f} | {run.wall_s:.1f} | "
-            f"{report['iterations'][0]}, {report['iterations'][1]} | {verdict(rows, report['fit_s'], peak)} |"
+            f"{report['iterations'][0]}, {report['iterations'][1]} | {verdict(rows, report['fit_s'], peak, report['fit_mib'])} |"
         )
-    lines += ["", per_row_costs(results), ""]
+    lines += [
+        "",
+        per_row_costs(results),
+        "",
+        "Before (the fit by scikit-learn's pipeline and statsmodels' `Logit`, section \"spark\" above, measured "
+        "2026-12-02 over the whole child with every column read): 14.8 s / 907 MB at 1M rows and 106.7 s / "
+        "5,787 MB at 10M.",
+        "",
+    ]
     failures = [(rows, run) for rows, run, _ in results if run.exit_code != 0]
     for rows, run in failures:
         lines += [f"- {rows:,} rows failed:", "", "```", run.stderr_tail, "```", ""]
