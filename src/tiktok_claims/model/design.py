@@ -9,9 +9,10 @@ throughout: the statsmodels results hold this array as their ``exog``, and the e
 must equal those of a float64 fit.
 
 A fit on other rows or another standardization reads the same array through a
-:class:`DesignRows` view (row positions, and a per-column affine map): the classifier's
-design (training rows, standardized on them) is a view of the inference design (every
-used row, standardized on all of them), so the two fits share one array.
+:class:`DesignRows` view (row positions, and a ``p × p`` map which, through the constant
+column, restandardizes the continuous columns): the classifier's design (training rows,
+standardized on them) is a view of the inference design (every used row, standardized on
+all of them), so the two fits share one array.
 """
 
 from __future__ import annotations
@@ -127,8 +128,12 @@ class Design:
     values : ndarray of shape (n, p), float64, column-major (Fortran order)
         Columns ``names``: ``const``, the continuous predictors (standardized on every
         row), the dummies (``{column}_{level}`` for each level after the first).
+    names : tuple of str
+        The column names, as the preprocessor names them, ``const`` first.
     index : Index
         The frame's row labels.
+    continuous : tuple of str
+        The continuous predictors (columns 1 to k).
     moments : Moments
         The continuous predictors' standardization: every row.
     part : ndarray of int or None

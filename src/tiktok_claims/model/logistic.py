@@ -187,7 +187,7 @@ def design_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame,
 
     The scales are the standard deviations (population) of the continuous predictors as
     they enter the model: what turns a coefficient per SD into one per readable unit.
-    (:func:`~tiktok_claims.model.design.build_design`: the preprocessor's output, built in NumPy.)
+    Built by :func:`~tiktok_claims.model.design.build_design`, equal to the preprocessor's output.
     """
     design = build_design(frame, spec)
     return design.frame(), design.scales()
@@ -226,6 +226,8 @@ def fit_models(
     in_train[positions] = True
     in_order = np.flatnonzero(in_train)
     del in_train
+    if len(in_order) != len(positions):
+        raise AnalysisError(f"train names {len(positions) - len(in_order):,} rows more than once.")
     newton_y = np.take(y.to_numpy(), in_order).astype(np.int8)
     start = None
     if not inference.penalized:
@@ -408,7 +410,7 @@ def _maximum_likelihood(design: Design, y: pd.Series, *, required: bool):
     outcome = y.astype(np.float64)
     newton = fit_logistic(design.rows(), outcome.to_numpy())
     if newton.converged:
-        return logit_results(design.frame(), outcome, newton)
+        return _logit_results(design.frame(), outcome, newton)
     if required:
         raise AnalysisError(
             f"the maximum-likelihood fit did not converge ({newton.message}); its standard errors and p-values "
@@ -417,7 +419,7 @@ def _maximum_likelihood(design: Design, y: pd.Series, *, required: bool):
     return None
 
 
-def logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
+def _logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
     """The statsmodels ``LogitResults`` of a converged Newton fit, as ``sm.Logit(y, design).fit(method="newton")`` builds them.
 
     statsmodels' own fit would repeat the Newton steps, each with an ``n × p`` temporary
