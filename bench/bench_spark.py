@@ -3,9 +3,10 @@
 For each size (``--rows``, default 1M, 3M and 10M) the generator writes a Parquet file
 under bench/_work/ (deleted afterwards); then five child processes run, one at a time:
 
-* fit, in-process: ``tiktok_claims.modeling.fit`` on all rows (class weights), as
-  ``run`` fits: the separation check (linear programs on at most 50,000 rows, verified
-  on all), then the classifier and the inference model;
+* fit, in-process: ``tiktok_claims.model.logistic.fit_models`` (class weights), as
+  ``run`` fits: on one shared design, the separation check (linear programs on at most
+  50,000 rows, verified on all) and the classifier on the training part, the separation
+  check and the inference model on every row;
 * fit, in-process estimators: the same two estimators without the separation check
   (the scikit-learn pipeline and statsmodels ``Logit``): the work Spark's fit does;
 * fit, Spark: ``tiktok_claims.spark_engine.fit_spark`` (local[*]);
@@ -62,16 +63,17 @@ FIT = """
 import sys
 import pyarrow.parquet as pq
 from tiktok_claims import config
-from tiktok_claims.model.split import encode_target
+from tiktok_claims.model.split import encode_target, split
 from tiktok_claims.model.features import select_features
-from tiktok_claims.model.logistic import fit
+from tiktok_claims.model.logistic import fit_models
 frame = pq.read_table(sys.argv[2]).to_pandas().dropna()
 frame = frame.astype({c: object for c in config.CATEGORIES})
 target, positive = config.DEFAULT_TARGET, config.POSITIVE_CLASS[config.DEFAULT_TARGET]
 spec = select_features(frame, target)
 y = encode_target(frame[target], positive)
 if sys.argv[1] == "local":
-    fit(frame, y, spec, "class-weights", config.DEFAULT_SEED)
+    parts = split(frame, target, config.DEFAULT_SEED)
+    fit_models(frame, y, parts.train_positions, spec, "class-weights", config.DEFAULT_SEED)
 elif sys.argv[1] == "estimators":
     import statsmodels.api as sm
     from tiktok_claims.model.logistic import build_pipeline
@@ -246,11 +248,11 @@ def render_section(args, rows_out, loads: tuple[float, float, float], train: Run
         f"VmRSS over the child's process tree (sampled every {SAMPLE_SECONDS:g} s; at least its `ru_maxrss`), so the "
         f"Spark rows include the JVM; Spark local[*] with `--driver-memory {args.driver_memory}`, and its times "
         "include the JVM start-up (about 10 s)",
-        "- fit = on all rows (read from the Parquet file into pandas first, in each child): *as `run`* = "
-        "`tiktok_claims.modeling.fit` (the separation check, linear programs on at most 50,000 rows "
-        "verified on all, then the "
-        "class-weighted classifier and the unweighted inference model); *estimators only* = the same classifier and "
-        "inference model without the separation check, i.e. the work `fit_spark` does; score = "
+        "- fit (read from the Parquet file into pandas first, in each child): *as `run`* = "
+        "`model.logistic.fit_models` (on one design: the separation check, linear programs on at most 50,000 rows "
+        "verified on all, and the class-weighted classifier on the training part; the separation check and the "
+        "unweighted inference model on every row); *estimators only* = the scikit-learn pipeline and statsmodels "
+        "`Logit` fitted on all rows without the separation check, i.e. the work `fit_spark` does; score = "
         "`tiktok-claims score [--engine spark] --model WORK/model/model.json --data FILE --out WORK/scored.csv`",
         f"- 1-minute load average before / highest during / after: {loads[0]:.2f} / {loads[1]:.2f} / {loads[2]:.2f} "
         "(each child keeps one or two cores busy itself)",

@@ -70,7 +70,7 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
     import tiktok_claims.analysis.binary as analysis_module
 
     real_models = cross_validation._models
-    real_fit = analysis_module.fit_classifier
+    real_fit = analysis_module.fit_models
 
     def models_with_recorders(spec, seed, penalized=False, untransformed=None):
         return {
@@ -78,13 +78,14 @@ def test_final_model_and_every_fold_fit_only_training_rows(small_frame, balance,
             for name, m in real_models(spec, seed, penalized, untransformed).items()
         }
 
-    def fit_with_recorder(train, *args, **kwargs):
-        RecordingPreprocessor.seen.append(("rows", pd.Index(train.index), None))
-        return real_fit(train, *args, **kwargs)
+    def fit_with_recorder(frame, y, train, *args, **kwargs):
+        # The classifier is fitted on the rows at positions ``train`` of the shared design.
+        RecordingPreprocessor.seen.append(("rows", frame.index[train], None))
+        return real_fit(frame, y, train, *args, **kwargs)
 
     RecordingPreprocessor.seen = []
     monkeypatch.setattr(cross_validation, "_models", models_with_recorders)
-    monkeypatch.setattr(analysis_module, "fit_classifier", fit_with_recorder)
+    monkeypatch.setattr(analysis_module, "fit_models", fit_with_recorder)
     # In-process, so the recorders see every fit (forked workers would record in their own memory).
     folds = 3
     result = analyze(small_frame, balance=balance, cv_folds=folds, bootstrap=100, workers=1)

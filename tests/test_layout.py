@@ -331,6 +331,8 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.model.separation": "test_separation.py",
     f"{PACKAGE}.model.firth": "test_firth.py",
     f"{PACKAGE}.model.logistic": "test_model_logistic.py",
+    f"{PACKAGE}.model.design": "test_model_design.py",
+    f"{PACKAGE}.model.irls": "test_model_irls.py",
     f"{PACKAGE}.model.families": "test_model_families.py",
     f"{PACKAGE}.model.stability": "test_stability.py",
     f"{PACKAGE}.diagnostics.check": "test_diagnostics_check.py",

@@ -203,3 +203,151 @@ def test_calibrated_model_is_a_logistic_model_whose_artifact_scores_the_same(tmp
         uncalibrated.mean() - (test_rows["verified_status"] == "verified").mean()
     )
     np.testing.assert_allclose(load_model(tmp_path / "model.json").predict_proba(test_rows), scores, atol=1e-9)
+
+
+# ---------------------------------------------------------------- Newton's method on one shared design
+
+
+@pytest.fixture(scope="module")
+def synthetic_parts():
+    """20,000 synthetic rows split as ``run`` splits them, with the features selected on the training part."""
+    from tiktok_claims.data.synthetic import make_synthetic
+    from tiktok_claims.model.split import encode_target, split
+
+    frame = make_synthetic(20_000, seed=9).dropna()
+    parts = split(frame, TARGET, config.DEFAULT_SEED)
+    spec = modeling_features(frame.loc[parts.train])
+    y = encode_target(frame[TARGET], "verified")
+    return frame, y, parts, spec
+
+
+def modeling_features(train: pd.DataFrame):
+    from tiktok_claims.model.features import select_features
+
+    return select_features(train, TARGET)
+
+
+@pytest.mark.parametrize("balance", ["class-weights", "none"])
+def test_shared_design_fits_equal_the_separate_fits(synthetic_parts, balance):
+    frame, y, parts, spec = synthetic_parts
+    train = frame.iloc[parts.train_positions]
+
+    classifier, inference = modeling.fit_models(frame, y, parts.train_positions, spec, balance, config.DEFAULT_SEED)
+    alone = modeling.fit_classifier(train, y.iloc[parts.train_positions], spec, balance, config.DEFAULT_SEED)
+    inference_alone = modeling.fit_inference(frame, y, spec)
+
+    shared_lr, alone_lr = classifier.pipeline.named_steps["classifier"], alone.pipeline.named_steps["classifier"]
+    np.testing.assert_allclose(shared_lr.coef_, alone_lr.coef_, atol=1e-10)
+    np.testing.assert_allclose(shared_lr.intercept_, alone_lr.intercept_, atol=1e-10)
+    # Started from the inference estimates, the shared fit needs no more steps than one from zero.
+    assert 0 < classifier.iterations <= alone.iterations
+    assert classifier.separation.kind == alone.separation.kind == "none"
+    assert classifier.separation.misclassified == alone.separation.misclassified
+    np.testing.assert_allclose(classifier.separation.rule, alone.separation.rule, atol=1e-9)
+    np.testing.assert_allclose(inference.result.params, inference_alone.result.params, atol=1e-12)
+    np.testing.assert_allclose(inference.result.bse, inference_alone.result.bse, rtol=1e-12)
+    assert inference.separation.misclassified == inference_alone.separation.misclassified
+    np.testing.assert_allclose(
+        classifier.predict_proba(frame.iloc[:500]), alone.predict_proba(frame.iloc[:500]), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("balance", ["class-weights", "none"])
+def test_pipeline_is_the_one_scikit_learn_fits(synthetic_parts, balance):
+    """Statistics and coefficients set into the pipeline: what its own ``fit`` learns (to its solver's tolerance)."""
+    frame, y, parts, spec = synthetic_parts
+    train, y_train = frame.iloc[parts.train_positions], y.iloc[parts.train_positions]
+    ours = modeling.fit_classifier(train, y_train, spec, balance, config.DEFAULT_SEED).pipeline
+    theirs = modeling.build_pipeline(spec, balance, config.DEFAULT_SEED)
+    sklearn_lr = theirs.named_steps["classifier"].set_params(tol=1e-12)
+    theirs.fit(train[spec.columns], y_train)
+
+    ours_scaler = ours.named_steps["preprocess"].named_transformers_["continuous"]
+    theirs_scaler = theirs.named_steps["preprocess"].named_transformers_["continuous"]
+    for attribute in ("mean_", "var_", "scale_"):
+        np.testing.assert_allclose(getattr(ours_scaler, attribute), getattr(theirs_scaler, attribute), rtol=1e-13)
+    assert ours_scaler.n_samples_seen_ == theirs_scaler.n_samples_seen_
+    assert list(ours.named_steps["preprocess"].get_feature_names_out()) == list(
+        theirs.named_steps["preprocess"].get_feature_names_out()
+    )
+    ours_lr = ours.named_steps["classifier"]
+    np.testing.assert_array_equal(ours_lr.classes_, sklearn_lr.classes_)
+    assert ours_lr.n_features_in_ == sklearn_lr.n_features_in_
+    np.testing.assert_allclose(ours_lr.coef_, sklearn_lr.coef_, atol=1e-9)
+    np.testing.assert_allclose(ours_lr.intercept_, sklearn_lr.intercept_, atol=1e-9)
+    test_rows = frame.iloc[parts.test_positions][spec.columns]
+    np.testing.assert_allclose(ours.predict_proba(test_rows), theirs.predict_proba(test_rows), atol=1e-9)
+    np.testing.assert_array_equal(ours.predict(test_rows), theirs.predict(test_rows))
+
+
+def test_inference_results_are_statsmodels_own(real_analysis):
+    """The results object built from the Newton fit reads like a cold ``Logit(...).fit(method="newton")``."""
+    import pickle
+
+    ours = real_analysis.inference.result
+    cold = sm.Logit(ours.model.endog, ours.model.data.orig_exog).fit(method="newton", maxiter=100, disp=False)
+
+    assert type(ours) is type(cold) and type(ours._results) is type(cold._results)
+    for name in ("params", "bse", "tvalues", "pvalues"):
+        pd.testing.assert_series_equal(getattr(ours, name), getattr(cold, name), rtol=1e-9, atol=1e-13)
+    pd.testing.assert_frame_equal(ours.conf_int(alpha=0.05), cold.conf_int(alpha=0.05), rtol=1e-9)
+    pd.testing.assert_frame_equal(ours.cov_params(), cold.cov_params(), rtol=1e-8, atol=1e-15)
+    for name in ("llf", "aic", "bic", "df_model", "df_resid", "nobs"):
+        assert getattr(ours, name) == pytest.approx(getattr(cold, name), rel=1e-10, abs=1e-300), name
+    # The constant-only fit starts at its exact optimum, logit(ȳ) (closed form below); the cold
+    # fit's Nelder-Mead and BFGS stop a little short of it, which the LR p-value feels.
+    share = ours.model.endog.mean()
+    exact = ours.nobs * (share * np.log(share) + (1 - share) * np.log(1 - share))
+    assert ours.llnull == pytest.approx(exact, rel=1e-13)
+    assert ours.llnull >= cold.llnull and ours.llnull == pytest.approx(cold.llnull, rel=1e-9)
+    for name in ("prsquared", "llr", "llr_pvalue"):
+        assert getattr(ours, name) == pytest.approx(getattr(cold, name), rel=1e-5), name
+    assert ours.mle_retvals["converged"] is cold.mle_retvals["converged"] is True
+    assert ours.mle_retvals["iterations"] == cold.mle_retvals["iterations"]
+    pd.testing.assert_frame_equal(ours.summary2().tables[1], cold.summary2().tables[1], rtol=1e-8)
+    np.testing.assert_allclose(ours.predict(), cold.predict(), rtol=1e-12)
+    assert "converged:" in ours.summary().as_text()
+    restored = pickle.loads(pickle.dumps(ours))
+    pd.testing.assert_series_equal(restored.pvalues, ours.pvalues)
+
+
+def test_a_fit_that_does_not_converge_is_refused(synthetic_parts, monkeypatch):
+    from functools import partial
+
+    frame, y, parts, spec = synthetic_parts
+    monkeypatch.setattr(modeling, "fit_logistic", partial(modeling.fit_logistic, max_iter=1))
+
+    with pytest.raises(AnalysisError, match=r"maximum-likelihood fit did not converge \(stopped after 1 Newton steps"):
+        modeling.fit_inference(frame, y, spec)
+    with pytest.raises(AnalysisError, match=r"logistic regression did not converge \(stopped after 1 Newton steps"):
+        modeling.fit_classifier(frame, y, spec, "class-weights", config.DEFAULT_SEED)
+
+
+def test_a_million_rows_equal_scikit_learn_and_statsmodels():
+    """Both fits of ``run`` on 1M synthetic rows: the classifier equals scikit-learn's pipeline
+    and the inference model a cold statsmodels Logit, to 1e-6."""
+    from tiktok_claims.data.synthetic import make_synthetic
+    from tiktok_claims.model.split import encode_target, split
+
+    frame = make_synthetic(1_000_000, seed=15).dropna()
+    parts = split(frame, TARGET, config.DEFAULT_SEED)
+    train = frame.iloc[parts.train_positions]
+    spec = modeling_features(train)
+    y = encode_target(frame[TARGET], "verified")
+
+    classifier, inference = modeling.fit_models(
+        frame, y, parts.train_positions, spec, "class-weights", config.DEFAULT_SEED
+    )
+
+    pipeline = modeling.build_pipeline(spec, "class-weights", config.DEFAULT_SEED)
+    pipeline.fit(train[spec.columns], y.iloc[parts.train_positions])
+    reference = pipeline.named_steps["classifier"]
+    ours = classifier.pipeline.named_steps["classifier"]
+    np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, atol=1e-6)
+    design = inference.result.model.data.orig_exog
+    cold = sm.Logit(y.astype(float), design).fit(method="newton", maxiter=100, disp=False)
+    pd.testing.assert_series_equal(inference.result.params, cold.params, atol=1e-6, rtol=0)
+    pd.testing.assert_series_equal(inference.result.bse, cold.bse, rtol=1e-6)
+    assert inference.result.llf == pytest.approx(cold.llf, rel=1e-9)
+    assert inference.rows == len(frame) and inference.separation.sampled > 0

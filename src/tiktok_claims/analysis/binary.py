@@ -34,7 +34,7 @@ from ..interpretation.separation import estimation_reason, separating_rule
 from ..interpretation.story import binary_story
 from ..model.features import FeatureSpec, select_features
 from ..model.formula import design_columns
-from ..model.logistic import Classifier, Inference, fit_classifier, fit_inference
+from ..model.logistic import Classifier, Inference, fit_models
 from ..model.split import Split, encode_target, split
 from ..model.stability import bootstrap_stability
 from ..parallel import default_workers, worker_pool
@@ -412,9 +412,14 @@ def analyze_binary(
     with worker_pool(default_workers() if options.workers is None else options.workers, preload=WORKER_MODULES) as pool:
         clock.start("start_parallel_stages", "Reproducing the course's recipe (leakage audit) alongside the fits")
         course = pool.submit(course_recipe, frame, target, approach.positive_class, spec, seed)
-        pending_inference = pool.submit(fit_inference, frame, y_all, spec)
-        clock.start("classifier", f"Fitting the classifier on the training part ({options.balance}) while the inference model is fitted on every used row")
-        classifier = fit_classifier(train, y_train, spec, options.balance, seed, calibrate=options.calibrate)
+        clock.start(
+            "classifier",
+            f"Fitting the classifier on the training part ({options.balance}) and the inference model on every used "
+            "row, on one design",
+        )
+        classifier, inference = fit_models(
+            frame, y_all, parts.train_positions, spec, options.balance, seed, calibrate=options.calibrate
+        )
         threshold = rule.choose(y_train, classifier.predict_proba(train[spec.columns]))
         clock.start("start_cross_validation", "Cross-validating strategies, baselines and the reference model")
         pending_cv = start_cross_validation(
@@ -430,8 +435,6 @@ def analyze_binary(
             y_test, scores, threshold=threshold.threshold, n_resamples=options.bootstrap, seed=seed
         )
         curve, calibration_summary = calibration(y_test, scores)
-        clock.start("wait_inference")
-        inference = pending_inference.result()
         clock.start("start_checks", "Checking the inference model's assumptions and the stability of its estimates")
         design = inference_design(inference.result)
         checks = pool.submit(check_logistic, frame, y_all, spec, inference.result, inference.separation)

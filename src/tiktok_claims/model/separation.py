@@ -8,13 +8,16 @@ can choose Firth's penalized likelihood (:mod:`tiktok_claims.model.firth`) inste
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
+from threadpoolctl import threadpool_limits
 
 from ..errors import AnalysisError
+from .design import DesignRows
 
 # Overlapping classes that a linear rule splits with fewer wrong rows than this share
 # are "nearly separated": the estimates exist but rest on those few rows.
@@ -87,7 +90,12 @@ class Separation:
         return self.kind != "none"
 
 
-def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None = SEPARATION_MAX_ROWS) -> Separation:
+def detect_separation(
+    design: pd.DataFrame | np.ndarray | DesignRows,
+    y,
+    max_rows: int | None = SEPARATION_MAX_ROWS,
+    scan: tuple[DesignRows, np.ndarray] | None = None,
+) -> Separation:
     """Detect complete, quasi-complete and near separation before any fit.
 
     Two linear programs (``scipy.optimize.linprog``, HiGHS) on the design (with its
@@ -115,6 +123,12 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None
     exactly. The one thing the subsample can miss is a quasi-complete separation that no
     sampled row touches.
 
+    ``design`` is a DataFrame, an array or a :class:`~tiktok_claims.model.design.DesignRows`
+    view (e.g. the training rows of a shared design); the checks on every row read it a
+    block at a time, so only the subsample is ever copied. Those checks do not depend on
+    the order of the rows: ``scan``, the same rows in another order with their outcomes
+    (e.g. the order of the shared design, read sequentially), serves them when given.
+
     Returns
     -------
     Separation
@@ -126,18 +140,38 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None
     >>> detect_separation(x, np.array([0, 0, 1, 1])).kind
     'complete'
     """
-    frame = design if isinstance(design, pd.DataFrame) else pd.DataFrame(np.asarray(design, dtype=float))
-    x = frame.to_numpy(dtype=float)
-    y = np.asarray(y, dtype="int64")
-    if set(np.unique(y)) != {0, 1}:
+    rows_of = design if isinstance(design, DesignRows) else DesignRows.of(design)
+    y = _outcome(y)
+    scan_rows, scan_y = (rows_of, y) if scan is None else (scan[0], _outcome(scan[1]))
+    if len(y) != len(rows_of) or len(scan_y) != len(scan_rows) or len(scan_rows) != len(rows_of):
+        raise AnalysisError(f"the outcome has {len(y):,} values for {len(rows_of):,} design rows.")
+    with threadpool_limits(limits=1, user_api="blas"):  # p-wide products: one thread is fastest
+        return _detect(rows_of, y, max_rows, scan_rows, scan_y)
+
+
+def _detect(rows_of: DesignRows, y: np.ndarray, max_rows: int | None, scan_rows: DesignRows, scan_y: np.ndarray) -> Separation:
+    if not (np.any(y == 0) and np.any(y == 1) and np.all((y == 0) | (y == 1))):
         raise AnalysisError("separation is defined for a 0/1 outcome with both classes present.")
-    scale = np.abs(x).max(axis=0)
+    scale = np.zeros(rows_of.width)
+    for _, block in scan_rows.blocks():
+        np.maximum(scale, np.abs(scan_rows.mapped(block)).max(axis=0), out=scale)
     if np.any(scale == 0):
         raise AnalysisError("the design has a column of zeros; separation cannot be assessed.")
-    signed = x / scale * np.where(y == 1, 1.0, -1.0)[:, None]
-    n, p = signed.shape
+
+    def signed(rows: np.ndarray | None) -> np.ndarray:
+        """Rows of the scaled design times each row's sign (``X̄``); ``None``: every row."""
+        outcome = y if rows is None else y[rows]
+        return rows_of.take(rows) / scale * np.where(outcome == 1, 1.0, -1.0)[:, None]
+
+    def margins(beta: np.ndarray, view: DesignRows, outcome: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+        """``X̄β = s·(X(β / scale))`` a block of rows at a time: no copy of the design, no vector per row."""
+        along = beta / scale if view.matrix is None else view.matrix @ (beta / scale)
+        for rows, block in view.blocks():
+            yield rows, (block @ along) * np.where(outcome[rows] == 1, 1.0, -1.0)
+
+    n, p = len(rows_of), rows_of.width
     sample = None if max_rows is None else _separation_sample(y, max_rows)
-    part = signed if sample is None else signed[sample]
+    part = signed(sample)
     m = len(part)
 
     konis = linprog(
@@ -148,23 +182,26 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None
     # A direction that puts no row strictly on its side lies in the design's null space
     # (collinear columns), not a separation; from a subsample, it must also put no row
     # of the whole design on its wrong side.
-    margins = signed @ konis.x
-    separating = np.max(margins) > SEPARATION_TOLERANCE and np.min(margins) >= -SEPARATION_TOLERANCE
+    largest, smallest = -np.inf, np.inf
+    for _, along in margins(konis.x, scan_rows, scan_y):
+        largest, smallest = max(largest, float(along.max())), min(smallest, float(along.min()))
+    separating = largest > SEPARATION_TOLERANCE and smallest >= -SEPARATION_TOLERANCE
     direction = np.where(separating & (np.abs(konis.x) > SEPARATION_TOLERANCE), konis.x, 0.0)
 
     rows = np.arange(n) if sample is None else sample
     for _ in range(SEPARATION_ROUNDS):
-        hinge, rule = _robust_rule(signed[rows], y[rows])
-        wrong = signed @ rule <= 0
+        hinge, rule = _robust_rule(part if sample is None else signed(rows), y[rows])
+        wrong = sum(int(np.count_nonzero(along <= 0.0)) for _, along in margins(rule, scan_rows, scan_y))
         # A subsample that does not separate proves the whole design does not; one that
         # does must separate every row by its rule, else its wrong rows join it and the
         # program is solved again (constraint generation).
-        if sample is None or hinge > HINGE_TOLERANCE or not wrong.any():
+        if sample is None or hinge > HINGE_TOLERANCE or wrong == 0:
             break
-        rows = np.union1d(rows, np.flatnonzero(wrong))
+        found = [block_rows.start + np.flatnonzero(along <= 0.0) for block_rows, along in margins(rule, rows_of, y)]
+        rows = np.union1d(rows, np.concatenate(found))
     else:
-        return detect_separation(frame, y, max_rows=None)
-    misclassified = 0 if hinge <= HINGE_TOLERANCE else int(np.sum(wrong))
+        return _detect(rows_of, y, None, scan_rows, scan_y)
+    misclassified = 0 if hinge <= HINGE_TOLERANCE else wrong
     m = len(rows)
 
     if hinge <= HINGE_TOLERANCE:
@@ -175,7 +212,7 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None
         kind = "near"
     else:
         kind = "none"
-    names = [str(c) for c in frame.columns]
+    names = list(rows_of.names)
     return Separation(
         kind=kind,
         direction=pd.Series(direction, index=names, name="direction"),
@@ -186,6 +223,12 @@ def detect_separation(design: pd.DataFrame | np.ndarray, y, max_rows: int | None
         hinge=hinge,
         sampled=0 if sample is None else m,
     )
+
+
+def _outcome(y) -> np.ndarray:
+    """``y`` as integers: integer and boolean arrays as they are (no copy), anything else as int64."""
+    values = np.asarray(y)
+    return values if values.dtype.kind in "biu" else values.astype(np.int64)
 
 
 def _robust_rule(signed: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
