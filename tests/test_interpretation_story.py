@@ -297,3 +297,22 @@ def test_an_observed_difference_is_said_to_hold_only_when_the_adjusted_effect_ag
     finding["odds_ratio"] = 1 / finding["odds_ratio"]  # the adjusted effect now points the other way
     insight = next(s for s in binary_story(changed)["insights"] if "whose claim status is" in s)
     assert "the difference reverses" in insight and "holds" not in insight
+
+
+@pytest.mark.parametrize("constant", [[config.SHARES], "all"])
+def test_the_heatmap_answer_stands_when_a_constant_column_has_no_correlation(record, constant):
+    changed = copy.deepcopy(record)
+    rows = changed["eda"]["pearson"]
+    names = [row["column"] for row in rows]
+    undefined = set(names) if constant == "all" else set(constant)
+    for row in rows:  # metrics.json writes the NaN r of a constant column as null
+        for name in names:
+            if name != row["column"] and (name in undefined or row["column"] in undefined):
+                row[name] = None
+    answer = next(a for a in course_answers(changed) if a["id"] == "correlations")
+    text = " ".join(block if isinstance(block, str) else " ".join(block) for block in answer["blocks"])
+    assert all(config.SHARES not in (a, b) for a, b, _ in correlated_pairs(changed))
+    if constant == "all":
+        assert "No correlation of the heatmap's columns is defined" in text
+    else:
+        assert f"{config.SHARES} (constant in these rows: its r is undefined)" in text or config.SHARES not in text

@@ -134,9 +134,17 @@ def correlated_pairs(m: dict) -> list[tuple[str, str, float]]:
     rows = {row["column"]: row for row in m["eda"]["pearson"]}
     columns = list(rows)
     pairs = [
-        (a, b, rows[a][b]) for i, a in enumerate(columns) for b in columns[i + 1:] if abs(rows[a][b]) >= CORRELATION_CUT
+        (a, b, rows[a][b])
+        for i, a in enumerate(columns)
+        for b in columns[i + 1:]
+        if rows[a][b] is not None and abs(rows[a][b]) >= CORRELATION_CUT  # None: a constant column, r undefined
     ]
     return sorted(pairs, key=lambda pair: -abs(pair[2]))
+
+
+def _defined(rows: dict, pairs) -> list[tuple[str, str]]:
+    """The pairs whose Pearson r is defined (neither column constant)."""
+    return [(a, b) for a, b in pairs if rows[a][b] is not None]
 
 
 def _correlations(m):
@@ -144,9 +152,10 @@ def _correlations(m):
     rows = {row["column"]: row for row in m["eda"]["pearson"]}
     paired = {name for a, b, _ in pairs for name in (a, b)}
     if not pairs:
-        a, b = max(
-            ((a, b) for i, a in enumerate(rows) for b in list(rows)[i + 1:]), key=lambda pair: abs(rows[pair[0]][pair[1]])
-        )
+        defined = _defined(rows, ((a, b) for i, a in enumerate(rows) for b in list(rows)[i + 1:]))
+        if not defined:
+            return ["No correlation of the heatmap's columns is defined: the columns are constant in these rows."]
+        a, b = max(defined, key=lambda pair: abs(rows[pair[0]][pair[1]]))
         return [
             f"No pair of the heatmap's columns reaches |r| ≥ {CORRELATION_CUT}; the strongest is {a} and {b} "
             f"(r = {rows[a][b]:.2f})."
@@ -156,7 +165,12 @@ def _correlations(m):
             f"{'s' if len(pairs) > 1 else ''} (Pearson r, on all {m['data']['rows_used']:,} used rows):"]
     closing = []
     if alone:
-        largest = ", ".join(f"{name} (largest |r| = {max(abs(rows[name][o]) for o in rows if o != name):.2f})" for name in alone)
+        largest = ", ".join(
+            f"{name} (largest |r| = {max(abs(rows[name][o]) for _, o in others):.2f})"
+            if (others := _defined(rows, ((name, o) for o in rows if o != name)))
+            else f"{name} (constant in these rows: its r is undefined)"
+            for name in alone
+        )
         closing.append(
             f"The column{'s' if len(alone) > 1 else ''} {largest} {'are each' if len(alone) > 1 else 'is'} correlated "
             "with none of the others."
