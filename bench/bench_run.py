@@ -49,13 +49,14 @@ RESULTS_FILE = BENCH_DIR / "results.md"
 WORK_DIR = BENCH_DIR / "_work"
 SECTION_HEADER = "## run vs course baseline (real data)"
 
-# Issue "whole analysis in one command": run (then without cross-validation, bootstrap and
-# the reference model) within 1.5x the baseline. Issue "evaluation that survives scrutiny":
-# the full run (5-fold CV, strategy comparison, reference model, 1,000 bootstrap
-# resamples) within 2x. Both are checked against the same full run.
-RUN_TO_BASELINE_TARGET = 1.5
+# Issue 15 ("all the rigor for free"): the full run (5-fold CV, strategy comparison,
+# reference model, 1,000 bootstrap resamples, every document) no slower than the course
+# script (≤ 1.0x, median wall), `check` alone ≤ 3 s, `--help` ≤ 0.2 s. The earlier bound of
+# an earlier issue ("evaluation that survives scrutiny": ≤ 2x) is kept beside it.
+RUN_TO_BASELINE_TARGET = 1.0
 FULL_EVALUATION_TARGET = 2.0
-HELP_TARGET_SECONDS = 0.3
+HELP_TARGET_SECONDS = 0.2
+CHECK_TARGET_SECONDS = 3.0
 # Above this share of the CPUs used by other processes, wall times are not trusted.
 BUSY_MACHINE_SHARE = 0.1
 STDERR_TAIL_LINES = 20
@@ -222,8 +223,11 @@ def results_table(commands: dict[str, Command]) -> list[str]:
         ok = f"{len(command.succeeded)}/{len(command.measurements)}"
         rss = "—" if command.failed else f"{command.peak_rss_mib():.0f}"
         if command is help_:
-            target = f"< {HELP_TARGET_SECONDS} s"
-            result = "FAILED" if command.failed else verdict(command.median_wall() < HELP_TARGET_SECONDS)
+            target = f"≤ {HELP_TARGET_SECONDS} s"
+            result = "FAILED" if command.failed else verdict(command.median_wall() <= HELP_TARGET_SECONDS)
+        elif command is check:
+            target = f"≤ {CHECK_TARGET_SECONDS} s"
+            result = "FAILED" if command.failed else verdict(command.median_wall() <= CHECK_TARGET_SECONDS)
         elif command is run:
             target = f"≤ {RUN_TO_BASELINE_TARGET}× baseline"
             result = "FAILED" if command.failed else "see ratio"
