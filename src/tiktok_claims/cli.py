@@ -21,7 +21,7 @@ import sys
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -45,11 +45,8 @@ app = typer.Typer(
 
 # The options with a fixed set of values, as the library accepts them: the help lists them
 # (from the Literal) and anything else is a usage error, in the library's words (_one_of).
-ENGINES = ("local", "spark")  # analysis.options.ENGINES, not imported here: it loads numpy
-Balance = Literal[config.BALANCE_OPTIONS]
-ThresholdRuleName = Literal[config.THRESHOLD_RULES]
-Transform = Literal[config.TRANSFORMS]
-Engine = Literal[ENGINES]
+ENGINES = config.ENGINES
+Balance, ThresholdRuleName, Transform, Engine = config.Balance, config.ThresholdRuleName, config.Transform, config.Engine
 OUTCOMES = tuple(c for c in config.COLUMNS if c not in (config.ID_COLUMN, config.VIDEO_ID, config.TRANSCRIPT))
 
 

@@ -277,8 +277,23 @@ class LoadedModel:
         >>> model.predict(frame)  # doctest: +SKIP
         array(['not verified', 'verified', ...], dtype=object)
         """
-        positive = self.predict_proba(frame) >= self.threshold
+        positive = self.is_positive(self.predict_proba(frame))
         return np.where(positive, self.positive_class, self.negative_class).astype(object)
+
+    def is_positive(self, probability: np.ndarray) -> np.ndarray:
+        """The label rule, for ``predict`` and ``score`` alike: a probability at or above the threshold is positive.
+
+        Parameters
+        ----------
+        probability : array-like of float
+            Scores of the positive class (:meth:`predict_proba`).
+
+        Returns
+        -------
+        ndarray of bool
+            Whether each row is labelled ``positive_class``.
+        """
+        return np.asarray(probability) >= self.threshold
 
 
 def _names(values) -> str:

@@ -364,8 +364,8 @@ def score_rows(model: LoadedModel, table: pa.Table, positions: np.ndarray) -> Sc
 
 
 def is_positive(probability: np.ndarray, model: LoadedModel) -> np.ndarray:
-    """The label rule: a probability at or above the model's threshold predicts the positive class."""
-    return probability >= model.threshold
+    """The label rule (:meth:`~tiktok_claims.artifact.model.LoadedModel.is_positive`), for arrays the scorer holds."""
+    return model.is_positive(probability)
 
 
 def _as_text(column) -> pa.Array:
