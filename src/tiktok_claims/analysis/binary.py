@@ -421,6 +421,15 @@ def analyze_binary(
             frame, y_all, parts.train_positions, spec, options.balance, seed, calibrate=options.calibrate
         )
         threshold = rule.choose(y_train, classifier.predict_proba(train[spec.columns]))
+        # The longest jobs first: the workers take them in this order, and the many short
+        # cross-validation folds fill the time around them.
+        clock.start("start_checks", "Checking the inference model's assumptions and the stability of its estimates")
+        design = inference_design(inference.result)
+        stability = pool.submit(
+            bootstrap_stability, design, y_all, inference.result.params, penalized=inference.penalized,
+            refits=options.stability_refits, seed=seed, alpha=ALPHA,
+        )
+        checks = pool.submit(check_logistic, frame, y_all, spec, inference.result, inference.separation)
         clock.start("start_cross_validation", "Cross-validating strategies, baselines and the reference model")
         pending_cv = start_cross_validation(
             train, y_train, spec, seed=seed, folds=options.cv_folds, repeats=options.cv_repeats,
@@ -435,13 +444,6 @@ def analyze_binary(
             y_test, scores, threshold=threshold.threshold, n_resamples=options.bootstrap, seed=seed
         )
         curve, calibration_summary = calibration(y_test, scores)
-        clock.start("start_checks", "Checking the inference model's assumptions and the stability of its estimates")
-        design = inference_design(inference.result)
-        checks = pool.submit(check_logistic, frame, y_all, spec, inference.result, inference.separation)
-        stability = pool.submit(
-            bootstrap_stability, design, y_all, inference.result.params, penalized=inference.penalized,
-            refits=options.stability_refits, seed=seed, alpha=ALPHA,
-        )
         clock.start("wait_cross_validation")
         cv = pending_cv.result()
         precision = intervals.set_index("metric").loc["precision"]
