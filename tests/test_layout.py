@@ -364,6 +364,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.reporting.figures": "test_figures.py",
     f"{PACKAGE}.reporting.kinds": "test_reporting_kinds.py",
     f"{PACKAGE}.reporting.render": "test_reporting_render.py",
+    f"{PACKAGE}.reporting.pdf": "test_reporting_pdf.py",
     f"{PACKAGE}.reporting.notebook": "test_reporting_notebook.py",
     f"{PACKAGE}.artifact.schema": "test_artifact_schema.py",
     f"{PACKAGE}.artifact.model": "test_artifact_model.py",

@@ -241,26 +241,29 @@ def run(
     data = _data_file(ctx, data_file, data, required=False)
     _refuse_stdin_data(data, "run")
     _refuse_stdio(out, "--out", "(standard output) cannot take a run: it writes a folder of files; name a directory.")
-    from .analysis import analyze
-    from .outputs import run_folder, write_into
-    from .reporting.render import missing_pdf_note
+    from .reporting.pdf import missing_pdf_note, pdf_printer
 
-    options = _options(
-        target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
-        cv_folds=cv_folds, cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
-        transform=transform, engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
-        command=shlex.join(["tiktok-claims", *sys.argv[1:]]), formula=formula,
-    )
-    progress = None if quiet else _progress_printer()
-    notes: list[str] = []
-    try:
-        # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
-        with run_folder(out) as folder:
-            analysis = analyze(data, options, progress=progress)
-            metrics = analysis.metrics()
-            written = write_into(folder, analysis, metrics, progress=progress, notebook=notebook, notes=notes)
-    except TiktokClaimsError as exc:
-        _fail(str(exc))
+    # First the printer, which loads WeasyPrint while this process imports the analysis and reads the data.
+    with pdf_printer(workers) as printer:
+        from .analysis import analyze
+        from .outputs import run_folder, write_into
+
+        options = _options(
+            target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
+            cv_folds=cv_folds, cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
+            transform=transform, engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
+            command=shlex.join(["tiktok-claims", *sys.argv[1:]]), formula=formula,
+        )
+        progress = None if quiet else _progress_printer()
+        notes: list[str] = []
+        try:
+            # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
+            with run_folder(out) as folder:
+                analysis = analyze(data, options, progress=progress)
+                metrics = analysis.metrics()
+                written = write_into(folder, analysis, metrics, progress=progress, notebook=notebook, notes=notes, printer=printer)
+        except TiktokClaimsError as exc:
+            _fail(str(exc))
     for note in filter(None, [missing_pdf_note(written, out), *(f"Note: {text}." for text in notes)]):
         typer.echo(note, err=True)
     if not quiet:
@@ -339,7 +342,8 @@ def report(
 ) -> None:
     """Re-render every report and summary from a previous run's saved results (no refit)."""
     _refuse_stdio(from_dir, "--from", "(standard input) cannot hold a run: --from names the folder a 'run' wrote.")
-    from .reporting.render import missing_pdf_note, rerender
+    from .reporting.pdf import missing_pdf_note
+    from .reporting.render import rerender
 
     try:
         written = rerender(from_dir)

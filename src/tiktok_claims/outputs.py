@@ -11,6 +11,7 @@ folder and moved into place together (:class:`tiktok_claims.folders.OutputFolder
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from pathlib import Path
 
 from .artifact.store import ARTIFACT_FILES, save_artifact
@@ -31,18 +32,19 @@ def run_folder(out: str | Path) -> OutputFolder:
 
 def write_into(
     folder: OutputFolder, analysis, metrics: dict | None = None, progress: Progress | None = None, *,
-    notebook: bool = False, notes: list[str] | None = None,
+    notebook: bool = False, notes: list[str] | None = None, printer: Executor | None = None,
 ) -> dict[str, Path]:
     """Write a finished analysis's documents and model into an entered ``folder`` and commit them.
 
     ``metrics`` is ``analysis.metrics()`` when the caller has it already (the renderer adds
     the figures and its timings to it). ``notebook``: also execute the course notebook
     against this run (it re-runs the analysis in a kernel); a one-line note on a notebook
-    that was not written (or stopped at an error) is appended to ``notes``. Returns every
+    that was not written (or stopped at an error) is appended to ``notes``. ``printer``
+    (:func:`tiktok_claims.reporting.pdf.pdf_printer`) prints the executive summary. Returns every
     file of the folder's new manifest, by its path relative to the folder.
     """
     metrics = analysis.metrics() if metrics is None else metrics
-    write_outputs(analysis, folder.staging, metrics, progress=progress)
+    write_outputs(analysis, folder.staging, metrics, progress=progress, printer=printer)
     save_artifact(analysis, folder.staging, metrics)
     if notebook:
         if progress is not None:

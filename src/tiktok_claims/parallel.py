@@ -29,7 +29,7 @@ import os
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import Iterator
+from typing import Callable, Iterator
 
 from threadpoolctl import threadpool_limits
 
@@ -109,6 +109,26 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
     ) as pool, threadpool_limits(limits=1):
         # While the workers use the cores, the parent's own BLAS/OpenMP threads would only
         # contend with them (and keep spinning after each call).
+        yield pool
+
+
+@contextmanager
+def early_worker(preload: tuple[str, ...], warm: Callable[[], object]) -> Iterator[Executor]:
+    """One worker process, started at once: it imports ``preload`` and runs ``warm`` while the caller goes on.
+
+    For work whose libraries take long to load and whose input comes later (e.g. printing
+    a document once the results exist): entered before the caller imports and computes
+    the rest, the worker loads them on a core the caller's start-up leaves idle. The
+    parent imports nothing for it. ``warm`` is a module-level function without
+    arguments; what it raises is kept in its future, never raised here.
+    """
+    # Leaving it (also by a refusal or an interruption) waits for the worker to finish what it
+    # is doing, at most its loading, and to exit: a worker left behind would keep the
+    # command's output streams open after the command has ended.
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload))
+    ) as pool:
+        pool.submit(warm)  # starts the worker now (a pool starts its processes on the first job)
         yield pool
 
 

@@ -10,14 +10,12 @@ the ``md`` filter.
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import math
 import re
-import shlex
-import sys
 from collections import Counter
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Callable
 
@@ -51,6 +49,7 @@ from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
 from . import figures as plots
 from .kinds import RUN_FILES, document_files, documents_for
+from .pdf import html_to_pdf, pdf_unavailable
 
 FIGURE_DPI = 110
 
@@ -147,13 +146,16 @@ def report_context(m: dict, figures: list[dict]) -> dict:
 
 
 def write_outputs(
-    analysis, out: str | Path, metrics: dict | None = None, progress: Callable[[str], None] | None = None
+    analysis, out: str | Path, metrics: dict | None = None, progress: Callable[[str], None] | None = None,
+    printer: Executor | None = None,
 ) -> dict[str, Path]:
     """Write every document of ``run`` into ``out`` and return their paths by name.
 
     ``metrics`` is ``analysis.metrics()`` when the caller has it already; the list of
-    figures is added to it before ``metrics.json`` is written. The model artifact is
-    not written here (:func:`tiktok_claims.artifact.store.save_artifact`).
+    figures is added to it before ``metrics.json`` is written. ``printer`` (from
+    :func:`tiktok_claims.reporting.pdf.pdf_printer`) prints the executive summary while
+    the workers draw the other figures; without it, the workers print it too. The model
+    artifact is not written here (:func:`tiktok_claims.artifact.store.save_artifact`).
     """
     clock = StageClock(progress)
     clock.start("write_tables")
@@ -174,7 +176,7 @@ def write_outputs(
     workers = analysis.options.workers
     with worker_pool(default_workers() if workers is None else workers) as pool:
         # The summary shows only its own chart: it is drawn, rendered and printed to PDF while the others are drawn.
-        summary = pool.submit(render_executive_summary, metrics, out) if documents.summary else pool.submit(dict)
+        summary = (printer or pool).submit(render_executive_summary, metrics, out) if documents.summary else pool.submit(dict)
         rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in documents.figure_jobs(analysis)]
         for future in rendered:
             meta, png = future.result()
@@ -294,53 +296,6 @@ def _open_table(renderer, tokens, index, options, env) -> str:
         f'<div class="table-scroll" role="region" aria-label="{caption}" tabindex="0">'
         f"<table>\n<caption>{caption}</caption>\n"
     )
-
-
-PDF_VARIANT = "pdf/ua-1"
-"""Tagged PDF (PDF/UA-1): a structure tree for screen readers, the document's language
-(from ``<html lang>``) and its title (from ``<title>``), shown as the window title."""
-
-
-PDF_EXTRA = "pip install 'tiktok-claims[pdf]'"
-PANGO_INSTALL = {
-    "darwin": "brew install pango",
-    "win32": "MSYS2's pacman -S mingw-w64-x86_64-pango, as WeasyPrint's installation guide shows",
-}
-PANGO_INSTALL_ELSEWHERE = "apt install libpango-1.0-0 libpangoft2-1.0-0, or dnf install pango"
-
-
-def pdf_unavailable() -> str | None:
-    """Why the PDF summary cannot be printed here, with the fix, in one line; ``None`` when it can.
-
-    WeasyPrint is the optional ``[pdf]`` extra; importing it loads the system's Pango
-    library, an ``OSError`` when Pango is missing (WeasyPrint's own advice, which it prints
-    to standard output then, is held back: the caller prints this line instead).
-    """
-    pango = PANGO_INSTALL.get(sys.platform, PANGO_INSTALL_ELSEWHERE)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import weasyprint  # noqa: F401
-    except ImportError:
-        return f"executive_summary.pdf not written: WeasyPrint is not installed ({PDF_EXTRA}; it needs Pango: {pango})"
-    except OSError:
-        return f"executive_summary.pdf not written: WeasyPrint cannot load the system's Pango library ({pango})"
-    return None
-
-
-def missing_pdf_note(written: dict[str, Path], folder: Path) -> str | None:
-    """The one-line note for a summary written without its PDF: why, and how to add it; else ``None``."""
-    if "executive_summary.html" not in written or "executive_summary.pdf" in written:
-        return None
-    reason = pdf_unavailable() or "executive_summary.pdf not written"
-    return f"Note: {reason}; then tiktok-claims report --from {shlex.quote(str(folder))} adds it."
-
-
-def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
-    """Print an HTML document to a tagged PDF with WeasyPrint (no browser, no network)."""
-    from weasyprint import HTML
-
-    HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path), pdf_variant=PDF_VARIANT)
-    return pdf_path
 
 
 def rerender(directory: str | Path) -> dict[str, Path]:

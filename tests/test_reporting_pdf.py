@@ -1,0 +1,73 @@
+"""The summary's PDF (``reporting/pdf.py``): the printer process started before the analysis,
+which has WeasyPrint loaded when the summary comes, prints what the workers would print,
+and stops with a command that stops early."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import Executor
+
+import pytest
+
+from tiktok_claims import analyze
+from tiktok_claims.data.synthetic import write_synthetic
+from tiktok_claims.reporting.pdf import PRINTER_MODULES, pdf_printer, pdf_unavailable
+from tiktok_claims.reporting.render import render_executive_summary, write_outputs
+
+
+def _loaded(names: tuple[str, ...]) -> dict[str, bool]:
+    """In the printer: which of ``names`` are imported (a module-level function, so that it pickles)."""
+    return {name: name in sys.modules for name in names}
+
+
+class Recording(Executor):
+    """An executor that hands each job to ``inner`` and records which functions it was given."""
+
+    def __init__(self, inner: Executor):
+        self.inner, self.functions = inner, []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.functions.append(fn)
+        return self.inner.submit(fn, *args, **kwargs)
+
+
+def test_no_printer_process_with_one_worker():
+    with pdf_printer(1) as printer:
+        assert printer is None
+
+
+def test_the_printer_has_the_renderer_and_weasyprint_loaded_before_its_first_summary():
+    assert pdf_unavailable() is None, "the test environment prints PDFs ([pdf] extra and Pango)"
+    with pdf_printer(2) as printer:
+        loaded = printer.submit(_loaded, (*PRINTER_MODULES, "weasyprint")).result(timeout=120)
+
+    assert loaded == {name: True for name in (*PRINTER_MODULES, "weasyprint")}
+
+
+def test_a_command_stopped_early_stops_its_printer():
+    with pytest.raises(KeyError):
+        with pdf_printer(2) as printer:
+            raise KeyError("refused")
+
+    with pytest.raises(RuntimeError):  # shut down: it takes no more work
+        printer.submit(int)
+
+
+@pytest.fixture(scope="module")
+def small_analysis(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pdf") / "videos.csv"
+    write_synthetic(path, rows=2_000, seed=3)
+    return analyze(str(path), cv_folds=2, cv_repeats=1, bootstrap=100, stability_refits=20)
+
+
+def test_the_printer_prints_the_summary_the_workers_would_print(small_analysis, tmp_path):
+    with pdf_printer(2) as started:
+        printer = Recording(started)
+        by_printer = write_outputs(small_analysis, tmp_path / "printer", printer=printer)
+    by_workers = write_outputs(small_analysis, tmp_path / "workers")
+
+    assert printer.functions == [render_executive_summary]  # the summary, and nothing else
+    assert set(by_printer) == set(by_workers) and "executive_summary.pdf" in by_printer
+    for name in ("executive_summary.html", "figures/verdict.png"):
+        assert by_printer[name].read_bytes() == by_workers[name].read_bytes(), name
+    assert by_printer["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
