@@ -75,7 +75,7 @@ bench: setup
 	$(BIN)/python bench/bench_run.py
 
 ## make screenshots [RUN=out]: PNGs of the four HTML documents at 1280 and 390 px in screenshots/
-## (of a new run on the synthetic default, or of the run folder RUN)
+## (of a new run on the synthetic default, or of the run folder RUN, with its notebook.html if it has one)
 screenshots: setup browser-deps
 	$(BIN)/python bench/screenshots.py $(RUN) --out screenshots
 

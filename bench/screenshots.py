@@ -1,5 +1,5 @@
-"""Screenshots of the four HTML documents at a desktop's and a phone's width, so a reviewer
-can look at them without a browser.
+"""Screenshots of the four HTML documents (and notebook.html, when the run wrote it with
+``--notebook``) at a desktop's and a phone's width, so a reviewer can look at them without a browser.
 
 Without ``RUN_DIR`` it runs the whole analysis on the built-in synthetic data
 (``tiktok-claims run --out TMP --quiet``, as ``make run`` does) into a temporary folder
@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-DOCUMENTS = ("report.html", "executive_summary.html", "technical_summary.html", "pace_strategy.html")
+DOCUMENTS = ("report.html", "executive_summary.html", "technical_summary.html", "pace_strategy.html", "notebook.html")
 WIDTHS = {1280: 900, 390: 844}  # width -> height of the viewport (a 390 px phone is 844 px tall)
 PHONE_BELOW = 600
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--no-first-run"]

@@ -18,12 +18,13 @@ from PIL import Image
 from tiktok_claims import config
 from tiktok_claims.analysis import analyze
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.reporting.render import write_outputs
+from tiktok_claims.outputs import write_run
 
 HOSTILE = '<script>window.__pwned = 1</script>{{7*7}}<img src=x onerror="window.__pwned = 2">'
 # One word longer than a phone's screen is wide, in a transcript and in the data file's path.
 LONG_WORD = "unbroken" * 40
-HTML_DOCUMENTS = ("report.html", "executive_summary.html", "technical_summary.html", "pace_strategy.html")
+# The binary outcome's run is written with its notebook (run --notebook): notebook.html is one of its documents.
+HTML_DOCUMENTS = ("report.html", "executive_summary.html", "technical_summary.html", "pace_strategy.html", "notebook.html")
 # Every HTML document of both kinds: the binary outcome's four, and a non-binary outcome's report and summary.
 ALL_DOCUMENTS = [("binary", name) for name in HTML_DOCUMENTS] + [("family", "report.html"), ("family", "executive_summary.html")]
 PHONE = {"width": 390, "height": 844}
@@ -58,15 +59,17 @@ def _hostile_frame():
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    """The documents of a binary and of a non-binary outcome, from hostile data in a file with a very long path."""
+    """The documents of a binary (with its executed notebook) and of a non-binary outcome, from hostile
+    data in a file with a very long path."""
     folder = tmp_path_factory.mktemp("hostile") / LONG_WORD[:200]
     folder.mkdir()
     data = folder / "claims.parquet"
     _hostile_frame().to_parquet(data)
     runs = {}
     for kind, target in (("binary", config.VERIFIED), ("family", config.BAN)):
-        out = tmp_path_factory.mktemp(kind)
-        write_outputs(analyze(str(data), target=target, bootstrap=100, cv_folds=2), out)
+        out, notes = tmp_path_factory.mktemp(kind), []
+        write_run(analyze(str(data), target=target, bootstrap=100, cv_folds=2), out, notebook=kind == "binary", notes=notes)
+        assert notes == [], notes  # the notebook was executed to its end
         runs[kind] = out
     return runs
 

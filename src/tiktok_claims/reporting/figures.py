@@ -32,15 +32,16 @@ class Figure:
     alt: str
     figure: object
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        """Shown by IPython as the chart (PNG), with its alternative text as the plain-text form.
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+        """Shown by IPython as the chart (PNG), with its alternative text as the plain-text form
+        and its title in the PNG's metadata (the caption of the notebook's HTML page).
 
         A notebook cell that ends with a figure shows the chart whatever matplotlib's backend
         (the package's figures are not pyplot figures, so the inline backend never sees them).
         """
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=DISPLAY_DPI)
-        return {"image/png": buffer.getvalue(), "text/plain": self.alt}
+        return {"image/png": buffer.getvalue(), "text/plain": self.alt}, {"image/png": {"title": self.title}}
 
 
 def _new(width: float = 6.4, height: float = 4.0, margins: tuple[float, float, float, float] | None = None,

@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import warnings
+from html.parser import HTMLParser
 from importlib.resources import files
 from pathlib import Path
 
@@ -100,7 +101,11 @@ def write_notebook(analysis, out: Path, timeout: int = CELL_TIMEOUT) -> tuple[di
     if reason := why_not_written(analysis):
         return {}, reason
     import nbformat
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from nbclient.exceptions import (
+        CellExecutionError,
+        CellTimeoutError,
+        DeadKernelError,
+    )
 
     notebook = nbformat.reads(files(__package__).joinpath("templates", NOTEBOOK_SOURCE).read_text(encoding="utf-8"), as_version=4)
     inject_parameters(notebook, *notebook_parameters(analysis))
@@ -175,36 +180,127 @@ def _plain(text: str) -> str:
 
 
 def notebook_html(notebook, title: str = "TikTok claims: the executed notebook") -> str:
-    """The executed notebook as one HTML page: Markdown rendered, code and text escaped, figures inline."""
-    cells = []
-    for number, cell in enumerate(notebook.cells):
+    """The executed notebook as one HTML page: Markdown rendered, code and text escaped, figures inline.
+
+    As in the other documents, whatever may be wider than a phone (code, printed text, tables)
+    scrolls in its own container, a named region that takes keyboard focus; a figure has the
+    chart's alternative text and, below it, its title as the caption.
+    """
+    cells, number = [], 0
+    for cell in notebook.cells:
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         if cell.cell_type == "markdown":
             cells.append(Markup(f'<section class="cell markdown">{markdown_to_html(source)}</section>'))
             continue
         if cell.cell_type != "code":
             continue
-        parts = [f'<pre class="source" aria-label="Code cell {number}"><code>{escape(source)}</code></pre>']
-        parts += [_output_html(output, number) for output in cell.get("outputs", [])]
+        number += 1
+        parts = [f'<pre class="source" {_scrolls(f"Code cell {number}")}><code>{escape(source)}</code></pre>']
+        parts += [_output_html(output, number, _last_line(source)) for output in cell.get("outputs", [])]
         cells.append(Markup(f'<section class="cell code">{"".join(parts)}</section>'))
     return _environment().get_template("notebook.html.j2").render(title=title, cells=cells)
 
 
-def _output_html(output, number: int) -> str:
+def _scrolls(label: str) -> str:
+    """The attributes of a scroll container a keyboard can reach (axe-core: scrollable-region-focusable)."""
+    return f'role="region" aria-label="{escape(label)}" tabindex="0"'
+
+
+def _last_line(source: str, limit: int = 80) -> str:
+    """The cell's last line (the expression whose value it shows), shortened to ``limit`` characters."""
+    line = next((line.strip() for line in reversed(source.splitlines()) if line.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+
+
+def _output_html(output, number: int, expression: str = "") -> str:
     kind = output.get("output_type")
+    label = f"Output of code cell {number}"
     if kind == "stream":
-        return f'<pre class="output">{escape(_plain(output.get("text", "")))}</pre>'
+        return f'<pre class="output" {_scrolls(label)}>{escape(_plain(output.get("text", "")))}</pre>'
     if kind == "error":
-        return f'<pre class="output error">{escape(_plain(chr(10).join(output.get("traceback", []))))}</pre>'
+        traceback = _plain(chr(10).join(output.get("traceback", [])))
+        return f'<pre class="output error" {_scrolls(f"Error in code cell {number}")}>{escape(traceback)}</pre>'
     data = output.get("data", {})
     if "image/png" in data:
         png = "".join(data["image/png"].split())
         base64.b64decode(png, validate=True)  # only a base64 image is written into the page
-        alt = escape(_plain(data.get("text/plain", f"Figure of cell {number}")))
-        return f'<figure class="output"><img src="data:image/png;base64,{png}" alt="{alt}"></figure>'
+        alt = escape(_plain(data.get("text/plain", f"Figure of code cell {number}")))
+        caption = output.get("metadata", {}).get("image/png", {}).get("title")
+        caption = f"<figcaption>{escape(caption)}</figcaption>" if isinstance(caption, str) and caption else ""
+        return f'<figure class="output"><img src="data:image/png;base64,{png}" alt="{alt}">{caption}</figure>'
     if "text/markdown" in data:
         return f'<div class="output">{markdown_to_html(data["text/markdown"])}</div>'
-    if "text/html" in data:
-        # pandas' tables (cells escaped by pandas), written by the package's own notebook in this run's kernel.
-        return f'<div class="output table-scroll" role="region" aria-label="Output of cell {number}" tabindex="0">{data["text/html"]}</div>'
-    return f'<pre class="output">{escape(_plain(data.get("text/plain", "")))}</pre>'
+    if "text/html" in data and (tables := _TableReader.read(data["text/html"])):
+        caption = f"Output of {expression}" if expression else label
+        return "".join(
+            _table_html(table, caption if len(tables) == 1 else f"{caption} ({index})")
+            for index, table in enumerate(tables, start=1)
+        )
+    return f'<pre class="output" {_scrolls(label)}>{escape(_plain(data.get("text/plain", "")))}</pre>'
+
+
+class _TableReader(HTMLParser):
+    """The text of every cell of every table in an HTML output (pandas' tables), and nothing else.
+
+    Only the cells' text and their spans are kept: the page's table is written anew, escaped,
+    as the other documents write theirs, so no markup of the output reaches the page.
+    """
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.section, self.skipping = [], "tbody", 0
+
+    @classmethod
+    def read(cls, html) -> list[list[tuple[str, list[dict]]]]:
+        reader = cls()
+        reader.feed(html if isinstance(html, str) else "".join(html))
+        reader.close()
+        return [table for table in reader.tables if table]
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self.skipping += 1
+        elif tag == "table":
+            self.tables.append([])
+            self.section = "tbody"
+        elif tag in ("thead", "tbody", "tfoot") and self.tables:
+            self.section = "thead" if tag == "thead" else "tbody"
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append((self.section, []))
+        elif tag in ("th", "td") and self.tables and self.tables[-1]:
+            spans = {name: int(value) for name, value in attrs if name in ("colspan", "rowspan") and re.fullmatch(r"[0-9]{1,4}", value or "")}
+            self.tables[-1][-1][1].append({"tag": tag, "text": "", **spans})
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self.skipping = max(0, self.skipping - 1)
+
+    def handle_data(self, data):
+        if not self.skipping and self.tables and self.tables[-1] and self.tables[-1][-1][1]:
+            self.tables[-1][-1][1][-1]["text"] += data
+
+
+def _table_html(rows: list[tuple[str, list[dict]]], caption: str) -> str:
+    """One table of an output, in a scroll container, with a caption and scoped headers.
+
+    A header cell with no text (pandas' corner above the index) is an empty data cell: a
+    header must name something (axe-core: empty-table-header).
+    """
+    sections = {"thead": [], "tbody": []}
+    for section, cells in rows:
+        written = []
+        for cell in cells:
+            text = " ".join(cell["text"].split())
+            spans = "".join(f' {name}="{cell[name]}"' for name in ("colspan", "rowspan") if cell.get(name, 1) > 1)
+            if cell["tag"] == "th" and text:
+                scope = ("colgroup" if cell.get("colspan", 1) > 1 else "col") if section == "thead" else (
+                    "rowgroup" if cell.get("rowspan", 1) > 1 else "row")
+                written.append(f'<th scope="{scope}"{spans}>{escape(text)}</th>')
+            else:
+                written.append(f"<td{spans}>{escape(text)}</td>")
+        sections[section].append(f"<tr>{''.join(written)}</tr>")
+    body = "".join(f"<{name}>{''.join(sections[name])}</{name}>" for name in sections if sections[name])
+    return (
+        f'<div class="output table-scroll" {_scrolls(caption)}><table>'
+        f"<caption>{escape(caption)}</caption>{body}</table></div>"
+    )
