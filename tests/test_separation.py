@@ -69,6 +69,31 @@ def test_collinear_columns_are_not_mistaken_for_separation(made_up_logit_data):
     assert found.infinite == ()
 
 
+def test_konis_program_is_skipped_only_where_weights_prove_it_finds_nothing(made_up_logit_data, monkeypatch):
+    from scipy.optimize import linprog
+
+    from tiktok_claims.model import separation
+
+    calls = []
+    monkeypatch.setattr(separation, "linprog", lambda *a, **k: calls.append(k) or linprog(*a, **k))
+    frame, y = made_up_logit_data()
+    overlapping = sm.add_constant(frame).to_numpy()
+    signed = overlapping / np.abs(overlapping).max(axis=0) * np.where(y == 1, 1.0, -1.0)[:, None]
+    _, _, weights = separation._robust_rule(signed, y.to_numpy())
+    assert separation._balanced(signed, weights)
+    konis = linprog(-signed.sum(axis=0), A_ub=-signed, b_ub=np.zeros(len(y)), bounds=[(-1.0, 1.0)] * 4, method="highs")
+    assert not np.any(np.abs(konis.x) > separation.SEPARATION_TOLERANCE)  # what the certificate spares
+    calls.clear()
+    assert detect_separation(overlapping, y).kind == "none" and len(calls) == 1  # the robust program alone
+    # Not provable under quasi-complete separation (no positive balancing weights exist),
+    # nor with collinear columns (the weighted rows do not span them): Konis' program runs.
+    x = np.repeat([-2.0, -1.0, 0.0, 0.0, 1.0, 2.0], 20)
+    z = np.random.default_rng(3).normal(size=x.size)
+    quasi = detect_separation(_with_constant(x=x, z=z), np.repeat([0, 0, 0, 1, 1, 1], 20))
+    collinear = detect_separation(sm.add_constant(frame.assign(twice=2 * frame["size"])), y)
+    assert quasi.kind == "quasi-complete" and collinear.kind == "none" and len(calls) == 1 + 2 + 2
+
+
 def test_separation_refuses_a_single_class():
     with pytest.raises(AnalysisError, match="both classes"):
         detect_separation(_with_constant(x=[1.0, 2.0, 3.0]), [1, 1, 1])
