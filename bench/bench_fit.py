@@ -131,7 +131,7 @@ def per_row_costs(results: list[tuple[int, Measurement, dict]]) -> str:
     return (
         f"From {small:,} to {large:,} rows the fit costs about {slope * 1e6:.2f} µs per row "
         f"({slope * 1e6:.1f} s per million rows) on top of about {max(fixed, 0):.1f} s that does not grow with "
-        f"the rows (the separation check's linear programs on a 50,000-row subsample, twice), and its own memory "
+        f"the rows (the separation check's linear programs on a 20,000-row subsample, twice), and its own memory "
         f"(peak less the data) grows by about {memory * 1e6:,.0f} MiB per million rows (the float64 design is "
         f"{last['columns'] * 8e6 / 2**20:,.0f} MiB of it)."
     )
@@ -154,7 +154,7 @@ def render(args, results, loads: list[float], sizes: dict[int, int]) -> str:
         + ", ".join(f"{rows:,} rows: {size / 1e6:,.0f} MB" for rows, size in sizes.items())
         + "); the child reads the model's columns and drops the incomplete rows (about 1.5%)",
         "- fit = `model.logistic.fit_models(frame, y, split.train_positions, spec, \"class-weights\", seed)`, "
-        "as `run` fits: one float64 design; separation check (linear programs on at most 50,000 rows, verified on "
+        "as `run` fits: one float64 design; separation check (linear programs on at most 20,000 rows, verified on "
         f"all) and class-weighted classifier on the training part ({train_share}); separation check and inference model "
         "(statsmodels `LogitResults`, standard errors) on every row; Newton's method on sufficient statistics "
         "(`model/irls.py`)",

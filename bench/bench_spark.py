@@ -5,7 +5,7 @@ under bench/_work/ (deleted afterwards); then five child processes run, one at a
 
 * fit, in-process: ``tiktok_claims.model.logistic.fit_models`` (class weights), as
   ``run`` fits: on one shared design, the separation check (linear programs on at most
-  50,000 rows, verified on all) and the classifier on the training part, the separation
+  20,000 rows, verified on all) and the classifier on the training part, the separation
   check and the inference model on every row;
 * fit, in-process estimators: the same two estimators without the separation check
   (the scikit-learn pipeline and statsmodels ``Logit``): the work Spark's fit does;
@@ -249,7 +249,7 @@ def render_section(args, rows_out, loads: tuple[float, float, float], train: Run
         f"Spark rows include the JVM; Spark local[*] with `--driver-memory {args.driver_memory}`, and its times "
         "include the JVM start-up (about 10 s)",
         "- fit (read from the Parquet file into pandas first, in each child): *as `run`* = "
-        "`model.logistic.fit_models` (on one design: the separation check, linear programs on at most 50,000 rows "
+        "`model.logistic.fit_models` (on one design: the separation check, linear programs on at most 20,000 rows "
         "verified on all, and the class-weighted classifier on the training part; the separation check and the "
         "unweighted inference model on every row); *estimators only* = the scikit-learn pipeline and statsmodels "
         "`Logit` fitted on all rows without the separation check, i.e. the work `fit_spark` does; score = "
