@@ -185,6 +185,18 @@ def test_unknown_balance_is_refused(real_analysis):
         modeling.build_pipeline(real_analysis.features, "oversample-everything", seed=0)
 
 
+@pytest.mark.parametrize("balance", config.BALANCE_OPTIONS)
+def test_only_a_resampling_pipeline_is_imbalanced_learns(real_analysis, balance):
+    """imbalanced-learn's ``Pipeline`` (slow to import) only where a step resamples; scikit-learn's otherwise."""
+    from imblearn.pipeline import Pipeline as ResamplingPipeline
+    from sklearn.pipeline import Pipeline
+
+    pipeline = modeling.build_pipeline(real_analysis.features, balance, seed=0)
+
+    assert type(pipeline) is (ResamplingPipeline if balance in ("upsample", "smote") else Pipeline)
+    assert list(pipeline.named_steps)[0] == "preprocess" and list(pipeline.named_steps)[-1] == "classifier"
+
+
 def test_calibrated_model_is_a_logistic_model_whose_artifact_scores_the_same(tmp_path):
     """Platt scaling learned on out-of-fold training scores folds into the linear predictor,
     so the saved artifact reproduces the calibrated scores exactly."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.discrete.discrete_model import MNLogit, NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import het_breuschpagan, linear_reset
 from statsmodels.stats.stattools import durbin_watson, jarque_bera
+from statsmodels.tools.tools import add_constant
 
 from ..approach import ORDERED_LEVELS, Approach, Family, OutcomeKind
 from ..errors import AnalysisError
@@ -50,12 +54,12 @@ def check_family(train: pd.DataFrame, spec: FeatureSpec, approach: Approach) -> 
 
 
 def _count_checks(design: pd.DataFrame, y: pd.Series, approach) -> list[Check]:
-    x = sm.add_constant(design, has_constant="add")
-    poisson = sm.GLM(y, x, family=sm.families.Poisson()).fit()
+    x = add_constant(design, has_constant="add")
+    poisson = GLM(y, x, family=families.Poisson()).fit()
     mu = np.asarray(poisson.fittedvalues, dtype=float)
     dispersion = float(poisson.pearson_chi2 / poisson.df_resid)
     # Cameron & Trivedi (1990): regress ((y - mu)^2 - y) / mu on mu, no constant; t-test of the slope.
-    auxiliary = sm.OLS(((y.to_numpy() - mu) ** 2 - y.to_numpy()) / mu, mu).fit()
+    auxiliary = OLS(((y.to_numpy() - mu) ** 2 - y.to_numpy()) / mu, mu).fit()
     ct_p = float(auxiliary.pvalues[0])
     negative_binomial = approach.family is Family.NEGATIVE_BINOMIAL
     checks = [
@@ -78,11 +82,11 @@ def _count_checks(design: pd.DataFrame, y: pd.Series, approach) -> list[Check]:
         )
     ]
     if negative_binomial:
-        model = sm.NegativeBinomial(y, x).fit(disp=False, maxiter=300, method="bfgs")
+        model = NegativeBinomial(y, x).fit(disp=False, maxiter=300, method="bfgs")
         alpha = float(model.params["alpha"])
         mu = np.asarray(model.predict(x), dtype=float)
         expected_zeros = float(np.sum((1 / (1 + alpha * mu)) ** (1 / alpha)))
-        glm = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=alpha)).fit()
+        glm = GLM(y, x, family=families.NegativeBinomial(alpha=alpha)).fit()
         converged = bool(model.mle_retvals["converged"])
     else:
         expected_zeros = float(np.sum(np.exp(-mu)))
@@ -106,8 +110,8 @@ def _count_checks(design: pd.DataFrame, y: pd.Series, approach) -> list[Check]:
 
 
 def _ols_checks(design: pd.DataFrame, y: pd.Series) -> list[Check]:
-    x = sm.add_constant(design, has_constant="add")
-    result = sm.OLS(y, x).fit()
+    x = add_constant(design, has_constant="add")
+    result = OLS(y, x).fit()
     reset = linear_reset(result, power=2, use_f=True)
     _, bp_p, _, _ = het_breuschpagan(result.resid, x)
     jb, jb_p, _, _ = jarque_bera(result.resid)
@@ -141,7 +145,7 @@ def _proportional_odds_check(design: pd.DataFrame, outcome: pd.Series, approach)
     levels = ORDERED_LEVELS[approach.target]
     codes = pd.Series(pd.Categorical(outcome, categories=levels, ordered=True).codes, index=outcome.index)
     ordered = OrderedModel(codes, design, distr="logit").fit(method="bfgs", disp=False, maxiter=500)
-    multinomial = sm.MNLogit(codes, sm.add_constant(design, has_constant="add")).fit(disp=False, maxiter=200)
+    multinomial = MNLogit(codes, add_constant(design, has_constant="add")).fit(disp=False, maxiter=200)
     statistic = float(2 * (multinomial.llf - ordered.llf))
     df = int(multinomial.params.size - ordered.params.size)
     p_value = float(stats.chi2.sf(statistic, df))

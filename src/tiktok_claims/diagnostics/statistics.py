@@ -11,8 +11,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.stats import chi2
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
     HessianInversionWarning,
@@ -171,7 +173,7 @@ def influence_table(design: pd.DataFrame, y: pd.Series, inference) -> pd.DataFra
         ``row, y, p_hat, cooks_d, leverage, std_resid``; ``row`` is the
         frame's index label (the source line).
     """
-    glm = sm.GLM(y.to_numpy(dtype=float), design.to_numpy(), family=sm.families.Binomial())
+    glm = GLM(y.to_numpy(dtype=float), design.to_numpy(), family=families.Binomial())
     with warnings.catch_warnings():
         # Under near separation some fitted probabilities are 0 or 1 to machine
         # precision: statsmodels flags perfect prediction and divides zero by zero, and
@@ -310,7 +312,7 @@ def _fit_logit(y: pd.Series, x: pd.DataFrame, start: np.ndarray | None = None):
         for category in _statsmodels_fit_warnings():
             warnings.simplefilter("always", category=category)
         try:
-            result = sm.Logit(y.astype(float), x).fit(
+            result = Logit(y.astype(float), x).fit(
                 method="newton", maxiter=NEWTON_MAX_ITER, disp=False, start_params=start
             )
         except np.linalg.LinAlgError:

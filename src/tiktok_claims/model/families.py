@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Logit, NegativeBinomial
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.miscmodels.ordinal_model import OrderedModel
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import het_breuschpagan
 
 from ..approach import ORDERED_LEVELS, Approach, Family, OutcomeKind
@@ -122,7 +125,7 @@ def _ordinal(outcome: pd.Series, x_train: pd.DataFrame, approach: Approach) -> d
     null_llf = _ordinal_null_llf(codes, len(levels))
     x = _with_constant(x_train)
     cuts = {
-        level: sm.Logit((codes >= k).astype(float), x).fit(method="newton", maxiter=100, disp=False)
+        level: Logit((codes >= k).astype(float), x).fit(method="newton", maxiter=100, disp=False)
         for k, level in enumerate(levels)
         if k > 0
     }
@@ -170,8 +173,8 @@ def _count(y: pd.Series, x_train: pd.DataFrame, approach: Approach) -> dict:
     if approach.family is Family.NEGATIVE_BINOMIAL:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # exp() of wild trial steps inside the optimizer
-            start = sm.GLM(y, x, family=sm.families.Poisson()).fit().params
-            result = sm.NegativeBinomial(y, x).fit(
+            start = GLM(y, x, family=families.Poisson()).fit().params
+            result = NegativeBinomial(y, x).fit(
                 start_params=np.append(start.to_numpy(), 1.0), method="bfgs", maxiter=MAX_ITER, disp=False
             )
         converged = bool(result.mle_retvals["converged"])
@@ -179,9 +182,9 @@ def _count(y: pd.Series, x_train: pd.DataFrame, approach: Approach) -> dict:
         extra["alpha (NB2 dispersion)"] = float(result.params["alpha"])
         inference = _Subset(result, list(x.columns))
         estimator = "maximum likelihood (statsmodels NegativeBinomial, NB2, log link, BFGS)"
-        null_llf = float(sm.NegativeBinomial(y, np.ones((len(y), 1))).fit(disp=False, maxiter=MAX_ITER).llf)
+        null_llf = float(NegativeBinomial(y, np.ones((len(y), 1))).fit(disp=False, maxiter=MAX_ITER).llf)
     else:
-        result = sm.GLM(y, x, family=sm.families.Poisson()).fit()
+        result = GLM(y, x, family=families.Poisson()).fit()
         converged, iterations = bool(result.converged), int(result.fit_history["iteration"])
         inference = result
         estimator = "maximum likelihood (statsmodels GLM, Poisson, log link, IRLS)"
@@ -206,10 +209,10 @@ def _ols(y: pd.Series, x_train: pd.DataFrame, approach: Approach) -> dict:
     logged = approach.family is Family.LOG_OLS
     y_model = np.log(y) if logged else y
     x = _with_constant(x_train)
-    ordinary = sm.OLS(y_model, x).fit()
+    ordinary = OLS(y_model, x).fit()
     _, bp_p, _, _ = het_breuschpagan(ordinary.resid, x)
     robust = bp_p < ALPHA
-    result = sm.OLS(y_model, x).fit(cov_type="HC3") if robust else ordinary
+    result = OLS(y_model, x).fit(cov_type="HC3") if robust else ordinary
     return {
         "estimator": "ordinary least squares" + (" with HC3 robust standard errors (Breusch-Pagan p < 0.05)" if robust else ""),
         "result": result,

@@ -24,14 +24,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from imblearn.over_sampling import SMOTE, RandomOverSampler
-from imblearn.pipeline import Pipeline
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from statsmodels.base.model import LikelihoodModelResults
-from statsmodels.discrete.discrete_model import BinaryResultsWrapper, LogitResults
+from statsmodels.discrete.discrete_model import (
+    BinaryResultsWrapper,
+    Logit,
+    LogitResults,
+)
+from statsmodels.tools.tools import add_constant
 
 from .. import config
 from ..errors import AnalysisError
@@ -46,6 +49,8 @@ MAXIMUM_LIKELIHOOD = "maximum likelihood (statsmodels Logit, Newton)"
 # Balance strategies whose classifier is fitted by Newton's method on the design; the
 # resamplers change the rows themselves, so their pipelines fit themselves.
 NEWTON_BALANCES = ("class-weights", "none")
+# Balance strategies that resample the training rows: their pipelines are imbalanced-learn's.
+RESAMPLING_BALANCES = ("upsample", "smote")
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,8 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int, penalized: bool =
     neighbours in the standardized predictors; each synthetic row's categories are
     those of the nearer of its two parents, so they stay valid) or ``"none"``.
     Resamplers sit inside the pipeline, so they only ever see the rows the pipeline is
-    fitted on.
+    fitted on: an imbalanced-learn ``Pipeline`` (which lets a step resample), imported
+    only then (it is slow to import); without resampling, scikit-learn's own.
     """
     if balance not in config.BALANCE_OPTIONS:
         raise AnalysisError(f"balance must be one of {', '.join(config.BALANCE_OPTIONS)}; got {balance!r}.")
@@ -158,16 +164,20 @@ def build_pipeline(spec: FeatureSpec, balance: str, seed: int, penalized: bool =
         classifier = LogisticRegression(
             C=np.inf, solver="newton-cholesky", max_iter=MAX_ITER, tol=1e-8, class_weight=class_weight
         )
-    steps = [("preprocess", spec.preprocessor())]
+    preprocess = ("preprocess", spec.preprocessor())
+    if balance not in RESAMPLING_BALANCES:
+        return Pipeline([preprocess, ("classifier", classifier)])
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+    from imblearn.pipeline import Pipeline as ResamplingPipeline
+
     if balance == "upsample":
-        steps.append(("upsample", RandomOverSampler(random_state=seed)))
-    elif balance == "smote":
-        steps.append(("smote", SMOTE(random_state=seed)))
-        steps.append(
-            ("categories", FunctionTransformer(nearer_parent_categories, kw_args={"columns": spec.indicator_positions()}))
-        )
-    steps.append(("classifier", classifier))
-    return Pipeline(steps)
+        resampling = [("upsample", RandomOverSampler(random_state=seed))]
+    else:
+        resampling = [
+            ("smote", SMOTE(random_state=seed)),
+            ("categories", FunctionTransformer(nearer_parent_categories, kw_args={"columns": spec.indicator_positions()})),
+        ]
+    return ResamplingPipeline([preprocess, *resampling, ("classifier", classifier)])
 
 
 def nearer_parent_categories(design: np.ndarray, columns: list[int]) -> np.ndarray:
@@ -194,7 +204,7 @@ def design_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame,
         design = pd.DataFrame(
             preprocess.transform(frame[spec.columns]), columns=preprocess.get_feature_names_out(), index=frame.index
         )
-        return sm.add_constant(design, has_constant="add"), spec.scales(preprocess)
+        return add_constant(design, has_constant="add"), spec.scales(preprocess)
     design = build_design(frame, spec)
     return design.frame(), design.scales()
 
@@ -455,7 +465,7 @@ def _maximum_likelihood(design: Design, y: pd.Series, *, required: bool):
 
 
 def _logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
-    """The statsmodels ``LogitResults`` of a converged Newton fit, as ``sm.Logit(y, design).fit(method="newton")`` builds them.
+    """The statsmodels ``LogitResults`` of a converged Newton fit, as ``Logit(y, design).fit(method="newton")`` builds them.
 
     statsmodels' own fit would repeat the Newton steps, each with an ``n × p`` temporary
     (its Hessian weighs a transposed copy of the design), and check the rank with a QR
@@ -467,7 +477,7 @@ def _logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
     Everything else (``bse``, ``pvalues``, ``conf_int()``, ``llf``, ``llnull``,
     ``summary2()``, ...) statsmodels computes from these.
     """
-    model = sm.Logit(y, design, check_rank=False)
+    model = Logit(y, design, check_rank=False)
     nobs = len(y)
     fitted = LikelihoodModelResults(model, newton.params, normalized_cov_params=newton.covariance, scale=1.0)
     fitted.mle_retvals = {
