@@ -53,7 +53,10 @@ from .results import Results, Wrapped, p_text, prose, text_table
 
 # Libraries the parallel stages use: imported before the workers start (forked workers inherit
 # them) and by each worker as it starts (spawned workers have them before their first job).
-WORKER_MODULES = ("statsmodels.api", "imblearn.pipeline", "sklearn.ensemble", "sklearn.linear_model", "scipy.optimize")
+WORKER_MODULES = (
+    "statsmodels.stats.outliers_influence", "imblearn.pipeline", "imblearn.over_sampling", "sklearn.ensemble",
+    "sklearn.linear_model", "scipy.optimize",
+)
 ALPHA = 0.05
 
 
