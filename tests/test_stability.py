@@ -117,11 +117,14 @@ def rare_indicator():
 
 
 @pytest.mark.parametrize("data", ["design", "rare_indicator"])
-def test_the_shares_are_those_of_one_refit_at_a_time(data, request, monkeypatch):
+@pytest.mark.parametrize("products_kept", [True, False])
+def test_the_shares_are_those_of_one_refit_at_a_time(data, products_kept, request, monkeypatch):
     frame, y = request.getfixturevalue(data)
     estimates = sm.Logit(y, frame).fit(disp=False).params
     # Small batches, so that several batches and the refits dropping out of one are exercised.
     monkeypatch.setattr(stability, "BATCH_CELLS", 7 * len(y))
+    if not products_kept:  # the pairwise column products made block by block, as for a large design
+        monkeypatch.setattr(stability, "PAIR_PRODUCT_BYTES", 0)
     table = bootstrap_stability(frame, y, estimates, penalized=False, refits=60, seed=9)
     same_sign, significant, usable = one_refit_at_a_time(frame, y, estimates, penalized=False, refits=60, seed=9)
 

@@ -33,6 +33,9 @@ STABILITY_STREAM = 11
 BATCH_CELLS = 1_000_000
 # Refits × rows per block of an evaluation: a few hundred kilobytes, kept in cache.
 BLOCK_CELLS = 32_768
+# The design's pairwise column products are kept whole up to this size (a hundred
+# thousand rows of ten columns), else made block by block.
+PAIR_PRODUCT_BYTES = 64 * 2**20
 
 
 def bootstrap_stability(
@@ -140,13 +143,16 @@ def _firth_refits(x: np.ndarray, y: np.ndarray, weights: np.ndarray, start: np.n
     return beta, se, converged
 
 
-def _column_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _column_pairs(x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """The products ``x_a x_b`` of every pair of columns ``a <= b`` (rows × pairs), and ``a`` and ``b``.
 
     The information ``Xᵀ diag(v) X`` of any row weighting ``v`` is ``v @ products``,
-    read back into the symmetric ``p × p`` matrix.
+    read back into the symmetric ``p × p`` matrix. The products are ``None`` when they
+    would take more than ``PAIR_PRODUCT_BYTES``: each block of rows then makes its own.
     """
     first, second = np.triu_indices(x.shape[1])
+    if x.shape[0] * len(first) * 8 > PAIR_PRODUCT_BYTES:
+        return None, first, second
     return x[:, first] * x[:, second], first, second
 
 
@@ -218,7 +224,7 @@ def _information_and_gradient(x, y, weights, beta, going, pairs):
         variance = np.subtract(1.0, mu)
         variance *= mu
         variance *= w
-        upper += variance @ products[rows]
+        upper += variance @ (products[rows] if products is not None else x[rows][:, first] * x[rows][:, second])
         if every:
             residual = np.subtract(y[rows], mu, out=mu)
             residual *= w
