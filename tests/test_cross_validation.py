@@ -2,8 +2,10 @@
 cloned, fitted and scored per fold, its metrics from scikit-learn.
 
 ``cross_validate`` fits each fold's preprocessing once and shares it between the
-models whose preprocessing is the same; these tests check that this gives what
-fitting every pipeline on its own gives.
+models whose preprocessing is the same, encodes the categories once for every fold, and
+fits the unpenalized logistic classifiers by Newton's method; these tests check that
+this gives what fitting every pipeline on its own gives (the designs bit for bit, the
+fits to the solvers' tolerance).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from joblib import hash as parameters_hash
 from sklearn import metrics as skm
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 
 from tiktok_claims import config
@@ -21,14 +25,21 @@ from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.evaluation.cross_validation import (
     REFERENCE_MODEL,
     THRESHOLD_METRICS,
+    FoldPart,
+    FoldRows,
     _default_reason,
+    _encodings,
+    _fitted_rest,
     _models,
+    _newton_coefficients,
+    _preprocessed,
     cross_validate,
     start_cross_validation,
     strategy_name,
 )
 from tiktok_claims.evaluation.metrics import ThresholdRule
 from tiktok_claims.model.features import select_features
+from tiktok_claims.model.firth import FirthLogisticRegression
 from tiktok_claims.model.split import encode_target, split
 
 SEED = 7
@@ -88,11 +99,93 @@ def test_shared_preprocessing_gives_the_metrics_of_whole_pipelines(training_part
 
     assert expected.index.get_level_values("model").nunique() == 6  # four strategies, claim status, reference
     for key, value in expected.items():
-        if key[2] == "threshold":
-            # A threshold is one of the fitting rows' scores: equal means the scores are equal.
-            assert got[key] == value, key
+        if key[2] in ("threshold", "log_loss", "brier"):
+            # The logistic strategies' Newton fits and scikit-learn's solver meet at the same
+            # optimum to the solvers' tolerance (1e-8); a threshold is one of the fitting rows' scores.
+            assert got[key] == pytest.approx(value, rel=1e-7), key
         else:
+            # Ranks and counts: the same rows in the same order, and the same rows flagged.
             assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+
+
+@pytest.mark.parametrize("transform", [None, "log1p"])
+def test_designs_encoded_once_equal_each_folds_preprocessing_bit_for_bit(training_part, transform):
+    train, y_train, spec = training_part
+    if transform is not None:
+        spec = select_features(train, config.VERIFIED, transform=transform)
+        assert spec.log1p
+    x, y = train[spec.columns], y_train.to_numpy()
+    keyed = {name: (m, parameters_hash(m.steps[0][1])) for name, m in _models(spec, SEED).items() if m is not None}
+    encodings = _encodings(x, keyed, [spec])
+    assert len(encodings) == 3  # the strategies' preprocessing, the claim-only baseline's, the reference's
+
+    splitter = RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=1, random_state=SEED)
+    for fit_idx, val_idx in splitter.split(x, y):
+        part = FoldPart(FoldRows(None, encodings), fit_idx, val_idx)
+        for name, (template, key) in keyed.items():
+            got = _preprocessed(template.steps[0][1], key, part, y[fit_idx], {})
+            preprocess = clone(template.steps[0][1])
+            expected = (preprocess.fit_transform(x.iloc[fit_idx], y[fit_idx]), preprocess.transform(x.iloc[val_idx]))
+            for design, reference in zip(got, expected):
+                assert design.dtype == reference.dtype and design.flags.c_contiguous == reference.flags.c_contiguous
+                np.testing.assert_array_equal(design, reference, err_msg=name)
+
+
+def test_an_unknown_category_is_refused_as_the_encoders_refuse_it(training_part):
+    train, y_train, spec = training_part
+    x = train[spec.columns].copy()
+    x.iloc[0, x.columns.get_loc(config.CLAIM)] = "rumour"
+    with pytest.raises(ValueError, match="rumour"):
+        clone(spec.preprocessor()).fit(x)
+    with pytest.raises(ValueError, match="rumour"):
+        start_cross_validation(x.assign(**{config.VERIFIED: train[config.VERIFIED]}), y_train, spec, folds=FOLDS)
+
+
+def test_newton_fits_equal_scikit_learns_solvers(training_part):
+    train, y_train, spec = training_part
+    x, y = train[spec.columns], y_train.to_numpy()
+    fit_idx, _ = next(RepeatedStratifiedKFold(n_splits=FOLDS, n_repeats=1, random_state=SEED).split(x, y))
+    models = _models(spec, SEED)
+    design = clone(models[strategy_name("none")].steps[0][1]).fit_transform(x.iloc[fit_idx])
+    starts: dict = {}
+    for balance in config.BALANCE_OPTIONS:
+        template = models[strategy_name(balance)]
+        scores = _fitted_rest(template, design, y[fit_idx], starts, "design")
+        coefficients = starts["design"][0]
+        # scikit-learn's own fit of the same steps, to a tight tolerance, and by another solver.
+        for solver, tolerance, rtol in (("newton-cholesky", 1e-12, 1e-8), ("lbfgs", 1e-10, 1e-6)):
+            reference = clone(template[1:]).set_params(classifier__solver=solver, classifier__tol=tolerance)
+            reference.set_params(classifier__max_iter=10_000).fit(design, y[fit_idx])
+            classifier = reference.named_steps["classifier"]
+            np.testing.assert_allclose(
+                coefficients, np.r_[classifier.intercept_, classifier.coef_.ravel()], rtol=rtol, atol=rtol, err_msg=balance
+            )
+            np.testing.assert_allclose(scores(design), reference.predict_proba(design)[:, 1], rtol=0, atol=rtol, err_msg=balance)
+
+
+def test_a_newton_fit_does_not_depend_on_its_start(training_part):
+    train, y_train, spec = training_part
+    x, y = train[spec.columns], y_train.to_numpy()
+    design = clone(spec.preprocessor()).fit_transform(x)
+    classifier = LogisticRegression(C=np.inf, solver="newton-cholesky", class_weight="balanced")
+    from_zero = _newton_coefficients(classifier, design, y)
+    unweighted = _newton_coefficients(clone(classifier).set_params(class_weight=None), design, y)
+    from_unweighted = _newton_coefficients(classifier, design, y, previous=unweighted)
+
+    assert from_zero[1] == from_unweighted[1] == 0.0 and unweighted[1] == pytest.approx(np.log(y.mean() / (1 - y.mean())))
+    np.testing.assert_allclose(from_unweighted[0], from_zero[0], rtol=1e-10, atol=1e-12)
+
+
+def test_classifiers_newton_does_not_fit_are_fitted_by_themselves():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] + rng.normal(size=200) > 0).astype(int)
+    penalized = LogisticRegression(C=1.0, solver="newton-cholesky")
+    for classifier in (penalized, FirthLogisticRegression(), LogisticRegression(C=np.inf)):  # the last: lbfgs
+        assert _newton_coefficients(classifier, x, y) is None
+    # Complete separation: no maximum-likelihood estimate, so Newton's method gives up.
+    separated = (x[:, 0] > 0).astype(int)
+    assert _newton_coefficients(LogisticRegression(C=np.inf, solver="newton-cholesky"), x, separated) is None
 
 
 def test_every_balance_option_baseline_and_the_reference_model_is_on_every_fold(cv):

@@ -160,6 +160,20 @@ def test_bootstrap_intervals_are_percentiles_of_sklearn_metrics_on_the_seeded_re
     )
 
 
+def test_ranking_metrics_in_batches_equal_one_replicate_at_a_time(monkeypatch):
+    from tiktok_claims.evaluation import metrics
+
+    truth, score = tied_scores(300, 4)
+    counts = np.random.default_rng(3).multinomial(len(truth), np.full(len(truth), 1 / len(truth)), size=70)
+    assert len(counts) % metrics.RANKING_BATCH != 0  # full batches and a partial one
+    batched = metrics._weighted_ranking_metrics(truth.astype(float), score, counts.astype(float))
+    monkeypatch.setattr(metrics, "RANKING_BATCH", 1)
+    alone = metrics._weighted_ranking_metrics(truth.astype(float), score, counts.astype(float))
+
+    for key in ("roc_auc", "average_precision"):
+        np.testing.assert_array_equal(batched[key], alone[key])
+
+
 # ---------------------------------------------------------------- real analysis
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import sparse
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.tools import add_constant
 from threadpoolctl import threadpool_limits
 
 from .. import config
@@ -82,6 +84,9 @@ def evaluate(y_true, y_score, *, labels: tuple[str, str], threshold: float) -> E
 THRESHOLD_RULES = config.THRESHOLD_RULES
 # A stream of its own, so that the bootstrap draws never mirror other draws from the same seed.
 BOOTSTRAP_STREAM = 7
+# Replicates whose ranking metrics are computed together: their (replicates × rows) slice
+# of the weights and their (replicates × scores) arrays stay in cache.
+RANKING_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,9 @@ def _weighted_ranking_metrics(y: np.ndarray, score: np.ndarray, weights: np.ndar
     rows are pooled into segments (the positives at each such score, the negatives tied
     with them, the negatives between two such scores) and every replicate's weights
     are summed per segment in one sparse product; what follows works on
-    (replicates, segments) arrays, a few hundred columns instead of one per row.
+    (replicates, segments) arrays, a few hundred columns instead of one per row. The
+    replicates are taken a few at a time, so that their arrays stay in cache; each
+    replicate's numbers are computed alike, however many there are.
     """
     order = np.argsort(-score, kind="mergesort")
     s, positive = score[order], y[order] == 1
@@ -244,20 +251,23 @@ def _weighted_ranking_metrics(y: np.ndarray, score: np.ndarray, weights: np.ndar
     tied = np.isin(group, scored_groups)
     segment = np.where(positive, at_or_above - 1, np.where(tied, n_scored + at_or_above - 1, 2 * n_scored + at_or_above))
     pooling = sparse.csr_matrix((np.ones(len(s)), (segment, order)), shape=(3 * n_scored + 1, len(s)))
-    sums = np.asarray((pooling @ weights.T).T)
-    pos_w, tie_w, between_w = sums[:, :n_scored], sums[:, n_scored : 2 * n_scored], sums[:, 2 * n_scored :]
-    # With whole-number weights (bootstrap counts) every sum up to here is exact, however pooled.
-    neg_above = np.cumsum(between_w[:, :n_scored], axis=1) + np.cumsum(tie_w, axis=1) - tie_w
-    total_pos, total_neg = pos_w.sum(axis=1), between_w.sum(axis=1) + tie_w.sum(axis=1)
-    neg_below = total_neg[:, None] - neg_above - tie_w
-    auc = (pos_w * (neg_below + 0.5 * tie_w)).sum(axis=1) / (total_pos * total_neg)
-    tp, fp = np.cumsum(pos_w, axis=1), neg_above + tie_w
-    precision = tp / np.maximum(tp + fp, 1e-300)
-    # Summed over every distinct score (zero where no positive), as the definition reads,
-    # so the floating-point sum is the same whatever the segments.
-    contributions = np.zeros((len(weights), group[-1] + 1))
-    contributions[:, scored_groups] = pos_w * precision
-    ap = contributions.sum(axis=1) / total_pos
+    auc, ap = np.empty(len(weights)), np.empty(len(weights))
+    for first in range(0, len(weights), RANKING_BATCH):
+        chosen = slice(first, first + RANKING_BATCH)
+        sums = np.asarray((pooling @ weights[chosen].T).T)
+        pos_w, tie_w, between_w = sums[:, :n_scored], sums[:, n_scored : 2 * n_scored], sums[:, 2 * n_scored :]
+        # With whole-number weights (bootstrap counts) every sum up to here is exact, however pooled.
+        neg_above = np.cumsum(between_w[:, :n_scored], axis=1) + np.cumsum(tie_w, axis=1) - tie_w
+        total_pos, total_neg = pos_w.sum(axis=1), between_w.sum(axis=1) + tie_w.sum(axis=1)
+        neg_below = total_neg[:, None] - neg_above - tie_w
+        auc[chosen] = (pos_w * (neg_below + 0.5 * tie_w)).sum(axis=1) / (total_pos * total_neg)
+        tp, fp = np.cumsum(pos_w, axis=1), neg_above + tie_w
+        precision = tp / np.maximum(tp + fp, 1e-300)
+        # Summed over every distinct score (zero where no positive), as the definition reads,
+        # so the floating-point sum is the same whatever the segments.
+        contributions = np.zeros((len(sums), group[-1] + 1))
+        contributions[:, scored_groups] = pos_w * precision
+        ap[chosen] = contributions.sum(axis=1) / total_pos
     return {"roc_auc": auc, "average_precision": ap}
 
 
@@ -338,8 +348,8 @@ def calibration(y_true, y_score, n_bins: int = 10) -> tuple[pd.DataFrame, dict[s
     # Confident scores (|logit| up to 27.6) times a slope during IRLS can pass 709, where the
     # inverse link's exp(-z) overflows to inf and 1 / (1 + inf) = 0 is the right limit.
     with np.errstate(over="ignore"):
-        slope_fit = sm.GLM(y, sm.add_constant(logit), family=sm.families.Binomial()).fit()
-        offset_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit).fit()
+        slope_fit = GLM(y, add_constant(logit), family=Binomial()).fit()
+        offset_fit = GLM(y, np.ones((len(y), 1)), family=Binomial(), offset=logit).fit()
     summary = {
         "brier": float(np.mean((score - y) ** 2)),
         "slope": float(slope_fit.params[1]),
