@@ -39,12 +39,6 @@ def small_frame() -> pd.DataFrame:
     return make_synthetic(2000, seed=12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="evaluation/metrics.py still imports statsmodels.api and evaluation/cross_validation.py imblearn.pipeline "
-    "at module level (their owners' change pending); remove this mark then",
-)
 def test_importing_the_analysis_loads_neither_statsmodels_api_nor_imbalanced_learn():
     result = subprocess.run([sys.executable, "-c", MODULES_LOADED_BY_THE_ANALYSIS], capture_output=True, text=True, check=True)
 

@@ -20,11 +20,11 @@ intercept is never penalized).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .design import DesignRows
 
@@ -144,7 +144,7 @@ def fit_logistic(
         raise ValueError(f"start needs one coefficient per column ({rows.width}); got shape {np.shape(start)}.")
     # The products are p × p with p about 10: too small to share between threads, and on
     # a busy machine BLAS threads waiting for each other cost more than they save.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _thread_pools().limit(limits=1, user_api="blas"):
         evaluate = partial(_evaluate, rows, y, weights)
         return _newton(evaluate, tol, max_iter, np.zeros(rows.width) if start is None else start)
 
@@ -253,3 +253,11 @@ def _evaluate(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, param
     if rows.matrix is not None:
         score, information = rows.matrix.T @ score, rows.matrix.T @ information @ rows.matrix
     return _Point(loglike, score, information, largest_residual)
+
+
+@cache
+def _thread_pools() -> ThreadpoolController:
+    """This process's BLAS libraries, found once: ``threadpool_limits`` looks for them on every
+    call (about 1.6 ms, more than a small fit). numpy's BLAS, the one the fits use, is loaded
+    with numpy, before the first call."""
+    return ThreadpoolController()
