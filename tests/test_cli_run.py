@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -252,6 +253,27 @@ def test_a_run_interrupted_by_sigterm_leaves_the_previous_runs_folder_as_it_was(
     assert b"Traceback" not in stderr
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
+
+
+@pytest.mark.parametrize("delay", [0.2, 1.0], ids=["while-importing", "during-the-analysis"])
+def test_ctrl_c_stops_the_run_and_its_workers_without_a_traceback(tmp_path, delay):
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "from tiktok_claims.cli import main; main()", "run", "--out", str(out), "--quiet", "--workers", "2"]
+    # Ctrl-C in a terminal signals every process of the foreground group: the command and its workers.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    if delay > 0.5:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(".tiktok-claims-staging-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 130, stderr
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")
+    with pytest.raises(ProcessLookupError):  # no worker of the run is left behind
+        os.killpg(process.pid, 0)
+    assert not out.exists()
 
 
 def test_a_run_of_another_kind_replaces_the_previous_runs_files_and_keeps_the_users(tmp_path):

@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -41,6 +43,15 @@ def blas_threads() -> list[int]:
 
 def imported(module: str) -> bool:
     return module in sys.modules
+
+
+def ignores_ctrl_c() -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def slow(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
 
 
 @pytest.fixture
@@ -113,6 +124,27 @@ def test_workers_run_numeric_libraries_on_one_thread_each():
         counts = pool.submit(blas_threads).result()
 
     assert counts and set(counts) == {1}
+
+
+def test_workers_leave_ctrl_c_to_the_parent_which_keeps_it():
+    with worker_pool(2) as pool:
+        assert pool.submit(ignores_ctrl_c).result() is True
+
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
+def test_a_stage_that_fails_drops_the_jobs_not_yet_started_and_stops_the_workers():
+    with pytest.raises(Refused):
+        with worker_pool(2) as pool:
+            running = [pool.submit(slow, 0.5) for _ in range(2)]
+            queued = [pool.submit(slow, 0.5) for _ in range(20)]
+            time.sleep(0.2)  # the first two are running
+            raise Refused("a stage failed")
+
+    assert all(job.done() for job in running + queued)
+    assert sum(job.cancelled() for job in queued) >= 15  # at most a few had been handed to a worker
+    with pytest.raises(RuntimeError):
+        pool.submit(int)
 
 
 def test_preloaded_modules_are_imported_in_the_parent_before_forking():

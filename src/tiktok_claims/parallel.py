@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -104,12 +105,18 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
     if workers <= 1:
         yield InProcess()
         return
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload))
-    ) as pool, threadpool_limits(limits=1):
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload)))
+    try:
         # While the workers use the cores, the parent's own BLAS/OpenMP threads would only
         # contend with them (and keep spinning after each call).
-        yield pool
+        with threadpool_limits(limits=1):
+            yield pool
+    except BaseException:
+        # A failed stage or an interruption (Ctrl-C): the jobs not yet started are dropped,
+        # the running ones finish, and every worker exits before the error goes on.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextmanager
@@ -139,6 +146,9 @@ def _start_worker(preload: tuple[str, ...] = ()) -> None:
     worker loads them all itself); the limits hold those it has already loaded (inherited
     by a forked worker, or loaded by ``preload``).
     """
+    # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
+    # (it stops the pool), so a worker neither prints a traceback nor dies mid-job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(dict.fromkeys(ONE_THREAD_VARIABLES, "1"))
     for module in preload:
         importlib.import_module(module)
