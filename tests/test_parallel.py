@@ -10,7 +10,9 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -131,6 +133,31 @@ def test_workers_leave_ctrl_c_to_the_parent_which_keeps_it():
         assert pool.submit(ignores_ctrl_c).result() is True
 
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
+def test_spawned_workers_ignore_ctrl_c_too(spawned):
+    with worker_pool(2) as pool:
+        assert pool.submit(ignores_ctrl_c).result() is True
+
+
+def test_ctrl_c_while_the_pool_starts_a_worker_is_held_back_not_lost(monkeypatch):
+    submitted = []
+    real = ProcessPoolExecutor.submit
+
+    def interrupted(self, fn, /, *args, **kwargs):
+        # As if Ctrl-C came while the pool forks or spawns a worker, at the thread that does it
+        # (a signal to the process may be taken by another thread, e.g. a BLAS thread).
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        future = real(self, fn, *args, **kwargs)
+        submitted.append(fn)
+        return future
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with worker_pool(2) as pool:
+            pool.submit(int)
+
+    assert submitted == [int]  # the job was taken, then the parent got its Ctrl-C
 
 
 def test_a_stage_that_fails_drops_the_jobs_not_yet_started_and_stops_the_workers():

@@ -91,6 +91,28 @@ class InProcess(Executor):
         return future
 
 
+class WorkerPool(ProcessPoolExecutor):
+    """A process pool whose workers leave Ctrl-C to the parent from their first instruction, whatever the start method.
+
+    Ctrl-C in a terminal signals every process of the foreground group; the parent alone
+    answers it (it stops the pool). A pool starts its workers while it takes jobs, so each
+    job is taken with Ctrl-C held back: blocked, not lost, in the parent, which gets it
+    once ``submit`` returns; a worker started meanwhile, forked or a fresh interpreter
+    (spawn, or the forkserver and its children), inherits the block before it runs any
+    code, and its initializer then ignores Ctrl-C. Where signals cannot be blocked
+    (Windows), jobs are taken as they come.
+    """
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if not hasattr(signal, "pthread_sigmask"):
+            return super().submit(fn, *args, **kwargs)
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextmanager
 def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executor]:
     """An executor with ``workers`` worker processes, or in-process when ``workers <= 1``.
@@ -105,7 +127,7 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executo
     if workers <= 1:
         yield InProcess()
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload)))
+    pool = WorkerPool(max_workers=workers, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload)))
     try:
         # While the workers use the cores, the parent's own BLAS/OpenMP threads would only
         # contend with them (and keep spinning after each call).
@@ -132,9 +154,7 @@ def early_worker(preload: tuple[str, ...], warm: Callable[[], object]) -> Iterat
     # Leaving it (also by a refusal or an interruption) waits for the worker to finish what it
     # is doing, at most its loading, and to exit: a worker left behind would keep the
     # command's output streams open after the command has ended.
-    with ProcessPoolExecutor(
-        max_workers=1, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload))
-    ) as pool:
+    with WorkerPool(max_workers=1, mp_context=start_context(), initializer=partial(_start_worker, tuple(preload))) as pool:
         pool.submit(warm)  # starts the worker now (a pool starts its processes on the first job)
         yield pool
 
@@ -149,6 +169,8 @@ def _start_worker(preload: tuple[str, ...] = ()) -> None:
     # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
     # (it stops the pool), so a worker neither prints a traceback nor dies mid-job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # held back while the pool started it (WorkerPool)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     os.environ.update(dict.fromkeys(ONE_THREAD_VARIABLES, "1"))
     for module in preload:
         importlib.import_module(module)
