@@ -22,6 +22,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from tiktok_claims import config
 from tiktok_claims.data.load import dataset_from_frame
 from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.errors import AnalysisError
 from tiktok_claims.evaluation.cross_validation import (
     REFERENCE_MODEL,
     THRESHOLD_METRICS,
@@ -137,7 +138,7 @@ def test_an_unknown_category_is_refused_as_the_encoders_refuse_it(training_part)
     x.iloc[0, x.columns.get_loc(config.CLAIM)] = "rumour"
     with pytest.raises(ValueError, match="rumour"):
         clone(spec.preprocessor()).fit(x)
-    with pytest.raises(ValueError, match="rumour"):
+    with pytest.raises(AnalysisError, match="rumour"):  # the same design code as the fit's, the same refusal
         start_cross_validation(x.assign(**{config.VERIFIED: train[config.VERIFIED]}), y_train, spec, folds=FOLDS)
 
 

@@ -42,7 +42,7 @@ from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import ThreadpoolController
 
 from .. import config
-from ..model.design import DesignRows
+from ..model.design import DesignRows, category_codes
 from ..model.features import FeatureSpec, build_preprocessor
 from ..model.irls import fit_logistic
 from ..model.logistic import build_pipeline
@@ -269,7 +269,7 @@ def _encodings(x: pd.DataFrame, keyed: dict, specs: list[FeatureSpec]) -> dict[s
 
     def levels_of(column: str) -> np.ndarray:
         if column not in codes:
-            codes[column] = _category_codes(x[column], config.CATEGORIES[column])
+            codes[column] = category_codes(x[column], config.CATEGORIES[column])
         return codes[column]
 
     encodings: dict[str, Encoded] = {}
@@ -291,21 +291,6 @@ def _encodings(x: pd.DataFrame, keyed: dict, specs: list[FeatureSpec]) -> dict[s
             fixed=fixed, continuous=x[list(spec.continuous)] if spec.continuous else None, scaler=scaler
         )
     return encodings
-
-
-def _category_codes(series: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
-    """The position of each value among ``levels``; a value outside them is refused, as the encoders refuse it."""
-    codes = np.full(len(series), -1, dtype=np.int8)
-    values = series.to_numpy() if series.dtype == object else None
-    for code, level in enumerate(levels):
-        # NumPy compares an object array several times faster than pandas does; other
-        # dtypes (Arrow-backed strings, categoricals) compare fastest in pandas.
-        codes[(values == level) if values is not None else (series == level).to_numpy(dtype=bool)] = code
-    unknown = codes < 0
-    if unknown.any():
-        found = sorted({str(value) for value in series[unknown].unique()})
-        raise ValueError(f"Found unknown categories {found[:5]} in column {series.name!r} (its categories are {list(levels)}).")
-    return codes
 
 
 def _run_fold(models, rows: FoldRows, y, threshold_rule: ThresholdRule, fold: int, fit_idx, val_idx) -> list[dict]:

@@ -234,7 +234,7 @@ def build_design(frame: pd.DataFrame, spec: FeatureSpec, part: np.ndarray | None
         np.divide(entered, Moments(np.array([mean]), np.array([var]), n).scale[0], out=entered)
     j = 1 + k
     for column in spec.categorical:
-        codes = _codes(frame[column], config.CATEGORIES[column])
+        codes = category_codes(frame[column], config.CATEGORIES[column])
         for code in range(1, len(config.CATEGORIES[column])):
             np.equal(codes, code, out=values[:, j], casting="unsafe")
             j += 1
@@ -271,8 +271,8 @@ def _enter(series: pd.Series, log1p: bool, out: np.ndarray) -> None:
         out[:] = values
 
 
-def _codes(series: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
-    """The position of each value among ``levels``; refuses values outside them."""
+def category_codes(series: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
+    """The position (int8) of each value among ``levels``; refuses values outside them (``AnalysisError``)."""
     codes = np.full(len(series), -1, dtype=np.int8)
     values = series.to_numpy() if series.dtype == object else None
     for code, level in enumerate(levels):
