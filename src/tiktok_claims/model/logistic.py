@@ -363,7 +363,8 @@ class _TrainingPart:
         rows = slice(None) if self.positions is None else self.positions
         if head:
             rows = slice(0, 1) if self.positions is None else self.positions[:1]
-        return self.frame[spec.columns].iloc[rows]
+        # Rows and columns in one take: selecting the columns first would copy them whole.
+        return self.frame.iloc[rows, self.frame.columns.get_indexer(list(spec.columns))]
 
 
 def _classifier(
