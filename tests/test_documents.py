@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.cli import app
+from tiktok_claims.data.synthetic import write_synthetic
 from tiktok_claims.interpretation.course import QUESTIONS
 from tiktok_claims.interpretation.effects import UNIT_NAMES
 from tiktok_claims.interpretation.subjects import SUBJECTS
@@ -438,6 +439,75 @@ def test_every_synthetic_managers_page_speaks_plainly_and_shows_its_chart(synthe
     target, out, m, documents = synthetic_run
     _check_plain_summary(target, m, out)
     _check_summary_chart(target, m, out)
+
+
+# ---------------------------------------------------------------- rates and estimates that rest on few videos
+
+# What the documents say of rates resting on few test positives, and of too few events per effect.
+FEW_POSITIVES_WORDS, FEW_EVENTS_WORDS = "rest on only", "too few to pin down"
+
+
+@pytest.fixture(scope="module")
+def thin_run(tmp_path_factory):
+    """Verified status on 700 synthetic rows: 13 'verified' videos in the test part, 52 for 8 effects in all."""
+    data = tmp_path_factory.mktemp("thin") / "thin.csv"
+    write_synthetic(data, rows=700, seed=4)
+    out = _run(data, config.VERIFIED, tmp_path_factory)
+    return out, json.loads((out / "metrics.json").read_text()), _documents(out)
+
+
+def test_a_thin_run_says_how_few_videos_its_rates_and_estimates_rest_on(thin_run):
+    from weasyprint import HTML
+
+    out, m, documents = thin_run
+    _check_documents(config.VERIFIED, m, documents)
+    _check_binary_verdict(m, documents)
+    _check_plain_summary(config.VERIFIED, m, out)
+    # The rates rest on the test part's positives, counted here from its confusion matrix; their likely ranges
+    # are the bootstrap intervals, rounded as the page prints precision (13.3%) and the share caught (85%).
+    (_, false_positives), (false_negatives, true_positives) = m["test_confusion_matrix"]["matrix"]
+    positives = false_negatives + true_positives
+    assert m["test"]["n_positive"] == positives < 50
+    recall, precision = m["test_ci"]["recall"], m["test_ci"]["precision"]
+    note = (
+        f"The rates measured on the test part rest on only {positives} 'verified' videos, so they are rough: the model "
+        f"could catch anywhere from {recall['ci_low']:.0%} to {recall['ci_high']:.0%} of all 'verified' videos, and "
+        f"anywhere from {precision['ci_low']:.1%} to {precision['ci_high']:.1%} of the videos it flags could be 'verified'."
+    )
+    summary = _summary_text(out)
+    assert f"{m['story']['chart']['title']} {note}" in summary  # right under the chart that quotes the rates
+    for name in ("report.md", "report.html", "technical_summary.md", "model_card.md", "pace_strategy.md"):
+        assert note in " ".join(documents[name].split()), name
+    assert (
+        f"as measured on the test part's {m['test']['n']:,} videos, {positives} of them 'verified'"
+        in " ".join(documents["report.md"].split())
+    )
+    # Too few 'verified' videos for the model's effects: the failed check, recomputed from the class counts.
+    counts = {row["level"]: row["count"] for row in m["eda"]["class_balance"]}
+    effects = sum(1 for c in m["coefficients"] if c["name"] != "const")
+    check = next(c for c in m["assumptions"] if c["name"] == "Events per variable")
+    assert check["verdict"] == "fail" and check["statistic"] < 10
+    assert check["statistic"] == pytest.approx(min(counts.values()) / effects)
+    caveat = (
+        f"The data hold only {counts['verified']} 'verified' videos, too few to pin down the {effects} effects the model "
+        "estimates: its figures are unstable and may change with more data. Before relying on them, collect more "
+        f"data: at least {20 * effects} 'verified' videos in all (20 per effect)."
+    )
+    assert caveat in summary[summary.index("Caveats:"):]
+    assert f"- **Events per variable** (fail): {check['consequence']}" in documents["technical_summary.md"]
+    assert len(HTML(filename=str(out / "executive_summary.html")).render().pages) == 1
+
+
+def test_real_rates_with_plenty_of_positives_carry_no_few_videos_caveat(real_run):
+    target, out, m, documents = real_run
+    assert m["story"]["rates_note"] is None and m["story"]["caveats"] == []
+    if target in BINARY:
+        assert m["test"]["n_positive"] >= 50
+        assert next(c for c in m["assumptions"] if c["name"] == "Events per variable")["verdict"] != "fail"
+    for name, text in documents.items():
+        for words in (FEW_POSITIVES_WORDS, FEW_EVENTS_WORDS):
+            assert words not in text, (target, name, words)
+    assert FEW_POSITIVES_WORDS not in _summary_text(out) and FEW_EVENTS_WORDS not in _summary_text(out)
 
 
 def test_every_real_course_question_is_answered_in_order(real_run):

@@ -212,6 +212,53 @@ def test_family_charts_put_the_model_beside_its_baseline():
     assert continuous["scale"] is None and "seconds" in continuous["title"]
 
 
+def _few_positives(record: dict, n_positive: int, recall: tuple, precision: tuple) -> dict:
+    changed = copy.deepcopy(record)
+    changed["test"]["n_positive"] = n_positive
+    for key, (low, high) in (("recall", recall), ("precision", precision)):
+        changed["test_ci"][key].update(ci_low=low, ci_high=high)
+    return changed
+
+
+def test_rates_resting_on_few_test_positives_say_so_with_their_likely_ranges(record):
+    story = binary_story(_few_positives(record, 13, (0.5524, 0.9817), (0.0617, 0.2111)))
+    note = (
+        "The rates measured on the test part rest on only 13 'verified' videos, so they are rough: the model could "
+        "catch anywhere from 55% to 98% of all 'verified' videos, and anywhere from 6.2% to 21.1% of the videos it "
+        "flags could be 'verified'."
+    )
+    assert story["rates_note"] == note and note in story["limitations"]
+    assert not any(word in note for word in JARGON)
+    # Enough positives: the rates stand as printed.
+    plenty = binary_story(_few_positives(record, 50, (0.5524, 0.9817), (0.0617, 0.2111)))
+    assert plenty["rates_note"] is None and not any("rest on only" in item for item in plenty["limitations"])
+
+
+def test_few_test_positives_without_an_interval_are_still_called_few(record):
+    nan = float("nan")
+    story = binary_story(_few_positives(record, 1, (nan, nan), (None, None)))
+    assert story["rates_note"] == "The rates measured on the test part rest on only 1 'verified' video, so they are rough."
+    same = binary_story(_few_positives(record, 4, (1.0, 1.0), (0.2, 0.3)))
+    assert "the model could catch about 100% of all 'verified' videos" in same["rates_note"]
+
+
+def test_too_few_events_per_effect_is_a_caveat_in_plain_words_with_what_to_do(record):
+    changed = copy.deepcopy(record)
+    effects = sum(1 for c in changed["coefficients"] if c["name"] != "const")
+    changed["eda"]["class_balance"] = [{"level": "not verified", "count": 637}, {"level": "verified", "count": 52}]
+    check = next(c for c in changed["assumptions"] if c["name"] == "Events per variable")
+    check.update(statistic=52 / effects, verdict="fail")
+    caveats = binary_story(changed)["caveats"]
+    assert caveats == [
+        f"The data hold only 52 'verified' videos, too few to pin down the {effects} effects the model estimates: its "
+        "figures are unstable and may change with more data. Before relying on them, collect more data: at least "
+        f"{20 * effects} 'verified' videos in all (20 per effect)."
+    ]
+    assert not any(word in caveats[0] for word in JARGON)
+    check.update(verdict="warn")
+    assert binary_story(changed)["caveats"] == []
+
+
 JARGON = ("odds", "CI", "ROC", "AUC", "p =", "p <", "Holm", "R²", "D²", "deviance", "coefficient", "cross-valid")
 
 

@@ -96,7 +96,9 @@ IQR_MULTIPLIER = 1.5
 # 2: outcome_type holds the outcome kind's identifier (binary, ordinal, nominal, count,
 # continuous), with outcome_label and family beside it. 3: the story holds the summary's
 # chart (story.chart) and its method in plain words (story.method); the chart is a figure.
-METRICS_SCHEMA = 3
+# 4: the story says what qualifies the rates and the estimates (story.rates_note: how few test
+# positives the rates rest on, or null; story.caveats: e.g. too few events per effect).
+METRICS_SCHEMA = 4
 
 SYNTHETIC_DEFAULT_ROWS = 19_382
 MAX_REPORTED_LINES = 5

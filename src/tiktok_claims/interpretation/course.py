@@ -248,7 +248,9 @@ def _insights(m):
 
 
 def _recommendations(m):
-    return [m["story"]["verdict"]["headline"], list(m["story"]["recommendations"])]
+    story = m["story"]
+    note = [story["rates_note"]] if story["rates_note"] else []  # the verdict's rates, when they rest on few videos
+    return [story["verdict"]["headline"], *note, list(story["recommendations"])]
 
 
 def _coefficients(m):

@@ -100,6 +100,10 @@ def family_story(m: dict) -> dict:
         "insights": [plain_family_insight(f, m) for f in significant[:4]] or [headline],
         "method": METHODS[kind],
         "chart": family_chart(m),
+        # A binary model's qualifiers (few positives behind its rates, too few events per effect) have no
+        # counterpart checked for these outcomes.
+        "rates_note": None,
+        "caveats": [],
         "tests": tests,
         "oddities": oddities,
     }

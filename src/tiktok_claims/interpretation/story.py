@@ -3,8 +3,9 @@
 :func:`binary_story` (and :func:`tiktok_claims.interpretation.family_story.family_story`
 for the other outcomes) reads a metrics record (``metrics.json``) and returns the words that the reports, summaries, PACE document and model card print:
 the question asked of this outcome, a title, the verdict on the model (with the numbers
-that decide it), recommendations that say who does what, plain insights, the oddities
-worth a second look, and what the model's output is and is for. Nothing here is
+that decide it, and what qualifies them when they rest on few videos), the caveats of the
+manager's page, recommendations that say who does what, plain insights, the oddities worth
+a second look, and what the model's output is and is for. Nothing here is
 written for one target: every sentence names the outcome analysed and holds only if
 the numbers behind it do.
 """
@@ -17,7 +18,7 @@ from .. import config
 from ..diagnostics.logistic import EVENTS_CHECK
 from .effects import UNIT_NAMES, is_compound, split_dummy, term_label
 from .subjects import Subject, subject
-from .summary import METHODS, binary_chart
+from .summary import METHODS, binary_chart, few_positives_note, too_few_events
 from .wording import capitalized, pairs_of_100, per_1000, percent
 
 # Verdict of a binary classifier, from its test metrics' 95% intervals.
@@ -38,6 +39,7 @@ def binary_story(m: dict) -> dict:
     words = subject(target, positive)
     verdict = binary_verdict(m, words)
     level = verdict["level"]
+    rates_note = few_positives_note(m)
     return {
         "question": words.question,
         "title": words.title,
@@ -45,6 +47,8 @@ def binary_story(m: dict) -> dict:
         "verdict": verdict,
         "method": METHODS["binary"],
         "chart": binary_chart(m, verdict),
+        "rates_note": rates_note,
+        "caveats": too_few_events(m),
         "can": _can(m, words, level),
         "cannot": _cannot(m, words, level),
         "next_steps": _next_steps(m, level),
@@ -56,7 +60,7 @@ def binary_story(m: dict) -> dict:
         "oddities": _binary_oddities(m),
         "intended_use": _intended_use(m, words, verdict["level"]),
         "output": m["output"],
-        "limitations": _limitations(m, words),
+        "limitations": _limitations(m, words, rates_note),
     }
 
 
@@ -512,7 +516,7 @@ def _intended_use(m: dict, words: Subject, level: str) -> str:
     )
 
 
-def _limitations(m: dict, words: Subject) -> list[str]:
+def _limitations(m: dict, words: Subject, rates_note: str | None) -> list[str]:
     limitations = [
         f"Its output is {m['output']['description']}.",
         "It learned associations from past videos, not causes; it will drift as content and reporting change.",
@@ -524,6 +528,8 @@ def _limitations(m: dict, words: Subject) -> list[str]:
     for name in m["features"].get("unestimable", ()):
         shown = name.replace("_", " ") if name in config.CATEGORIES else term_label(name)
         limitations.append(f"It does not use {shown}: {m['features']['dropped'][name]}.")
+    if rates_note:
+        limitations.append(rates_note)
     events = next((c for c in m["assumptions"] if c["name"] == EVENTS_CHECK and c["verdict"] == "fail"), None)
     if events:
         limitations.append(

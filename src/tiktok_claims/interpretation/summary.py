@@ -9,7 +9,10 @@ they are stored with the story (``metrics.json``) and the figure is drawn from t
 
 from __future__ import annotations
 
+import math
+
 from .. import config
+from ..diagnostics.logistic import EPV_WARN, EVENTS_CHECK
 from .effects import UNIT_NAMES, split_dummy, term_label
 from .wording import PERCENT_RANGE, capitalized, change_phrase, indefinite, per_1000, percent
 
@@ -22,6 +25,11 @@ METHODS = {
 """How the summary names the model, by outcome type."""
 PER = 1000
 CHART_NAME = "verdict"
+# Below this many positives in the test part, the rates the page quotes (the share of flags that are right, the
+# share of positives caught) are said to rest on few videos, with their likely ranges. A share of n videos is
+# uncertain by up to 1.96·√(0.25 / n) either way (95%): with 50 that is ±14 percentage points (±10 at a share
+# of 85%), about as loose as a figure to plan with can be; with fewer it widens fast (±27 points with 13).
+FEW_TEST_POSITIVES = 50
 
 
 def binary_chart(m: dict, verdict: dict) -> dict:
@@ -52,6 +60,48 @@ def binary_chart(m: dict, verdict: dict) -> dict:
             {"label": f"Of every 1,000 '{positive}' videos", "segments": positives},
         ],
     }
+
+
+def few_positives_note(m: dict) -> str | None:
+    """How few positives of the test part the page's rates rest on, with their likely ranges (the test part's
+    bootstrap intervals); ``None`` when there are enough to quote the rates as they are."""
+    positive, count, intervals = m["positive_class"], m["test"]["n_positive"], m["test_ci"]
+    if count >= FEW_TEST_POSITIVES:
+        return None
+    ranges = [
+        text for text in (
+            _likely(intervals["recall"], 0, f"the model could catch {{}} of all '{positive}' videos"),
+            _likely(intervals["precision"], 1, f"{{}} of the videos it flags could be '{positive}'"),
+        ) if text
+    ]
+    return (
+        f"The rates measured on the test part rest on only {count:,} '{positive}' video{'' if count == 1 else 's'}, "
+        "so they are rough" + (": " + ", and ".join(ranges) if ranges else "") + "."
+    )
+
+
+def _likely(interval: dict, digits: int, clause: str) -> str | None:
+    """``clause`` with a share's likely range filled in, or ``None`` when the bootstrap gave no interval."""
+    low, high = interval["ci_low"], interval["ci_high"]
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high)):
+        return None
+    low_text, high_text = percent(low, digits), percent(high, digits)
+    return clause.format(f"about {low_text}" if low_text == high_text else f"anywhere from {low_text} to {high_text}")
+
+
+def too_few_events(m: dict) -> list[str]:
+    """The failed events-per-variable check in plain words, with what to do: ``[]`` when it did not fail."""
+    check = next((c for c in m.get("assumptions", ()) if c["name"] == EVENTS_CHECK), None)
+    if check is None or check["verdict"] != "fail":
+        return []
+    effects = sum(1 for c in m["coefficients"] if c["name"] != "const")
+    rarer = min(m["eda"]["class_balance"], key=lambda row: row["count"])
+    return [
+        f"The data hold only {rarer['count']:,} '{rarer['level']}' videos, too few to pin down the {effects} effects "
+        "the model estimates: its figures are unstable and may change with more data. Before relying on them, collect "
+        f"more data: at least {math.ceil(EPV_WARN * effects):,} '{rarer['level']}' videos in all "
+        f"({EPV_WARN:g} per effect)."
+    ]
 
 
 def family_chart(m: dict) -> dict:
