@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -158,12 +157,12 @@ def two_cores_without_linux(monkeypatch) -> list[str]:
     monkeypatch.setenv("TIKTOK_CLAIMS_START_METHOD", "spawn")
     methods: list[str] = []
 
-    class RecordingPool(ProcessPoolExecutor):
+    class RecordingPool(parallel.WorkerPool):
         def __init__(self, *args, mp_context=None, **kwargs):
             methods.append(mp_context.get_start_method())
             super().__init__(*args, mp_context=mp_context, **kwargs)
 
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", RecordingPool)
+    monkeypatch.setattr(parallel, "WorkerPool", RecordingPool)
     return methods
 
 
