@@ -51,6 +51,10 @@ def ignores_ctrl_c() -> bool:
     return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
+def ends_at_sigterm() -> bool:
+    return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def slow(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
@@ -133,6 +137,17 @@ def test_workers_leave_ctrl_c_to_the_parent_which_keeps_it():
         assert pool.submit(ignores_ctrl_c).result() is True
 
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
+def test_forked_workers_end_at_sigterm_whatever_the_parents_handler():
+    # The command's handler raises SystemExit; inherited by a worker still importing its
+    # modules, it would print a traceback ("Exception in initializer").
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        with worker_pool(2) as pool:
+            assert pool.submit(ends_at_sigterm).result() is True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_spawned_workers_ignore_ctrl_c_too(spawned):

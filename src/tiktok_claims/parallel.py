@@ -169,6 +169,10 @@ def _start_worker(preload: tuple[str, ...] = ()) -> None:
     # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
     # (it stops the pool), so a worker neither prints a traceback nor dies mid-job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM ends a worker at once and quietly, as in a spawned worker: a forked one would
+    # inherit the command's handler, whose SystemExit, raised while the worker imports its
+    # modules, is printed as a traceback ("Exception in initializer").
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # held back while the pool started it (WorkerPool)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     os.environ.update(dict.fromkeys(ONE_THREAD_VARIABLES, "1"))
