@@ -238,6 +238,15 @@ def test_too_few_rows_of_a_class_is_a_clean_refusal_that_creates_no_folder(tmp_p
     assert not (tmp_path / "new").exists()
 
 
+def test_an_unknown_start_method_is_a_clean_refusal_that_creates_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIKTOK_CLAIMS_START_METHOD", "teleport")  # read as the summary's printer starts
+    out = tmp_path / "new" / "out"
+    result = invoke("run", "--out", str(out), "--quiet", "--workers", "2", *FAST)
+    assert result.exit_code == 1
+    assert "Error: TIKTOK_CLAIMS_START_METHOD='teleport' is not a start method of this platform" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
 def test_a_run_interrupted_by_sigterm_leaves_the_previous_runs_folder_as_it_was(tmp_path):
     out = tmp_path / "out"
     assert invoke("run", "--out", str(out), "--quiet", *FAST).exit_code == 0
