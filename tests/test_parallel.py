@@ -175,6 +175,27 @@ def test_ctrl_c_while_the_pool_starts_a_worker_is_held_back_not_lost(monkeypatch
     assert submitted == [int]  # the job was taken, then the parent got its Ctrl-C
 
 
+def test_a_second_ctrl_c_while_the_running_jobs_finish_stops_the_workers_at_once():
+    # The first Ctrl-C waits for the running jobs; an impatient second one, during that wait,
+    # must not leave them behind: they ignore Ctrl-C, and nothing would stop them after the
+    # command has exited.
+    second = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with worker_pool(2) as pool:
+            running = [pool.submit(slow, 30) for _ in range(2)]
+            time.sleep(0.3)  # both are running
+            second.start()
+            raise KeyboardInterrupt  # the first Ctrl-C
+
+    second.join()
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == [] and time.monotonic() - started < 15
+    assert all(job.done() for job in running)
+
+
 def test_a_stage_that_fails_drops_the_jobs_not_yet_started_and_stops_the_workers():
     with pytest.raises(Refused):
         with worker_pool(2) as pool:

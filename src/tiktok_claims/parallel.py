@@ -112,6 +112,18 @@ class WorkerPool(ProcessPoolExecutor):
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut down as any pool; interrupted while waiting (a second Ctrl-C), stop the workers at once.
+
+        The workers ignore Ctrl-C: left running when the command exits, nothing would stop them.
+        """
+        try:
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        except BaseException:
+            for process in list((self._processes or {}).values()):
+                process.terminate()  # SIGTERM: a worker ends at once (_start_worker)
+            raise
+
 
 @contextmanager
 def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executor]:
