@@ -238,6 +238,15 @@ def test_too_few_rows_of_a_class_is_a_clean_refusal_that_creates_no_folder(tmp_p
     assert not (tmp_path / "new").exists()
 
 
+def test_an_unknown_start_method_is_a_clean_refusal_that_creates_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIKTOK_CLAIMS_START_METHOD", "teleport")  # read as the summary's printer starts
+    out = tmp_path / "new" / "out"
+    result = invoke("run", "--out", str(out), "--quiet", "--workers", "2", *FAST)
+    assert result.exit_code == 1
+    assert "Error: TIKTOK_CLAIMS_START_METHOD='teleport' is not a start method of this platform" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
 def test_a_run_interrupted_by_sigterm_leaves_the_previous_runs_folder_as_it_was(tmp_path):
     out = tmp_path / "out"
     assert invoke("run", "--out", str(out), "--quiet", *FAST).exit_code == 0
@@ -256,21 +265,23 @@ def test_a_run_interrupted_by_sigterm_leaves_the_previous_runs_folder_as_it_was(
     assert after == before
 
 
-@pytest.mark.parametrize("delay", [0.2, 1.0], ids=["while-importing", "during-the-analysis"])
-def test_ctrl_c_stops_the_run_and_its_workers_without_a_traceback(tmp_path, delay):
+@pytest.mark.parametrize("delay", [0.2, 0.6, 1.0], ids=["while-importing", "while-the-printer-loads", "during-the-analysis"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_to_the_group_stops_the_run_and_its_workers_without_a_traceback(tmp_path, delay, signum):
     out = tmp_path / "out"
     command = [sys.executable, "-c", "from tiktok_claims.cli import main; main()", "run", "--out", str(out), "--quiet", "--workers", "2"]
-    # Ctrl-C in a terminal signals every process of the foreground group: the command and its workers.
+    # Ctrl-C in a terminal signals every process of the foreground group: the command and its
+    # workers; so does SIGTERM from `timeout`, or `kill -- -group`.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    if delay > 0.5:
+    if delay > 0.7:
         deadline = time.monotonic() + 60
         while not list(out.glob(".tiktok-claims-staging-*")) and time.monotonic() < deadline:
             time.sleep(0.05)
     time.sleep(delay)
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, signum)
     _, stderr = process.communicate(timeout=120)
 
-    assert process.returncode == 130, stderr
+    assert process.returncode == 128 + signum, stderr
     assert b"Traceback" not in stderr, stderr.decode(errors="replace")
     deadline = time.monotonic() + 10  # multiprocessing's helpers notice the command's exit and follow
     while _running_in_group(process.pid) and time.monotonic() < deadline:

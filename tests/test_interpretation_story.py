@@ -238,8 +238,19 @@ def test_few_test_positives_without_an_interval_are_still_called_few(record):
     nan = float("nan")
     story = binary_story(_few_positives(record, 1, (nan, nan), (None, None)))
     assert story["rates_note"] == "The rates measured on the test part rest on only 1 'verified' video, so they are rough."
-    same = binary_story(_few_positives(record, 4, (1.0, 1.0), (0.2, 0.3)))
-    assert "the model could catch about 100% of all 'verified' videos" in same["rates_note"]
+
+
+
+def test_a_bootstrap_interval_that_does_not_move_is_no_likely_range(record):
+    # Every resample of 4 positives, all caught, catches them all: that says nothing of how many
+    # the model catches, so the note gives no range for it ("about 100%" would read as certain).
+    caught_all = binary_story(_few_positives(record, 4, (1.0, 1.0), (0.2, 0.3)))
+    assert caught_all["rates_note"] == (
+        "The rates measured on the test part rest on only 4 'verified' videos, so they are rough: anywhere from "
+        "20.0% to 30.0% of the videos it flags could be 'verified'."
+    )
+    none_caught = binary_story(_few_positives(record, 5, (0.0, 0.0), (0.0, 0.0)))
+    assert none_caught["rates_note"] == "The rates measured on the test part rest on only 5 'verified' videos, so they are rough."
 
 
 def test_too_few_events_per_effect_is_a_caveat_in_plain_words_with_what_to_do(record):

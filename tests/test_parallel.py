@@ -51,6 +51,10 @@ def ignores_ctrl_c() -> bool:
     return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
+def ends_at_sigterm() -> bool:
+    return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 def slow(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
@@ -135,6 +139,17 @@ def test_workers_leave_ctrl_c_to_the_parent_which_keeps_it():
     assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
 
 
+def test_forked_workers_end_at_sigterm_whatever_the_parents_handler():
+    # The command's handler raises SystemExit; inherited by a worker still importing its
+    # modules, it would print a traceback ("Exception in initializer").
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        with worker_pool(2) as pool:
+            assert pool.submit(ends_at_sigterm).result() is True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_spawned_workers_ignore_ctrl_c_too(spawned):
     with worker_pool(2) as pool:
         assert pool.submit(ignores_ctrl_c).result() is True
@@ -158,6 +173,27 @@ def test_ctrl_c_while_the_pool_starts_a_worker_is_held_back_not_lost(monkeypatch
             pool.submit(int)
 
     assert submitted == [int]  # the job was taken, then the parent got its Ctrl-C
+
+
+def test_a_second_ctrl_c_while_the_running_jobs_finish_stops_the_workers_at_once():
+    # The first Ctrl-C waits for the running jobs; an impatient second one, during that wait,
+    # must not leave them behind: they ignore Ctrl-C, and nothing would stop them after the
+    # command has exited.
+    second = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with worker_pool(2) as pool:
+            running = [pool.submit(slow, 30) for _ in range(2)]
+            time.sleep(0.3)  # both are running
+            second.start()
+            raise KeyboardInterrupt  # the first Ctrl-C
+
+    second.join()
+    deadline = time.monotonic() + 10
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == [] and time.monotonic() - started < 15
+    assert all(job.done() for job in running)
 
 
 def test_a_stage_that_fails_drops_the_jobs_not_yet_started_and_stops_the_workers():

@@ -4,8 +4,10 @@ and stops with a command that stops early."""
 
 from __future__ import annotations
 
+import os
 import sys
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -71,3 +73,27 @@ def test_the_printer_prints_the_summary_the_workers_would_print(small_analysis, 
     for name in ("executive_summary.html", "figures/verdict.png"):
         assert by_printer[name].read_bytes() == by_workers[name].read_bytes(), name
     assert by_printer["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+
+
+class DiesWhilePrinting(Executor):
+    """A printer whose process dies with the job it was given (killed, out of memory)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        future.set_exception(BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore"))
+        return future
+
+
+def test_a_printer_that_died_before_the_summary_leaves_it_to_the_workers(small_analysis, tmp_path):
+    with pdf_printer(2) as printer:
+        with pytest.raises(BrokenProcessPool):
+            printer.submit(os._exit, 1).result(timeout=120)  # its process ends
+        written = write_outputs(small_analysis, tmp_path / "out", printer=printer)
+
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+
+
+def test_a_printer_that_dies_while_printing_leaves_the_summary_to_the_workers(small_analysis, tmp_path):
+    written = write_outputs(small_analysis, tmp_path / "out", printer=DiesWhilePrinting())
+
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tiktok_claims import config
 from tiktok_claims.errors import AnalysisError
@@ -92,6 +94,51 @@ def test_konis_program_is_skipped_only_where_weights_prove_it_finds_nothing(made
     quasi = detect_separation(_with_constant(x=x, z=z), np.repeat([0, 0, 0, 1, 1, 1], 20))
     collinear = detect_separation(sm.add_constant(frame.assign(twice=2 * frame["size"])), y)
     assert quasi.kind == "quasi-complete" and collinear.kind == "none" and len(calls) == 1 + 2 + 2
+
+
+def test_skipping_konis_program_finds_what_it_would_find_on_rows_a_hair_off_the_separating_line(monkeypatch):
+    from tiktok_claims.model import separation
+
+    # x + 2z separates the classes but for four rows on the line x + 2z = 0, each moved 1e-8
+    # off it: overlapping in exact arithmetic, quasi-completely separated within the linear
+    # programs' tolerance, as Konis' program finds.
+    hair = 1e-8
+    x = np.array([-2.8 + hair, 3, -2, -2 - hair, -0.8 + hair, -2, 1, -3, 2.8 - hair])
+    z = np.array([1.4 + hair, -3, -2, 1 - hair, 0.4 - hair, 3, 1, -2, -1.4 - hair])
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 0, 1])
+    design = _with_constant(x=x, z=z)
+    skipping = detect_separation(design, y)
+    monkeypatch.setattr(separation, "_balanced", lambda signed, weights: False)
+    solved = detect_separation(design, y)
+
+    assert solved.kind == "quasi-complete"
+    assert (skipping.kind, skipping.infinite) == (solved.kind, solved.infinite)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=4, max_size=14),
+    st.lists(st.tuples(st.sampled_from([-1, 1]), st.sampled_from([-1, 1])), min_size=2, max_size=4),
+    st.integers(6, 11),
+)
+def test_skipping_konis_program_agrees_with_solving_it_near_a_separating_line(points, moves, digits):
+    from unittest import mock
+
+    from tiktok_claims.model import separation
+
+    # x + 2z separates the classes but for rows of both classes on the line x + 2z = 0, each
+    # moved a hair (10^-digits) off it.
+    xz = np.array(points, dtype=float)
+    y = (xz @ [1.0, 2.0] > 0).astype(int)
+    on_line = np.array([[-2.0 * t, t] for t in np.linspace(-1.5, 1.5, len(moves))])
+    xz = np.vstack([xz, on_line + np.array(moves) * 10.0**-digits])
+    y = np.concatenate([y, np.arange(len(moves)) % 2])
+    design = _with_constant(x=xz[:, 0], z=xz[:, 1])
+    skipping = detect_separation(design, y)
+    with mock.patch.object(separation, "_balanced", lambda signed, weights: False):
+        solved = detect_separation(design, y)
+
+    assert (skipping.kind, skipping.infinite, skipping.misclassified) == (solved.kind, solved.infinite, solved.misclassified)
 
 
 def test_separation_refuses_a_single_class():

@@ -243,27 +243,28 @@ def run(
     _refuse_stdio(out, "--out", "(standard output) cannot take a run: it writes a folder of files; name a directory.")
     from .reporting.pdf import missing_pdf_note, pdf_printer
 
-    # First the printer, which loads WeasyPrint while this process imports the analysis and reads the data.
-    with pdf_printer(workers) as printer:
-        from .analysis import analyze
-        from .outputs import run_folder, write_into
+    try:
+        # First the printer, which loads WeasyPrint while this process imports the analysis and reads the data.
+        with pdf_printer(workers) as printer:
+            from .analysis import analyze
+            from .outputs import run_folder, write_into
 
-        options = _options(
-            target=target, seed=seed, balance=balance, threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp),
-            cv_folds=cv_folds, cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate,
-            transform=transform, engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
-            command=shlex.join(["tiktok-claims", *sys.argv[1:]]), formula=formula,
-        )
-        progress = None if quiet else _progress_printer()
-        notes: list[str] = []
-        try:
+            options = _options(
+                target=target, seed=seed, balance=balance,
+                threshold_rule=(threshold_rule, target_recall, cost_fn, cost_fp), cv_folds=cv_folds,
+                cv_repeats=cv_repeats, bootstrap=bootstrap, workers=workers, calibrate=calibrate, transform=transform,
+                engine=engine, spark_master=spark_master, spark_tmp=spark_tmp,
+                command=shlex.join(["tiktok-claims", *sys.argv[1:]]), formula=formula,
+            )
+            progress = None if quiet else _progress_printer()
+            notes: list[str] = []
             # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
             with run_folder(out) as folder:
                 analysis = analyze(data, options, progress=progress)
                 metrics = analysis.metrics()
                 written = write_into(folder, analysis, metrics, progress=progress, notebook=notebook, notes=notes, printer=printer)
-        except TiktokClaimsError as exc:
-            _fail(str(exc))
+    except TiktokClaimsError as exc:  # also an unknown TIKTOK_CLAIMS_START_METHOD, met as the printer starts
+        _fail(str(exc))
     for note in filter(None, [missing_pdf_note(written, out), *(f"Note: {text}." for text in notes)]):
         typer.echo(note, err=True)
     if not quiet:

@@ -112,6 +112,18 @@ class WorkerPool(ProcessPoolExecutor):
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut down as any pool; interrupted while waiting (a second Ctrl-C), stop the workers at once.
+
+        The workers ignore Ctrl-C: left running when the command exits, nothing would stop them.
+        """
+        try:
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        except BaseException:
+            for process in list((self._processes or {}).values()):
+                process.terminate()  # SIGTERM: a worker ends at once (_start_worker)
+            raise
+
 
 @contextmanager
 def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Executor]:
@@ -169,6 +181,10 @@ def _start_worker(preload: tuple[str, ...] = ()) -> None:
     # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
     # (it stops the pool), so a worker neither prints a traceback nor dies mid-job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM ends a worker at once and quietly, as in a spawned worker: a forked one would
+    # inherit the command's handler, whose SystemExit, raised while the worker imports its
+    # modules, is printed as a traceback ("Exception in initializer").
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # held back while the pool started it (WorkerPool)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     os.environ.update(dict.fromkeys(ONE_THREAD_VARIABLES, "1"))

@@ -81,12 +81,19 @@ def few_positives_note(m: dict) -> str | None:
 
 
 def _likely(interval: dict, digits: int, clause: str) -> str | None:
-    """``clause`` with a share's likely range filled in, or ``None`` when the bootstrap gave no interval."""
+    """``clause`` with a share's likely range filled in, or ``None`` when the bootstrap gave no range.
+
+    An interval that does not move (every resample of a few videos gives the same share, e.g.
+    all of them caught, or none flagged) is no range: the resamples cannot show the shares
+    they never drew, and "about 100%" would read as certain where the note says "rough".
+    """
     low, high = interval["ci_low"], interval["ci_high"]
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high)):
         return None
     low_text, high_text = percent(low, digits), percent(high, digits)
-    return clause.format(f"about {low_text}" if low_text == high_text else f"anywhere from {low_text} to {high_text}")
+    if low_text == high_text:
+        return None
+    return clause.format(f"anywhere from {low_text} to {high_text}")
 
 
 def too_few_events(m: dict) -> list[str]:

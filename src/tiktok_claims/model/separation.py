@@ -34,6 +34,11 @@ HINGE_TOLERANCE = 1e-9
 SEPARATION_MAX_ROWS = 20_000
 # Rounds of adding a subsample rule's misclassified rows before deciding on every row.
 SEPARATION_ROUNDS = 5
+# Konis' program, solved by HiGHS, accepts rows down to its feasibility tolerance (1e-7) below
+# zero: rows that far off a separating hyperplane count as on it (its direction has a
+# coefficient of 1). The proof that spares the program must hold for every design whose
+# scaled rows are within this of the rows given (entrywise): ten times that tolerance.
+ROW_WOBBLE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -270,7 +275,13 @@ def _balanced(signed: np.ndarray, weights: np.ndarray) -> bool:
     Both conditions are tested on computed quantities widened by their rounding errors
     (``γ_k`` for the floating-point sums, a generous backward error for the symmetric
     eigensolver): ``λ_min(G)`` must stay positive, and ``√p · max|A| · ‖r‖ / λ_min(G)``,
-    which bounds ``|a_iᵀ G⁻¹ r|``, below 1/2. False means only "not proven".
+    which bounds ``|a_iᵀ G⁻¹ r|``, below 1/2.
+
+    Both must also hold with every row moved by up to ``ROW_WOBBLE`` (``δ``) per column, as
+    Konis' program, solved within its tolerance, finds a direction for rows a hair off a
+    separating hyperplane: ``λ_min(G)`` less ``2δ √(p Σu λ_max(G)) + p δ² Σu``, ``max|A|``
+    plus ``δ``, and ``‖r‖`` plus ``√p δ Σu`` bound what those rows give. False means only
+    "not proven".
     """
     held = weights > 0
     rows, u = signed[held], weights[held]
@@ -286,6 +297,12 @@ def _balanced(signed: np.ndarray, weights: np.ndarray) -> bool:
     if not smallest > 1e-10 * abs(eigenvalues[-1]):
         return False
     residual = float(np.linalg.norm(rows.T @ u)) * (1 + 4 * p * eps) + np.sqrt(p) * gamma * largest * total
+    # The same bounds for the rows moved by up to ROW_WOBBLE.
+    wobble = ROW_WOBBLE
+    smallest -= 2 * wobble * np.sqrt(p * total * abs(eigenvalues[-1]) * (1 + 1e3 * p * eps)) + p * wobble**2 * total
+    if not smallest > 0:
+        return False
+    largest, residual = largest + wobble, residual + np.sqrt(p) * wobble * total
     return bool(np.sqrt(p) * largest * residual / smallest < 0.5)
 
 

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections import Counter
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor, Future
 from pathlib import Path
 from typing import Callable
 
@@ -176,14 +176,20 @@ def write_outputs(
     workers = analysis.options.workers
     with worker_pool(default_workers() if workers is None else workers) as pool:
         # The summary shows only its own chart: it is drawn, rendered and printed to PDF while the others are drawn.
-        summary = (printer or pool).submit(render_executive_summary, metrics, out) if documents.summary else pool.submit(dict)
+        summary = _print_summary(printer, pool, metrics, out) if documents.summary else pool.submit(dict)
         rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in documents.figure_jobs(analysis)]
         for future in rendered:
             meta, png = future.result()
             written[meta["file"]] = out / meta["file"]
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)
-        written.update(summary.result())
+        try:
+            written.update(summary.result())
+        except BrokenExecutor:
+            if printer is None:
+                raise
+            # The printer's process died while printing (killed, out of memory): the workers print it.
+            written.update(pool.submit(render_executive_summary, metrics, out).result())
     if documents.summary:
         metrics["figures"].append(summary_chart_entry(metrics))
     clock.start("documents", "Rendering the reports")
@@ -192,6 +198,16 @@ def write_outputs(
     written["metrics.json"] = out / "metrics.json"
     written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
     return written
+
+
+def _print_summary(printer: Executor | None, pool: Executor, metrics: dict, out: Path) -> Future:
+    """The summary's job: on the printer while its process runs, else on the workers."""
+    if printer is not None:
+        try:
+            return printer.submit(render_executive_summary, metrics, out)
+        except BrokenExecutor:  # its process died before the summary came (killed, out of memory)
+            pass
+    return pool.submit(render_executive_summary, metrics, out)
 
 
 def render_documents(metrics: dict, out: Path, figures_from: Path | None = None) -> dict[str, Path]:
