@@ -29,19 +29,25 @@ Usage: .venv/bin/python bench/bench_fit.py [--rows 1000000 3000000 10000000]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import shlex
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tiktok_claims.data.synthetic import write_synthetic
+from bench_run import (
+    REPO_ROOT,
+    RESULTS_FILE,
+    VENV_BIN,
+    WORK_DIR,
+    Measurement,
+    measure,
+    replace_section,
+    synthetic_provenance,
+)
 
-from bench_run import RESULTS_FILE, REPO_ROOT, VENV_BIN, WORK_DIR, Measurement, code_version, cpu_model, measure, replace_section
+from tiktok_claims.data.synthetic import write_synthetic
 
 SECTION_HEADER = "## fit: in-process fit against rows (synthetic)"
 SEED = 11
@@ -139,20 +145,14 @@ def per_row_costs(results: list[tuple[int, Measurement, dict]]) -> str:
 
 def render(args, results, loads: list[float], sizes: dict[int, int]) -> str:
     cpus = len(os.sched_getaffinity(0))
-    command_line = shlex.join([".venv/bin/python", "bench/bench_fit.py", *sys.argv[1:]])
     shares = [report["train_rows"] / report["rows"] for _, run, report in results if run.exit_code == 0]
     train_share = f"{shares[0]:.0%} of the rows" if shares else "the split's share of the rows"
     lines = [
         SECTION_HEADER,
         "",
-        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- machine: {cpus} CPUs (nproc), {cpu_model()}, {platform.system()} {platform.release()}, "
-        f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB RAM",
-        f"- command: `{command_line}` (from the repo root)",
-        f"- code: {code_version()}",
-        f"- data: `write_synthetic(path, rows, seed={SEED})` as Parquet ("
-        + ", ".join(f"{rows:,} rows: {size / 1e6:,.0f} MB" for rows, size in sizes.items())
-        + "); the child reads the model's columns and drops the incomplete rows (about 1.5%)",
+        *synthetic_provenance(
+            "bench/bench_fit.py", SEED, sizes, "the child reads the model's columns and drops the incomplete rows (about 1.5%)",
+        ),
         "- fit = `model.logistic.fit_models(frame, y, split.train_positions, spec, \"class-weights\", seed)`, "
         "as `run` fits: one float64 design; separation check (linear programs on at most 20,000 rows, verified on "
         f"all) and class-weighted classifier on the training part ({train_share}); separation check and inference model "

@@ -287,6 +287,24 @@ def code_version() -> str:
     return f"commit {commit}" + (" plus uncommitted changes in src/" if changes else "")
 
 
+def synthetic_provenance(script: str, seed: int, sizes: dict[int, int], data_note: str) -> list[str]:
+    """The first lines of a section measured on synthetic Parquet files: when, where, how, which code and data.
+
+    ``sizes``: bytes of each file by its rows; ``data_note``: what the benchmark does with the rows.
+    """
+    cpus = len(os.sched_getaffinity(0))
+    return [
+        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- machine: {cpus} CPUs (nproc), {cpu_model()}, {platform.system()} {platform.release()}, "
+        f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB RAM",
+        f"- command: `{shlex.join(['.venv/bin/python', script, *sys.argv[1:]])}` (from the repo root)",
+        f"- code: {code_version()}",
+        f"- data: `write_synthetic(path, rows, seed={seed})` as Parquet ("
+        + ", ".join(f"{rows:,} rows: {size / 1e6:,.0f} MB" for rows, size in sizes.items())
+        + f"); {data_note}",
+    ]
+
+
 def relative_to_repo(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT))

@@ -37,10 +37,7 @@ Usage: .venv/bin/python bench/bench_spark.py [--rows 1000000 3000000 10000000] [
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
-import shlex
 import signal
 import subprocess
 import sys
@@ -50,7 +47,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_run import REPO_ROOT, STDERR_TAIL_LINES, VENV_BIN, WORK_DIR, code_version, cpu_model, replace_section
+from bench_run import (
+    REPO_ROOT,
+    STDERR_TAIL_LINES,
+    VENV_BIN,
+    WORK_DIR,
+    replace_section,
+    synthetic_provenance,
+)
 
 from tiktok_claims.data.synthetic import write_synthetic
 
@@ -229,18 +233,12 @@ def crossover(rows_out: list[tuple[int, dict[str, Run]]]) -> str:
 
 def render_section(args, rows_out, loads: tuple[float, float, float], train: Run, sizes: dict[int, int]) -> str:
     cpus = len(os.sched_getaffinity(0))
-    command_line = shlex.join([".venv/bin/python", "bench/bench_spark.py", *sys.argv[1:]])
     lines = [
         SECTION_HEADER,
         "",
-        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- machine: {cpus} CPUs (nproc), {cpu_model()}, {platform.system()} {platform.release()}, "
-        f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB RAM",
-        f"- command: `{command_line}` (from the repo root)",
-        f"- code: {code_version()}",
-        f"- data: `write_synthetic(path, rows, seed={SEED})` as Parquet ("
-        + ", ".join(f"{rows:,} rows: {size / 1e6:,.0f} MB" for rows, size in sizes.items())
-        + "); about 1.5% of the rows lack values: the fits drop them, the scorers reject them",
+        *synthetic_provenance(
+            "bench/bench_spark.py", SEED, sizes, "about 1.5% of the rows lack values: the fits drop them, the scorers reject them",
+        ),
         f"- model scored with: `tiktok-claims run --out WORK/model --quiet` on the built-in synthetic data "
         f"({train.wall_s:.1f} s)",
         "- protocol: one run of each child, one at a time, each with a limit of "
