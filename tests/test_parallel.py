@@ -5,6 +5,7 @@ neither on the number of workers nor on how they were started."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import multiprocessing
 import os
@@ -53,6 +54,11 @@ def ignores_ctrl_c() -> bool:
 
 def ends_at_sigterm() -> bool:
     return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def collector_state() -> tuple[int, int]:
+    """A worker's young-generation threshold and the objects it has frozen."""
+    return gc.get_threshold()[0], gc.get_freeze_count()
 
 
 def slow(seconds: float) -> float:
@@ -313,3 +319,68 @@ def test_spawned_workers_inherit_nothing_and_import_the_preloaded_modules_themse
         assert not pool.submit(imported, "tabnanny").result()
     with worker_pool(2, preload=("tabnanny",)) as pool:
         assert pool.submit(imported, "tabnanny").result()
+
+
+# ---------------------------------------------------------------- the cyclic collector
+
+
+@pytest.fixture
+def default_collector():
+    """Python's default thresholds for the test, restored afterwards (whatever they were)."""
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield
+    gc.set_threshold(*saved)
+
+
+def test_fewer_collections_raises_only_the_young_threshold(default_collector):
+    parallel.fewer_collections()
+    assert gc.get_threshold() == (parallel.COLLECTION_THRESHOLD, 10, 10)
+
+
+@pytest.mark.parametrize("threshold", [0, 50_000])
+def test_fewer_collections_leaves_a_disabled_or_higher_threshold_alone(default_collector, threshold):
+    gc.set_threshold(threshold, 10, 10)
+    parallel.fewer_collections()
+    assert gc.get_threshold() == (threshold, 10, 10)
+
+
+def test_a_command_sets_the_threshold_before_its_work_and_help_alone_does_not(default_collector):
+    from typer.testing import CliRunner
+
+    from tiktok_claims.cli import app
+
+    assert CliRunner().invoke(app, ["--help"]).exit_code == 0
+    assert gc.get_threshold()[0] == 700
+    assert CliRunner().invoke(app, ["check", "--help"]).exit_code == 0  # the group's callback runs first
+    assert gc.get_threshold()[0] == parallel.COLLECTION_THRESHOLD
+
+
+def test_frozen_heap_freezes_until_the_outermost_block_ends():
+    assert gc.get_freeze_count() == 0
+    with parallel.frozen_heap():
+        frozen = gc.get_freeze_count()
+        with parallel.frozen_heap():
+            pass
+        assert gc.get_freeze_count() == frozen > 0  # the inner block left the outer's objects frozen
+    assert gc.get_freeze_count() == 0
+
+
+def test_frozen_heap_unfreezes_after_an_error():
+    with pytest.raises(Refused), parallel.frozen_heap():
+        refuse("inside")
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("method", [None, "spawn"])
+def test_a_pool_freezes_the_parent_while_it_runs_and_its_workers_collect_less_often(
+    monkeypatch, default_collector, method
+):
+    if method is not None:
+        monkeypatch.setenv(START_METHOD, method)
+    with worker_pool(2) as pool:
+        assert gc.get_freeze_count() > 0
+        threshold, _ = pool.submit(collector_state).result()
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold()[0] == 700  # the parent's own setting is not the pool's to change
+    assert threshold == parallel.COLLECTION_THRESHOLD

@@ -106,7 +106,9 @@ def _tiktok_claims(
         typer.Option("--version", "-V", is_eager=True, callback=_show_version, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    pass
+    from .parallel import fewer_collections  # before a command imports the scientific stack
+
+    fewer_collections()
 
 
 def _data_file(ctx: typer.Context, positional: Path | None, option: Path | None, *, required: bool) -> Path | None:
