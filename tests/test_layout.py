@@ -46,10 +46,13 @@ MAX_LINES = 600
 # Imported inside functions on purpose: optional dependencies, required ones that are slow to
 # import and needed by one option only (imbalanced-learn loads scikit-learn's test utilities:
 # imported where a balance strategy resamples), the package's modules that exist only for
-# Spark, and anything in cli.py (deferred so that `--help` stays fast).
+# Spark, the figures (matplotlib loads only in the process that draws: ``run`` draws in the
+# printer's process, the analysis never plots), and anything in cli.py (deferred so that
+# `--help` stays fast).
 OPTIONAL_DEPENDENCIES = ("pyspark", "weasyprint", "nbformat", "nbclient", "ipykernel", "jupyter_client")
 SLOW_FOR_ONE_OPTION = ("imblearn",)
 SPARK_ONLY_MODULES = (f"{PACKAGE}.spark", f"{PACKAGE}.scoring.spark")
+DRAWING_MODULES = (f"{PACKAGE}.reporting.figures",)
 DEFERS_EVERYTHING = (f"{PACKAGE}.cli",)
 # The upward imports made on purpose, each only inside a function (importer -> imported): a
 # results object writes the files of ``run`` (``Analysis.write``) through the top's writer,
@@ -286,7 +289,7 @@ def _deferral_allowed(found: Import) -> bool:
         return True
     if found.target.split(".")[0] in (*OPTIONAL_DEPENDENCIES, *SLOW_FOR_ONE_OPTION):
         return True
-    return any(found.target == m or found.target.startswith(f"{m}.") for m in SPARK_ONLY_MODULES)
+    return any(found.target == m or found.target.startswith(f"{m}.") for m in (*SPARK_ONLY_MODULES, *DRAWING_MODULES))
 
 
 @pytest.mark.parametrize("module", known(FUNCTION_LOCAL_IMPORTS))

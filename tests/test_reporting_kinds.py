@@ -4,6 +4,9 @@ checked against the metrics they come from."""
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from importlib.resources import files
 from types import SimpleNamespace
 
@@ -19,6 +22,7 @@ from tiktok_claims.reporting.kinds import (
     BINARY,
     CV_COLUMNS,
     FAMILY,
+    Chart,
     binary_context,
     binary_figure_jobs,
     cv_table,
@@ -74,12 +78,12 @@ def test_binary_figures_are_built_from_the_analysis(real_analysis):
     by_builder = {builder: arguments for builder, arguments in jobs}
 
     assert len(jobs) == len(by_builder) == 10
-    assert all(getattr(figures, builder.__name__) is builder for builder in by_builder)
-    assert by_builder[figures.class_balance][0] is real_analysis.eda.class_balance
-    assert by_builder[figures.confusion_matrix] == (real_analysis.evaluation.confusion, real_analysis.evaluation.labels)
-    assert by_builder[figures.roc_curve][1] == real_analysis.evaluation.metrics["roc_auc"]
+    assert all(isinstance(builder, Chart) and callable(getattr(figures, builder.name)) for builder in by_builder)
+    assert by_builder[Chart("class_balance")][0] is real_analysis.eda.class_balance
+    assert by_builder[Chart("confusion_matrix")] == (real_analysis.evaluation.confusion, real_analysis.evaluation.labels)
+    assert by_builder[Chart("roc_curve")][1] == real_analysis.evaluation.metrics["roc_auc"]
     checks = real_analysis.assumptions
-    assert by_builder[figures.influence][1] == pytest.approx(4 / len(checks.influence))
+    assert by_builder[Chart("influence")][1] == pytest.approx(4 / len(checks.influence))
 
 
 def test_cv_table_puts_each_models_metrics_in_a_fixed_order():
@@ -111,9 +115,9 @@ def made_up_family_analysis(target: str) -> SimpleNamespace:
 @pytest.mark.parametrize(
     ("target", "model_figures"),
     [
-        (config.BAN, [figures.ordinal_confusion, figures.severity_scores]),
-        (config.VIEWS, [figures.observed_vs_predicted]),
-        (config.DURATION, [figures.observed_vs_predicted, figures.residuals_vs_fitted]),
+        (config.BAN, [Chart("ordinal_confusion"), Chart("severity_scores")]),
+        (config.VIEWS, [Chart("observed_vs_predicted")]),
+        (config.DURATION, [Chart("observed_vs_predicted"), Chart("residuals_vs_fitted")]),
     ],
     ids=["ordinal", "count", "continuous"],
 )
@@ -123,7 +127,7 @@ def test_family_figures_are_the_eda_by_group_then_the_models(target, model_figur
     jobs = family_figure_jobs(analysis)
 
     builders = [builder for builder, _ in jobs]
-    eda_figures = [figures.class_balance, figures.count_distributions, figures.correlation_heatmap, figures.text_length_by_class]
+    eda_figures = [Chart("class_balance"), Chart("count_distributions"), Chart("correlation_heatmap"), Chart("text_length_by_class")]
     assert builders == eda_figures + model_figures
     grouped, group = jobs[1][1]
     expected_group = target if target in config.CATEGORIES else f"{target} (quartile group)"
@@ -174,3 +178,24 @@ def test_continuous_summary_quotes_r2_and_rmse_beside_the_baseline():
 
     assert "(1,000 videos)" in sentence and "R² (the share of variance it explains) is -0.001" in sentence
     assert "root-mean-square error is 16.23 against 16.20" in sentence
+
+
+def test_a_chart_is_named_until_called_and_then_draws_as_its_builder(real_analysis):
+    chart = Chart("class_balance")
+    arguments = (real_analysis.eda.class_balance, real_analysis.target)
+
+    drawn, direct = chart(*arguments), figures.class_balance(*arguments)
+
+    assert pickle.loads(pickle.dumps(chart)) == chart and hash(chart) == hash(Chart("class_balance"))
+    assert (drawn.name, drawn.title, drawn.alt) == (direct.name, direct.title, direct.alt)
+    with pytest.raises(AttributeError):
+        Chart("no_such_figure")(*arguments)
+
+
+def test_listing_the_figures_loads_no_plotting_library():
+    code = (
+        "import sys; from tiktok_claims.reporting import kinds, render; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

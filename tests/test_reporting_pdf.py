@@ -1,6 +1,7 @@
 """The summary's PDF (``reporting/pdf.py``): the printer process started before the analysis,
-which has WeasyPrint loaded when the summary comes, prints what the workers would print,
-and stops with a command that stops early."""
+which has matplotlib and WeasyPrint loaded when the results come, draws the figures and
+prints the summary as the workers would, leaves them to this process if it dies, and stops
+with a command that stops early."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ import pytest
 
 from tiktok_claims import analyze
 from tiktok_claims.data.synthetic import write_synthetic
+from tiktok_claims.parallel import InProcess
 from tiktok_claims.reporting.pdf import PRINTER_MODULES, pdf_printer, pdf_unavailable
-from tiktok_claims.reporting.render import render_executive_summary, write_outputs
+from tiktok_claims.reporting.render import (
+    draw_figures,
+    render_executive_summary,
+    write_outputs,
+)
 
 
 def _loaded(names: tuple[str, ...]) -> dict[str, bool]:
@@ -41,9 +47,9 @@ def test_no_printer_process_with_one_worker():
 def test_the_printer_has_the_renderer_and_weasyprint_loaded_before_its_first_summary():
     assert pdf_unavailable() is None, "the test environment prints PDFs ([pdf] extra and Pango)"
     with pdf_printer(2) as printer:
-        loaded = printer.submit(_loaded, (*PRINTER_MODULES, "weasyprint")).result(timeout=120)
+        loaded = printer.submit(_loaded, (*PRINTER_MODULES, "matplotlib", "weasyprint")).result(timeout=120)
 
-    assert loaded == {name: True for name in (*PRINTER_MODULES, "weasyprint")}
+    assert loaded == {name: True for name in (*PRINTER_MODULES, "matplotlib", "weasyprint")}
 
 
 def test_a_command_stopped_early_stops_its_printer():
@@ -68,9 +74,11 @@ def test_the_printer_prints_the_summary_the_workers_would_print(small_analysis, 
         by_printer = write_outputs(small_analysis, tmp_path / "printer", printer=printer)
     by_workers = write_outputs(small_analysis, tmp_path / "workers")
 
-    assert printer.functions == [render_executive_summary]  # the summary, and nothing else
+    assert printer.functions == [draw_figures, render_executive_summary]  # the figures, the summary, nothing else
     assert set(by_printer) == set(by_workers) and "executive_summary.pdf" in by_printer
-    for name in ("executive_summary.html", "figures/verdict.png"):
+    figures = [name for name in by_printer if name.startswith("figures/")]
+    assert len(figures) == 11
+    for name in ("executive_summary.html", *figures):
         assert by_printer[name].read_bytes() == by_workers[name].read_bytes(), name
     assert by_printer["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
 
@@ -82,6 +90,15 @@ class DiesWhilePrinting(Executor):
         future = Future()
         future.set_exception(BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore"))
         return future
+
+
+class DiesAtTheSummary(Executor):
+    """A printer that draws the figures (here, in this process) and dies with the summary."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        if fn is render_executive_summary:
+            return DiesWhilePrinting().submit(fn, *args, **kwargs)
+        return InProcess().submit(fn, *args, **kwargs)
 
 
 def test_a_printer_that_died_before_the_summary_leaves_it_to_the_workers(small_analysis, tmp_path):
@@ -97,3 +114,10 @@ def test_a_printer_that_dies_while_printing_leaves_the_summary_to_the_workers(sm
     written = write_outputs(small_analysis, tmp_path / "out", printer=DiesWhilePrinting())
 
     assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+
+
+def test_a_printer_that_dies_after_the_figures_leaves_the_summary_to_this_process(small_analysis, tmp_path):
+    written = write_outputs(small_analysis, tmp_path / "out", printer=DiesAtTheSummary())
+
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+    assert len([name for name in written if name.startswith("figures/")]) == 11

@@ -246,7 +246,7 @@ def run(
     from .reporting.pdf import missing_pdf_note, pdf_printer
 
     try:
-        # First the printer, which loads WeasyPrint while this process imports the analysis and reads the data.
+        # First the printer, which loads matplotlib and WeasyPrint while this process imports the analysis and reads the data.
         with pdf_printer(workers) as printer:
             from .analysis import analyze
             from .outputs import run_folder, write_into

@@ -23,6 +23,13 @@ DISPLAY_DPI = 110
 """Resolution of a figure shown in a notebook (as the reports' figure files)."""
 
 
+def warm() -> None:
+    """Read matplotlib's fonts and load its PNG writer: the first figure a process draws would, at its cost."""
+    figure = MplFigure(figsize=(1, 1))
+    figure.text(0.5, 0.5, "0")
+    figure.savefig(io.BytesIO(), format="png")
+
+
 @dataclass(frozen=True)
 class Figure:
     """A figure with the name of its file, its title and its alternative text."""

@@ -12,7 +12,27 @@ from typing import Callable
 from .. import config
 from ..approach import ORDERED_LEVELS, OutcomeKind
 from ..eda import target_groups
-from . import figures
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure builder of :mod:`tiktok_claims.reporting.figures`, named rather than imported.
+
+    Calling it imports that module (and matplotlib) in the process that draws: listing a
+    report's figures, or sending them to another process to draw, loads no plotting library.
+
+    Examples
+    --------
+    >>> Chart("class_balance") == Chart("class_balance")
+    True
+    """
+
+    name: str
+
+    def __call__(self, *arguments):
+        from . import figures
+
+        return getattr(figures, self.name)(*arguments)
 
 
 @dataclass(frozen=True)
@@ -22,8 +42,8 @@ class DocumentSet:
     Attributes
     ----------
     figure_jobs : callable
-        ``figure_jobs(analysis)`` -> ``[(builder, arguments), ...]``, each builder from
-        :mod:`tiktok_claims.reporting.figures`.
+        ``figure_jobs(analysis)`` -> ``[(builder, arguments), ...]``, each builder a
+        :class:`Chart` of :mod:`tiktok_claims.reporting.figures`.
     templates : dict of str to str
         Output file name -> template name; rendered with every figure embedded.
     markdown_pages : dict of str to str
@@ -49,17 +69,17 @@ def binary_figure_jobs(analysis) -> list[tuple]:
     eda, evaluation, frame, checks = analysis.eda, analysis.evaluation, analysis.dataset.frame, analysis.assumptions
     metrics = evaluation.metrics
     return [
-        (figures.class_balance, (eda.class_balance, analysis.target)),
-        (figures.count_distributions, (frame, analysis.target)),
-        (figures.correlation_heatmap, (eda.pearson, "Pearson")),
-        (figures.text_length_by_class, (frame, analysis.target)),
-        (figures.confusion_matrix, (evaluation.confusion, evaluation.labels)),
-        (figures.roc_curve, (evaluation.roc, metrics["roc_auc"])),
-        (figures.precision_recall_curve, (evaluation.pr, metrics["average_precision"], metrics["base_rate"])),
-        (figures.reliability_curve, (analysis.calibration_curve, analysis.calibration_summary)),
+        (Chart("class_balance"), (eda.class_balance, analysis.target)),
+        (Chart("count_distributions"), (frame, analysis.target)),
+        (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
+        (Chart("text_length_by_class"), (frame, analysis.target)),
+        (Chart("confusion_matrix"), (evaluation.confusion, evaluation.labels)),
+        (Chart("roc_curve"), (evaluation.roc, metrics["roc_auc"])),
+        (Chart("precision_recall_curve"), (evaluation.pr, metrics["average_precision"], metrics["base_rate"])),
+        (Chart("reliability_curve"), (analysis.calibration_curve, analysis.calibration_summary)),
         # Only with a continuous predictor (a formula may have none).
-        *([(figures.empirical_logits, (checks.empirical_logit,))] if len(checks.empirical_logit) else []),
-        (figures.influence, (checks.influence, 4 / len(checks.influence))),
+        *([(Chart("empirical_logits"), (checks.empirical_logit,))] if len(checks.empirical_logit) else []),
+        (Chart("influence"), (checks.influence, 4 / len(checks.influence))),
     ]
 
 
@@ -86,22 +106,22 @@ def family_figure_jobs(analysis) -> list[tuple]:
     group = f"{target} (quartile group)" if target not in config.CATEGORIES else target
     grouped = frame.assign(**{group: target_groups(frame, target).astype(str)})
     jobs = [
-        (figures.class_balance, (eda.class_balance, target)),
-        (figures.count_distributions, (grouped, group)),
-        (figures.correlation_heatmap, (eda.pearson, "Pearson")),
-        (figures.text_length_by_class, (grouped, group)),
+        (Chart("class_balance"), (eda.class_balance, target)),
+        (Chart("count_distributions"), (grouped, group)),
+        (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
+        (Chart("text_length_by_class"), (grouped, group)),
     ]
     kind = analysis.approach.kind
     if kind is OutcomeKind.ORDINAL:
         levels = list(ORDERED_LEVELS[target])
         jobs += [
-            (figures.ordinal_confusion, (evaluation.test_table, levels)),
-            (figures.severity_scores, (evaluation.predictions, levels)),
+            (Chart("ordinal_confusion"), (evaluation.test_table, levels)),
+            (Chart("severity_scores"), (evaluation.predictions, levels)),
         ]
     else:
-        jobs.append((figures.observed_vs_predicted, (evaluation.test_table, target, kind is OutcomeKind.COUNT)))
+        jobs.append((Chart("observed_vs_predicted"), (evaluation.test_table, target, kind is OutcomeKind.COUNT)))
         if kind is OutcomeKind.CONTINUOUS:
-            jobs.append((figures.residuals_vs_fitted, (evaluation.predictions, target)))
+            jobs.append((Chart("residuals_vs_fitted"), (evaluation.predictions, target)))
     return jobs
 
 

@@ -1,10 +1,11 @@
 """The executive summary printed to PDF: WeasyPrint, when it and the system's Pango load.
 
-WeasyPrint is the optional ``[pdf]`` extra. Loading it takes about half a second, which
-``run`` spends before the results exist: :func:`pdf_printer` starts the process that
-prints the summary at the very start of the command, so the library loads on a core the
-command's own start-up leaves idle. This module imports nothing heavy itself, so that the
-printer starts before the rest of the package is imported.
+WeasyPrint is the optional ``[pdf]`` extra. Loading it takes about half a second, and
+matplotlib as long, which ``run`` spends before the results exist: :func:`pdf_printer`
+starts the process that draws the figures and prints the summary at the very start of the
+command, so both libraries load on a core the command's own start-up leaves idle (the
+analysis itself never loads matplotlib). This module imports nothing heavy itself, so that
+the printer starts before the rest of the package is imported.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ PANGO_INSTALL = {
     "win32": "MSYS2's pacman -S mingw-w64-x86_64-pango, as WeasyPrint's installation guide shows",
 }
 PANGO_INSTALL_ELSEWHERE = "apt install libpango-1.0-0 libpangoft2-1.0-0, or dnf install pango"
-# What the printer loads before its first summary: the renderer (templates, figures) and WeasyPrint.
-PRINTER_MODULES = ("tiktok_claims.reporting.render",)
+# What the printer loads before its first job: the renderer (templates) and the figures (matplotlib); then WeasyPrint.
+PRINTER_MODULES = ("tiktok_claims.reporting.render", "tiktok_claims.reporting.figures")
 
 
 def pdf_unavailable() -> str | None:
@@ -98,11 +99,12 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
 
 @contextlib.contextmanager
 def pdf_printer(workers: int | None = None) -> Iterator[Executor | None]:
-    """A worker process for the summary, started now: it loads the renderer and WeasyPrint at once.
+    """A worker process for the figures and the summary, started now: it loads the renderer, matplotlib and WeasyPrint at once.
 
-    Enter it first thing in a command that will print the summary: the process loads what
-    printing needs while the command imports the rest of the package and analyses the
-    data, then prints the summary while the other figures are drawn
+    Enter it first thing in a command that will draw figures and print the summary: the
+    process loads what drawing and printing need while the command imports the rest of
+    the package and analyses the data, then draws the figures (on workers it starts, which
+    inherit what it loaded) and prints the summary
     (:func:`tiktok_claims.reporting.render.write_outputs` takes it as ``printer``).
 
     Parameters
@@ -114,10 +116,18 @@ def pdf_printer(workers: int | None = None) -> Iterator[Executor | None]:
     Yields
     ------
     Executor or None
-        The printer, or ``None`` (the summary is printed with the figures).
+        The printer, or ``None`` (the figures and the summary are drawn by workers of the command's process).
     """
     if (default_workers() if workers is None else workers) <= 1:
         yield None
         return
-    with early_worker(PRINTER_MODULES, pdf_unavailable) as printer:
+    with early_worker(PRINTER_MODULES, warm_printer) as printer:
         yield printer
+
+
+def warm_printer() -> str | None:
+    """The printer's first job: read matplotlib's fonts and load WeasyPrint; why no PDF can be printed, if so."""
+    from .figures import warm
+
+    warm()
+    return pdf_unavailable()

@@ -28,7 +28,6 @@ from jinja2 import (
 )
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
-from matplotlib.figure import Figure as MplFigure
 
 from .. import config
 from ..data.files import read_json_file
@@ -47,18 +46,30 @@ from ..interpretation.wording import (
 )
 from ..parallel import default_workers, worker_pool
 from ..timing import StageClock
-from . import figures as plots
-from .kinds import RUN_FILES, document_files, documents_for
+from .kinds import RUN_FILES, Chart, document_files, documents_for
 from .pdf import html_to_pdf, pdf_unavailable
 
 FIGURE_DPI = 110
 
 
-def _warm_matplotlib() -> None:
-    """Load matplotlib's fonts and PNG writer once, before the workers start (forked ones inherit them)."""
-    figure = MplFigure(figsize=(1, 1))
-    figure.text(0.5, 0.5, "0")
-    figure.savefig(io.BytesIO(), format="png")
+def warm_matplotlib() -> None:
+    """Load the figures' module, matplotlib and its fonts once, before workers start (forked ones inherit them)."""
+    from . import figures
+
+    figures.warm()
+
+
+def draw_figures(jobs: list[tuple], workers: int) -> list[tuple[dict, bytes]]:
+    """Draw every figure of ``jobs`` (``(builder, arguments)``) on ``workers`` processes started from this one.
+
+    Forked workers find matplotlib loaded and its fonts read (this process loads them
+    first), so each starts drawing at once. Returns each figure's description and PNG
+    bytes, in the order of ``jobs``.
+    """
+    warm_matplotlib()
+    with worker_pool(workers) as pool:
+        drawn = [pool.submit(render_figure, builder, arguments) for builder, arguments in jobs]
+        return [future.result() for future in drawn]
 
 
 def render_figure(builder, arguments) -> tuple[dict, bytes]:
@@ -153,9 +164,11 @@ def write_outputs(
 
     ``metrics`` is ``analysis.metrics()`` when the caller has it already; the list of
     figures is added to it before ``metrics.json`` is written. ``printer`` (from
-    :func:`tiktok_claims.reporting.pdf.pdf_printer`) prints the executive summary while
-    the workers draw the other figures; without it, the workers print it too. The model
-    artifact is not written here (:func:`tiktok_claims.artifact.store.save_artifact`).
+    :func:`tiktok_claims.reporting.pdf.pdf_printer`) draws the figures on workers it
+    starts, then prints the executive summary while this process renders the reports;
+    without it (or if its process dies), workers started from this process draw and print
+    them. The figures are the same bytes either way. The model artifact is not written
+    here (:func:`tiktok_claims.artifact.store.save_artifact`).
     """
     clock = StageClock(progress)
     clock.start("write_tables")
@@ -171,25 +184,33 @@ def write_outputs(
 
     clock.start("figures_and_summary", "Drawing figures")
     metrics["figures"] = []
-    # The summary draws its own chart from the story (in metrics.json): it is listed after the report's figures.
-    _warm_matplotlib()
-    workers = analysis.options.workers
-    with worker_pool(default_workers() if workers is None else workers) as pool:
-        # The summary shows only its own chart: it is drawn, rendered and printed to PDF while the others are drawn.
-        summary = _print_summary(printer, pool, metrics, out) if documents.summary else pool.submit(dict)
-        rendered = [pool.submit(render_figure, builder, arguments) for builder, arguments in documents.figure_jobs(analysis)]
-        for future in rendered:
-            meta, png = future.result()
-            written[meta["file"]] = out / meta["file"]
-            written[meta["file"]].write_bytes(png)
-            metrics["figures"].append(meta)
+    workers = default_workers() if analysis.options.workers is None else analysis.options.workers
+    jobs = documents.figure_jobs(analysis)
+    # The printer (its process has matplotlib and WeasyPrint loaded) draws the figures, on
+    # workers it starts, then prints the summary while this process renders the reports;
+    # without it, or if its process died, the figures and the summary are drawn from here.
+    drawing, summary = _on_printer(printer, jobs, workers, metrics if documents.summary else None, out)
+    try:
+        drawn = drawing.result() if drawing is not None else None
+    except BrokenExecutor:
+        drawn, summary = None, None
+    if drawn is None:
+        warm_matplotlib()
+        with worker_pool(workers) as pool:
+            if documents.summary and summary is None:
+                summary = pool.submit(render_executive_summary, metrics, out)
+            futures = [pool.submit(render_figure, builder, arguments) for builder, arguments in jobs]
+            drawn = [future.result() for future in futures]
+    for meta, png in drawn:
+        written[meta["file"]] = out / meta["file"]
+        written[meta["file"]].write_bytes(png)
+        metrics["figures"].append(meta)
+    if summary is not None:
         try:
             written.update(summary.result())
         except BrokenExecutor:
-            if printer is None:
-                raise
-            # The printer's process died while printing (killed, out of memory): the workers print it.
-            written.update(pool.submit(render_executive_summary, metrics, out).result())
+            # The printer's process died while printing (killed, out of memory): this process prints it.
+            written.update(render_executive_summary(metrics, out))
     if documents.summary:
         metrics["figures"].append(summary_chart_entry(metrics))
     clock.start("documents", "Rendering the reports")
@@ -200,14 +221,17 @@ def write_outputs(
     return written
 
 
-def _print_summary(printer: Executor | None, pool: Executor, metrics: dict, out: Path) -> Future:
-    """The summary's job: on the printer while its process runs, else on the workers."""
-    if printer is not None:
-        try:
-            return printer.submit(render_executive_summary, metrics, out)
-        except BrokenExecutor:  # its process died before the summary came (killed, out of memory)
-            pass
-    return pool.submit(render_executive_summary, metrics, out)
+def _on_printer(
+    printer: Executor | None, jobs: list[tuple], workers: int, metrics: dict | None, out: Path
+) -> tuple[Future | None, Future | None]:
+    """The figures' and the summary's jobs on the printer (``metrics`` None: no summary); ``None`` where it cannot take them."""
+    if printer is None:
+        return None, None
+    try:
+        drawing = printer.submit(draw_figures, jobs, workers)
+        return drawing, None if metrics is None else printer.submit(render_executive_summary, metrics, out)
+    except BrokenExecutor:  # its process died before the figures came (killed, out of memory)
+        return None, None
 
 
 def render_documents(metrics: dict, out: Path, figures_from: Path | None = None) -> dict[str, Path]:
@@ -223,7 +247,7 @@ def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
     record), written beside the other figures and embedded in the page. The PDF only where
     it can be printed (:func:`pdf_unavailable`); the HTML always.
     """
-    entry, png = render_figure(plots.verdict_chart, (metrics["story"]["chart"],))
+    entry, png = render_figure(Chart("verdict_chart"), (metrics["story"]["chart"],))
     chart = out / entry["file"]
     chart.parent.mkdir(parents=True, exist_ok=True)
     chart.write_bytes(png)
