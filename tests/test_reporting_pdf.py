@@ -121,3 +121,18 @@ def test_a_printer_that_dies_after_the_figures_leaves_the_summary_to_this_proces
 
     assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
     assert len([name for name in written if name.startswith("figures/")]) == 11
+
+
+def test_the_summary_given_the_chart_drawn_with_the_figures_is_the_summary_that_draws_its_own(small_analysis, tmp_path):
+    metrics = small_analysis.metrics()
+    drawn = write_outputs(small_analysis, tmp_path / "run", metrics=metrics)
+    png = drawn["figures/verdict.png"].read_bytes()
+
+    given = render_executive_summary(metrics, tmp_path / "given", png)
+    own = render_executive_summary(metrics, tmp_path / "own")
+
+    assert set(given) == set(own)
+    for name in given:
+        if not name.endswith(".pdf"):  # a PDF carries its creation time
+            assert given[name].read_bytes() == own[name].read_bytes(), name
+    assert metrics["figures"][-1]["file"] == "figures/verdict.png"  # listed last, after the report's figures

@@ -16,6 +16,7 @@ import math
 import re
 from collections import Counter
 from concurrent.futures import BrokenExecutor, Executor, Future
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
@@ -186,52 +187,54 @@ def write_outputs(
     metrics["figures"] = []
     workers = default_workers() if analysis.options.workers is None else analysis.options.workers
     jobs = documents.figure_jobs(analysis)
-    # The printer (its process has matplotlib and WeasyPrint loaded) draws the figures, on
-    # workers it starts, then prints the summary while this process renders the reports;
-    # without it, or if its process died, the figures and the summary are drawn from here.
-    drawing, summary = _on_printer(printer, jobs, workers, metrics if documents.summary else None, out)
-    try:
-        drawn = drawing.result() if drawing is not None else None
-    except BrokenExecutor:
-        drawn, summary = None, None
-    if drawn is None:
-        warm_matplotlib()
-        with worker_pool(workers) as pool:
-            if documents.summary and summary is None:
-                summary = pool.submit(render_executive_summary, metrics, out)
-            futures = [pool.submit(render_figure, builder, arguments) for builder, arguments in jobs]
-            drawn = [future.result() for future in futures]
-    for meta, png in drawn:
-        written[meta["file"]] = out / meta["file"]
-        written[meta["file"]].write_bytes(png)
-        metrics["figures"].append(meta)
-    if summary is not None:
-        try:
-            written.update(summary.result())
-        except BrokenExecutor:
-            # The printer's process died while printing (killed, out of memory): this process prints it.
-            written.update(render_executive_summary(metrics, out))
-    if documents.summary:
-        metrics["figures"].append(summary_chart_entry(metrics))
-    clock.start("documents", "Rendering the reports")
-    written.update(render_reports(metrics, out))
+    if documents.summary:  # the summary's chart, drawn from the story (in metrics.json), listed last
+        jobs.append((Chart("verdict_chart"), (metrics["story"]["chart"],)))
+    with ExitStack() as stack:
+        # The printer (its process has matplotlib and WeasyPrint loaded) draws the figures on
+        # workers it starts, then prints the summary while this process renders the reports;
+        # without it, or if its process died, workers started from here draw and print them.
+        drawn = _drawn_by(printer, jobs, workers)
+        if drawn is None:
+            warm_matplotlib()
+            printer = stack.enter_context(worker_pool(workers))
+            drawn = [future.result() for future in [printer.submit(render_figure, *job) for job in jobs]]
+        for meta, png in drawn:
+            written[meta["file"]] = out / meta["file"]
+            written[meta["file"]].write_bytes(png)
+            metrics["figures"].append(meta)
+        chart = drawn[-1][1] if documents.summary else None
+        summary = _submitted(printer, render_executive_summary, metrics, out, chart) if documents.summary else None
+        clock.start("documents", "Rendering the reports")
+        written.update(render_reports(metrics, out))
+        if summary is not None:
+            try:
+                written.update(summary.result())
+            except BrokenExecutor:  # the printer's process died while printing (killed, out of memory)
+                summary = None
+        if documents.summary and summary is None:
+            written.update(render_executive_summary(metrics, out, chart))
     metrics["timings"] = {**metrics.get("timings", {}), **{f"render_{k}": v for k, v in clock.stop().items()}}
     written["metrics.json"] = out / "metrics.json"
     written["metrics.json"].write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
     return written
 
 
-def _on_printer(
-    printer: Executor | None, jobs: list[tuple], workers: int, metrics: dict | None, out: Path
-) -> tuple[Future | None, Future | None]:
-    """The figures' and the summary's jobs on the printer (``metrics`` None: no summary); ``None`` where it cannot take them."""
+def _drawn_by(printer: Executor | None, jobs: list[tuple], workers: int) -> list[tuple[dict, bytes]] | None:
+    """The figures of ``jobs`` drawn by the printer, or ``None`` when there is none or its process died."""
     if printer is None:
-        return None, None
+        return None
     try:
-        drawing = printer.submit(draw_figures, jobs, workers)
-        return drawing, None if metrics is None else printer.submit(render_executive_summary, metrics, out)
-    except BrokenExecutor:  # its process died before the figures came (killed, out of memory)
-        return None, None
+        return printer.submit(draw_figures, jobs, workers).result()
+    except BrokenExecutor:
+        return None
+
+
+def _submitted(executor: Executor, fn, *args) -> Future | None:
+    """``fn(*args)`` submitted to ``executor``; ``None`` if its process died before it could take it."""
+    try:
+        return executor.submit(fn, *args)
+    except BrokenExecutor:
+        return None
 
 
 def render_documents(metrics: dict, out: Path, figures_from: Path | None = None) -> dict[str, Path]:
@@ -240,14 +243,17 @@ def render_documents(metrics: dict, out: Path, figures_from: Path | None = None)
     return {**written, **render_reports(metrics, out, figures_from)}
 
 
-def render_executive_summary(metrics: dict, out: Path) -> dict[str, Path]:
+def render_executive_summary(metrics: dict, out: Path, png: bytes | None = None) -> dict[str, Path]:
     """The one-page summary for managers, as HTML and PDF, with the chart that carries its verdict.
 
     The chart is drawn from the numbers the story computed (``story.chart`` in the metrics
-    record), written beside the other figures and embedded in the page. The PDF only where
-    it can be printed (:func:`pdf_unavailable`); the HTML always.
+    record) unless its PNG is given (``png``, drawn with the other figures), written beside
+    the other figures and embedded in the page. The PDF only where it can be printed
+    (:func:`pdf_unavailable`); the HTML always.
     """
-    entry, png = render_figure(Chart("verdict_chart"), (metrics["story"]["chart"],))
+    entry = summary_chart_entry(metrics)
+    if png is None:
+        entry, png = render_figure(Chart("verdict_chart"), (metrics["story"]["chart"],))
     chart = out / entry["file"]
     chart.parent.mkdir(parents=True, exist_ok=True)
     chart.write_bytes(png)
