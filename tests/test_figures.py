@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
 from tiktok_claims import config
 from tiktok_claims.reporting import figures as plots
-from tiktok_claims.reporting.kinds import binary_figure_jobs as figure_jobs
+from tiktok_claims.reporting.kinds import BINARY
 
 # Boxes of rasterized text may share a pixel row or column without touching ink.
 TOLERANCE_PX = 1.0
@@ -57,7 +57,7 @@ def assert_labels_fit(result: plots.Figure, monkeypatch) -> None:
 
 @pytest.fixture(scope="module")
 def run_figures(real_analysis):
-    return [builder(*arguments) for builder, arguments in figure_jobs(real_analysis)]
+    return [builder(*arguments) for builder, arguments in BINARY.figure_jobs(real_analysis)]
 
 
 def test_every_figure_of_a_run_keeps_its_labels_inside_and_apart(run_figures, monkeypatch):

@@ -47,13 +47,14 @@ MAX_LINES = 600
 # import and needed by one option only (imbalanced-learn loads scikit-learn's test utilities:
 # imported where a balance strategy resamples), the package's modules that exist only for
 # Spark, the figures (matplotlib loads only in the process that draws: ``run`` draws in the
-# printer's process, the analysis never plots), and anything in cli.py (deferred so that
-# `--help` stays fast).
+# printer's process, the analysis never plots), anything in cli.py (deferred so that
+# `--help` stays fast) and in the printer's module (imported first, so that its process
+# starts before the rest of the package is loaded).
 OPTIONAL_DEPENDENCIES = ("pyspark", "weasyprint", "nbformat", "nbclient", "ipykernel", "jupyter_client")
 SLOW_FOR_ONE_OPTION = ("imblearn",)
 SPARK_ONLY_MODULES = (f"{PACKAGE}.spark", f"{PACKAGE}.scoring.spark")
 DRAWING_MODULES = (f"{PACKAGE}.reporting.figures",)
-DEFERS_EVERYTHING = (f"{PACKAGE}.cli",)
+DEFERS_EVERYTHING = (f"{PACKAGE}.cli", f"{PACKAGE}.reporting.printer")
 # The upward imports made on purpose, each only inside a function (importer -> imported): a
 # results object writes the files of ``run`` (``Analysis.write``) through the top's writer,
 # which renders results objects and so cannot be imported by them at module level.
@@ -371,6 +372,7 @@ TEST_MODULES: dict[str, str] = {
     f"{PACKAGE}.reporting.kinds": "test_reporting_kinds.py",
     f"{PACKAGE}.reporting.render": "test_reporting_render.py",
     f"{PACKAGE}.reporting.pdf": "test_reporting_pdf.py",
+    f"{PACKAGE}.reporting.printer": "test_reporting_printer.py",
     f"{PACKAGE}.reporting.notebook": "test_reporting_notebook.py",
     f"{PACKAGE}.artifact.schema": "test_artifact_schema.py",
     f"{PACKAGE}.artifact.model": "test_artifact_model.py",

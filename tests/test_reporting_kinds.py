@@ -24,10 +24,12 @@ from tiktok_claims.reporting.kinds import (
     FAMILY,
     Chart,
     binary_context,
-    binary_figure_jobs,
+    binary_exploration_jobs,
+    binary_model_jobs,
     cv_table,
     documents_for,
-    family_figure_jobs,
+    family_exploration_jobs,
+    family_model_jobs,
     family_test_summary,
 )
 
@@ -44,7 +46,7 @@ def test_a_binary_outcome_gets_the_report_the_briefs_and_the_one_page_summary():
     assert sorted(documents.templates) == ["pace_strategy.md", "report.html", "report.md", "technical_summary.md"]
     assert documents.markdown_pages == {"technical_summary": "Data-team brief", "pace_strategy": "PACE strategy document"}
     assert documents.summary is True
-    assert documents.figure_jobs is binary_figure_jobs
+    assert (documents.exploration_jobs, documents.model_jobs) == (binary_exploration_jobs, binary_model_jobs)
 
 
 @pytest.mark.parametrize("kind", ["ordinal", "count", "continuous"])
@@ -54,7 +56,7 @@ def test_other_outcomes_get_their_report_and_the_summary(kind):
     assert documents is FAMILY
     assert documents.templates == {"report.html": "family_report.html.j2", "report.md": "family_report.md.j2"}
     assert documents.markdown_pages == {} and documents.summary is True
-    assert documents.figure_jobs is family_figure_jobs
+    assert (documents.exploration_jobs, documents.model_jobs) == (family_exploration_jobs, family_model_jobs)
 
 
 def test_an_unknown_outcome_type_is_refused():
@@ -74,11 +76,13 @@ def test_every_template_named_is_package_data(documents):
 
 
 def test_binary_figures_are_built_from_the_analysis(real_analysis):
-    jobs = binary_figure_jobs(real_analysis)
+    jobs = BINARY.figure_jobs(real_analysis)
+    exploration = binary_exploration_jobs(real_analysis.dataset.frame, real_analysis.eda, real_analysis.target)
     by_builder = {builder: arguments for builder, arguments in jobs}
 
     assert len(jobs) == len(by_builder) == 10
     assert all(isinstance(builder, Chart) and callable(getattr(figures, builder.name)) for builder in by_builder)
+    assert jobs[: len(exploration)] == exploration and len(exploration) == 4  # drawable before any model exists
     assert by_builder[Chart("class_balance")][0] is real_analysis.eda.class_balance
     assert by_builder[Chart("confusion_matrix")] == (real_analysis.evaluation.confusion, real_analysis.evaluation.labels)
     assert by_builder[Chart("roc_curve")][1] == real_analysis.evaluation.metrics["roc_auc"]
@@ -101,7 +105,7 @@ def test_cv_table_puts_each_models_metrics_in_a_fixed_order():
 
 
 def made_up_family_analysis(target: str) -> SimpleNamespace:
-    """What ``family_figure_jobs`` reads, from a synthetic frame (no model is needed to list the jobs)."""
+    """What a family's figure jobs read, from a synthetic frame (no model is needed to list the jobs)."""
     frame = make_synthetic(400, seed=3).dropna().reset_index(drop=True)
     return SimpleNamespace(
         eda=explore(frame, frame, target),
@@ -124,7 +128,7 @@ def made_up_family_analysis(target: str) -> SimpleNamespace:
 def test_family_figures_are_the_eda_by_group_then_the_models(target, model_figures):
     analysis = made_up_family_analysis(target)
 
-    jobs = family_figure_jobs(analysis)
+    jobs = FAMILY.figure_jobs(analysis)
 
     builders = [builder for builder, _ in jobs]
     eda_figures = [Chart("class_balance"), Chart("count_distributions"), Chart("correlation_heatmap"), Chart("text_length_by_class")]

@@ -1,138 +1,50 @@
-"""The summary's PDF (``reporting/pdf.py``): the printer process started before the analysis,
-which has matplotlib and WeasyPrint loaded when the results come, draws the figures and
-prints the summary as the workers would, leaves them to this process if it dies, and stops
-with a command that stops early."""
+"""The summary's PDF (``reporting/pdf.py``): why it cannot be printed, in one line with the
+fix, and the note a run or a re-rendering prints when it wrote the summary without it."""
 
 from __future__ import annotations
 
-import os
+import builtins
 import sys
-from concurrent.futures import Executor, Future
-from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
-from tiktok_claims import analyze
-from tiktok_claims.data.synthetic import write_synthetic
-from tiktok_claims.parallel import InProcess
-from tiktok_claims.reporting.pdf import PRINTER_MODULES, pdf_printer, pdf_unavailable
-from tiktok_claims.reporting.render import (
-    draw_figures,
-    render_executive_summary,
-    write_outputs,
+from tiktok_claims.reporting import pdf
+from tiktok_claims.reporting.pdf import missing_pdf_note, pdf_unavailable
+
+
+def test_this_environment_prints_pdfs():
+    assert pdf_unavailable() is None, "the test environment has the [pdf] extra and Pango"
+
+
+@pytest.mark.parametrize(
+    ("error", "says"), [(ImportError, "WeasyPrint is not installed"), (OSError, "cannot load the system's Pango library")]
 )
+def test_a_missing_weasyprint_or_pango_is_named_with_its_fix(monkeypatch, error, says):
+    real_import = builtins.__import__
+
+    def failing(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise error("not here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    monkeypatch.setattr(builtins, "__import__", failing)
+
+    reason = pdf_unavailable()
+
+    assert reason.startswith("executive_summary.pdf not written: ") and says in reason
+    assert (pdf.PDF_EXTRA in reason) == (error is ImportError)
+    assert pdf.PANGO_INSTALL.get(sys.platform, pdf.PANGO_INSTALL_ELSEWHERE) in reason
 
 
-def _loaded(names: tuple[str, ...]) -> dict[str, bool]:
-    """In the printer: which of ``names`` are imported (a module-level function, so that it pickles)."""
-    return {name: name in sys.modules for name in names}
+def test_the_note_on_a_summary_without_its_pdf_names_the_command_that_adds_it(monkeypatch):
+    folder = Path("runs/it's here")
+    without = {"executive_summary.html": folder / "executive_summary.html"}
+    with_pdf = {**without, "executive_summary.pdf": folder / "executive_summary.pdf"}
+    monkeypatch.setattr(pdf, "pdf_unavailable", lambda: "executive_summary.pdf not written: no Pango")
 
+    note = missing_pdf_note(without, folder)
 
-class Recording(Executor):
-    """An executor that hands each job to ``inner`` and records which functions it was given."""
-
-    def __init__(self, inner: Executor):
-        self.inner, self.functions = inner, []
-
-    def submit(self, fn, /, *args, **kwargs):
-        self.functions.append(fn)
-        return self.inner.submit(fn, *args, **kwargs)
-
-
-def test_no_printer_process_with_one_worker():
-    with pdf_printer(1) as printer:
-        assert printer is None
-
-
-def test_the_printer_has_the_renderer_and_weasyprint_loaded_before_its_first_summary():
-    assert pdf_unavailable() is None, "the test environment prints PDFs ([pdf] extra and Pango)"
-    with pdf_printer(2) as printer:
-        loaded = printer.submit(_loaded, (*PRINTER_MODULES, "matplotlib", "weasyprint")).result(timeout=120)
-
-    assert loaded == {name: True for name in (*PRINTER_MODULES, "matplotlib", "weasyprint")}
-
-
-def test_a_command_stopped_early_stops_its_printer():
-    with pytest.raises(KeyError):
-        with pdf_printer(2) as printer:
-            raise KeyError("refused")
-
-    with pytest.raises(RuntimeError):  # shut down: it takes no more work
-        printer.submit(int)
-
-
-@pytest.fixture(scope="module")
-def small_analysis(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pdf") / "videos.csv"
-    write_synthetic(path, rows=2_000, seed=3)
-    return analyze(str(path), cv_folds=2, cv_repeats=1, bootstrap=100, stability_refits=20)
-
-
-def test_the_printer_prints_the_summary_the_workers_would_print(small_analysis, tmp_path):
-    with pdf_printer(2) as started:
-        printer = Recording(started)
-        by_printer = write_outputs(small_analysis, tmp_path / "printer", printer=printer)
-    by_workers = write_outputs(small_analysis, tmp_path / "workers")
-
-    assert printer.functions == [draw_figures, render_executive_summary]  # the figures, the summary, nothing else
-    assert set(by_printer) == set(by_workers) and "executive_summary.pdf" in by_printer
-    figures = [name for name in by_printer if name.startswith("figures/")]
-    assert len(figures) == 11
-    for name in ("executive_summary.html", *figures):
-        assert by_printer[name].read_bytes() == by_workers[name].read_bytes(), name
-    assert by_printer["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
-
-
-class DiesWhilePrinting(Executor):
-    """A printer whose process dies with the job it was given (killed, out of memory)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = Future()
-        future.set_exception(BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore"))
-        return future
-
-
-class DiesAtTheSummary(Executor):
-    """A printer that draws the figures (here, in this process) and dies with the summary."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        if fn is render_executive_summary:
-            return DiesWhilePrinting().submit(fn, *args, **kwargs)
-        return InProcess().submit(fn, *args, **kwargs)
-
-
-def test_a_printer_that_died_before_the_summary_leaves_it_to_the_workers(small_analysis, tmp_path):
-    with pdf_printer(2) as printer:
-        with pytest.raises(BrokenProcessPool):
-            printer.submit(os._exit, 1).result(timeout=120)  # its process ends
-        written = write_outputs(small_analysis, tmp_path / "out", printer=printer)
-
-    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
-
-
-def test_a_printer_that_dies_while_printing_leaves_the_summary_to_the_workers(small_analysis, tmp_path):
-    written = write_outputs(small_analysis, tmp_path / "out", printer=DiesWhilePrinting())
-
-    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
-
-
-def test_a_printer_that_dies_after_the_figures_leaves_the_summary_to_this_process(small_analysis, tmp_path):
-    written = write_outputs(small_analysis, tmp_path / "out", printer=DiesAtTheSummary())
-
-    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
-    assert len([name for name in written if name.startswith("figures/")]) == 11
-
-
-def test_the_summary_given_the_chart_drawn_with_the_figures_is_the_summary_that_draws_its_own(small_analysis, tmp_path):
-    metrics = small_analysis.metrics()
-    drawn = write_outputs(small_analysis, tmp_path / "run", metrics=metrics)
-    png = drawn["figures/verdict.png"].read_bytes()
-
-    given = render_executive_summary(metrics, tmp_path / "given", png)
-    own = render_executive_summary(metrics, tmp_path / "own")
-
-    assert set(given) == set(own)
-    for name in given:
-        if not name.endswith(".pdf"):  # a PDF carries its creation time
-            assert given[name].read_bytes() == own[name].read_bytes(), name
-    assert metrics["figures"][-1]["file"] == "figures/verdict.png"  # listed last, after the report's figures
+    assert note == "Note: executive_summary.pdf not written: no Pango; then tiktok-claims report --from 'runs/it'\"'\"'s here' adds it."
+    assert missing_pdf_note(with_pdf, folder) is None and missing_pdf_note({}, folder) is None

@@ -243,11 +243,12 @@ def run(
     data = _data_file(ctx, data_file, data, required=False)
     _refuse_stdin_data(data, "run")
     _refuse_stdio(out, "--out", "(standard output) cannot take a run: it writes a folder of files; name a directory.")
-    from .reporting.pdf import missing_pdf_note, pdf_printer
+    from .reporting.pdf import missing_pdf_note
+    from .reporting.printer import printer_process
 
     try:
         # First the printer, which loads matplotlib and WeasyPrint while this process imports the analysis and reads the data.
-        with pdf_printer(workers) as printer:
+        with printer_process(workers) as printer:
             from .analysis import analyze
             from .outputs import run_folder, write_into
 
@@ -262,7 +263,7 @@ def run(
             notes: list[str] = []
             # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
             with run_folder(out) as folder:
-                analysis = analyze(data, options, progress=progress)
+                analysis = analyze(data, options, progress=progress, on_explored=printer and printer.explored)
                 metrics = analysis.metrics()
                 written = write_into(folder, analysis, metrics, progress=progress, notebook=notebook, notes=notes, printer=printer)
     except TiktokClaimsError as exc:  # also an unknown TIKTOK_CLAIMS_START_METHOD, met as the printer starts

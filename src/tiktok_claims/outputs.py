@@ -40,8 +40,9 @@ def write_into(
     the figures and its timings to it). ``notebook``: also execute the course notebook
     against this run (it re-runs the analysis in a kernel); a one-line note on a notebook
     that was not written (or stopped at an error) is appended to ``notes``. ``printer``
-    (:func:`tiktok_claims.reporting.pdf.pdf_printer`) prints the executive summary. Returns every
-    file of the folder's new manifest, by its path relative to the folder.
+    (:func:`tiktok_claims.reporting.printer.printer_process`) draws the figures and prints the
+    executive summary. Returns every file of the folder's new manifest, by its path
+    relative to the folder.
     """
     metrics = analysis.metrics() if metrics is None else metrics
     write_outputs(analysis, folder.staging, metrics, progress=progress, printer=printer)

@@ -11,17 +11,18 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from .. import config
 from ..approach import Approach, OutcomeKind
+from ..config import Balance, Engine, Outcome, Transform
 from ..data.load import Dataset, dataset_from_frame, load_dataset
 from ..data.synthetic import make_synthetic
 from ..diagnostics.families import check_family
 from ..diagnostics.logistic import check_logistic
-from ..eda import explore
-from ..config import Balance, Engine, Outcome, Transform
+from ..eda import EdaResult, explore
 from ..errors import OptionsError
 from ..evaluation.metrics import ThresholdRule
 from ..model.features import FeatureSpec, select_features
@@ -58,6 +59,7 @@ def analyze(
     command: str | None = None,
     formula: str | None = None,
     progress: Progress | None = None,
+    on_explored: Callable[[Dataset, Approach, EdaResult], object] | None = None,
 ) -> Analysis | FamilyAnalysis:
     """Run the whole analysis and return one results object.
 
@@ -114,6 +116,11 @@ def analyze(
         Default: the default model (every predictor, the VIF rule).
     progress : callable, optional
         Called with a short description as each stage starts.
+    on_explored : callable, optional
+        Called with the data read, the modeling approach and the exploratory results as
+        soon as they exist, before any model is fitted: a caller may start work on them
+        meanwhile (``run`` has its printer draw the exploratory figures). What it returns
+        is ignored; what it raises stops the analysis.
 
     Returns
     -------
@@ -168,6 +175,8 @@ def analyze(
         )
     clock.start("eda", "Exploring the data")
     eda = explore(dataset.all_rows, dataset.frame, options.target)
+    if on_explored is not None:
+        on_explored(dataset, approach, eda)
     if approach.kind is OutcomeKind.BINARY:
         return analyze_binary(dataset, approach, eda, options, clock)
     return analyze_family(dataset, approach, eda, options, clock)

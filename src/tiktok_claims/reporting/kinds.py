@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pandas as pd
+
 from .. import config
 from ..approach import ORDERED_LEVELS, OutcomeKind
 from ..eda import target_groups
@@ -41,9 +43,12 @@ class DocumentSet:
 
     Attributes
     ----------
-    figure_jobs : callable
-        ``figure_jobs(analysis)`` -> ``[(builder, arguments), ...]``, each builder a
-        :class:`Chart` of :mod:`tiktok_claims.reporting.figures`.
+    exploration_jobs : callable
+        ``exploration_jobs(frame, eda, target)`` -> ``[(builder, arguments), ...]``: the
+        exploratory figures, drawn from the data alone (before any model exists); each
+        builder a :class:`Chart` of :mod:`tiktok_claims.reporting.figures`.
+    model_jobs : callable
+        ``model_jobs(analysis)`` -> the model's figures, from the results object.
     templates : dict of str to str
         Output file name -> template name; rendered with every figure embedded.
     markdown_pages : dict of str to str
@@ -54,25 +59,36 @@ class DocumentSet:
         ``context(metrics)`` -> extra names the templates of this kind read.
     """
 
-    figure_jobs: Callable[[object], list[tuple]]
+    exploration_jobs: Callable[[pd.DataFrame, object, str], list[tuple]]
+    model_jobs: Callable[[object], list[tuple]]
     templates: dict[str, str]
     markdown_pages: dict[str, str] = field(default_factory=dict)
     summary: bool = False
     context: Callable[[dict], dict] = lambda m: {}
 
+    def figure_jobs(self, analysis) -> list[tuple]:
+        """Every figure of the report, in its order: the exploratory ones, then the model's."""
+        return [*self.exploration_jobs(analysis.dataset.frame, analysis.eda, analysis.target), *self.model_jobs(analysis)]
+
 
 CV_COLUMNS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", "recall", "f1")
 
 
-def binary_figure_jobs(analysis) -> list[tuple]:
-    """The figures of a binary outcome's report, built from the results object."""
-    eda, evaluation, frame, checks = analysis.eda, analysis.evaluation, analysis.dataset.frame, analysis.assumptions
+def binary_exploration_jobs(frame: pd.DataFrame, eda, target: str) -> list[tuple]:
+    """The exploratory figures of a binary outcome's report: by class."""
+    return [
+        (Chart("class_balance"), (eda.class_balance, target)),
+        (Chart("count_distributions"), (frame, target)),
+        (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
+        (Chart("text_length_by_class"), (frame, target)),
+    ]
+
+
+def binary_model_jobs(analysis) -> list[tuple]:
+    """The model's figures of a binary outcome's report, built from the results object."""
+    evaluation, checks = analysis.evaluation, analysis.assumptions
     metrics = evaluation.metrics
     return [
-        (Chart("class_balance"), (eda.class_balance, analysis.target)),
-        (Chart("count_distributions"), (frame, analysis.target)),
-        (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
-        (Chart("text_length_by_class"), (frame, analysis.target)),
         (Chart("confusion_matrix"), (evaluation.confusion, evaluation.labels)),
         (Chart("roc_curve"), (evaluation.roc, metrics["roc_auc"])),
         (Chart("precision_recall_curve"), (evaluation.pr, metrics["average_precision"], metrics["base_rate"])),
@@ -99,18 +115,22 @@ def cv_table(cv: dict) -> list[dict]:
     ]
 
 
-def family_figure_jobs(analysis) -> list[tuple]:
-    """The figures of a non-binary outcome's report: EDA by level or quartile group, then the model's."""
-    eda, evaluation, target = analysis.eda, analysis.evaluation, analysis.target
-    frame = analysis.dataset.frame
+def family_exploration_jobs(frame: pd.DataFrame, eda, target: str) -> list[tuple]:
+    """The exploratory figures of a non-binary outcome's report: by level or quartile group."""
     group = f"{target} (quartile group)" if target not in config.CATEGORIES else target
     grouped = frame.assign(**{group: target_groups(frame, target).astype(str)})
-    jobs = [
+    return [
         (Chart("class_balance"), (eda.class_balance, target)),
         (Chart("count_distributions"), (grouped, group)),
         (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
         (Chart("text_length_by_class"), (grouped, group)),
     ]
+
+
+def family_model_jobs(analysis) -> list[tuple]:
+    """The model's figures of a non-binary outcome's report, built from the results object."""
+    evaluation, target = analysis.evaluation, analysis.target
+    jobs = []
     kind = analysis.approach.kind
     if kind is OutcomeKind.ORDINAL:
         levels = list(ORDERED_LEVELS[target])
@@ -158,7 +178,8 @@ def family_test_summary(m: dict) -> str:
 
 
 BINARY = DocumentSet(
-    figure_jobs=binary_figure_jobs,
+    exploration_jobs=binary_exploration_jobs,
+    model_jobs=binary_model_jobs,
     templates={name: f"{name}.j2" for name in ("report.html", "report.md", "technical_summary.md", "pace_strategy.md")},
     markdown_pages={"technical_summary": "Data-team brief", "pace_strategy": "PACE strategy document"},
     summary=True,
@@ -167,7 +188,8 @@ BINARY = DocumentSet(
 # A non-binary outcome gets its report and the one-page summary; the data-team brief and the
 # PACE document follow the course's logistic-regression questions.
 FAMILY = DocumentSet(
-    figure_jobs=family_figure_jobs,
+    exploration_jobs=family_exploration_jobs,
+    model_jobs=family_model_jobs,
     templates={"report.html": "family_report.html.j2", "report.md": "family_report.md.j2"},
     summary=True,
     context=family_context,

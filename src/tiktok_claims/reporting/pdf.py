@@ -1,11 +1,8 @@
 """The executive summary printed to PDF: WeasyPrint, when it and the system's Pango load.
 
-WeasyPrint is the optional ``[pdf]`` extra. Loading it takes about half a second, and
-matplotlib as long, which ``run`` spends before the results exist: :func:`pdf_printer`
-starts the process that draws the figures and prints the summary at the very start of the
-command, so both libraries load on a core the command's own start-up leaves idle (the
-analysis itself never loads matplotlib). This module imports nothing heavy itself, so that
-the printer starts before the rest of the package is imported.
+WeasyPrint is the optional ``[pdf]`` extra; loading it takes about half a second, which
+``run`` spends in its printer's process (:mod:`tiktok_claims.reporting.printer`) before
+the results exist. This module imports nothing heavy itself.
 """
 
 from __future__ import annotations
@@ -14,11 +11,7 @@ import contextlib
 import io
 import shlex
 import sys
-from concurrent.futures import Executor
 from pathlib import Path
-from typing import Iterator
-
-from ..parallel import default_workers, early_worker
 
 PDF_VARIANT = "pdf/ua-1"
 """Tagged PDF (PDF/UA-1): a structure tree for screen readers, the document's language
@@ -30,8 +23,6 @@ PANGO_INSTALL = {
     "win32": "MSYS2's pacman -S mingw-w64-x86_64-pango, as WeasyPrint's installation guide shows",
 }
 PANGO_INSTALL_ELSEWHERE = "apt install libpango-1.0-0 libpangoft2-1.0-0, or dnf install pango"
-# What the printer loads before its first job: the renderer (templates) and the figures (matplotlib); then WeasyPrint.
-PRINTER_MODULES = ("tiktok_claims.reporting.render", "tiktok_claims.reporting.figures")
 
 
 def pdf_unavailable() -> str | None:
@@ -95,39 +86,3 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
 
     HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path), pdf_variant=PDF_VARIANT)
     return pdf_path
-
-
-@contextlib.contextmanager
-def pdf_printer(workers: int | None = None) -> Iterator[Executor | None]:
-    """A worker process for the figures and the summary, started now: it loads the renderer, matplotlib and WeasyPrint at once.
-
-    Enter it first thing in a command that will draw figures and print the summary: the
-    process loads what drawing and printing need while the command imports the rest of
-    the package and analyses the data, then draws the figures (on workers it starts, which
-    inherit what it loaded) and prints the summary
-    (:func:`tiktok_claims.reporting.render.write_outputs` takes it as ``printer``).
-
-    Parameters
-    ----------
-    workers : int or None
-        The run's ``workers`` option: with one worker (everything in the calling process)
-        or one available core there is no printer.
-
-    Yields
-    ------
-    Executor or None
-        The printer, or ``None`` (the figures and the summary are drawn by workers of the command's process).
-    """
-    if (default_workers() if workers is None else workers) <= 1:
-        yield None
-        return
-    with early_worker(PRINTER_MODULES, warm_printer) as printer:
-        yield printer
-
-
-def warm_printer() -> str | None:
-    """The printer's first job: read matplotlib's fonts and load WeasyPrint; why no PDF can be printed, if so."""
-    from .figures import warm
-
-    warm()
-    return pdf_unavailable()

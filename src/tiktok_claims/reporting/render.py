@@ -165,7 +165,8 @@ def write_outputs(
 
     ``metrics`` is ``analysis.metrics()`` when the caller has it already; the list of
     figures is added to it before ``metrics.json`` is written. ``printer`` (from
-    :func:`tiktok_claims.reporting.pdf.pdf_printer`) draws the figures on workers it
+    :func:`tiktok_claims.reporting.printer.printer_process`, with the exploratory figures it
+    drew early, or any executor) draws the figures on workers it
     starts, then prints the executive summary while this process renders the reports;
     without it (or if its process dies), workers started from this process draw and print
     them. The figures are the same bytes either way. The model artifact is not written
@@ -186,7 +187,11 @@ def write_outputs(
     clock.start("figures_and_summary", "Drawing figures")
     metrics["figures"] = []
     workers = default_workers() if analysis.options.workers is None else analysis.options.workers
-    jobs = documents.figure_jobs(analysis)
+    # A Printer (reporting/printer.py) may have drawn the exploratory figures while the models were fitted.
+    early = getattr(printer, "early_figures", lambda frame, eda: None)(analysis.dataset.frame, analysis.eda)
+    jobs = documents.model_jobs(analysis)
+    if early is None:
+        jobs = [*documents.exploration_jobs(analysis.dataset.frame, analysis.eda, analysis.target), *jobs]
     if documents.summary:  # the summary's chart, drawn from the story (in metrics.json), listed last
         jobs.append((Chart("verdict_chart"), (metrics["story"]["chart"],)))
     with ExitStack() as stack:
@@ -198,7 +203,7 @@ def write_outputs(
             warm_matplotlib()
             printer = stack.enter_context(worker_pool(workers))
             drawn = [future.result() for future in [printer.submit(render_figure, *job) for job in jobs]]
-        for meta, png in drawn:
+        for meta, png in [*(early or []), *drawn]:
             written[meta["file"]] = out / meta["file"]
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)

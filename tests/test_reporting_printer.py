@@ -1,0 +1,217 @@
+"""The printer (``reporting/printer.py``): the process started before the analysis, which
+has matplotlib and WeasyPrint loaded when the data and then the results come, draws the
+exploratory figures while the models are fitted and the rest with the summary after, as
+the workers would; leaves them to this process if it dies; and stops with a command that
+stops early."""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from tiktok_claims import analyze
+from tiktok_claims.data.synthetic import write_synthetic
+from tiktok_claims.parallel import InProcess
+from tiktok_claims.reporting.kinds import Chart
+from tiktok_claims.reporting.pdf import pdf_unavailable
+from tiktok_claims.reporting.printer import PRINTER_MODULES, Printer, printer_process
+from tiktok_claims.reporting.render import (
+    draw_figures,
+    render_executive_summary,
+    write_outputs,
+)
+
+
+def _loaded(names: tuple[str, ...]) -> dict[str, bool]:
+    """In the printer: which of ``names`` are imported (a module-level function, so that it pickles)."""
+    return {name: name in sys.modules for name in names}
+
+
+class Recording(Executor):
+    """An executor that hands each job to ``inner`` and records which functions it was given."""
+
+    def __init__(self, inner: Executor):
+        self.inner, self.functions = inner, []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.functions.append(fn)
+        return self.inner.submit(fn, *args, **kwargs)
+
+
+def test_no_printer_process_with_one_worker():
+    with printer_process(1) as printer:
+        assert printer is None
+
+
+def test_the_printer_has_the_renderer_and_weasyprint_loaded_before_its_first_summary():
+    assert pdf_unavailable() is None, "the test environment prints PDFs ([pdf] extra and Pango)"
+    with printer_process(2) as printer:
+        loaded = printer.submit(_loaded, (*PRINTER_MODULES, "matplotlib", "weasyprint")).result(timeout=120)
+
+    assert loaded == {name: True for name in (*PRINTER_MODULES, "matplotlib", "weasyprint")}
+
+
+def test_a_command_stopped_early_stops_its_printer():
+    with pytest.raises(KeyError):
+        with printer_process(2) as printer:
+            raise KeyError("refused")
+
+    with pytest.raises(RuntimeError):  # shut down: it takes no more work
+        printer.submit(int)
+
+
+@pytest.fixture(scope="module")
+def small_analysis(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pdf") / "videos.csv"
+    write_synthetic(path, rows=2_000, seed=3)
+    return analyze(str(path), cv_folds=2, cv_repeats=1, bootstrap=100, stability_refits=20)
+
+
+def test_the_printer_prints_the_summary_the_workers_would_print(small_analysis, tmp_path):
+    with printer_process(2) as started:
+        printer = Recording(started)
+        by_printer = write_outputs(small_analysis, tmp_path / "printer", printer=printer)
+    by_workers = write_outputs(small_analysis, tmp_path / "workers")
+
+    assert printer.functions == [draw_figures, render_executive_summary]  # the figures, the summary, nothing else
+    assert set(by_printer) == set(by_workers) and "executive_summary.pdf" in by_printer
+    figures = [name for name in by_printer if name.startswith("figures/")]
+    assert len(figures) == 11
+    for name in ("executive_summary.html", *figures):
+        assert by_printer[name].read_bytes() == by_workers[name].read_bytes(), name
+    assert by_printer["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+
+
+class DiesWhilePrinting(Executor):
+    """A printer whose process dies with the job it was given (killed, out of memory)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        future.set_exception(BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore"))
+        return future
+
+
+class DiesAtTheSummary(Executor):
+    """A printer that draws the figures (here, in this process) and dies with the summary."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        if fn is render_executive_summary:
+            return DiesWhilePrinting().submit(fn, *args, **kwargs)
+        return InProcess().submit(fn, *args, **kwargs)
+
+
+def test_a_printer_that_died_before_the_summary_leaves_it_to_the_workers(small_analysis, tmp_path):
+    with printer_process(2) as printer:
+        with pytest.raises(BrokenProcessPool):
+            printer.submit(os._exit, 1).result(timeout=120)  # its process ends
+        written = write_outputs(small_analysis, tmp_path / "out", printer=printer)
+
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+
+
+def test_a_printer_that_dies_while_printing_leaves_the_summary_to_the_workers(small_analysis, tmp_path):
+    written = write_outputs(small_analysis, tmp_path / "out", printer=DiesWhilePrinting())
+
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+
+
+def test_a_printer_that_dies_after_the_figures_leaves_the_summary_to_this_process(small_analysis, tmp_path):
+    written = write_outputs(small_analysis, tmp_path / "out", printer=DiesAtTheSummary())
+
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
+    assert len([name for name in written if name.startswith("figures/")]) == 11
+
+
+def test_the_summary_given_the_chart_drawn_with_the_figures_is_the_summary_that_draws_its_own(small_analysis, tmp_path):
+    metrics = small_analysis.metrics()
+    drawn = write_outputs(small_analysis, tmp_path / "run", metrics=metrics)
+    png = drawn["figures/verdict.png"].read_bytes()
+
+    given = render_executive_summary(metrics, tmp_path / "given", png)
+    own = render_executive_summary(metrics, tmp_path / "own")
+
+    assert set(given) == set(own)
+    for name in given:
+        if not name.endswith(".pdf"):  # a PDF carries its creation time
+            assert given[name].read_bytes() == own[name].read_bytes(), name
+    assert metrics["figures"][-1]["file"] == "figures/verdict.png"  # listed last, after the report's figures
+
+
+
+# ---------------------------------------------------------------- the exploratory figures, drawn early
+
+
+class Hook:
+    """An ``on_explored`` hook that records what it was given, and may refuse."""
+
+    def __init__(self, refuse: bool = False):
+        self.calls, self.refuse = [], refuse
+
+    def __call__(self, dataset, approach, eda):
+        self.calls.append((dataset, approach, eda))
+        if self.refuse:
+            raise KeyError("stop here")
+
+
+def test_analyze_hands_the_explored_data_to_the_hook_before_any_model(tmp_path):
+    path = tmp_path / "videos.csv"
+    write_synthetic(path, rows=600, seed=5)
+    hook = Hook()
+
+    result = analyze(str(path), cv_folds=2, bootstrap=100, stability_refits=0, workers=1, on_explored=hook)
+
+    ((dataset, approach, eda),) = hook.calls
+    assert dataset is result.dataset and eda is result.eda and approach is result.approach
+    with pytest.raises(KeyError, match="stop here"):
+        analyze(str(path), cv_folds=2, bootstrap=100, stability_refits=0, workers=1, on_explored=Hook(refuse=True))
+
+
+def test_the_printer_draws_the_exploratory_figures_early_and_the_rest_after(small_analysis, tmp_path):
+    reference = write_outputs(small_analysis, tmp_path / "workers")
+    with printer_process(2) as printer:
+        printer.explored(small_analysis.dataset, small_analysis.approach, small_analysis.eda)
+        recording = Recording(printer)
+        recording.early_figures = printer.early_figures
+        written = write_outputs(small_analysis, tmp_path / "printer", printer=recording)
+        other_data = printer.early_figures(small_analysis.dataset.frame.copy(), small_analysis.eda)
+
+    assert recording.functions == [draw_figures, render_executive_summary]
+    assert other_data is None  # figures of other data are never taken for these
+    figures = [name for name in written if name.startswith("figures/")]
+    assert figures == [name for name in reference if name.startswith("figures/")] and len(figures) == 11
+    for name in (*figures, "executive_summary.html", "report.md"):
+        assert written[name].read_bytes() == reference[name].read_bytes(), name
+
+
+def test_the_model_figures_are_drawn_without_the_exploratory_ones_when_those_were_drawn_early(small_analysis, tmp_path):
+    drawn_jobs = []
+
+    class Counting(Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            if fn is draw_figures:
+                drawn_jobs.append([builder for builder, _ in args[0]])
+            return InProcess().submit(fn, *args, **kwargs)
+
+    printer = Printer(Counting())
+    printer.explored(small_analysis.dataset, small_analysis.approach, small_analysis.eda)
+    write_outputs(small_analysis, tmp_path / "out", printer=printer)
+
+    early, late = drawn_jobs
+    assert early == [Chart("class_balance"), Chart("count_distributions"), Chart("correlation_heatmap"), Chart("text_length_by_class")]
+    assert not set(early) & set(late) and late[-1] == Chart("verdict_chart")
+
+
+def test_a_printer_that_died_before_the_data_came_leaves_every_figure_to_this_process(small_analysis, tmp_path):
+    with printer_process(2) as printer:
+        with pytest.raises(BrokenProcessPool):
+            printer.submit(os._exit, 1).result(timeout=120)
+        printer.explored(small_analysis.dataset, small_analysis.approach, small_analysis.eda)  # no error
+        assert printer.early_figures(small_analysis.dataset.frame, small_analysis.eda) is None
+        written = write_outputs(small_analysis, tmp_path / "out", printer=printer)
+
+    assert len([name for name in written if name.startswith("figures/")]) == 11
+    assert written["executive_summary.pdf"].read_bytes().startswith(b"%PDF-")
