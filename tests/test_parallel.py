@@ -359,10 +359,11 @@ def test_a_command_sets_the_threshold_before_its_work_and_help_alone_does_not(de
 def test_frozen_heap_freezes_until_the_outermost_block_ends():
     assert gc.get_freeze_count() == 0
     with parallel.frozen_heap():
-        frozen = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         with parallel.frozen_heap():
             pass
-        assert gc.get_freeze_count() == frozen > 0  # the inner block left the outer's objects frozen
+        # The inner block left the outer's objects frozen (some may have been freed meanwhile).
+        assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
 
 
