@@ -367,6 +367,17 @@ def test_frozen_heap_freezes_until_the_outermost_block_ends():
     assert gc.get_freeze_count() == 0
 
 
+def test_frozen_heap_leaves_a_heap_the_caller_froze_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with worker_pool(2) as pool:
+            pool.submit(int).result()
+        assert gc.get_freeze_count() > 0 and gc.get_freeze_count() >= frozen // 2  # not unfrozen by the pool
+    finally:
+        gc.unfreeze()
+
+
 def test_frozen_heap_unfreezes_after_an_error():
     with pytest.raises(Refused), parallel.frozen_heap():
         refuse("inside")

@@ -33,6 +33,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -103,7 +104,8 @@ def fewer_collections() -> None:
         gc.set_threshold(COLLECTION_THRESHOLD, *older)
 
 
-_frozen = 0
+_freezing = threading.Lock()
+_frozen = 0  # frozen_heap blocks open (this module's freeze)
 
 
 @contextmanager
@@ -113,18 +115,24 @@ def frozen_heap() -> Iterator[None]:
     Entered before workers fork: a collection in a forked worker would otherwise write to
     every object it walks that the parent left it, so the pages holding them are copied
     into the worker (some 100 MB of page faults per worker in ``run``). The parent's
-    own collections skip them as well. Nested blocks unfreeze when the outermost ends.
+    own collections skip them as well. Nested blocks (and threads) unfreeze when the
+    outermost ends; a heap the caller froze itself is left as it is.
     """
     global _frozen
-    if _frozen == 0:
-        gc.freeze()
-    _frozen += 1
+    with _freezing:
+        ours = _frozen > 0 or gc.get_freeze_count() == 0
+        if ours:
+            if _frozen == 0:
+                gc.freeze()
+            _frozen += 1
     try:
         yield
     finally:
-        _frozen -= 1
-        if _frozen == 0:
-            gc.unfreeze()
+        if ours:
+            with _freezing:
+                _frozen -= 1
+                if _frozen == 0:
+                    gc.unfreeze()
 
 
 class InProcess(Executor):

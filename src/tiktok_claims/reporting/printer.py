@@ -6,7 +6,7 @@ the command that loads both (and the renderer) on a core the command's own start
 idle; the analysis itself never loads matplotlib. The printer then draws the exploratory
 figures as soon as the data are explored (:meth:`Printer.explored`, the ``on_explored``
 hook of :func:`tiktok_claims.analyze`), while the models are fitted, and the rest of the
-figures and the summary once the results exist
+figures and the summary once the results exist, itself (it starts no process of its own)
 (:func:`tiktok_claims.reporting.render.write_outputs`). This module imports nothing heavy
 itself, so that the printer starts before the rest of the package is imported.
 """
@@ -41,7 +41,7 @@ class Printer(Executor):
 
         jobs = DOCUMENTS[approach.kind].exploration_jobs(dataset.frame, eda, approach.target)
         try:
-            self._early = (dataset.frame, eda, self._process.submit(draw_figures, jobs, 1))
+            self._early = (dataset.frame, eda, self._process.submit(draw_figures, jobs))
         except BrokenExecutor:  # its process died (killed, out of memory): they are drawn with the rest
             self._early = None
 
@@ -61,8 +61,7 @@ def printer_process(workers: int | None = None) -> Iterator[Printer | None]:
 
     Enter it first thing in a command that will draw figures and print the summary: the
     process loads what drawing and printing need while the command imports the rest of
-    the package and analyses the data, then draws the figures (the later ones on workers
-    it starts, which inherit what it loaded) and prints the summary
+    the package and analyses the data, then draws the figures and prints the summary
     (:func:`tiktok_claims.reporting.render.write_outputs` takes it as ``printer``).
 
     Parameters

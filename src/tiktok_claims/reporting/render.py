@@ -60,17 +60,16 @@ def warm_matplotlib() -> None:
     figures.warm()
 
 
-def draw_figures(jobs: list[tuple], workers: int) -> list[tuple[dict, bytes]]:
-    """Draw every figure of ``jobs`` (``(builder, arguments)``) on ``workers`` processes started from this one.
+def draw_figures(jobs: list[tuple]) -> list[tuple[dict, bytes]]:
+    """Draw every figure of ``jobs`` (``(builder, arguments)``) in this process, in their order: the printer's job.
 
-    Forked workers find matplotlib loaded and its fonts read (this process loads them
-    first), so each starts drawing at once. Returns each figure's description and PNG
-    bytes, in the order of ``jobs``.
+    The printer draws them itself, not on workers of its own: a process it forked would
+    hold open the pipe by which the command learns that the printer died (the command
+    would wait for it forever), and would outlive it. Returns each figure's description
+    and PNG bytes.
     """
     warm_matplotlib()
-    with worker_pool(workers) as pool:
-        drawn = [pool.submit(render_figure, builder, arguments) for builder, arguments in jobs]
-        return [future.result() for future in drawn]
+    return [render_figure(builder, arguments) for builder, arguments in jobs]
 
 
 def render_figure(builder, arguments) -> tuple[dict, bytes]:
@@ -166,10 +165,10 @@ def write_outputs(
     ``metrics`` is ``analysis.metrics()`` when the caller has it already; the list of
     figures is added to it before ``metrics.json`` is written. ``printer`` (from
     :func:`tiktok_claims.reporting.printer.printer_process`, with the exploratory figures it
-    drew early, or any executor) draws the figures on workers it
-    starts, then prints the executive summary while this process renders the reports;
-    without it (or if its process dies), workers started from this process draw and print
-    them. The figures are the same bytes either way. The model artifact is not written
+    drew early, or any executor) draws the other figures, then prints the executive
+    summary while this process renders the reports; without it (or if its process dies),
+    workers started from this process draw and print them. The figures are the same bytes
+    either way. The model artifact is not written
     here (:func:`tiktok_claims.artifact.store.save_artifact`).
     """
     clock = StageClock(progress)
@@ -195,10 +194,10 @@ def write_outputs(
     if documents.summary:  # the summary's chart, drawn from the story (in metrics.json), listed last
         jobs.append((Chart("verdict_chart"), (metrics["story"]["chart"],)))
     with ExitStack() as stack:
-        # The printer (its process has matplotlib and WeasyPrint loaded) draws the figures on
-        # workers it starts, then prints the summary while this process renders the reports;
-        # without it, or if its process died, workers started from here draw and print them.
-        drawn = _drawn_by(printer, jobs, workers)
+        # The printer (its process has matplotlib and WeasyPrint loaded) draws the figures,
+        # then prints the summary while this process renders the reports; without it, or if
+        # its process died, workers started from here draw and print them.
+        drawn = _drawn_by(printer, jobs)
         if drawn is None:
             warm_matplotlib()
             printer = stack.enter_context(worker_pool(workers))
@@ -224,12 +223,12 @@ def write_outputs(
     return written
 
 
-def _drawn_by(printer: Executor | None, jobs: list[tuple], workers: int) -> list[tuple[dict, bytes]] | None:
+def _drawn_by(printer: Executor | None, jobs: list[tuple]) -> list[tuple[dict, bytes]] | None:
     """The figures of ``jobs`` drawn by the printer, or ``None`` when there is none or its process died."""
     if printer is None:
         return None
     try:
-        return printer.submit(draw_figures, jobs, workers).result()
+        return printer.submit(draw_figures, jobs).result()
     except BrokenExecutor:
         return None
 
@@ -252,16 +251,16 @@ def render_executive_summary(metrics: dict, out: Path, png: bytes | None = None)
     """The one-page summary for managers, as HTML and PDF, with the chart that carries its verdict.
 
     The chart is drawn from the numbers the story computed (``story.chart`` in the metrics
-    record) unless its PNG is given (``png``, drawn with the other figures), written beside
-    the other figures and embedded in the page. The PDF only where it can be printed
-    (:func:`pdf_unavailable`); the HTML always.
+    record) and written beside the other figures, unless its PNG is given (``png``: drawn
+    and written with the other figures); it is embedded in the page. The PDF only where
+    it can be printed (:func:`pdf_unavailable`); the HTML always.
     """
     entry = summary_chart_entry(metrics)
-    if png is None:
-        entry, png = render_figure(Chart("verdict_chart"), (metrics["story"]["chart"],))
     chart = out / entry["file"]
-    chart.parent.mkdir(parents=True, exist_ok=True)
-    chart.write_bytes(png)
+    if png is None:  # else the caller drew it with the other figures and wrote it there
+        entry, png = render_figure(Chart("verdict_chart"), (metrics["story"]["chart"],))
+        chart.parent.mkdir(parents=True, exist_ok=True)
+        chart.write_bytes(png)
     html = out / "executive_summary.html"
     figure = {**entry, "data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}
     html.write_text(
