@@ -76,11 +76,16 @@ CV_COLUMNS = ("roc_auc", "average_precision", "log_loss", "brier", "precision", 
 
 def binary_exploration_jobs(frame: pd.DataFrame, eda, target: str) -> list[tuple]:
     """The exploratory figures of a binary outcome's report: by class."""
+    return _exploration_charts(frame, eda, target, target)
+
+
+def _exploration_charts(frame: pd.DataFrame, eda, target: str, by: str) -> list[tuple]:
+    """The class balance and correlations of ``eda``; distributions and text lengths of ``frame`` by its column ``by``."""
     return [
         (Chart("class_balance"), (eda.class_balance, target)),
-        (Chart("count_distributions"), (frame, target)),
+        (Chart("count_distributions"), (frame, by)),
         (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
-        (Chart("text_length_by_class"), (frame, target)),
+        (Chart("text_length_by_class"), (frame, by)),
     ]
 
 
@@ -119,12 +124,7 @@ def family_exploration_jobs(frame: pd.DataFrame, eda, target: str) -> list[tuple
     """The exploratory figures of a non-binary outcome's report: by level or quartile group."""
     group = f"{target} (quartile group)" if target not in config.CATEGORIES else target
     grouped = frame.assign(**{group: target_groups(frame, target).astype(str)})
-    return [
-        (Chart("class_balance"), (eda.class_balance, target)),
-        (Chart("count_distributions"), (grouped, group)),
-        (Chart("correlation_heatmap"), (eda.pearson, "Pearson")),
-        (Chart("text_length_by_class"), (grouped, group)),
-    ]
+    return _exploration_charts(grouped, eda, target, group)
 
 
 def family_model_jobs(analysis) -> list[tuple]:
