@@ -5,10 +5,10 @@ its results exist. :func:`printer_process` starts a worker process at the very s
 the command that loads both (and the renderer) on a core the command's own start-up leaves
 idle; the analysis itself never loads matplotlib. The printer then draws the exploratory
 figures as soon as the data are explored (:meth:`Printer.explored`, the ``on_explored``
-hook of :func:`tiktok_claims.analyze`), while the models are fitted, and the rest of the
-figures and the summary once the results exist, itself (it starts no process of its own)
-(:func:`tiktok_claims.reporting.render.write_outputs`). This module imports nothing heavy
-itself, so that the printer starts before the rest of the package is imported.
+hook of :func:`tiktok_claims.analyze`), while the models are fitted, and the other figures
+and the summary once the results exist (:func:`tiktok_claims.reporting.render.write_outputs`),
+all in its own process: it starts none. This module imports nothing heavy itself, so that
+the printer starts before the rest of the package is imported.
 """
 
 from __future__ import annotations

@@ -168,8 +168,8 @@ def write_outputs(
     drew early, or any executor) draws the other figures, then prints the executive
     summary while this process renders the reports; without it (or if its process dies),
     workers started from this process draw and print them. The figures are the same bytes
-    either way. The model artifact is not written
-    here (:func:`tiktok_claims.artifact.store.save_artifact`).
+    either way. The model artifact is not written here
+    (:func:`tiktok_claims.artifact.store.save_artifact`).
     """
     clock = StageClock(progress)
     clock.start("write_tables")
@@ -188,26 +188,25 @@ def write_outputs(
     workers = default_workers() if analysis.options.workers is None else analysis.options.workers
     # A Printer (reporting/printer.py) may have drawn the exploratory figures while the models were fitted.
     early = getattr(printer, "early_figures", lambda frame, eda: None)(analysis.dataset.frame, analysis.eda)
-    jobs = documents.model_jobs(analysis)
-    if early is None:
-        jobs = [*documents.exploration_jobs(analysis.dataset.frame, analysis.eda, analysis.target), *jobs]
+    jobs = documents.figure_jobs(analysis) if early is None else documents.model_jobs(analysis)
     if documents.summary:  # the summary's chart, drawn from the story (in metrics.json), listed last
         jobs.append((Chart("verdict_chart"), (metrics["story"]["chart"],)))
     with ExitStack() as stack:
         # The printer (its process has matplotlib and WeasyPrint loaded) draws the figures,
         # then prints the summary while this process renders the reports; without it, or if
         # its process died, workers started from here draw and print them.
-        drawn = _drawn_by(printer, jobs)
+        drawer = printer
+        drawn = _drawn_by(drawer, jobs)
         if drawn is None:
             warm_matplotlib()
-            printer = stack.enter_context(worker_pool(workers))
-            drawn = [future.result() for future in [printer.submit(render_figure, *job) for job in jobs]]
+            drawer = stack.enter_context(worker_pool(workers))
+            drawn = [future.result() for future in [drawer.submit(render_figure, *job) for job in jobs]]
         for meta, png in [*(early or []), *drawn]:
             written[meta["file"]] = out / meta["file"]
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)
         chart = drawn[-1][1] if documents.summary else None
-        summary = _submitted(printer, render_executive_summary, metrics, out, chart) if documents.summary else None
+        summary = _submitted(drawer, render_executive_summary, metrics, out, chart) if documents.summary else None
         clock.start("documents", "Rendering the reports")
         written.update(render_reports(metrics, out))
         if summary is not None:
