@@ -72,6 +72,21 @@ def test_balanced_class_weights_equal_scikit_learn_and_a_frequency_weighted_glm(
     np.testing.assert_allclose(np.sqrt(np.diag(ours.covariance)), glm.bse, rtol=1e-8)
 
 
+def test_per_class_weights_equal_the_vector_of_weights_exactly():
+    x, y = made_up(3 * BLOCK_ROWS + 5, seed=6)
+    n, events = len(y), y.sum()
+    per_class = (n / (2 * (n - events)), n / (2 * events))
+
+    vector = fit_logistic(rows_of(x), y, np.where(y == 1, per_class[1], per_class[0]))
+    classes = fit_logistic(rows_of(x), y.astype(np.int8), class_weights=per_class)
+
+    np.testing.assert_array_equal(classes.params, vector.params)  # the same sums, block by block
+    np.testing.assert_array_equal(classes.information, vector.information)
+    assert classes.loglike == vector.loglike and classes.iterations == vector.iterations
+    with pytest.raises(ValueError, match="not both"):
+        fit_logistic(rows_of(x), y, np.ones(len(y)), class_weights=per_class)
+
+
 def test_a_mapped_view_fits_the_mapped_design():
     """Restandardizing through ``matrix`` equals fitting the restandardized rows themselves."""
     x, y = made_up(3_000, seed=4)

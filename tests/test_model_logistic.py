@@ -300,6 +300,8 @@ def test_inference_results_are_statsmodels_own(real_analysis):
     cold = sm.Logit(ours.model.endog, ours.model.data.orig_exog).fit(method="newton", maxiter=100, disp=False)
 
     assert type(ours) is type(cold) and type(ours._results) is type(cold._results)
+    assert set(vars(ours._results)) - {"_optim_kwds_null"} == set(vars(cold._results))  # the start of llnull's fit
+    assert ours._results._separation_etext == cold._results._separation_etext
     for name in ("params", "bse", "tvalues", "pvalues"):
         pd.testing.assert_series_equal(getattr(ours, name), getattr(cold, name), rtol=1e-9, atol=1e-13)
     pd.testing.assert_frame_equal(ours.conf_int(alpha=0.05), cold.conf_int(alpha=0.05), rtol=1e-9)
@@ -321,6 +323,27 @@ def test_inference_results_are_statsmodels_own(real_analysis):
     assert "converged:" in ours.summary().as_text()
     restored = pickle.loads(pickle.dumps(ours))
     pd.testing.assert_series_equal(restored.pvalues, ours.pvalues)
+
+
+@pytest.mark.parametrize("slope", [1.0, 25.0])
+def test_the_separation_note_is_statsmodels_own_without_a_vector_per_row(slope):
+    """``BinaryResults`` notes rows predicted to within 1e-4 from four vectors per row; ours
+    reads the design in blocks, keeps no ``fittedvalues``, and says the same (at slope 25
+    about two thirds of the rows are predicted that closely, yet the classes overlap)."""
+    rng = np.random.default_rng(4)
+    n = 3 * modeling._NOTE_BLOCK_ROWS + 11
+    x = rng.normal(size=n)
+    design = pd.DataFrame({"const": 1.0, "x": x})
+    y = pd.Series((rng.random(n) < 1 / (1 + np.exp(-slope * x))).astype(float))
+    cold = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=False)
+    newton = modeling.fit_logistic(modeling.DesignRows.of(design), y.to_numpy())
+
+    ours = modeling._logit_results(design, y, newton)
+
+    assert "fittedvalues" not in ours._results._cache
+    assert ours._results._separation_etext == cold._results._separation_etext
+    assert bool(cold._results._separation_etext) is (slope > 1)
+    np.testing.assert_allclose(ours.fittedvalues, cold.fittedvalues, rtol=1e-9, atol=1e-9)
 
 
 def test_a_fit_that_does_not_converge_is_refused(synthetic_parts, monkeypatch):

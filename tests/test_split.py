@@ -60,6 +60,17 @@ def test_random_split_without_a_target_keeps_every_row_once_and_the_test_share(r
     assert (parts.seed, parts.test_size) == (5, config.TEST_SIZE)
 
 
+def test_the_labels_are_the_frames_at_the_positions_built_when_first_asked_for():
+    frame = pd.DataFrame({TARGET: np.where(np.arange(50) % 5 == 0, "verified", "not verified")}, index=np.arange(50) * 3)
+
+    parts = split(frame, TARGET, seed=1)
+
+    assert "train" not in vars(parts) and "test" not in vars(parts)  # a caller of the positions alone holds no labels
+    assert parts.train.equals(frame.index[parts.train_positions]) and parts.test.equals(frame.index[parts.test_positions])
+    assert parts.train is parts.train  # built once
+    assert parts.labels is frame.index
+
+
 def test_split_is_deterministic_per_seed_on_a_made_up_frame():
     frame = pd.DataFrame({TARGET: np.where(np.arange(300) % 5 == 0, "verified", "not verified")})
 
@@ -83,6 +94,7 @@ def test_encode_target_is_one_for_the_positive_class_only():
 
     encoded = encode_target(values, "claim")
 
-    assert encoded.dtype == "int64"
+    assert encoded.dtype == "int8"  # sums over it are int64 all the same
+    assert encoded.sum() == 2 and encoded.to_numpy().sum().dtype == np.int64
     assert encoded.tolist() == [1, 0, 1, 0, 0]
     assert list(encoded.index) == [10, 11, 12, 13, 14]

@@ -92,6 +92,7 @@ def fit_logistic(
     y: np.ndarray,
     weights: np.ndarray | None = None,
     *,
+    class_weights: tuple[float, float] | None = None,
     tol: float = NEWTON_TOL,
     max_iter: int = NEWTON_MAX_ITER,
     start: np.ndarray | None = None,
@@ -106,6 +107,10 @@ def fit_logistic(
         The 0/1 outcome, in the order of ``rows`` (any numeric dtype; int8 saves memory).
     weights : ndarray of shape (len(rows),), optional
         Non-negative sample weights; ``None``: every row counts once.
+    class_weights : (float, float), optional
+        Instead of ``weights``: the weight of every row with ``y == 0`` and of every row
+        with ``y == 1`` (e.g. scikit-learn's ``class_weight="balanced"``), applied a block
+        at a time: no vector of weights is held.
     tol : float
         Converged when a step changes no coefficient by more than this.
     max_iter : int
@@ -134,6 +139,8 @@ def fit_logistic(
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
         raise ValueError(f"y must be numeric 0/1 values; got dtype {y.dtype}.")
+    if weights is not None and class_weights is not None:
+        raise ValueError("give weights or class_weights, not both.")
     weights = None if weights is None else np.asarray(weights, dtype=np.float64)
     if len(y) != len(rows) or (weights is not None and len(weights) != len(rows)):
         raise ValueError(
@@ -145,7 +152,7 @@ def fit_logistic(
     # The products are p × p with p about 10: too small to share between threads, and on
     # a busy machine BLAS threads waiting for each other cost more than they save.
     with _thread_pools().limit(limits=1, user_api="blas"):
-        evaluate = partial(_evaluate, rows, y, weights)
+        evaluate = partial(_evaluate, rows, y, weights if class_weights is None else tuple(map(float, class_weights)))
         return _newton(evaluate, tol, max_iter, np.zeros(rows.width) if start is None else start)
 
 
@@ -217,8 +224,12 @@ def _stopped(params: np.ndarray, point: _Point, iterations: int, why: str) -> Ne
     )
 
 
-def _evaluate(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, params: np.ndarray) -> _Point:
+def _evaluate(
+    rows: DesignRows, y: np.ndarray, weights: np.ndarray | tuple[float, float] | None, params: np.ndarray
+) -> _Point:
     """Log-likelihood, gradient and Fisher information at ``params``, summed block by block.
+
+    ``weights``: one per row, or one per class (``y == 0``, ``y == 1``).
 
     The blocks are read as stored and the view's map ``M`` applied to the sums: with
     ``X̃ = XM``, ``X̃β = X(Mβ)``, ``X̃ᵀr = Mᵀ(Xᵀr)`` and ``X̃ᵀWX̃ = Mᵀ(XᵀWX)M``.
@@ -241,7 +252,7 @@ def _evaluate(rows: DesignRows, y: np.ndarray, weights: np.ndarray | None, param
         residual = outcome - mu
         largest_residual = max(largest_residual, float(np.max(np.abs(residual))))
         if weights is not None:
-            w = weights[block_rows]
+            w = weights[block_rows] if isinstance(weights, np.ndarray) else np.where(outcome == 1.0, weights[1], weights[0])
             residual *= w
             variance *= w
             loglike -= float(terms @ w)

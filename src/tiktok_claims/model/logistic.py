@@ -31,6 +31,7 @@ from sklearn.preprocessing import FunctionTransformer
 from statsmodels.base.model import LikelihoodModelResults
 from statsmodels.discrete.discrete_model import (
     BinaryResultsWrapper,
+    DiscreteResults,
     Logit,
     LogitResults,
 )
@@ -265,9 +266,12 @@ def fit_models(
     in_train[positions] = True
     in_order = np.flatnonzero(in_train)
     del in_train
+    if len(frame) <= np.iinfo(np.int32).max:
+        in_order = in_order.astype(np.int32)  # half the index array the classifier's rows keep
     if len(in_order) != len(positions):
         raise AnalysisError(f"train names {len(positions) - len(in_order):,} rows more than once.")
-    newton_y = np.take(y.to_numpy(), in_order).astype(np.int8)
+    outcome = y.to_numpy().astype(np.int8)  # 0/1: an eighth of the int64 column, for the two orders below
+    newton_y = outcome[in_order]
     start = None
     if not inference.penalized:
         # The inference estimates, read in the training rows' standardization (x̃ = xM, so
@@ -280,7 +284,8 @@ def fit_models(
     part = _TrainingPart(
         frame=frame,
         positions=positions,
-        y=y.iloc[positions],
+        outcomes=y,
+        outcome=outcome[positions],
         rows=rows,
         moments=design.part_moments,
         newton_rows=rows.reordered(in_order),
@@ -315,14 +320,15 @@ def fit_classifier(
     """
     if spec.formula is not None:  # the pipeline fits itself on the formula's design
         rows = DesignRows.of(design_matrix(train, spec)[0])
-        part = _TrainingPart(train, None, y_train, rows, None, rows, y_train.to_numpy())
+        part = _TrainingPart(train, None, y_train, y_train.to_numpy(), rows, None, rows, y_train.to_numpy())
         return _classifier(part, spec, balance, seed, calibrate, separation)
     design = build_design(train, spec)
     rows = design.rows()
     part = _TrainingPart(
         frame=train,
         positions=None,
-        y=y_train,
+        outcomes=y_train,
+        outcome=y_train.to_numpy(),
         rows=rows,
         moments=design.moments,
         newton_rows=rows,
@@ -351,12 +357,18 @@ class _TrainingPart:
 
     frame: pd.DataFrame
     positions: np.ndarray | None  # the rows of ``frame``; None: all of them
-    y: pd.Series  # the outcome, in the order of ``positions``
+    outcomes: pd.Series  # the outcome of every row of ``frame``
+    outcome: np.ndarray  # 0/1 of these rows, in the order of ``positions``
     rows: DesignRows  # standardized on these rows, in the order of ``positions``
     moments: Moments | None  # that standardization (None: a formula's design, fitted by the pipeline itself)
     newton_rows: DesignRows  # the same rows in any order, with ``newton_y``
     newton_y: np.ndarray
     start: np.ndarray | None = None  # Newton's starting coefficients (None: zero)
+
+    @property
+    def y(self) -> pd.Series:
+        """The outcome of these rows as a Series (built only when a pipeline fits itself: a copy of the rows)."""
+        return self.outcomes if self.positions is None else self.outcomes.iloc[self.positions]
 
     def columns(self, spec: FeatureSpec, head: bool = False) -> pd.DataFrame:
         """The predictors of these rows as a frame (``head``: the first row only)."""
@@ -371,7 +383,7 @@ def _classifier(
     part: _TrainingPart, spec: FeatureSpec, balance: str, seed: int, calibrate: bool, separation: Separation | None = None
 ) -> Classifier:
     if separation is None:
-        separation = detect_separation(part.rows, part.y, scan=(part.newton_rows, part.newton_y))
+        separation = detect_separation(part.rows, part.outcome, scan=(part.newton_rows, part.newton_y))
     pipeline = build_pipeline(spec, balance, seed, penalized=separation.use_penalized)
     calibration = platt_calibration(pipeline, part.columns(spec), part.y, seed) if calibrate else None
     if separation.use_penalized or balance not in NEWTON_BALANCES or spec.formula is not None:
@@ -407,8 +419,8 @@ def _fit_pipeline_by_newton(pipeline, part: _TrainingPart, spec: FeatureSpec, ba
     weights = None
     if balance == "class-weights":
         n, events = len(outcome), int(np.count_nonzero(outcome))
-        weights = np.where(outcome == 1, n / (2 * events), n / (2 * (n - events)))
-    newton = fit_logistic(part.newton_rows, outcome, weights, start=part.start)
+        weights = (n / (2 * (n - events)), n / (2 * events))
+    newton = fit_logistic(part.newton_rows, outcome, class_weights=weights, start=part.start)
     if not newton.converged:
         raise AnalysisError(
             f"the logistic regression did not converge ({newton.message}); its coefficients cannot be trusted."
@@ -465,6 +477,37 @@ def _maximum_likelihood(design: Design, y: pd.Series, *, required: bool):
     return None
 
 
+# Rows per block of the separation note's pass over the design (half a MiB per float64 vector).
+_NOTE_BLOCK_ROWS = 1 << 16
+
+
+def _separation_note(model: Logit, params: np.ndarray) -> list[str]:
+    """statsmodels' ``BinaryResults`` separation note (its wording), from rows predicted to within 1e-4, a block at a time."""
+    exog, endog = model.exog, model.endog
+    n = exog.shape[0]
+    close = 0
+    for start in range(0, n, _NOTE_BLOCK_ROWS):
+        stop = min(start + _NOTE_BLOCK_ROWS, n)
+        close += int(np.count_nonzero(np.abs(endog[start:stop] - model.cdf(exog[start:stop] @ params)) < 1e-4))
+    if close == n:
+        return [
+            "Complete Separation: The results show that there is"
+            "complete separation or perfect prediction.\n"
+            "In this case the Maximum Likelihood Estimator does "
+            "not exist and the parameters\n"
+            "are not identified."
+        ]
+    if close / n > 0.1:
+        return [
+            "Possibly complete quasi-separation: A fraction "
+            f"{close / n:4.2f} of observations can be\n"
+            "perfectly predicted. This might indicate that there "
+            "is complete\nquasi-separation. In this case some "
+            "parameters will not be identified."
+        ]
+    return []
+
+
 def _logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
     """The statsmodels ``LogitResults`` of a converged Newton fit, as ``Logit(y, design).fit(method="newton")`` builds them.
 
@@ -476,7 +519,10 @@ def _logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
     ``normalized_cov_params``, and the optimizer's ``mle_retvals`` (negative mean
     log-likelihood, score and Hessian, divided by the rows as statsmodels keeps them).
     Everything else (``bse``, ``pvalues``, ``conf_int()``, ``llf``, ``llnull``,
-    ``summary2()``, ...) statsmodels computes from these.
+    ``summary2()``, ...) statsmodels computes from these. ``LogitResults(model, fitted)``
+    would also compute its separation note from four vectors of one value per row, and
+    keep one (``fittedvalues``); the note is computed a block of rows at a time
+    (:func:`_separation_note`) and ``fittedvalues`` left to be computed if asked for.
     """
     model = Logit(y, design, check_rank=False)
     nobs = len(y)
@@ -500,7 +546,9 @@ def _logit_results(design: pd.DataFrame, y: pd.Series, newton: NewtonFit):
         "callback": None,
         "retall": False,
     }
-    results = LogitResults(model, fitted)
+    results = LogitResults.__new__(LogitResults)
+    DiscreteResults.__init__(results, model, fitted)
+    results._separation_etext = _separation_note(model, newton.params)
     # statsmodels fits the constant-only model for ``llnull`` (pseudo-R², LR test) from a
     # rough start by Nelder-Mead then BFGS (about a second on 20,000 rows); its hook for
     # start values takes the exact optimum, logit(ȳ), from which Newton confirms it in a step.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -13,20 +14,30 @@ from .. import config
 
 @dataclass(frozen=True)
 class Split:
-    """Index labels of the training and test parts (stratified, seeded), and their positions in the frame."""
+    """Positions in the frame of the training and test parts (stratified, seeded), and their index labels."""
 
-    train: pd.Index
-    test: pd.Index
+    labels: pd.Index = field(repr=False, compare=False)
+    """The frame's index (shared, not copied)."""
     seed: int
     test_size: float
     train_positions: np.ndarray = field(repr=False)
     """Row numbers of ``train`` in the frame, in the same order (``frame.iloc[train_positions]``)."""
     test_positions: np.ndarray = field(repr=False)
 
+    @cached_property
+    def train(self) -> pd.Index:
+        """Index labels of the training rows (built when first asked for: callers of the positions alone never hold them)."""
+        return self.labels[self.train_positions]
+
+    @cached_property
+    def test(self) -> pd.Index:
+        """Index labels of the test rows."""
+        return self.labels[self.test_positions]
+
 
 def encode_target(values: pd.Series, positive_class: str) -> pd.Series:
-    """1 for the positive class, 0 otherwise."""
-    return (values == positive_class).astype("int64")
+    """1 for the positive class, 0 otherwise (int8: an eighth of the memory of int64, sums and counts unchanged)."""
+    return (values == positive_class).astype("int8")
 
 
 def split(frame: pd.DataFrame, target: str | None, seed: int, test_size: float = config.TEST_SIZE) -> Split:
@@ -39,8 +50,7 @@ def split(frame: pd.DataFrame, target: str | None, seed: int, test_size: float =
         np.arange(len(frame)), test_size=test_size, random_state=seed, stratify=None if target is None else frame[target]
     )
     return Split(
-        train=frame.index[train],
-        test=frame.index[test],
+        labels=frame.index,
         seed=seed,
         test_size=test_size,
         train_positions=train,
