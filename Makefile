@@ -71,8 +71,10 @@ run: setup-runtime pdf-deps-if-possible
 test: setup browser-deps java-deps
 	$(BIN)/python -m pytest
 
+## make bench: run against the course script (real data), then the fit against rows (1M, 3M, 10M synthetic; about 2 min)
 bench: setup
 	$(BIN)/python bench/bench_run.py
+	$(BIN)/python bench/bench_fit.py
 
 ## make screenshots [RUN=out]: PNGs of the four HTML documents at 1280 and 390 px in screenshots/
 ## (of a new run on the synthetic default, or of the run folder RUN, with its notebook.html if it has one)

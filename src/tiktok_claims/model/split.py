@@ -36,7 +36,12 @@ class Split:
 
 
 def encode_target(values: pd.Series, positive_class: str) -> pd.Series:
-    """1 for the positive class, 0 otherwise (int8: an eighth of the memory of int64, sums and counts unchanged)."""
+    """1 for the positive class, 0 otherwise, as int8 (an eighth of the memory of int64).
+
+    Sums, means and counts of it are int64 or float as before; arithmetic that stays in
+    int8 is not (``y @ y`` and ``np.einsum`` wrap above 127, ``300 - y`` raises): cast
+    before such products.
+    """
     return (values == positive_class).astype("int8")
 
 
