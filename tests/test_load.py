@@ -369,6 +369,22 @@ def test_dataset_from_frame_agrees_with_the_file_loader(claims, tmp_path):
     assert (from_frame.source, from_frame.synthetic) == ("memory", True)
 
 
+def test_a_frame_with_pyarrow_types_agrees_with_the_file_loader(claims, tmp_path):
+    """Typed pyarrow columns (``dtype_backend="pyarrow"``) hold no missing-value text, and are not searched for it."""
+    cells = {(3, config.VIEWS): "", (5, config.CLAIM): "#N/A"}
+    path = claims.write(tmp_path, claims.csv(cells=cells))
+    frame = pd.read_csv(path, dtype_backend="pyarrow", keep_default_na=False, na_values=[""])
+    assert "pyarrow" in str(frame[config.VIEWS].dtype)
+    assert (frame[config.CLAIM] == "#N/A").sum() == 1  # the marker reaches the loader as text
+
+    from_frame = dataset_from_frame(frame, source="memory")
+    from_file = load_dataset(path)
+
+    pd.testing.assert_frame_equal(from_frame.frame, from_file.frame)
+    pd.testing.assert_frame_equal(from_frame.set_aside, from_file.set_aside)
+    assert any("'#N/A' as missing" in note for note in from_frame.notes)
+
+
 def test_dataset_from_frame_digest_depends_on_the_content(claims):
     frame = pd.read_csv(io.StringIO(claims.csv()))
     changed = frame.copy()

@@ -483,8 +483,17 @@ def marker_notes(markers: Counter) -> list[str]:
 
 
 def _blank_missing_markers(raw: pd.DataFrame, markers: Counter) -> pd.DataFrame:
-    """Turn the usual spellings of "no value" (e.g. Excel's ``#N/A``) into missing values."""
-    marked = raw.isin(MISSING_MARKERS)
+    """Turn the usual spellings of "no value" (e.g. Excel's ``#N/A``) into missing values.
+
+    Only columns that can hold text are searched: a typed column (e.g. pyarrow's int64 of
+    a frame read with ``dtype_backend="pyarrow"``) holds no such text, and pyarrow
+    refuses to compare its values with strings.
+    """
+    textual = [pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) for dtype in raw.dtypes]
+    marked = pd.DataFrame(
+        {column: raw[column].isin(MISSING_MARKERS) if text else False for column, text in zip(raw.columns, textual)},
+        index=raw.index,
+    )
     if not marked.to_numpy().any():
         return raw
     markers.update(pd.Series(raw.to_numpy()[marked.to_numpy()]).value_counts().to_dict())
