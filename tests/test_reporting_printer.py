@@ -210,6 +210,62 @@ def test_the_model_figures_are_drawn_without_the_exploratory_ones_when_those_wer
     assert not set(early) & set(late) and late[-1] == Chart("verdict_chart")
 
 
+def test_analyze_hands_the_test_part_results_to_the_hook_before_the_cross_validation_ends(tmp_path, monkeypatch):
+    from tiktok_claims.evaluation.cross_validation import PendingCrossValidation
+
+    path = tmp_path / "videos.csv"
+    write_synthetic(path, rows=600, seed=5)
+    calls, waited = [], []
+    wait = PendingCrossValidation.result
+
+    def waiting(pending):
+        waited.append(len(calls))  # how many times the hook had been called when the folds were waited for
+        return wait(pending)
+
+    monkeypatch.setattr(PendingCrossValidation, "result", waiting)
+
+    result = analyze(
+        str(path), cv_folds=2, bootstrap=100, stability_refits=0, workers=1,
+        on_evaluated=lambda approach, results: calls.append((approach, results)),
+    )
+
+    ((approach, results),) = calls
+    assert approach is result.approach and waited == [1]  # called before the cross-validation was waited for
+    assert results.evaluation is result.evaluation and results.assumptions is result.assumptions
+    assert results.calibration_curve is result.calibration_curve and results.calibration_summary is result.calibration_summary
+
+
+def test_the_printer_draws_the_model_figures_from_the_test_part_results(small_analysis, tmp_path):
+    from tiktok_claims.analysis import TestPartResults
+
+    reference = write_outputs(small_analysis, tmp_path / "workers")
+    drawn_jobs = []
+
+    class Counting(Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            if fn is draw_figures:
+                drawn_jobs.append([builder for builder, _ in args[0]])
+            return InProcess().submit(fn, *args, **kwargs)
+
+    a = small_analysis
+    results = TestPartResults(a.evaluation, a.calibration_curve, a.calibration_summary, a.assumptions)
+    printer = Printer(Counting())
+    printer.explored(a.dataset, a.approach, a.eda)
+    printer.evaluated(a.approach, results)
+    written = write_outputs(a, tmp_path / "printer", printer=printer)
+
+    exploration, model, late = drawn_jobs
+    assert model == [builder for builder, _ in BINARY.model_jobs(a)] and late == [Chart("verdict_chart")]
+    figures = [name for name in written if name.startswith("figures/")]
+    assert figures == [name for name in reference if name.startswith("figures/")] and len(figures) == 11
+    for name in (*figures, "executive_summary.html", "report.md"):
+        assert written[name].read_bytes() == reference[name].read_bytes(), name
+    # Figures of other results (an equal copy is not the same object) are never taken for these.
+    other = TestPartResults(a.evaluation, a.calibration_curve, dict(a.calibration_summary), a.assumptions)
+    printer.evaluated(a.approach, other)
+    assert printer.model_figures(a) is None
+
+
 def test_a_printer_that_died_before_the_data_came_leaves_every_figure_to_this_process(small_analysis, tmp_path):
     with printer_process(2) as printer:
         with pytest.raises(BrokenProcessPool):

@@ -263,7 +263,7 @@ def run(
             notes: list[str] = []
             # The folder is checked and locked before the work, written elsewhere, and moved into place whole.
             with run_folder(out) as folder:
-                analysis = analyze(data, options, progress=progress, on_explored=printer and printer.explored)
+                analysis = analyze(data, options, progress=progress, on_explored=printer and printer.explored, on_evaluated=printer and printer.evaluated)
                 metrics = analysis.metrics()
                 written = write_into(folder, analysis, metrics, progress=progress, notebook=notebook, notes=notes, printer=printer)
     except TiktokClaimsError as exc:  # also an unknown TIKTOK_CLAIMS_START_METHOD, met as the printer starts

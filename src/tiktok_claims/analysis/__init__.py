@@ -30,12 +30,14 @@ from ..model.formula import parse_formula
 from ..model.logistic import fit_inference
 from ..model.split import encode_target, split
 from ..timing import Progress, StageClock
-from .binary import Analysis, analyze_binary
+from .binary import Analysis, TestPartResults, analyze_binary
 from .families import FamilyAnalysis, analyze_family
 from .options import AnalysisOptions
 from .preflight import preflight
 
-__all__ = ["Analysis", "AnalysisOptions", "FamilyAnalysis", "analyze", "check_assumptions", "load_input", "with_options"]
+__all__ = [
+    "Analysis", "AnalysisOptions", "FamilyAnalysis", "TestPartResults", "analyze", "check_assumptions", "load_input", "with_options",
+]
 
 
 def analyze(
@@ -60,6 +62,7 @@ def analyze(
     formula: str | None = None,
     progress: Progress | None = None,
     on_explored: Callable[[Dataset, Approach, EdaResult], object] | None = None,
+    on_evaluated: Callable[[Approach, TestPartResults], object] | None = None,
 ) -> Analysis | FamilyAnalysis:
     """Run the whole analysis and return one results object.
 
@@ -121,6 +124,12 @@ def analyze(
         soon as they exist, before any model is fitted: a caller may start work on them
         meanwhile (``run`` has its printer draw the exploratory figures). What it returns
         is ignored; what it raises stops the analysis.
+    on_evaluated : callable, optional
+        A binary outcome's: called with the modeling approach and the test part's
+        results with the assumption checks (:class:`~tiktok_claims.analysis.binary.TestPartResults`,
+        the objects the result then holds) as soon as they exist, while the
+        cross-validation still runs (``run`` has its printer draw the model's figures).
+        What it returns is ignored; what it raises stops the analysis.
 
     Returns
     -------
@@ -178,7 +187,7 @@ def analyze(
     if on_explored is not None:
         on_explored(dataset, approach, eda)
     if approach.kind is OutcomeKind.BINARY:
-        return analyze_binary(dataset, approach, eda, options, clock)
+        return analyze_binary(dataset, approach, eda, options, clock, on_evaluated)
     return analyze_family(dataset, approach, eda, options, clock)
 
 

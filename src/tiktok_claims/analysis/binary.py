@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -58,6 +59,20 @@ WORKER_MODULES = (
     "sklearn.linear_model", "scipy.optimize",
 )
 ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class TestPartResults:
+    """The test part's results and the assumption checks, as soon as they exist (the ``on_evaluated`` hook's argument).
+
+    The same objects the :class:`Analysis` then holds under these names, given while
+    the cross-validation still runs.
+    """
+
+    evaluation: Evaluation
+    calibration_curve: pd.DataFrame = field(repr=False)
+    calibration_summary: dict
+    assumptions: LogisticChecks = field(repr=False)
 
 
 @dataclass(frozen=True, repr=False)
@@ -401,9 +416,14 @@ def output_record(options: AnalysisOptions, base_rate: float, calibration_summar
 
 
 def analyze_binary(
-    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, clock: StageClock
+    dataset: Dataset, approach: Approach, eda: EdaResult, options: AnalysisOptions, clock: StageClock,
+    on_evaluated: Callable[[Approach, TestPartResults], object] | None = None,
 ) -> Analysis:
-    """Split, select features, fit, check, cross-validate, evaluate and interpret a binary outcome."""
+    """Split, select features, fit, check, cross-validate, evaluate and interpret a binary outcome.
+
+    ``on_evaluated`` is called with the test part's results and the checks once they
+    exist, before waiting for the cross-validation (see :func:`tiktok_claims.analyze`).
+    """
     frame, target, seed = dataset.frame, approach.target, options.seed
     clock.start("split_and_features", "Splitting (stratified) and selecting features on the training part")
     parts = split(frame, approach.stratify_on, seed)
@@ -447,6 +467,11 @@ def analyze_binary(
             y_test, scores, threshold=threshold.threshold, n_resamples=options.bootstrap, seed=seed
         )
         curve, calibration_summary = calibration(y_test, scores)
+        # The checks and the stability refits were submitted before the folds: done first.
+        clock.start("wait_checks_and_stability")
+        checks, stability = checks.result(), stability.result()
+        if on_evaluated is not None:
+            on_evaluated(approach, TestPartResults(evaluation, curve, calibration_summary, checks))
         clock.start("wait_cross_validation")
         cv = pending_cv.result()
         precision = intervals.set_index("metric").loc["precision"]
@@ -454,8 +479,6 @@ def analyze_binary(
             course.result(), evaluation.metrics, approach.positive_class,
             (float(precision["ci_low"]), float(precision["ci_high"])),
         )
-        clock.start("wait_checks_and_stability")
-        checks, stability = checks.result(), stability.result()
     spark = None
     if options.engine == "spark":
         from ..spark.fit import fit_spark

@@ -90,7 +90,7 @@ def _exploration_charts(frame: pd.DataFrame, eda, target: str, by: str) -> list[
 
 
 def binary_model_jobs(analysis) -> list[tuple]:
-    """The model's figures of a binary outcome's report, built from the results object."""
+    """The model's figures of a binary outcome's report, built from the results object (or the ``on_evaluated`` hook's part of it)."""
     evaluation, checks = analysis.evaluation, analysis.assumptions
     metrics = evaluation.metrics
     return [

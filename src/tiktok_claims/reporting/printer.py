@@ -5,9 +5,11 @@ its results exist. :func:`printer_process` starts a worker process at the very s
 the command that loads both (and the renderer) on a core the command's own start-up leaves
 idle; the analysis itself never loads matplotlib. The printer then draws the exploratory
 figures as soon as the data are explored (:meth:`Printer.explored`, the ``on_explored``
-hook of :func:`tiktok_claims.analyze`), while the models are fitted, and the other figures
-and the summary once the results exist (:func:`tiktok_claims.reporting.render.write_outputs`),
-all in its own process: it starts none. This module imports nothing heavy itself, so that
+hook of :func:`tiktok_claims.analyze`), while the models are fitted; the model's figures
+as soon as the test part is evaluated (:meth:`Printer.evaluated`, the ``on_evaluated``
+hook), while the cross-validation runs; and the summary's chart and the summary once the
+results exist (:func:`tiktok_claims.reporting.render.write_outputs`), all in its own
+process: it starts none. This module imports nothing heavy itself, so that
 the printer starts before the rest of the package is imported.
 """
 
@@ -30,6 +32,7 @@ class Printer(Executor):
     def __init__(self, process: Executor):
         self._process = process
         self._early: tuple[object, object, Future] | None = None
+        self._evaluated: tuple[object, Future] | None = None
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         return self._process.submit(fn, *args, **kwargs)
@@ -44,6 +47,32 @@ class Printer(Executor):
             self._early = (dataset.frame, eda, self._process.submit(draw_figures, jobs))
         except BrokenExecutor:  # its process died (killed, out of memory): they are drawn with the rest
             self._early = None
+
+    def evaluated(self, approach, results) -> None:
+        """Start drawing the model's figures from the test part's results (the ``on_evaluated`` hook of ``analyze``)."""
+        from .kinds import DOCUMENTS
+        from .render import draw_figures
+
+        jobs = DOCUMENTS[approach.kind].model_jobs(results)
+        try:
+            self._evaluated = (results, self._process.submit(draw_figures, jobs))
+        except BrokenExecutor:
+            self._evaluated = None
+
+    def model_figures(self, analysis) -> list[tuple[dict, bytes]] | None:
+        """The model's figures drawn from exactly the results ``analysis`` holds (the same objects); ``None`` if none were.
+
+        They are then the figures of ``model_jobs(analysis)``: the same builders on the same objects.
+        """
+        if self._evaluated is None:
+            return None
+        results, future = self._evaluated
+        if not all(getattr(analysis, name, None) is value for name, value in vars(results).items()):
+            return None
+        try:
+            return future.result()
+        except BrokenExecutor:
+            return None
 
     def early_figures(self, frame, eda) -> list[tuple[dict, bytes]] | None:
         """The exploratory figures drawn for exactly these data (``frame`` and ``eda`` objects); ``None`` if none were."""

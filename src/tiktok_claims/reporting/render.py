@@ -186,9 +186,15 @@ def write_outputs(
     clock.start("figures_and_summary", "Drawing figures")
     metrics["figures"] = []
     workers = default_workers() if analysis.options.workers is None else analysis.options.workers
-    # A Printer (reporting/printer.py) may have drawn the exploratory figures while the models were fitted.
+    # A Printer (reporting/printer.py) may have drawn the exploratory figures while the models
+    # were fitted, and the model's figures while the cross-validation ran.
     early = getattr(printer, "early_figures", lambda frame, eda: None)(analysis.dataset.frame, analysis.eda)
-    jobs = documents.figure_jobs(analysis) if early is None else documents.model_jobs(analysis)
+    model = getattr(printer, "model_figures", lambda analysis: None)(analysis)
+    jobs = [
+        *(documents.exploration_jobs(analysis.dataset.frame, analysis.eda, analysis.target) if early is None else []),
+        *(documents.model_jobs(analysis) if model is None else []),
+    ]
+    early = [*(early or []), *(model or [])]
     if documents.summary:  # the summary's chart, drawn from the story (in metrics.json), listed last
         jobs.append((Chart("verdict_chart"), (metrics["story"]["chart"],)))
     with ExitStack() as stack:
@@ -201,7 +207,7 @@ def write_outputs(
             warm_matplotlib()
             drawer = stack.enter_context(worker_pool(workers))
             drawn = [future.result() for future in [drawer.submit(render_figure, *job) for job in jobs]]
-        for meta, png in [*(early or []), *drawn]:
+        for meta, png in [*early, *drawn]:
             written[meta["file"]] = out / meta["file"]
             written[meta["file"]].write_bytes(png)
             metrics["figures"].append(meta)
