@@ -115,7 +115,7 @@ def test_analyze_takes_every_option_as_a_keyword_of_its_own():
     keywords = [name for name, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     assert list(parameters)[:2] == ["data", "options"]
-    assert keywords == [*tiktok_claims.AnalysisOptions.names(), "progress", "on_explored"]
+    assert keywords == [*tiktok_claims.AnalysisOptions.names(), "progress", "on_explored", "on_evaluated"]
     assert all(parameters[name].default is None for name in keywords)
 
 
