@@ -142,3 +142,25 @@ def test_the_summary_chart_draws_its_parts_to_scale_and_keeps_its_labels_apart(c
         assert legend == [f"{s['text']} {s['label']}" for s in bar["segments"]]
         hatches = [p.get_hatch() or "" for p in axes.patches]
         assert len(set(hatches)) == len(hatches)  # parts told apart without colour
+
+
+@pytest.mark.parametrize("constant", [["video_like_count"], list(config.CONTINUOUS_COLUMNS)[1:]])
+def test_a_constant_column_has_no_correlation_and_is_named_so(constant, monkeypatch):
+    """A column that never varies has no r (NaN): its cells read n/a, the strongest pair is among the others, if any."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({c: rng.normal(size=200) for c in config.CONTINUOUS_COLUMNS})
+    frame[constant] = 0.0
+    corr = frame.corr()
+
+    figure = plots.correlation_heatmap(corr)
+    texts = [text for text, _ in drawn_text_boxes(figure.figure, monkeypatch)]
+
+    assert texts.count("n/a") == int(corr.isna().to_numpy().sum())
+    assert f"{', '.join(constant)} {'is' if len(constant) == 1 else 'are'} constant" in figure.alt
+    varying = [c for c in config.CONTINUOUS_COLUMNS if c not in constant]
+    if len(varying) < 2:
+        assert "no pair can be compared" in figure.alt
+    else:
+        pairs = frame[varying].corr().where(~np.eye(len(varying), dtype=bool)).abs().stack()
+        a, b = pairs.idxmax()
+        assert f"the strongest pair is {a} and {b} (r = {corr.loc[a, b]:.2f})" in figure.alt

@@ -120,17 +120,25 @@ def correlation_heatmap(corr: pd.DataFrame, method: str = "Pearson") -> Figure:
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     for (i, j), value in np.ndenumerate(corr.to_numpy()):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                color="black" if value > 0.5 else "white")
+        # A column that never varies has no correlation: its cells are blank, labelled n/a.
+        ax.text(j, i, "n/a" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=8,
+                color="black" if value > 0.5 else "white" if not np.isnan(value) else "dimgray")
     fig.colorbar(image, ax=ax, shrink=0.8, label=f"{method} r")
     ax.set_title(f"{method} correlations of continuous predictors", fontsize=10)
-    top = corr.where(~np.eye(len(corr), dtype=bool)).abs().stack().idxmax()
+    pairs = corr.where(~np.eye(len(corr), dtype=bool)).abs().stack().dropna()
+    constant = [c for c in corr.columns if np.isnan(corr.loc[c, c])]  # a column's own r is 1 unless it is constant
+    if pairs.empty:
+        strongest = "no pair can be compared: at most one column varies"
+    else:
+        top = pairs.idxmax()
+        strongest = f"the strongest pair is {top[0]} and {top[1]} (r = {corr.loc[top[0], top[1]]:.2f})"
+    if constant:
+        strongest += f"; {', '.join(constant)} {'is' if len(constant) == 1 else 'are'} constant (n/a: no correlation)"
     return Figure(
         f"correlation_{method.lower()}",
         f"{method} correlation matrix",
         f"Heatmap of {method} correlations among duration and the five engagement counts, each "
-        f"cell labelled with its value; the strongest pair is {top[0]} and {top[1]} "
-        f"(r = {corr.loc[top[0], top[1]]:.2f}).",
+        f"cell labelled with its value; {strongest}.",
         fig,
     )
 
