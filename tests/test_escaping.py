@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tiktok_claims.escaping import neutralize_cell, neutralize_frame, write_csv
+from tiktok_claims.escaping import (
+    markdown_code,
+    neutralize_cell,
+    neutralize_frame,
+    write_csv,
+)
 
 FORMULAS = ["=1+2", "+1", "-1+2", "@SUM(A1:A2)", "\tcmd", "\rcmd", '=HYPERLINK("http://x","y")', "=", "-"]
 HARMLESS = ["abc", "", " =1", "'=already quoted", "1-2", "a=b", "verified", "'opinion' vs 'claim'"]
@@ -80,3 +85,40 @@ def test_coefficients_csv_is_written_through_the_guard(real_run, real_analysis):
     on_disk = pd.read_csv(real_run.out / "coefficients.csv", keep_default_na=False)
     assert on_disk["name"].tolist() == [neutralize_cell(n) for n in coefficients["name"]]
     assert (on_disk["coef"] < 0).any()  # negative numbers stay numbers
+
+
+def _cells(markdown: str) -> list[list[str]]:
+    """The text of each table cell as markdown-it reads it (code spans' content included)."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(markdown)
+    rows, row = [], None
+    for token in tokens:
+        if token.type == "tr_open":
+            row = []
+        elif token.type == "inline" and row is not None:
+            row.append([(child.type, child.content) for child in token.children])
+        elif token.type == "tr_close":
+            rows.append(row)
+            row = None
+    return rows
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tiktok-claims run --data plain.csv",
+        "run --data '/tmp/ev`<img src=x onerror=alert(1)>`|x/d.csv'",
+        "``` triple | pipes || and ` single",
+        "`starts and ends with a backtick`",
+        "two\nlines\r\nand a carriage\rreturn <script>",
+    ],
+)
+def test_a_code_span_in_a_table_cell_holds_the_text_whole_and_nothing_else(text):
+    table = f"| name | value |\n|---|---|\n| command | {markdown_code(text, in_table=True)} |\n"
+
+    (header, (name, value)) = _cells(table)
+
+    # One code span, no HTML, no extra cell: line breaks shown as \n, the rest verbatim.
+    assert value == [("code_inline", text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))]
+    assert name == [("text", "command")]

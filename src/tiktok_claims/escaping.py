@@ -1,7 +1,8 @@
 """Text from the data, made safe for the format it is written in.
 
 * Markdown: :func:`escape_markdown` backslash-escapes Markdown and inline-HTML
-  metacharacters (HTML is escaped by Jinja2's autoescaping in the templates).
+  metacharacters, :func:`markdown_code` makes a code span nothing in the text can close
+  (HTML is escaped by Jinja2's autoescaping in the templates).
 * CSV: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return gets a leading single quote, so spreadsheets show it as text instead of running
   it as a formula (OWASP "CSV injection"). Numbers are left alone (a negative number is
@@ -27,6 +28,24 @@ FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_PREFIXES)) + "]"
 def escape_markdown(text) -> str:
     """Escape Markdown and inline-HTML metacharacters in text that came from the data."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def markdown_code(text, in_table: bool = False) -> str:
+    """``text`` as a Markdown inline code span that nothing in it can close or break.
+
+    Backslashes do not escape inside a code span, so the fence is one backtick longer than
+    the longest run of backticks in the text (padded with a space where the text starts
+    or ends with one, which CommonMark then strips); what the span holds is shown as
+    text, HTML included. A line break would end the paragraph or table row: it is shown
+    as ``\\n``. ``in_table``: a GFM table splits its cells on ``|`` even inside a code
+    span, unless escaped as ``\\|`` (which the table reads back as ``|``).
+    """
+    text = str(text).replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    if in_table:
+        text = text.replace("|", "\\|")
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def neutralize_cell(value):

@@ -33,7 +33,7 @@ from markupsafe import Markup, escape
 from .. import config
 from ..data.files import read_json_file
 from ..errors import DataError
-from ..escaping import escape_markdown, write_csv
+from ..escaping import escape_markdown, markdown_code, write_csv
 from ..folders import OutputFolder
 from ..interpretation.course import STAGES, course_answers
 from ..interpretation.wording import (
@@ -91,7 +91,7 @@ def _environment():
         keep_trailing_newline=True,
     )
     env.filters.update(
-        num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown, ratio=bounded_ratio,
+        num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown, code=markdown_code, ratio=bounded_ratio,
         per1000=per_1000, sentence=capitalized,
     )
     env.globals.update(
