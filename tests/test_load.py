@@ -357,6 +357,29 @@ def test_line_numbers_count_blank_lines(claims, tmp_path):
 # ---------------------------------------------------------------- in-memory frames
 
 
+def test_a_stray_quote_that_swallows_the_records_after_it_is_refused_with_its_line(claims, tmp_path):
+    """An unclosed quote in a transcription makes the reader take the next lines, up to a quote, as its text."""
+    n = 12
+    opened = claims.record(3) | {config.TRANSCRIPT: '"an unclosed quote, and then'}
+    closing = claims.record(9) | {config.TRANSCRIPT: 'a quote" closes it'}
+    path = claims.write(tmp_path, claims.csv(n_rows=n, lines={4: claims.line(opened), 10: claims.line(closing)}))
+
+    with pytest.raises(DataError, match=rf"(?s)'{config.TRANSCRIPT}': 1 row\(s\) hold whole records.*line\(s\) 4;.*stray quote"):
+        load_dataset(path)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "line(s) 4;" in result.output
+
+
+def test_a_transcription_with_line_breaks_and_commas_is_text_not_a_swallowed_record(claims, tmp_path):
+    text = '"first line, with a comma\nsecond line, two, commas\n\nand a last one"'
+    path = claims.write(tmp_path, claims.csv(cells={(3, config.TRANSCRIPT): text}))
+
+    dataset = load_dataset(path)
+
+    assert len(dataset.frame) == claims.n_rows and dataset.set_aside.empty
+    assert dataset.frame[config.TRANSCRIPT].str.contains("second line, two, commas").sum() == 1
+
+
 def test_dataset_from_frame_agrees_with_the_file_loader(claims, tmp_path):
     cells = {(3, config.VIEWS): "#N/A", (5, config.CLAIM): ""}
     path = claims.write(tmp_path, claims.csv(cells=cells))

@@ -42,6 +42,7 @@ from .rules import (
     missing_reasons,
     requoted_line,
     requoted_rows,
+    swallowed_records,
 )
 from .schema import SCHEMA, ColumnSpec
 
@@ -407,7 +408,7 @@ def check_rows(raw: pd.DataFrame, markers: Counter) -> tuple[pd.DataFrame, list[
     The missing-value markers found (e.g. ``#N/A``) are counted into ``markers``.
     """
     raw = _blank_missing_markers(raw, markers)
-    problems = _requoted_rows(raw)
+    problems = _requoted_rows(raw) + _swallowed_records(raw)
     typed = {}
     for spec in SCHEMA:
         values, column_problems = _convert(raw[spec.name], spec)
@@ -498,6 +499,26 @@ def _blank_missing_markers(raw: pd.DataFrame, markers: Counter) -> pd.DataFrame:
         return raw
     markers.update(pd.Series(raw.to_numpy()[marked.to_numpy()]).value_counts().to_dict())
     return raw.mask(marked)
+
+
+def _swallowed_records(raw: pd.DataFrame) -> list[Problem]:
+    """Rows whose transcription holds whole records after a line break: a stray quote swallowed them.
+
+    The reader counts them as one row, so they would vanish from the accounting and the
+    fields after the quote would shift into other videos; the file is refused instead.
+    """
+    lines = raw.index[swallowed_records(_as_arrow(raw[config.TRANSCRIPT]))]
+    if len(lines) == 0:
+        return []
+    return [
+        Problem(
+            config.TRANSCRIPT,
+            "row(s) hold whole records inside the text after a line break (a quote left open swallowed the lines after it)",
+            "each record on its own line. Close or remove the stray quote (\") on that line and re-export",
+            len(lines),
+            tuple((int(line), None) for line in lines[: config.MAX_REPORTED_LINES]),
+        )
+    ]
 
 
 def _requoted_rows(raw: pd.DataFrame) -> list[Problem]:

@@ -39,6 +39,8 @@ ALL_COUNTS = "all five counts"
 # A record of the schema holds len(COLUMNS) - 1 commas; text with at least one fewer
 # is (nearly) a whole record, not a value.
 WHOLE_RECORD_COMMAS = len(config.COLUMNS) - 2
+# A line break, then a line holding at least that many commas: a record inside a text.
+SWALLOWED_PATTERN = r"[\r\n]([^\r\n,]*,){%d}" % WHOLE_RECORD_COMMAS
 
 # Each value problem of check_values ("<column>: <what>"), as a file-level message counts it.
 PROBLEM_WORDING = {
@@ -375,6 +377,23 @@ def holds_whole_record(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not _is_text(texts.type):
         return np.zeros(len(texts), dtype=bool)
     return _filled(pc.greater_equal(pc.count_substring(texts, ","), WHOLE_RECORD_COMMAS))
+
+
+def swallowed_records(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which texts hold a line break and then a whole record (a line of :data:`WHOLE_RECORD_COMMAS` commas or more).
+
+    A quote left open in a free-text field makes a CSV reader take the lines after it,
+    up to the next quote, as part of that text: whole records vanish into one field
+    and the fields after it shift. Text with line breaks is legitimate; a line of a
+    record's commas inside it is not.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.dictionary_decode()
+    if not _is_text(texts.type):
+        return np.zeros(len(texts), dtype=bool)
+    return _filled(pc.match_substring_regex(texts, SWALLOWED_PATTERN))
 
 
 def requoted_line(text: str, fields: int) -> bool:
