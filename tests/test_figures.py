@@ -164,3 +164,13 @@ def test_a_constant_column_has_no_correlation_and_is_named_so(constant, monkeypa
         pairs = frame[varying].corr().where(~np.eye(len(varying), dtype=bool)).abs().stack()
         a, b = pairs.idxmax()
         assert f"the strongest pair is {a} and {b} (r = {corr.loc[a, b]:.2f})" in figure.alt
+
+
+def test_a_reliability_curve_without_a_slope_says_it_is_unbounded():
+    curve = pd.DataFrame({"mean_predicted": [0.1, 0.5, 0.9], "observed": [0.0, 0.5, 1.0]})
+    summary = {"brier": 0.01, "slope": None, "separated": True, "intercept": -0.4}
+
+    figure = plots.reliability_curve(curve, summary)
+
+    assert "calibration slope unbounded (the scores separate the classes of the test part)" in figure.alt
+    assert figure.figure.axes[0].get_legend().get_texts()[1].get_text() == "model (slope unbounded, intercept -0.40)"

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 from scipy.stats import mannwhitneyu
 
 from tiktok_claims import config
@@ -277,5 +278,39 @@ def test_calibration_of_confident_scores_warns_of_nothing():
     score = np.where(y == 1, 1 - 1e-13, 1e-13)
     score[:6] = 1 - score[:6]
     curve, summary = calibration(y, score)
-    assert np.isfinite(summary["slope"]) and np.isfinite(summary["intercept"])
+    clipped = np.clip(score, 1e-12, 1 - 1e-12)
+    separated = clipped[y == 0].max() <= clipped[y == 1].min()  # the flipped rows may all be of one class
+    assert summary["separated"] is bool(separated)
+    assert (summary["slope"] is None) if separated else np.isfinite(summary["slope"])
+    assert np.isfinite(summary["intercept"])
     assert summary["brier"] == pytest.approx(np.mean((np.clip(score, 1e-12, 1 - 1e-12) - y) ** 2))
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_scores_that_separate_the_classes_have_no_calibration_slope(tie):
+    """Every positive scored at least as high as every negative: the slope's estimate is infinite
+    (statsmodels' fit stops at some large number and warns, an error here); it is None, said so."""
+    rng = np.random.default_rng(5)
+    y = np.r_[np.zeros(200), np.ones(100)].astype(int)
+    score = np.where(y == 1, rng.uniform(0.6, 0.99, len(y)), rng.uniform(0.01, 0.6, len(y)))
+    if tie:
+        score[0], score[-1] = 0.6, 0.6  # quasi-complete: a negative and a positive on the boundary
+
+    _, summary = calibration(y, score)
+
+    assert summary["slope"] is None and summary["separated"] is True
+    logit = np.log(score / (1 - score))
+    offset_only = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=logit).fit()
+    assert summary["intercept"] == pytest.approx(offset_only.params[0], rel=1e-9)
+
+
+def test_overlapping_scores_have_the_slope_of_an_independent_logit():
+    rng = np.random.default_rng(6)
+    score = rng.uniform(0.02, 0.98, 500)
+    y = (rng.random(500) < score).astype(int)
+
+    _, summary = calibration(y, score)
+
+    logit = np.log(score / (1 - score))
+    assert summary["separated"] is False
+    assert summary["slope"] == pytest.approx(sm.Logit(y, sm.add_constant(logit)).fit(disp=False).params[1], rel=1e-6)

@@ -339,20 +339,26 @@ def calibration(y_true, y_score, n_bins: int = 10) -> tuple[pd.DataFrame, dict[s
 
     Slope: coefficient of logit(score) in a logistic regression of the outcome on it
     (1 is ideal). Intercept (calibration-in-the-large): the intercept of that
-    regression with logit(score) as an offset (0 is ideal).
+    regression with logit(score) as an offset (0 is ideal). When the scores separate
+    the classes (every positive scores at least as high as every negative) the slope's
+    maximum-likelihood estimate is infinite: it is ``None`` and ``separated`` is true,
+    rather than the large number an iterative fit stops at.
     """
     y = np.asarray(y_true, dtype=float)
     score = np.clip(np.asarray(y_score, dtype=float), 1e-12, 1 - 1e-12)
     observed, predicted = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
     logit = np.log(score / (1 - score))
+    positives, negatives = logit[y == 1], logit[y == 0]
+    separated = bool(len(positives) and len(negatives) and negatives.max() <= positives.min())
     # Confident scores (|logit| up to 27.6) times a slope during IRLS can pass 709, where the
     # inverse link's exp(-z) overflows to inf and 1 / (1 + inf) = 0 is the right limit.
     with np.errstate(over="ignore"):
-        slope_fit = GLM(y, add_constant(logit), family=Binomial()).fit()
+        slope = None if separated else float(GLM(y, add_constant(logit), family=Binomial()).fit().params[1])
         offset_fit = GLM(y, np.ones((len(y), 1)), family=Binomial(), offset=logit).fit()
     summary = {
         "brier": float(np.mean((score - y) ** 2)),
-        "slope": float(slope_fit.params[1]),
+        "slope": slope,
+        "separated": separated,
         "intercept": float(offset_fit.params[0]),
         "mean_predicted": float(score.mean()),
         "observed_rate": float(y.mean()),

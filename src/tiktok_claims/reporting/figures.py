@@ -223,8 +223,9 @@ def reliability_curve(curve: pd.DataFrame, summary: dict) -> Figure:
     """Observed rate against mean predicted score per bin, with the diagonal of perfect calibration."""
     fig, ax = _new(4.6, 4.0, (0.7, 0.55, 0.15, 0.3))
     ax.plot([0, 1], [0, 1], color=OKABE_ITO[7], linestyle="--", linewidth=1, label="perfect calibration")
+    slope = "unbounded" if summary["slope"] is None else f"{summary['slope']:.2f}"  # None: the scores separate the classes
     ax.plot(curve["mean_predicted"], curve["observed"], color=OKABE_ITO[5], marker="o", linewidth=1.6,
-            label=f"model (slope {summary['slope']:.2f}, intercept {summary['intercept']:.2f})")
+            label=f"model (slope {slope}, intercept {summary['intercept']:.2f})")
     ax.set_xlabel("mean predicted score (decile bins)")
     ax.set_ylabel("observed share positive")
     ax.set_xlim(0, 1)
@@ -235,7 +236,8 @@ def reliability_curve(curve: pd.DataFrame, summary: dict) -> Figure:
         "calibration_curve",
         "Reliability curve (test part)",
         f"Observed share of positives against the mean predicted score in ten bins of the test part; "
-        f"Brier score {summary['brier']:.3f}, calibration slope {summary['slope']:.2f} and intercept "
+        f"Brier score {summary['brier']:.3f}, calibration slope {slope}"
+        f"{' (the scores separate the classes of the test part)' if summary['slope'] is None else ''} and intercept "
         f"{summary['intercept']:.2f} (ideal 1 and 0). Points below the dashed diagonal mean the "
         "scores overstate the probability.",
         fig,

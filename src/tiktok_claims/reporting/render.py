@@ -93,6 +93,7 @@ def _environment():
     env.filters.update(
         num=format_number, pct=lambda x, d=1: f"{100 * x:.{d}f}%", p=format_p, md=escape_markdown, code=markdown_code, ratio=bounded_ratio,
         per1000=per_1000, sentence=capitalized,
+        slope=lambda x: "unbounded (the scores separate the test part's classes)" if x is None else format_number(x, 2),
     )
     env.globals.update(
         interval=bounded_interval, ratio_bound=f"{RATIO_BOUND:,.0f}", course_answers=course_answers, course_stages=STAGES
