@@ -408,6 +408,22 @@ def test_a_frame_with_pyarrow_types_agrees_with_the_file_loader(claims, tmp_path
     assert any("'#N/A' as missing" in note for note in from_frame.notes)
 
 
+@pytest.mark.parametrize(
+    ("convert", "message"),
+    [
+        (lambda s: s.astype(complex), r"memory: 1 problem.*'video_view_count': 5 value\(s\) that are not numbers \(line 2: '\(\d+\+0j\)'"),
+        (lambda s: pd.to_datetime(s, unit="s"), r"^memory: column 'video_view_count' holds timestamp\[\w+\] values; expected"),
+        (lambda s: s > 3, r"^memory: column 'video_view_count' holds bool values"),
+    ],
+)
+def test_a_frame_column_of_a_type_no_rule_reads_is_refused_naming_the_source(claims, convert, message):
+    frame = pd.read_csv(io.StringIO(claims.csv()))
+    frame[config.VIEWS] = convert(frame[config.VIEWS])
+
+    with pytest.raises(DataError, match=rf"(?s){message}"):
+        dataset_from_frame(frame, source="memory")
+
+
 def test_dataset_from_frame_digest_depends_on_the_content(claims):
     frame = pd.read_csv(io.StringIO(claims.csv()))
     changed = frame.copy()

@@ -86,7 +86,7 @@ def check_file(path: str | Path) -> FileCheck:
             raw = normalise_columns(raw, source, notes if rows_read == 0 else [])
             raw.index = pd.RangeIndex(FIRST_DATA_LINE + rows_read, FIRST_DATA_LINE + rows_read + len(raw), name="line")
             rows_read += len(raw)
-            all_rows, problems = check_rows(raw, markers)
+            all_rows, problems = check_rows(raw, markers, source)
             merge_problems(found, problems)
             if not found:  # once the file is refused, only its problems are counted
                 incomplete, set_aside = set_aside_rows(all_rows)

@@ -355,7 +355,7 @@ def validate_frame(
         raw.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(raw), name="line")
 
     markers: Counter = Counter()
-    all_rows, problems = check_rows(raw, markers)
+    all_rows, problems = check_rows(raw, markers, source)
     notes += marker_notes(markers)
     if problems:
         raise problems_error(source, problems)
@@ -402,11 +402,19 @@ def normalise_columns(raw: pd.DataFrame, source: str, notes: list[str]) -> pd.Da
     return raw[list(config.COLUMNS)]
 
 
-def check_rows(raw: pd.DataFrame, markers: Counter) -> tuple[pd.DataFrame, list[Problem]]:
+def check_rows(raw: pd.DataFrame, markers: Counter, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Typed rows (missing values kept) and the problems of ``raw`` (schema columns, index = lines).
 
-    The missing-value markers found (e.g. ``#N/A``) are counted into ``markers``.
+    The missing-value markers found (e.g. ``#N/A``) are counted into ``markers``. A
+    column of a type no rule reads (e.g. dates) is refused at once, naming ``source``.
     """
+    try:
+        return _check_rows(raw, markers)
+    except DataError as exc:
+        raise DataError(f"{source}: {exc}") from None
+
+
+def _check_rows(raw: pd.DataFrame, markers: Counter) -> tuple[pd.DataFrame, list[Problem]]:
     raw = _blank_missing_markers(raw, markers)
     problems = _requoted_rows(raw) + _swallowed_records(raw)
     typed = {}
@@ -564,7 +572,7 @@ def _as_arrow(values: pd.Series):
     """A pyarrow array of the column; mixed Python objects are compared as text."""
     try:
         return pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # e.g. complex numbers: as their text
         return pa.array(values.astype("string"), from_pandas=True)
 
 
