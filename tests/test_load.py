@@ -278,6 +278,13 @@ def test_truncated_file_is_refused(tmp_path, claims, cut):
     assert f"{len(config.COLUMNS)} fields" in message
 
 
+@pytest.mark.parametrize("blank", ["   ", "\t", " \t "])
+def test_a_line_of_white_space_is_named_as_such(claims, tmp_path, blank):
+    message = refusal(claims.write(tmp_path, claims.csv(n_rows=6, lines={4: blank})))
+
+    assert f"line 4 holds only white space ({blank!r}): delete it or make it empty" in message
+
+
 def test_requoted_record_is_refused_never_set_aside(claims, tmp_path):
     requoted = claims.requoted(3)
     message = refusal(claims.write(tmp_path, claims.csv(lines={4: requoted})))

@@ -308,6 +308,9 @@ def _describe_broken_rows(path: Path, broken: list, expected_fields: int) -> str
                 "holds a whole record inside one quoted field (a spreadsheet re-quoted "
                 "the row)"
             )
+        elif text and not stripped:  # blank lines are skipped; one of spaces or tabs is not blank
+            lines.append(f"  - {where} holds only white space ({_preview(text)}): delete it or make it empty")
+            continue
         else:
             why = f"has {actual} fields"
         lines.append(f"  - {where} {why}: {_preview(stripped)}")
