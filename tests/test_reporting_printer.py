@@ -147,6 +147,18 @@ def test_the_summary_given_the_chart_drawn_with_the_figures_is_the_summary_that_
 
 
 
+class Counting(Executor):
+    """An in-process executor that records the charts of each ``draw_figures`` job it is given."""
+
+    def __init__(self):
+        self.drawn_jobs = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        if fn is draw_figures:
+            self.drawn_jobs.append([builder for builder, _ in args[0]])
+        return InProcess().submit(fn, *args, **kwargs)
+
+
 # ---------------------------------------------------------------- the exploratory figures, drawn early
 
 
@@ -193,19 +205,13 @@ def test_the_printer_draws_the_exploratory_figures_early_and_the_rest_after(smal
 
 
 def test_the_model_figures_are_drawn_without_the_exploratory_ones_when_those_were_drawn_early(small_analysis, tmp_path):
-    drawn_jobs = []
 
-    class Counting(Executor):
-        def submit(self, fn, /, *args, **kwargs):
-            if fn is draw_figures:
-                drawn_jobs.append([builder for builder, _ in args[0]])
-            return InProcess().submit(fn, *args, **kwargs)
-
-    printer = Printer(Counting())
+    counting = Counting()
+    printer = Printer(counting)
     printer.explored(small_analysis.dataset, small_analysis.approach, small_analysis.eda)
     write_outputs(small_analysis, tmp_path / "out", printer=printer)
 
-    early, late = drawn_jobs
+    early, late = counting.drawn_jobs
     assert early == [Chart("class_balance"), Chart("count_distributions"), Chart("correlation_heatmap"), Chart("text_length_by_class")]
     assert not set(early) & set(late) and late[-1] == Chart("verdict_chart")
 
@@ -239,22 +245,16 @@ def test_the_printer_draws_the_model_figures_from_the_test_part_results(small_an
     from tiktok_claims.analysis import TestPartResults
 
     reference = write_outputs(small_analysis, tmp_path / "workers")
-    drawn_jobs = []
-
-    class Counting(Executor):
-        def submit(self, fn, /, *args, **kwargs):
-            if fn is draw_figures:
-                drawn_jobs.append([builder for builder, _ in args[0]])
-            return InProcess().submit(fn, *args, **kwargs)
 
     a = small_analysis
     results = TestPartResults(a.evaluation, a.calibration_curve, a.calibration_summary, a.assumptions)
-    printer = Printer(Counting())
+    counting = Counting()
+    printer = Printer(counting)
     printer.explored(a.dataset, a.approach, a.eda)
     printer.evaluated(a.approach, results)
     written = write_outputs(a, tmp_path / "printer", printer=printer)
 
-    exploration, model, late = drawn_jobs
+    exploration, model, late = counting.drawn_jobs
     assert model == [builder for builder, _ in BINARY.model_jobs(a)] and late == [Chart("verdict_chart")]
     figures = [name for name in written if name.startswith("figures/")]
     assert figures == [name for name in reference if name.startswith("figures/")] and len(figures) == 11

@@ -370,13 +370,7 @@ def holds_whole_record(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     The one test of the re-quoted-row heuristic (a spreadsheet that quoted a whole
     record into one field); non-text arrays hold no records.
     """
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
-    if pa.types.is_dictionary(texts.type):
-        texts = texts.dictionary_decode()
-    if not _is_text(texts.type):
-        return np.zeros(len(texts), dtype=bool)
-    return _filled(pc.greater_equal(pc.count_substring(texts, ","), WHOLE_RECORD_COMMAS))
+    return _text_test(texts, lambda text: pc.greater_equal(pc.count_substring(text, ","), WHOLE_RECORD_COMMAS))
 
 
 def swallowed_records(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -387,13 +381,18 @@ def swallowed_records(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
     and the fields after it shift. Text with line breaks is legitimate; a line of a
     record's commas inside it is not.
     """
+    return _text_test(texts, lambda text: pc.match_substring_regex(text, SWALLOWED_PATTERN))
+
+
+def _text_test(texts: pa.Array | pa.ChunkedArray, test) -> np.ndarray:
+    """``test`` (an Arrow compute on text) of each value, as a mask; False for nulls and for arrays not of text."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
     if pa.types.is_dictionary(texts.type):
         texts = texts.dictionary_decode()
     if not _is_text(texts.type):
         return np.zeros(len(texts), dtype=bool)
-    return _filled(pc.match_substring_regex(texts, SWALLOWED_PATTERN))
+    return _filled(test(texts))
 
 
 def requoted_line(text: str, fields: int) -> bool:
