@@ -91,6 +91,10 @@ def _crlf(claims, directory: Path) -> Path:
     return claims.write(directory, claims.csv().replace("\n", "\r\n"))
 
 
+def _mixed_line_ends(claims, directory: Path) -> Path:
+    return claims.write(directory, claims.csv().replace("\n", "\r\n", 3))
+
+
 @pytest.mark.parametrize(
     ("write", "note"),
     [
@@ -99,7 +103,8 @@ def _crlf(claims, directory: Path) -> Path:
         pytest.param(_pandas_index, "unnamed index column", id="pandas-index-column"),
         pytest.param(_id_header, "read column 'id' as '#'", id="id-for-#"),
         pytest.param(_byte_order_mark, "byte-order mark", id="utf8-bom"),
-        pytest.param(_crlf, "CRLF", id="crlf"),
+        pytest.param(_crlf, "the file has Windows (CRLF) line ends", id="crlf"),
+        pytest.param(_mixed_line_ends, "the file mixes Windows (CRLF) and Unix (LF) line ends", id="mixed-line-ends"),
     ],
 )
 def test_accepted_shape_gives_the_same_rows_as_plain_csv(claims, tmp_path, write, note):

@@ -289,8 +289,9 @@ def _sniff_text_file(path: Path) -> list[str]:
     notes = []
     if head.startswith(b"\xef\xbb\xbf"):
         notes.append("the file starts with a UTF-8 byte-order mark (ignored)")
-    if b"\r\n" in head:
-        notes.append("the file has Windows (CRLF) line ends")
+    if b"\r\n" in head:  # (in its first 64 KiB)
+        mixed = head.count(b"\n") > head.count(b"\r\n")
+        notes.append("the file mixes Windows (CRLF) and Unix (LF) line ends" if mixed else "the file has Windows (CRLF) line ends")
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         raise DataError(
             f"{path}: this looks like JSON, not CSV; expected a comma-separated file with a header row."
