@@ -102,3 +102,28 @@ def test_writing_again_replaces_the_previous_runs_files(binary, tmp_path):
     assert _files(tmp_path) - {LOCK, MANIFEST} == set(second)
     assert set(first) - set(second), "the binary run writes files the ordinal one does not"
     assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["target"] == config.BAN
+
+
+def test_run_refuses_a_users_file_in_the_figures_folder_before_the_work(data_file, tmp_path):
+    """The figures' names are known only after the work: the whole figures/ folder must be a previous run's."""
+    out = tmp_path / "run"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "notes.txt").write_text("mine", encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["run", str(data_file), "--out", str(out), "--quiet", *FLAGS])
+
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "holds figures/notes.txt, which no tiktok-claims run wrote" in result.output
+    assert _files(out) == {"figures/notes.txt"}
+
+
+def test_a_manifest_naming_a_users_file_never_removes_it(binary, tmp_path):
+    binary.write(tmp_path)
+    (tmp_path / "important.txt").write_text("keep", encoding="utf-8")
+    manifest = json.loads((tmp_path / MANIFEST).read_text(encoding="utf-8"))
+    (tmp_path / MANIFEST).write_text(json.dumps({**manifest, "files": [*manifest["files"], "important.txt"]}), encoding="utf-8")
+
+    with pytest.warns(UserWarning, match=r"lists important.txt, which this command never writes; it is left as found"):
+        binary.write(tmp_path)
+
+    assert (tmp_path / "important.txt").read_text(encoding="utf-8") == "keep"

@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from .artifact.store import ARTIFACT_FILES, save_artifact
-from .folders import OutputFolder
+from .folders import FIGURES, OutputFolder
 from .reporting.kinds import RUN_FILES
 from .reporting.notebook import write_notebook
 from .reporting.render import write_outputs
@@ -26,8 +26,8 @@ RUN_OUTPUTS: tuple[str, ...] = (*RUN_FILES, *ARTIFACT_FILES)
 
 
 def run_folder(out: str | Path) -> OutputFolder:
-    """The output folder of a run, to enter (check and lock) before the work starts."""
-    return OutputFolder(out, RUN_OUTPUTS)
+    """The output folder of a run, to enter (check and lock) before the work starts; its ``figures/`` is the run's whole."""
+    return OutputFolder(out, RUN_OUTPUTS, owned=(FIGURES,))
 
 
 def write_into(
@@ -39,7 +39,8 @@ def write_into(
     ``metrics`` is ``analysis.metrics()`` when the caller has it already (the renderer adds
     the figures and its timings to it). ``notebook``: also execute the course notebook
     against this run (it re-runs the analysis in a kernel); a one-line note on a notebook
-    that was not written (or stopped at an error) is appended to ``notes``. ``printer``
+    that was not written (or stopped at an error), and the folder's notes (a killed run's
+    move completed, manifest entries left alone), are appended to ``notes``. ``printer``
     (:func:`tiktok_claims.reporting.printer.printer_process`) draws the figures and prints the
     executive summary. Returns every file of the folder's new manifest, by its path
     relative to the folder.
@@ -53,7 +54,10 @@ def write_into(
         _, note = write_notebook(analysis, folder.staging)
         if note is not None and notes is not None:
             notes.append(note)
-    return {name: folder.out / name for name in folder.commit()}
+    written = {name: folder.out / name for name in folder.commit()}
+    if notes is not None:
+        notes.extend(folder.notes)
+    return written
 
 
 def write_run(
