@@ -466,7 +466,7 @@ def test_a_run_that_fails_its_accounting_leaves_every_file_as_it_was(model_path,
         raise RuntimeError("row accounting failed: this is a bug, and no output was written.")
 
     path = write(tmp_path, "b.csv", csv_text(complete_rows(20, seed=20)))
-    previous = {tmp_path / "scored.csv": b"yesterday's scores\n", tmp_path / "scored_rejects.csv": b"yesterday's rejects\n"}
+    previous = {tmp_path / "scored.csv": b"yesterday's scores\n", tmp_path / "scored_rejects.csv": b"line,#,video_id,reason\n2,7,77,yesterday's reason\n"}
     for target, data in previous.items():
         target.write_bytes(data)
     monkeypatch.setattr("tiktok_claims.scoring.local.check_accounting", failing)
@@ -591,7 +591,7 @@ def test_a_folder_that_cannot_be_written_is_refused_cleanly(model_path, tmp_path
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("tiktok_claims.scoring.writing.tempfile.mkdtemp", read_only)
+    monkeypatch.setattr("tiktok_claims.folders.tempfile.mkdtemp", read_only)
     result = invoke("score", "--model", str(model_path), "--data", str(path), "--out", str(tmp_path / "s.csv"), "--quiet")
 
     _refused_before_work(result, "s.csv: cannot be written", "Permission denied")

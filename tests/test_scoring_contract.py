@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import random
+import subprocess
+import sys
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,12 +23,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.artifact.model import LoadedModel
 from tiktok_claims.data.load import validate_frame
 from tiktok_claims.data.rules import ALL_COUNTS, EMPTY_ROW, REQUOTED, check_rows
-from tiktok_claims.scoring.contract import canonical, resolve_columns
+from tiktok_claims.cli import app
+from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.errors import DataError
+from tiktok_claims.folders import OWNER
+from tiktok_claims.scoring.contract import canonical, default_rejects, resolve_columns
 from tiktok_claims.scoring.csv_records import (
     BlockSummarizer,
     BlockWalker,
@@ -299,6 +307,86 @@ def test_outputs_replace_their_targets_only_on_commit_and_touch_nothing_else(tmp
     assert {path: path.read_text() for path in bystanders} == bystanders
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scored.csv", "sub", *(p.name for p in bystanders)])
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["scored_rejects.csv"]
+
+
+def score(model, out, *options: str):
+    """``tiktok-claims score`` of 30 synthetic rows into ``out``."""
+    data = out.parent / "backlog.csv"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    make_synthetic(30, seed=5).to_csv(data, index=False)
+    return CliRunner().invoke(app, ["score", str(data), "--model", str(model), "--out", str(out), "--quiet", *options])
+
+
+def test_the_derived_rejects_name_never_replaces_a_file_the_user_did_not_name(claim_model, tmp_path):
+    model, out, mine = claim_model.written["model.json"], tmp_path / "sc" / "out.csv", tmp_path / "sc" / "out_rejects.csv"
+    mine.parent.mkdir()
+    mine.write_text("my own notes\n")
+
+    result = score(model, out)
+
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"Error: {mine}: exists, and is not a rejects file of tiktok-claims" in result.stderr
+    assert "--rejects PATH" in result.stderr
+    assert mine.read_text() == "my own notes\n" and not out.exists()
+
+    named = score(model, out, "--rejects", str(mine))  # named: replaced, as --out is
+    assert named.exit_code == 0, named.output
+    assert mine.read_text().startswith("line,#,video_id,reason\n")
+
+
+def test_the_derived_rejects_file_of_an_earlier_scoring_run_is_replaced(claim_model, tmp_path):
+    out = tmp_path / "out.csv"
+    for _ in range(2):
+        result = score(claim_model.written["model.json"], out)
+        assert result.exit_code == 0, result.output
+    assert default_rejects(out) == tmp_path / "out_rejects.csv"
+    (tmp_path / "out_rejects.csv").unlink()
+    (tmp_path / "out_rejects.csv").symlink_to(out)
+    with pytest.raises(DataError, match="not a rejects file"):
+        default_rejects(out)
+
+
+def killed_while_scoring(out) -> Path:
+    """The private folder a scoring run into ``out`` left when it was killed outright (no cleanup ran)."""
+    before = set(out.parent.iterdir())
+    killed = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from pathlib import Path
+            from tiktok_claims.scoring.writing import OutputFiles
+            with OutputFiles(Path({str(out)!r})) as outputs:
+                (outputs.scratch / "runs.bin").write_bytes(bytes(1 << 20))
+                print("working", flush=True)
+                sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert killed.stdout.readline().strip() == "working"
+    finally:
+        killed.kill()
+        killed.communicate()
+    (left,) = set(out.parent.iterdir()) - before
+    return left
+
+
+def test_the_next_run_removes_the_private_folders_of_killed_runs_and_nothing_else(claim_model, tmp_path):
+    out = tmp_path / "out.csv"
+    bystanders = [tmp_path / ".tiktok-claims-mine", tmp_path / ".tiktok-claims-empty-marker"]
+    for folder in bystanders:
+        folder.mkdir()
+    (bystanders[0] / "notes.txt").write_text("mine")
+    (bystanders[1] / OWNER).write_text("")  # no owner's word: a run just starting, or not ours
+
+    with OutputFiles(tmp_path / "other.csv") as running:  # a live run's folder: its lock is held
+        left = killed_while_scoring(out)
+        result = score(claim_model.written["model.json"], out)
+        assert result.exit_code == 0, result.output
+        assert f"Note: removed 1 temporary folder(s) that killed scoring runs left in {tmp_path} ({left.name})." in result.output
+        assert not left.exists()
+        assert all(folder.exists() for folder in bystanders) and (bystanders[0] / "notes.txt").read_text() == "mine"
+        assert running.scratch.is_dir()
+        assert "Note:" not in score(claim_model.written["model.json"], out).output
 
 
 def test_the_shared_encoder_writes_numbers_as_numbers_and_neutralizes_text():

@@ -34,7 +34,10 @@ before anything else. Renames are not flushed to disk: after a power loss the fi
 decides what the folder holds. Files that are not the tool's are never removed.
 
 A single output file (``sample --out``) is written by :func:`written_whole`: into a
-private folder beside it, created exclusively, then moved onto its name.
+private folder beside it, created exclusively, then moved onto its name. A command that
+writes large temporary files beside its outputs (``score``) makes its private folder with
+:func:`owned_private_folder`, which marks it as the process's by a locked file, so that
+:func:`remove_abandoned` can remove, later, the folder of a process killed outright.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -64,6 +68,8 @@ PLAN = ".tiktok-claims-commit.json"
 STAGING_PREFIX = ".tiktok-claims-staging-"
 PRIVATE_PREFIX = ".tiktok-claims-"
 TOOL = "tiktok-claims"
+OWNER = "owner.lock"
+OWNER_TAG = "tiktok-claims private folder of"
 FIGURES = "figures"
 FIGURE_FILE = re.compile(r"figures/[a-z0-9_]{1,64}\.png")
 """A figure a run writes (:func:`tiktok_claims.reporting.render.render_figure` names them so)."""
@@ -191,7 +197,7 @@ class OutputFolder:
         try:
             self._lock = open(self.out / LOCK, "a+b")  # noqa: SIM115 (held until __exit__)
             try:
-                _lock(self._lock)
+                lock_file(self._lock)
             except OSError:
                 raise OutputError(
                     f"--out {self.out}: another tiktok-claims command is writing into this folder; wait for it to "
@@ -333,12 +339,59 @@ def unwritable(folder: Path) -> str | None:
     return None
 
 
-def _lock(handle) -> None:
+def lock_file(handle, *, wait: bool = False) -> None:
+    """Lock the open file ``handle`` for this process until it is closed (or the process ends, however it ends).
+
+    Raises ``OSError`` if another holds it, unless ``wait`` (then it waits for it).
+    """
     if fcntl is not None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     else:  # pragma: no cover - Windows
         handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+
+
+@contextmanager
+def owned_private_folder(parent: Path) -> Iterator[Path]:
+    """A new private folder in ``parent`` (``tempfile.mkdtemp``), marked as this process's while the block runs.
+
+    Its marker file (:data:`OWNER`) stays locked by this process until the block ends,
+    however the process ends; :func:`remove_abandoned` removes the folder of a process
+    killed outright. The folder is removed with everything in it when the block ends.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=parent))
+    try:
+        with open(folder / OWNER, "xb") as marker:  # a new file: nobody else can hold it yet but a cleaner peeking
+            lock_file(marker, wait=True)
+            marker.write(f"{OWNER_TAG} pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            marker.flush()
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the folders of :func:`owned_private_folder` in ``parent`` whose process has ended; return them.
+
+    A folder is removed only when it holds a marker file this tool wrote (its text says
+    so) that no process holds locked: its owner was killed before it could remove it.
+    Nothing else is touched, and the folder of a process still running keeps its lock.
+    """
+    removed = []
+    for folder in sorted(parent.glob(f"{PRIVATE_PREFIX}*")):
+        marker = folder / OWNER
+        if folder.is_symlink() or marker.is_symlink() or not marker.is_file():
+            continue
+        try:
+            with open(marker, "rb") as handle:
+                lock_file(handle)
+                abandoned = handle.read(len(OWNER_TAG)) == OWNER_TAG.encode()  # empty: its owner is starting
+        except OSError:  # held: its owner is running
+            continue
+        if abandoned:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _inside(name: str) -> bool:

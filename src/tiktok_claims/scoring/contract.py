@@ -26,6 +26,7 @@ is its 1-based row number. The encoding and placing of the two output files is
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,8 @@ class ScoringResult:
         Whether the scored rows are in priority order (else input order).
     seconds : float
         Wall time.
+    notes : tuple of str
+        One-line notes for the user (temporary folders of killed runs removed), each a line after the summary.
     """
 
     source: str
@@ -94,6 +97,7 @@ class ScoringResult:
     sorted: bool
     seconds: float
     output_name: str = "probability"
+    notes: tuple[str, ...] = ()
 
     @property
     def rows_rejected(self) -> int:
@@ -114,20 +118,42 @@ class ScoringResult:
             f"{self.predicted_positive:,} at or above the threshold {self.threshold:.4f}): {self.out}. "
             f"Rejected rows with their reasons: {self.rejects}. "
             f"{self.seconds:.1f} s, {rate:,.0f} rows/s."
-        )
+        ) + "".join(f"\nNote: {note}." for note in self.notes)
 
 
 # -------------------------------------------------------------------------------- files
 
 
 def default_rejects(out_path: Path) -> Path:
-    """``<out name without .csv or .csv.gz>_rejects.csv`` beside ``out_path``."""
+    """``<out name without .csv or .csv.gz>_rejects.csv`` beside ``out_path``.
+
+    Nobody named that file: an existing file of its name is replaced only when it is a
+    rejects file a scoring run wrote (its header says so); anything else is refused.
+    """
     name = out_path.name
     for suffix in (".csv.gz", ".csv"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
             break
-    return out_path.with_name(f"{name}_rejects.csv")
+    path = out_path.with_name(f"{name}_rejects.csv")
+    if os.path.lexists(path) and not _is_rejects_file(path):
+        raise DataError(
+            f"{path}: exists, and is not a rejects file of tiktok-claims; the rejected rows of --out {out_path} would "
+            "replace it. Name the rejects file with --rejects PATH, or move it."
+        )
+    return path
+
+
+def _is_rejects_file(path: Path) -> bool:
+    """A plain file that starts with the header of a rejects file (:func:`~tiktok_claims.scoring.writing.rejects_schema`)."""
+    headers = [f"{position},{config.ID_COLUMN},{config.VIDEO_ID},{REJECT_REASON_COLUMN}\n".encode() for position in ("line", "row")]
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            return handle.read(max(map(len, headers))).startswith(tuple(headers))
+    except OSError:
+        return False
 
 
 def check_paths(model_path: Path, data_path: Path, out_path: Path, rejects_path: Path) -> None:

@@ -184,6 +184,7 @@ def score_file(
         sorted=sort,
         seconds=time.perf_counter() - started,
         output_name=model.output_name,
+        notes=tuple(outputs.notes),
     )
 
 

@@ -15,13 +15,19 @@ beside its target, and moved onto its target (``os.replace``) only by
 are removed whatever happens. A failed run therefore leaves every file as it was, and no
 file other than the two outputs is ever created, replaced or removed (a fixed temporary
 name such as ``<out>.partial`` could be the input or a file of the user's).
+
+A run killed outright (SIGKILL, power loss) cannot remove its private directory, which
+may hold hundreds of MB of temporary files. Each is marked as its process's by a locked
+file (:func:`tiktok_claims.folders.owned_private_folder`), so the next run that writes
+into the same folder removes those whose process has ended, and only those, and says so
+(:attr:`OutputFiles.notes`). Inside it, the outputs (``files/``) and the run's scratch
+files (``scratch/``) each have a folder, so no output name can meet another file's.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +38,12 @@ from .. import config
 from ..artifact.model import LoadedModel
 from ..errors import DataError
 from ..escaping import neutralize
+from ..folders import owned_private_folder, remove_abandoned
 from .contract import REJECT_REASON_COLUMN, Rejects, is_positive, scored_columns
 
 COPY_BLOCK_BYTES = 1 << 20
-PRIVATE_PREFIX = ".tiktok-claims-"
+FILES = "files"
+SCRATCH = "scratch"
 
 # The label is dictionary-encoded: two values, neutralized once per table.
 SCORED_TYPES = (pa.int64(), pa.int64(), pa.float64(), pa.dictionary(pa.int8(), pa.string()), pa.int64())
@@ -132,8 +140,10 @@ class OutputFiles:
 
     def __init__(self, *targets: Path):
         self.targets = targets
+        self.notes: list[str] = []
         self._private: dict[Path, Path] = {}
         self._files: list[OutputFile] = []
+        self._folders = ExitStack()
 
     def __enter__(self) -> OutputFiles:
         try:
@@ -141,7 +151,16 @@ class OutputFiles:
                 directory = target.parent
                 if directory not in self._private:
                     directory.mkdir(parents=True, exist_ok=True)
-                    self._private[directory] = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=directory))
+                    removed = remove_abandoned(directory)
+                    if removed:
+                        self.notes.append(
+                            f"removed {len(removed)} temporary folder(s) that killed scoring runs left in {directory} "
+                            f"({', '.join(folder.name for folder in removed)})"
+                        )
+                    private = self._folders.enter_context(owned_private_folder(directory))
+                    (private / FILES).mkdir()
+                    (private / SCRATCH).mkdir()
+                    self._private[directory] = private
         except OSError as exc:
             self.__exit__()
             raise DataError(f"{target}: cannot be written in {target.parent} ({exc.strerror}); choose another folder.") from None
@@ -153,16 +172,15 @@ class OutputFiles:
     def __exit__(self, *exc) -> None:
         for file in self._files:
             file.close()
-        for private in self._private.values():
-            shutil.rmtree(private, ignore_errors=True)
+        self._folders.close()
 
     @property
     def scratch(self) -> Path:
         """A private directory for the run's own temporary files (beside the first target)."""
-        return self._private[self.targets[0].parent]
+        return self._private[self.targets[0].parent] / SCRATCH
 
     def open(self, target: Path, encoder: CsvEncoder) -> OutputFile:
-        file = OutputFile(self._private[target.parent] / target.name, target, encoder)
+        file = OutputFile(self._private[target.parent] / FILES / target.name, target, encoder)
         self._files.append(file)
         return file
 
