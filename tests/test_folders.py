@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from tiktok_claims.errors import OutputError
 import tiktok_claims.folders
+from tiktok_claims.errors import OutputError
 from tiktok_claims.folders import FIGURES, LOCK, MANIFEST, STAGING_PREFIX, OutputFolder
 
 NAMES = ("report.html", "metrics.json", "model.json")

@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 
 from tiktok_claims import config
 from tiktok_claims.artifact.model import LoadedModel
+from tiktok_claims.cli import app
 from tiktok_claims.data.load import validate_frame
 from tiktok_claims.data.rules import ALL_COUNTS, EMPTY_ROW, REQUOTED, check_rows
-from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic
 from tiktok_claims.errors import DataError
 from tiktok_claims.folders import OWNER
