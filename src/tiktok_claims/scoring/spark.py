@@ -240,6 +240,7 @@ def score_file_spark(
         sorted=sort,
         seconds=time.perf_counter() - started,
         output_name=model.output_name,
+        notes=tuple(outputs.notes),
     )
 
 
