@@ -133,15 +133,58 @@ def test_every_outcome_has_words_of_its_own():
     assert len(set(titles)) == len(titles)
 
 
-def test_claim_status_alone_is_never_said_to_be_almost_as_good_when_it_is_better(record):
+def _cv_auc(record: dict, model: str, mean: float, half: float = 0.01) -> None:
+    """Set a model's cross-validated ROC-AUC and its interval over the folds."""
+    record["cv"]["models"][model]["roc_auc"].update(mean=mean, ci_low=mean - half, ci_high=mean + half)
+
+
+def _cv_words(record: dict) -> str:
+    story = binary_story(record)
+    return " ".join([*story["insights"], story["improvement"]])
+
+
+def test_claim_status_alone_is_said_to_differ_only_when_the_folds_support_it(record):
     changed = copy.deepcopy(record)
-    models = changed["cv"]["models"]
-    full = models[changed["cv"]["default_model"]]["roc_auc"]["mean"]
-    models["claim status alone (baseline)"]["roc_auc"]["mean"] = full + 0.03
-    words = " ".join(binary_story(changed)["insights"]).lower()
-    assert "almost as well" not in words and "claim status alone ranks videos as well as the full model or better" in words
-    models["claim status alone (baseline)"]["roc_auc"]["mean"] = full - 0.005
-    assert "almost as well" in " ".join(binary_story(changed)["insights"])
+    default = changed["cv"]["default_model"]
+    _cv_auc(changed, default, 0.70)
+    _cv_auc(changed, "claim status alone (baseline)", 0.73)
+    words = _cv_words(changed)
+    assert "claim status alone ranks videos better than the full model" in words.lower() and "almost" not in words
+    _cv_auc(changed, "claim status alone (baseline)", 0.73, half=0.03)  # the intervals overlap: no difference claimed
+    assert "claim status alone ranks videos about as well as the full model" in _cv_words(changed).lower()
+    _cv_auc(changed, "claim status alone (baseline)", 0.66)
+    assert "the full model ranks videos better than claim status alone" in _cv_words(changed).lower()
+
+
+def test_a_more_flexible_model_is_said_to_rank_better_only_when_the_folds_support_it(record):
+    changed = copy.deepcopy(record)
+    default = changed["cv"]["default_model"]
+    _cv_auc(changed, default, 0.70)
+    _cv_auc(changed, "claim status alone (baseline)", 0.70)
+    _cv_auc(changed, "gradient boosting (reference)", 0.75)
+    words = _cv_words(changed)
+    assert "a more flexible kind of model ranks them better" in words and "Yes: a flexible gradient-boosting" in words
+    # The same means, with intervals over the folds that overlap (as noise gives): about as well.
+    _cv_auc(changed, "gradient boosting (reference)", 0.75, half=0.04)
+    words = _cv_words(changed)
+    assert "a more flexible kind of model does about as well" in words and "ranks them better" not in words
+    assert "Yes: a flexible" not in words
+    _cv_auc(changed, "gradient boosting (reference)", 0.60)
+    assert "a more flexible kind of model does worse" in _cv_words(changed)
+
+
+def test_models_no_better_than_chance_are_said_to_be_so_whatever_their_means(record):
+    changed = copy.deepcopy(record)
+    # The random-label run: 0.491 for the model, 0.521 for gradient boosting, every interval around 0.5.
+    _cv_auc(changed, changed["cv"]["default_model"], 0.491, half=0.038)
+    _cv_auc(changed, "claim status alone (baseline)", 0.518, half=0.041)
+    _cv_auc(changed, "gradient boosting (reference)", 0.521, half=0.038)
+    words = _cv_words(changed)
+    assert (
+        "Neither the full model nor claim status alone nor a more flexible kind of model ranks videos measurably "
+        "better than chance in cross-validation." in words
+    )
+    assert "ranks them better" not in words and "Yes: a flexible" not in words
 
 
 def test_without_a_surviving_finding_the_model_claims_no_characteristic(record):

@@ -31,7 +31,7 @@ from ..interpretation.effects import (
     probability_changes,
 )
 from ..interpretation.findings import key_findings, outcome_phrase
-from ..interpretation.separation import estimation_reason, separating_rule
+from ..interpretation.separation import describe_separation, estimation_reason, separating_rule, single_class_groups
 from ..interpretation.story import binary_story
 from ..model.features import FeatureSpec, select_features
 from ..model.formula import design_columns
@@ -538,18 +538,33 @@ def inference_design(result) -> pd.DataFrame:
 
 
 def _separating_rule(frame: pd.DataFrame, y: pd.Series, separation, positive: str, negative: str) -> dict | None:
-    """The single-characteristic rule behind a separation, in words: the terms with infinite
-    estimates first (quasi-complete separation), then the linear rule's leading predictor;
-    ``None`` when no separation was found or no single characteristic sorts the classes."""
+    """What separates the classes, in words: every predictor of the design tried on its own
+    (the best threshold of a continuous one, the best level of a category against the
+    others), the one that sorts the classes best named only if it (nearly) decides the
+    outcome by the separation check's standard; else the groups of one class only, else
+    the combination. ``None`` when no separation was found."""
     if separation.kind == "none":
         return None
-    candidates = [name for name in separation.infinite if name != "const"]
-    candidates.append(separation.leading_predictor)
-    for name in dict.fromkeys(c for c in candidates if not is_compound(c)):
-        rule = separating_rule(_predictor_values(frame, name), y, name, positive, negative)
-        if rule is not None:
-            return rule
-    return None
+    rules, groups, seen = [], [], set()
+    for name in separation.rule.index:
+        if name == "const" or is_compound(name):
+            continue
+        values = _predictor_values(frame, name)
+        if name in frame.columns:
+            rules.append(separating_rule(values, y, name, positive, negative))
+            continue
+        column = str(values.name)
+        if column in seen:
+            continue
+        seen.add(column)
+        reference, *levels = config.CATEGORIES[column]
+        present = set(values.astype(str))
+        for level in (level for level in (*levels, reference) if level in present):
+            rules.append(separating_rule(values, y, f"{column}_{level}", positive, negative))
+        groups += single_class_groups(values, y, column, positive, negative)
+    return describe_separation(
+        separation.kind, [rule for rule in rules if rule is not None], groups, separation.misclassified_share
+    )
 
 
 def _predictor_values(frame: pd.DataFrame, design_column: str) -> pd.Series:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .effects import UNIT_NAMES, split_dummy
+from .. import config
+from ..model.separation import NEAR_SEPARATION_SHARE
+from .effects import UNIT_NAMES, split_dummy, term_label
+from .wording import capitalized, percent
 
 
 def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: str, negative: str) -> dict | None:
@@ -19,19 +22,18 @@ def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: s
 
     A continuous predictor: the threshold ``t`` for which "at least ``t`` -> one class,
     below -> the other" misclassifies the fewest rows (ties: the lowest such threshold).
-    A dummy: its level against the others of its category.
+    A level of a category (``column_level``): its rows against those of the other levels.
 
     Returns
     -------
     dict or None
-        ``predictor, threshold, high_class, high_rows, high_share, low_class, low_rows,
+        ``predictor, threshold, name, high_class, high_rows, high_share, low_class, low_rows,
         low_share, misclassified_share, clause, sentence``: ``high_share`` is the share of
         ``high_class`` among the rows at or above the threshold (in the level), and
-        ``low_share`` that of ``low_class`` below it (in the other levels). ``None``
-        when the best split leaves one side empty or misclassifies no fewer rows than
-        the smaller class holds (it would say nothing the class shares do not). A dummy
-        whose level holds one class only is described as that cell ("all 40 videos whose
-        author ban status is 'under review' are 'not verified'").
+        ``low_share`` that of ``low_class`` below it (in the other levels); ``name`` says
+        which characteristic and split. ``None`` when the best split leaves one side empty
+        or misclassifies no fewer rows than the smaller class holds (it would say nothing
+        the class shares do not).
     """
     outcome = np.asarray(y, dtype=int)
     if predictor in UNIT_NAMES:
@@ -54,36 +56,31 @@ def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: s
         high = x >= threshold
         label = f"at least {threshold:,.0f} {UNIT_NAMES[predictor]}"
         other = f"fewer {UNIT_NAMES[predictor]}"
+        name = f"{term_label(predictor)}, split at {threshold:,.0f} {UNIT_NAMES[predictor]}"
     else:
         column, level = split_dummy(predictor)
-        high = (values.astype(str) == level).to_numpy()
-        cell = outcome[high]
-        if len(cell) and (cell.min() == cell.max()):
-            # A cell of one class only (quasi-complete separation): the rule is that cell.
-            only = positive if cell[0] == 1 else negative
-            noun = column.replace("_", " ")
-            clause = f"all {len(cell):,} videos whose {noun} is '{level}' are '{only}'"
-            return {
-                "predictor": predictor, "threshold": None, "high_class": only, "high_rows": int(len(cell)),
-                "high_share": 1.0, "low_class": None, "low_rows": int((~high).sum()), "low_share": None,
-                "misclassified_share": None, "clause": clause, "sentence": clause[:1].upper() + clause[1:] + ".",
-            }
+        noun = column.replace("_", " ")
+        text = values.astype(str)
+        high = (text == level).to_numpy()
         high_positive = outcome[high].mean() >= outcome[~high].mean() if high.any() and (~high).any() else True
         threshold = None
-        label = f"{column.replace('_', ' ')} '{level}'"
-        other = f"any other {column.replace('_', ' ')}"
+        label = f"{noun} '{level}'"
+        others = list(dict.fromkeys(text[~high]))
+        other = f"{noun} '{others[0]}'" if len(others) == 1 else f"any other {noun}"
+        name = f"{noun}, '{level}' against the other levels"
     high_class, low_class = (positive, negative) if high_positive else (negative, positive)
     high_rows, low_rows = int(high.sum()), int((~high).sum())
     if not high_rows or not low_rows:
         return None
-    high_share = float(np.mean(outcome[high] == (1 if high_positive else 0))) if high_rows else float("nan")
-    low_share = float(np.mean(outcome[~high] == (0 if high_positive else 1))) if low_rows else float("nan")
+    high_share = float(np.mean(outcome[high] == (1 if high_positive else 0)))
+    low_share = float(np.mean(outcome[~high] == (0 if high_positive else 1)))
     wrong = high_rows * (1 - high_share) + low_rows * (1 - low_share)
     if wrong >= min(outcome.sum(), len(outcome) - outcome.sum()):
         return None
     return {
         "predictor": predictor,
         "threshold": threshold,
+        "name": name,
         "high_class": high_class,
         "high_rows": high_rows,
         "high_share": high_share,
@@ -92,14 +89,68 @@ def separating_rule(values: pd.Series, y: pd.Series, predictor: str, positive: s
         "low_share": low_share,
         "misclassified_share": float(wrong / len(outcome)),
         "clause": (
-            f"videos with {label} are '{high_class}' in {high_share:.1%} of cases ({high_rows:,} videos), "
-            f"those with {other} are '{low_class}' in {low_share:.1%} ({low_rows:,} videos)"
+            f"videos with {label} are '{high_class}' in {percent(high_share)} of cases ({high_rows:,} videos), "
+            f"those with {other} are '{low_class}' in {percent(low_share)} ({low_rows:,} videos)"
         ),
         "sentence": (
-            f"Videos with {label} are '{high_class}' in {high_share:.1%} of cases ({high_rows:,} videos); "
-            f"those with {other} are '{low_class}' in {low_share:.1%} ({low_rows:,} videos)."
+            f"Videos with {label} are '{high_class}' in {percent(high_share)} of cases ({high_rows:,} videos); "
+            f"those with {other} are '{low_class}' in {percent(low_share)} ({low_rows:,} videos)."
         ),
     }
+
+
+def single_class_groups(values: pd.Series, y: pd.Series, column: str, positive: str, negative: str) -> list[dict]:
+    """The levels of category ``column`` whose videos all hold one class (in the category's order): ``column, level, rows, only``."""
+    outcome, text = np.asarray(y, dtype=int), values.astype(str).to_numpy()
+    groups = []
+    for level in config.CATEGORIES[column]:
+        cell = outcome[text == level]
+        if len(cell) and cell.min() == cell.max():
+            groups.append({"column": column, "level": level, "rows": int(len(cell)), "only": positive if cell[0] else negative})
+    return groups
+
+
+def describe_separation(kind: str, rules: list[dict], groups: list[dict], misclassified_share: float) -> dict | None:
+    """What separates the classes, in words true by the separation check's own standard.
+
+    ``rules`` are the best one-characteristic rules (:func:`separating_rule`), one per
+    predictor or level; ``groups`` the levels of one class only (:func:`single_class_groups`);
+    ``misclassified_share`` the share of rows the separation check's linear rule gets wrong.
+
+    Returns ``None`` when the classes do not separate (``kind`` ``"none"``), else a record
+    with ``kind``, ``clause`` and ``sentence``:
+
+    * ``"single"``: the rule of the characteristic that sorts the classes best on its own,
+      when it misclassifies fewer than ``NEAR_SEPARATION_SHARE`` of the rows, the share the
+      check calls near separation (the rule's own fields as well);
+    * ``"groups"``: otherwise, every level whose videos all hold one class (``groups``),
+      the groups that make the estimates infinite;
+    * ``"combination"``: otherwise; only a rule combining the characteristics separates, and
+      ``best`` (the best one-characteristic rule, or ``None``) says how far any one falls short.
+    """
+    if kind == "none":
+        return None
+    best = min(rules, key=lambda rule: rule["misclassified_share"], default=None)
+    if best is not None and best["misclassified_share"] < NEAR_SEPARATION_SHARE:
+        return {"kind": "single", **best}
+    if groups:
+        by_class: dict[str, list[str]] = {}
+        for group in groups:
+            by_class.setdefault(group["only"], []).append(
+                f"all {group['rows']:,} videos whose {group['column'].replace('_', ' ')} is '{group['level']}'"
+            )
+        clause = ", and ".join(f"{' and '.join(cells)} are '{only}'" for only, cells in by_class.items())
+        return {"kind": "groups", "predictor": None, "groups": groups, "clause": clause, "sentence": capitalized(clause) + "."}
+    combined = {
+        "complete": "a linear rule combining the characteristics classifies every video correctly",
+        "quasi-complete": "a linear rule combining the characteristics puts every video on its class's side or on its boundary",
+    }.get(kind, f"a linear rule combining the characteristics misclassifies only {percent(misclassified_share)} of the videos")
+    alone = (
+        f"the best rule on one characteristic alone ({best['name']}) misclassifies {percent(best['misclassified_share'])}"
+        if best is not None else "no rule on one characteristic alone sorts the videos better than the class shares do"
+    )
+    clause = f"{combined}, while {alone}"
+    return {"kind": "combination", "predictor": None, "best": best, "clause": clause, "sentence": capitalized(clause) + "."}
 
 
 def estimation_reason(

@@ -25,7 +25,7 @@ from .wording import capitalized, pairs_of_100, per_1000, percent
 RANK_MIN_AUC = 0.90
 RANK_MIN_PRECISION = 0.90
 ASSIST_MIN_AUC = 0.70
-# Differences in cross-validated ROC-AUC below this are "little".
+# Differences in cross-validated ROC-AUC below this are "little", whatever the folds' intervals.
 AUC_MARGIN = 0.02
 # A level with fewer positive rows than this gives an estimate that rests on few rows.
 FEW_ROWS = 50
@@ -188,10 +188,7 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
         )
     rule = m["estimation"].get("separating_rule")
     if rule:
-        if rule["threshold"] is None and rule["low_class"] is None:  # a group of one class only
-            insights.append(f"One group holds a single class: {rule['clause']}.")
-        else:
-            insights.append(f"One characteristic nearly decides the outcome on its own: {rule['clause']}.")
+        insights.append(_separation_insight(rule))
     insights.extend(_cv_insights(m))
     per, test = m["threshold"]["per_1000_videos"], m["test"]
     only = "only " if test["precision"] < 0.5 else ""
@@ -206,32 +203,60 @@ def _binary_insights(m: dict, words: Subject) -> list[str]:
     return insights
 
 
+def _separation_insight(rule: dict) -> str:
+    """What separates the classes, as the separation record found it (one characteristic, groups, or a combination)."""
+    if rule["kind"] == "single":
+        nearly = "nearly " if rule["misclassified_share"] > 0 else ""
+        return f"One characteristic {nearly}decides the outcome on its own: {rule['clause']}."
+    if rule["kind"] == "groups":
+        several = len(rule["groups"]) > 1
+        return f"{'Several groups each hold' if several else 'One group holds'} a single class: {rule['clause']}."
+    return f"No single characteristic nearly decides the outcome; the characteristics together do: {rule['clause']}."
+
+
 def _cv_insights(m: dict) -> list[str]:
-    """What cross-validation says about the predictors, in words only: the page quotes one ranking figure, the test part's."""
+    """What cross-validation says about the predictors, in words only: the page quotes one ranking figure, the test part's.
+
+    A difference is claimed only when the folds support it (:func:`_ranks_better`); when
+    no model ranks measurably better than chance, that is all it says.
+    """
     models = m["cv"]["models"]
-    full = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
-    clauses = []
+    full = models[m["cv"]["default_model"]]["roc_auc"]
     claim_only = models.get("claim status alone (baseline)")
-    if claim_only is not None:
-        alone = claim_only["roc_auc"]["mean"]
-        if alone >= full:
-            clauses.append("claim status alone ranks videos as well as the full model or better")
-        elif full - alone < AUC_MARGIN:
-            clauses.append("claim status alone ranks videos almost as well as the full model")
-        else:
-            clauses.append("the full model ranks videos better than claim status alone")
     reference = models.get("gradient boosting (reference)")
-    if reference is not None:
-        flexible = reference["roc_auc"]["mean"]
-        if flexible - full >= AUC_MARGIN:
-            clauses.append("a more flexible kind of model ranks them better, so this one misses some of what the characteristics tell")
+    compared = [model["roc_auc"] for model in (claim_only, reference) if model is not None]
+    if compared and all(auc["ci_low"] <= 0.5 for auc in (full, *compared)):
+        others = " nor ".join(
+            name for name, model in (("claim status alone", claim_only), ("a more flexible kind of model", reference))
+            if model is not None
+        )
+        return [f"Neither the full model nor {others} ranks videos measurably better than chance in cross-validation."]
+    clauses = []
+    if claim_only is not None:
+        alone = claim_only["roc_auc"]
+        if _ranks_better(full, alone):
+            clauses.append("the full model ranks videos better than claim status alone")
+        elif _ranks_better(alone, full):
+            clauses.append("claim status alone ranks videos better than the full model")
         else:
-            compared = "does no better" if flexible <= full else "does about as well"
+            clauses.append("claim status alone ranks videos about as well as the full model")
+    if reference is not None:
+        flexible = reference["roc_auc"]
+        if _ranks_better(flexible, full):
+            them = "them" if clauses else "videos"
+            clauses.append(f"a more flexible kind of model ranks {them} better, so this one misses some of what the characteristics tell")
+        else:
+            verb = "does worse" if _ranks_better(full, flexible) else "does about as well"
             clauses.append(
-                f"a more flexible kind of model {compared}, so the limit is the information in these characteristics, "
-                "not the method"
+                f"a more flexible kind of model {verb}, so the limit is the information in these characteristics, not the method"
             )
     return [capitalized("; ".join(clauses)) + "."] if clauses else []
+
+
+def _ranks_better(a: dict, b: dict) -> bool:
+    """Whether cross-validated ROC-AUC ``a`` beats ``b`` by the folds' own uncertainty: by at least ``AUC_MARGIN``,
+    with ``a``'s 95% interval over the folds wholly above ``b``'s (the record holds no paired differences)."""
+    return a["mean"] - b["mean"] >= AUC_MARGIN and a["ci_low"] > b["ci_high"]
 
 
 def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
@@ -249,7 +274,7 @@ def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
             f"{percent(test['recall'])}) and retrains when either falls.",
         ]
         rule = m["estimation"].get("separating_rule")
-        if rule:
+        if rule and rule["kind"] == "single":
             predictor = rule["predictor"]
             if predictor in UNIT_NAMES:
                 change = f"the way {term_label(predictor)} accrues changes (for example a change to recommendations)"
@@ -383,10 +408,11 @@ def _ethics_in_use(m: dict, words: Subject, level: str) -> str:
 
 def _improvement(m: dict, level: str) -> str:
     models = m["cv"]["models"]
-    full = models[m["cv"]["default_model"]]["roc_auc"]["mean"]
+    default = models[m["cv"]["default_model"]]["roc_auc"]
+    full = default["mean"]
     reference = models.get("gradient boosting (reference)")
     flexible = reference["roc_auc"]["mean"] if reference is not None else None
-    if flexible is not None and flexible - full >= AUC_MARGIN:
+    if flexible is not None and _ranks_better(reference["roc_auc"], default):
         return (
             f"Yes: a flexible gradient-boosting model reaches a cross-validated ROC-AUC of {flexible:.3f} against "
             f"{full:.3f}, so interactions or non-linear terms would help; better data would help more."
@@ -523,8 +549,10 @@ def _limitations(m: dict, words: Subject, rates_note: str | None) -> list[str]:
         "The data carry no author identifier, so videos by one author may not be independent.",
     ]
     rule = m["estimation"].get("separating_rule")
-    if rule:
+    if rule and rule["kind"] == "single":
         limitations.append(f"It leans on one rule: {rule['sentence']}")
+    elif rule and rule["kind"] == "groups":
+        limitations.append(f"Its estimates for some groups rest on videos of one class only: {rule['sentence']}")
     for name in m["features"].get("unestimable", ()):
         shown = name.replace("_", " ") if name in config.CATEGORIES else term_label(name)
         limitations.append(f"It does not use {shown}: {m['features']['dropped'][name]}.")
