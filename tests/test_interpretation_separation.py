@@ -157,8 +157,6 @@ def _percent_of(part: pd.Series) -> str:
     return f"{percent(part.mean())} of cases ({len(part):,} videos)"
 
 
-# Perfectly separated test scores make evaluation.metrics.calibration's slope fit (statsmodels GLM) warn.
-@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
 def test_a_separating_category_is_named_with_its_counts(tmp_path_factory):
     frame, m, text = _made_up_run(tmp_path_factory, "category")
     verified, opinion = frame[config.VERIFIED], frame[config.CLAIM] == "opinion"
