@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 from tiktok_claims import config
 from tiktok_claims.cli import app
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.interpretation.separation import describe_separation, estimation_reason, separating_rule, single_class_groups
+from tiktok_claims.interpretation.separation import (
+    describe_separation,
+    estimation_reason,
+    separating_rule,
+    single_class_groups,
+)
 from tiktok_claims.interpretation.wording import percent
 from tiktok_claims.model.separation import NEAR_SEPARATION_SHARE
 

@@ -9,11 +9,20 @@ import pytest
 
 from tiktok_claims import analyze, config
 from tiktok_claims.data.synthetic import make_synthetic
-from tiktok_claims.interpretation.course import QUESTIONS, STAGES, correlated_pairs, course_answers
+from tiktok_claims.interpretation.course import (
+    QUESTIONS,
+    STAGES,
+    correlated_pairs,
+    course_answers,
+)
 from tiktok_claims.interpretation.family_story import family_story
 from tiktok_claims.interpretation.story import binary_story
 from tiktok_claims.interpretation.subjects import SUBJECTS, subject
-from tiktok_claims.interpretation.summary import binary_chart, family_chart, plain_family_insight
+from tiktok_claims.interpretation.summary import (
+    binary_chart,
+    family_chart,
+    plain_family_insight,
+)
 
 
 @pytest.fixture(scope="module")

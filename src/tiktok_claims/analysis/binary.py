@@ -31,7 +31,12 @@ from ..interpretation.effects import (
     probability_changes,
 )
 from ..interpretation.findings import key_findings, outcome_phrase
-from ..interpretation.separation import describe_separation, estimation_reason, separating_rule, single_class_groups
+from ..interpretation.separation import (
+    describe_separation,
+    estimation_reason,
+    separating_rule,
+    single_class_groups,
+)
 from ..interpretation.story import binary_story
 from ..model.features import FeatureSpec, select_features
 from ..model.formula import design_columns
