@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tiktok_claims import config, parallel
 from tiktok_claims.analysis import analyze
 from tiktok_claims.cli import app
-from tiktok_claims.data.synthetic import make_synthetic
+from tiktok_claims.data.synthetic import make_synthetic, write_synthetic
 from tiktok_claims.evaluation import cross_validation
 from tiktok_claims.reporting.kinds import documents_for
 from tiktok_claims.reporting.render import render_figure, write_outputs
@@ -195,3 +195,32 @@ def test_default_settings_off_linux_give_the_results_of_one_worker(small_frame, 
         meta, png = render_figure(builder, arguments)
         assert written[meta["file"]].read_bytes() == png
     assert {"report.html", "metrics.json", "executive_summary.pdf"} <= set(written)
+
+
+def test_a_threshold_that_flags_no_video_is_refused_naming_the_rule():
+    """With flagging never worth its cost, a filter may flag nothing: no precision, no rate per flagged video."""
+    from tiktok_claims.analysis.binary import _flagging
+    from tiktok_claims.errors import AnalysisError
+    from tiktok_claims.evaluation.metrics import ThresholdRule
+
+    rule = ThresholdRule("cost", cost_fn=0)
+    y, scores = np.array([0, 1, 0, 1, 0]), np.array([0.1, 0.2, 0.3, 0.4, 0.9])
+    chosen = _flagging(rule, y, scores, "training")  # the top-scored row is flagged: accepted
+
+    assert chosen.threshold == 0.9
+    with pytest.raises(AnalysisError, match=r"\(minimizes 0 × missed.*: 0\.9\) flags none of the 3 test videos.*--cost-fn"):
+        _flagging(rule, np.array([0, 1, 1]), np.array([0.5, 0.6, 0.89]), "test", chosen)
+
+
+def test_a_run_whose_threshold_flags_no_test_video_stops_cleanly_and_writes_nothing(tmp_path, monkeypatch):
+    from tiktok_claims.evaluation.metrics import ThresholdChoice, ThresholdRule
+
+    path = tmp_path / "videos.csv"
+    write_synthetic(path, rows=600, seed=5)
+    # A threshold above every score: what a cost that makes flagging never worth it comes to.
+    monkeypatch.setattr(ThresholdRule, "choose", lambda self, y, scores: ThresholdChoice(2.0, "cost", "made up"))
+
+    result = CliRunner().invoke(app, ["run", "--data", str(path), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"])
+
+    assert result.exit_code == 1 and "(made up: 2) flags none of the" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
