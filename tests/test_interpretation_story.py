@@ -182,6 +182,17 @@ def test_a_more_flexible_model_is_said_to_rank_better_only_when_the_folds_suppor
     assert "a more flexible kind of model does worse" in _cv_words(changed)
 
 
+def test_a_model_that_ranks_nearly_perfectly_is_not_said_to_be_limited(record):
+    changed = copy.deepcopy(record)
+    for model in (changed["cv"]["default_model"], "claim status alone (baseline)", "gradient boosting (reference)"):
+        _cv_auc(changed, model, 0.995, half=0.004)
+    words = _cv_words(changed)
+    assert "a more flexible kind of model does about as well." in words and "the limit is" not in words
+    _cv_auc(changed, changed["cv"]["default_model"], 0.90)
+    _cv_auc(changed, "gradient boosting (reference)", 0.90)
+    assert "a more flexible kind of model does about as well, so the limit is the information" in _cv_words(changed)
+
+
 def test_models_no_better_than_chance_are_said_to_be_so_whatever_their_means(record):
     changed = copy.deepcopy(record)
     # The random-label run: 0.491 for the model, 0.521 for gradient boosting, every interval around 0.5.

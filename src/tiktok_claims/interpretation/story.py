@@ -27,6 +27,8 @@ RANK_MIN_PRECISION = 0.90
 ASSIST_MIN_AUC = 0.70
 # Differences in cross-validated ROC-AUC below this are "little", whatever the folds' intervals.
 AUC_MARGIN = 0.02
+# At or above this cross-validated ROC-AUC the model ranks (nearly) perfectly: nothing limits it.
+NEAR_PERFECT_AUC = 0.98
 # A level with fewer positive rows than this gives an estimate that rests on few rows.
 FEW_ROWS = 50
 CORRELATED = config.CORRELATION_REPORT_LIMIT
@@ -247,9 +249,9 @@ def _cv_insights(m: dict) -> list[str]:
             clauses.append(f"a more flexible kind of model ranks {them} better, so this one misses some of what the characteristics tell")
         else:
             verb = "does worse" if _ranks_better(full, flexible) else "does about as well"
-            clauses.append(
-                f"a more flexible kind of model {verb}, so the limit is the information in these characteristics, not the method"
-            )
+            # A model that ranks (nearly) perfectly has no limit to blame on anything.
+            limit = ", so the limit is the information in these characteristics, not the method" if full["mean"] < NEAR_PERFECT_AUC else ""
+            clauses.append(f"a more flexible kind of model {verb}{limit}")
     return [capitalized("; ".join(clauses)) + "."] if clauses else []
 
 
