@@ -122,7 +122,14 @@ def test_cv_record_nests_the_summary_by_model_and_metric():
             {"model": "m2", "metric": "roc_auc", "mean": 0.5, "sd": 0.0, "ci_low": 0.5, "ci_high": 0.5},
         ]
     )
-    cv = SimpleNamespace(folds=3, repeats=2, threshold_rule="f1", default_model="m1", default_reason="why", summary=summary)
+    fold_metrics = pd.DataFrame(
+        [{"model": model, "fold": fold, "metric": "roc_auc", "value": value}
+         for model, values in (("m1", [0.70, 0.72, 0.68]), ("m2", [0.5, 0.5, 0.5])) for fold, value in enumerate(values)]
+    )
+    cv = SimpleNamespace(
+        folds=3, repeats=2, threshold_rule="f1", default_model="m1", default_reason="why", summary=summary,
+        fold_metrics=fold_metrics,
+    )
 
     record = cv_record(cv)
 
@@ -132,6 +139,10 @@ def test_cv_record_nests_the_summary_by_model_and_metric():
         "m2": {"roc_auc": {"mean": 0.5, "sd": 0.0, "ci_low": 0.5, "ci_high": 0.5}},
     }
     assert (record["folds"], record["repeats"], record["default_model"], record["default_reason"]) == (3, 2, "m1", "why")
+    # m2 less m1 on each fold: -0.20, -0.22, -0.18.
+    assert list(record["paired_roc_auc"]) == ["m2"]
+    assert record["paired_roc_auc"]["m2"]["mean"] == pytest.approx(-0.20)
+    assert record["paired_roc_auc"]["m2"]["sd"] == pytest.approx(0.02)
 
 
 def test_library_versions_are_those_the_libraries_report():

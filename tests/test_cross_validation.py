@@ -255,3 +255,30 @@ def test_the_default_strategy_is_never_compared_with_itself():
     assert f"tied to three decimals with {others[0]})" in tied
     behind = _default_reason(_summary({others[0]: 0.700, default: 0.697}), default)
     assert "within 0.003 of the best logistic strategy" in behind
+
+
+def test_paired_differences_are_the_fold_by_fold_differences_with_their_t_interval():
+    from scipy import stats as scipy_stats
+
+    from tiktok_claims.evaluation.cross_validation import paired_differences
+
+    rng = np.random.default_rng(8)
+    folds = np.arange(10)
+    default = 0.70 + rng.normal(0, 0.03, 10)
+    other = default + 0.01 + rng.normal(0, 0.002, 10)  # fold effects shared: a narrow difference
+    rows = [
+        {"model": name, "fold": int(fold), "metric": metric, "value": float(value)}
+        for name, values in (("default", default), ("other", other))
+        for fold, value in zip(folds, values)
+        for metric in ("roc_auc", "f1")
+    ]
+
+    table = paired_differences(pd.DataFrame(rows), "default").set_index("model")
+
+    difference = other - default
+    half = scipy_stats.t.ppf(0.975, 9) * difference.std(ddof=1) / np.sqrt(10)
+    assert list(table.index) == ["other"] and table.loc["other", "metric"] == "roc_auc"
+    assert table.loc["other", "mean"] == pytest.approx(difference.mean(), rel=1e-12)
+    assert table.loc["other", "ci_low"] == pytest.approx(difference.mean() - half, rel=1e-9)
+    assert table.loc["other", "ci_high"] == pytest.approx(difference.mean() + half, rel=1e-9)
+    assert table.loc["other", "ci_low"] > 0  # while the two models' own intervals overlap

@@ -154,6 +154,7 @@ def _cv_words(record: dict) -> str:
 
 def test_claim_status_alone_is_said_to_differ_only_when_the_folds_support_it(record):
     changed = copy.deepcopy(record)
+    del changed["cv"]["paired_roc_auc"]  # a record written before the paired differences: the models' own intervals
     default = changed["cv"]["default_model"]
     _cv_auc(changed, default, 0.70)
     _cv_auc(changed, "claim status alone (baseline)", 0.73)
@@ -167,6 +168,7 @@ def test_claim_status_alone_is_said_to_differ_only_when_the_folds_support_it(rec
 
 def test_a_more_flexible_model_is_said_to_rank_better_only_when_the_folds_support_it(record):
     changed = copy.deepcopy(record)
+    del changed["cv"]["paired_roc_auc"]  # a record written before the paired differences: the models' own intervals
     default = changed["cv"]["default_model"]
     _cv_auc(changed, default, 0.70)
     _cv_auc(changed, "claim status alone (baseline)", 0.70)
@@ -179,6 +181,24 @@ def test_a_more_flexible_model_is_said_to_rank_better_only_when_the_folds_suppor
     assert "a more flexible kind of model does about as well" in words and "ranks them better" not in words
     assert "Yes: a flexible" not in words
     _cv_auc(changed, "gradient boosting (reference)", 0.60)
+    assert "a more flexible kind of model does worse" in _cv_words(changed)
+
+
+def test_the_paired_fold_differences_decide_when_the_record_holds_them(record):
+    changed = copy.deepcopy(record)
+    default, reference = changed["cv"]["default_model"], "gradient boosting (reference)"
+    _cv_auc(changed, default, 0.70, half=0.04)
+    _cv_auc(changed, "claim status alone (baseline)", 0.70)
+    _cv_auc(changed, reference, 0.75, half=0.04)  # the models' own intervals overlap...
+    changed["cv"]["paired_roc_auc"][reference] = {"mean": 0.05, "sd": 0.01, "ci_low": 0.04, "ci_high": 0.06}
+    words = _cv_words(changed)
+    assert "a more flexible kind of model ranks them better" in words  # ...but on the same folds it is better every time
+    # Intervals apart, but the fold-by-fold difference straddles zero: no difference is claimed.
+    _cv_auc(changed, default, 0.70, half=0.005)
+    _cv_auc(changed, reference, 0.75, half=0.005)
+    changed["cv"]["paired_roc_auc"][reference] = {"mean": 0.05, "sd": 0.09, "ci_low": -0.03, "ci_high": 0.13}
+    assert "a more flexible kind of model does about as well" in _cv_words(changed)
+    changed["cv"]["paired_roc_auc"][reference] = {"mean": -0.05, "sd": 0.01, "ci_low": -0.06, "ci_high": -0.04}
     assert "a more flexible kind of model does worse" in _cv_words(changed)
 
 

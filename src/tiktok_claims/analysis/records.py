@@ -13,6 +13,7 @@ from .. import config
 from .._version import __version__
 from ..data.load import Dataset
 from ..eda import EdaResult
+from ..evaluation.cross_validation import paired_differences
 from ..model.features import FeatureSpec
 
 
@@ -116,6 +117,11 @@ def cv_record(cv) -> dict:
         "default_model": cv.default_model,
         "default_reason": cv.default_reason,
         "models": summary,
+        # Each model's ROC-AUC less the default model's on the same folds (the interval to compare them by).
+        "paired_roc_auc": {
+            row["model"]: {k: row[k] for k in ("mean", "sd", "ci_low", "ci_high")}
+            for row in records(paired_differences(cv.fold_metrics, cv.default_model))
+        },
     }
 
 

@@ -487,6 +487,19 @@ def summarize(fold_metrics: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return table
 
 
+def paired_differences(fold_metrics: pd.DataFrame, reference: str, metric: str = "roc_auc", level: float = 0.95) -> pd.DataFrame:
+    """Each model's ``metric`` less the ``reference`` model's, fold by fold, summarized as :func:`summarize` does.
+
+    The models are scored on the same folds, so the fold-to-fold variation they share
+    cancels in the difference: its interval is the one to judge whether one model ranks
+    better than another (narrower than comparing the two models' own intervals).
+    """
+    values = fold_metrics[fold_metrics["metric"] == metric].pivot_table(index="fold", columns="model", values="value", sort=False)
+    differences = values.drop(columns=reference).sub(values[reference], axis=0).dropna(axis=1, how="all")
+    long = differences.reset_index().melt(id_vars="fold", var_name="model", value_name="value").dropna(subset=["value"])
+    return summarize(long.assign(metric=metric), level)
+
+
 BALANCE_REASONS = {
     "class-weights": "it keeps every training row exactly once and adds no duplicated or synthetic rows",
     "none": "it keeps every training row exactly once, unweighted",

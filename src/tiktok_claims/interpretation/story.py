@@ -27,6 +27,9 @@ RANK_MIN_PRECISION = 0.90
 ASSIST_MIN_AUC = 0.70
 # Differences in cross-validated ROC-AUC below this are "little", whatever the folds' intervals.
 AUC_MARGIN = 0.02
+# The cross-validated models the story compares with the default one.
+CLAIM_ALONE = "claim status alone (baseline)"
+REFERENCE = "gradient boosting (reference)"
 # At or above this cross-validated ROC-AUC the model ranks (nearly) perfectly: nothing limits it.
 NEAR_PERFECT_AUC = 0.98
 # A level with fewer positive rows than this gives an estimate that rests on few rows.
@@ -224,8 +227,8 @@ def _cv_insights(m: dict) -> list[str]:
     """
     models = m["cv"]["models"]
     full = models[m["cv"]["default_model"]]["roc_auc"]
-    claim_only = models.get("claim status alone (baseline)")
-    reference = models.get("gradient boosting (reference)")
+    claim_only = models.get(CLAIM_ALONE)
+    reference = models.get(REFERENCE)
     compared = [model["roc_auc"] for model in (claim_only, reference) if model is not None]
     if compared and all(auc["ci_low"] <= 0.5 for auc in (full, *compared)):
         others = " nor ".join(
@@ -236,29 +239,49 @@ def _cv_insights(m: dict) -> list[str]:
     clauses = []
     if claim_only is not None:
         alone = claim_only["roc_auc"]
-        if _ranks_better(full, alone):
+        paired = _paired(m, CLAIM_ALONE)
+        if _ranks_better(full, alone, _flipped(paired)):
             clauses.append("the full model ranks videos better than claim status alone")
-        elif _ranks_better(alone, full):
+        elif _ranks_better(alone, full, paired):
             clauses.append("claim status alone ranks videos better than the full model")
         else:
             clauses.append("claim status alone ranks videos about as well as the full model")
     if reference is not None:
         flexible = reference["roc_auc"]
-        if _ranks_better(flexible, full):
+        paired = _paired(m, REFERENCE)
+        if _ranks_better(flexible, full, paired):
             them = "them" if clauses else "videos"
             clauses.append(f"a more flexible kind of model ranks {them} better, so this one misses some of what the characteristics tell")
         else:
-            verb = "does worse" if _ranks_better(full, flexible) else "does about as well"
+            verb = "does worse" if _ranks_better(full, flexible, _flipped(paired)) else "does about as well"
             # A model that ranks (nearly) perfectly has no limit to blame on anything.
             limit = ", so the limit is the information in these characteristics, not the method" if full["mean"] < NEAR_PERFECT_AUC else ""
             clauses.append(f"a more flexible kind of model {verb}{limit}")
     return [capitalized("; ".join(clauses)) + "."] if clauses else []
 
 
-def _ranks_better(a: dict, b: dict) -> bool:
-    """Whether cross-validated ROC-AUC ``a`` beats ``b`` by the folds' own uncertainty: by at least ``AUC_MARGIN``,
-    with ``a``'s 95% interval over the folds wholly above ``b``'s (the record holds no paired differences)."""
+def _ranks_better(a: dict, b: dict, difference: dict | None = None) -> bool:
+    """Whether cross-validated ROC-AUC ``a`` beats ``b`` by at least ``AUC_MARGIN`` and beyond the folds' uncertainty.
+
+    ``difference`` is ``a - b`` fold by fold (the record's ``paired_roc_auc``): its 95%
+    interval must lie above zero. A record without it (written before it was kept) is
+    judged by the two models' own intervals, which must not overlap (more cautious).
+    """
+    if difference is not None:
+        return difference["mean"] >= AUC_MARGIN and difference["ci_low"] > 0
     return a["mean"] - b["mean"] >= AUC_MARGIN and a["ci_low"] > b["ci_high"]
+
+
+def _paired(m: dict, model: str) -> dict | None:
+    """``model``'s ROC-AUC less the default model's, fold by fold, as the record summarizes it (``None`` if absent)."""
+    return m["cv"].get("paired_roc_auc", {}).get(model)
+
+
+def _flipped(difference: dict | None) -> dict | None:
+    """The difference the other way round (``b - a`` from ``a - b``)."""
+    if difference is None:
+        return None
+    return {"mean": -difference["mean"], "ci_low": -difference["ci_high"], "ci_high": -difference["ci_low"]}
 
 
 def _binary_recommendations(m: dict, words: Subject, level: str) -> list[str]:
@@ -412,9 +435,9 @@ def _improvement(m: dict, level: str) -> str:
     models = m["cv"]["models"]
     default = models[m["cv"]["default_model"]]["roc_auc"]
     full = default["mean"]
-    reference = models.get("gradient boosting (reference)")
+    reference = models.get(REFERENCE)
     flexible = reference["roc_auc"]["mean"] if reference is not None else None
-    if flexible is not None and _ranks_better(reference["roc_auc"], default):
+    if flexible is not None and _ranks_better(reference["roc_auc"], default, _paired(m, REFERENCE)):
         return (
             f"Yes: a flexible gradient-boosting model reaches a cross-validated ROC-AUC of {flexible:.3f} against "
             f"{full:.3f}, so interactions or non-linear terms would help; better data would help more."
