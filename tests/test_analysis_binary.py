@@ -199,17 +199,17 @@ def test_default_settings_off_linux_give_the_results_of_one_worker(small_frame, 
 
 def test_a_threshold_that_flags_no_video_is_refused_naming_the_rule():
     """With flagging never worth its cost, a filter may flag nothing: no precision, no rate per flagged video."""
-    from tiktok_claims.analysis.binary import _flagging
+    from tiktok_claims.analysis.binary import _refuse_if_flags_none
     from tiktok_claims.errors import AnalysisError
     from tiktok_claims.evaluation.metrics import ThresholdRule
 
-    rule = ThresholdRule("cost", cost_fn=0)
     y, scores = np.array([0, 1, 0, 1, 0]), np.array([0.1, 0.2, 0.3, 0.4, 0.9])
-    chosen = _flagging(rule, y, scores, "training")  # the top-scored row is flagged: accepted
+    chosen = ThresholdRule("cost", cost_fn=0).choose(y, scores)
+    _refuse_if_flags_none(chosen, scores, "training")  # the top-scored row is flagged: accepted
 
     assert chosen.threshold == 0.9
     with pytest.raises(AnalysisError, match=r"\(minimizes 0 × missed.*: 0\.9\) flags none of the 3 test videos.*--cost-fn"):
-        _flagging(rule, np.array([0, 1, 1]), np.array([0.5, 0.6, 0.89]), "test", chosen)
+        _refuse_if_flags_none(chosen, np.array([0.5, 0.6, 0.89]), "test")
 
 
 def test_a_run_whose_threshold_flags_no_test_video_stops_cleanly_and_writes_nothing(tmp_path, monkeypatch):

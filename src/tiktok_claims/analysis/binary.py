@@ -449,7 +449,8 @@ def analyze_binary(
         classifier, inference = fit_models(
             frame, y_all, parts.train_positions, spec, options.balance, seed, calibrate=options.calibrate
         )
-        threshold = _flagging(rule, y_train, classifier.predict_proba(train[spec.columns]), "training")
+        threshold = rule.choose(y_train, train_scores := classifier.predict_proba(train[spec.columns]))
+        _refuse_if_flags_none(threshold, train_scores, "training")
         # The longest jobs first: the workers take them in this order, and the many short
         # cross-validation folds fill the time around them.
         clock.start("start_checks", "Checking the inference model's assumptions and the stability of its estimates")
@@ -469,8 +470,7 @@ def analyze_binary(
         scores = pd.Series(classifier.predict_proba(test[spec.columns]), index=test.index, name="score")
         negative = next(level for level in config.CATEGORIES[target] if level != approach.positive_class)
         evaluation = evaluate(y_test, scores, labels=(negative, approach.positive_class), threshold=threshold.threshold)
-        if evaluation.metrics["predicted_positive"] == 0:
-            _flagging(rule, y_test, scores.to_numpy(), "test", threshold)
+        _refuse_if_flags_none(threshold, scores.to_numpy(), "test")
         intervals = bootstrap_intervals(
             y_test, scores, threshold=threshold.threshold, n_resamples=options.bootstrap, seed=seed
         )
@@ -536,21 +536,19 @@ def analyze_binary(
     )
 
 
-def _flagging(rule, y, scores: np.ndarray, part: str, chosen: ThresholdChoice | None = None) -> ThresholdChoice:
-    """The threshold ``rule`` chooses on these scores (or ``chosen``), refused if it flags none of the part's videos.
+def _refuse_if_flags_none(choice: ThresholdChoice, scores: np.ndarray, part: str) -> None:
+    """Refuse a decision threshold that flags none of the part's videos (``scores``), naming its rule.
 
     A filter that flags nothing has no precision and no rate per flagged video: every
     sentence about its flags would be empty. It happens when a cost makes flagging never
-    worth it (e.g. ``--cost-fn 0``); the rule is refused, naming it, before the documents.
+    worth it (e.g. ``--cost-fn 0``); the rule is refused before the documents.
     """
-    choice = chosen or rule.choose(y, scores)
     if not np.any(np.asarray(scores) >= choice.threshold):
         raise AnalysisError(
             f"the decision threshold ({choice.description}: {choice.threshold:.4g}) flags none of the {len(scores):,} "
             f"{part} videos, so the model's flags cannot be evaluated; choose a rule that flags some, e.g. a cost of "
             "a missed video above zero (--cost-fn) or --threshold-rule f1."
         )
-    return choice
 
 
 def inference_design(result) -> pd.DataFrame:

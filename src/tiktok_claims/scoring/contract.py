@@ -53,6 +53,9 @@ def scored_columns(model: LoadedModel) -> tuple[str, ...]:
     """The scored file's columns; the third is named for the model's output, ``probability`` or ``score``."""
     return (config.ID_COLUMN, config.VIDEO_ID, model.output_name, "predicted_label", "priority_rank")
 REJECT_REASON_COLUMN = "reason"
+# A rejects file's columns after its first, the row's position ("line" in a CSV file, "row" in Parquet).
+REJECT_POSITIONS = ("line", "row")
+REJECT_COLUMNS = (config.ID_COLUMN, config.VIDEO_ID, REJECT_REASON_COLUMN)
 # A valid row whose linear predictor overflows (an edited model): never scored, never ranked.
 NO_FINITE_SCORE = "the model gives no finite score for these values (its coefficients overflow)"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -146,7 +149,7 @@ def default_rejects(out_path: Path) -> Path:
 
 def _is_rejects_file(path: Path) -> bool:
     """A plain file that starts with the header of a rejects file (:func:`~tiktok_claims.scoring.writing.rejects_schema`)."""
-    headers = [f"{position},{config.ID_COLUMN},{config.VIDEO_ID},{REJECT_REASON_COLUMN}\n".encode() for position in ("line", "row")]
+    headers = [(",".join((position, *REJECT_COLUMNS)) + "\n").encode() for position in REJECT_POSITIONS]
     if path.is_symlink() or not path.is_file():
         return False
     try:

@@ -34,12 +34,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .. import config
 from ..artifact.model import LoadedModel
 from ..errors import DataError
 from ..escaping import neutralize
 from ..folders import owned_private_folder, remove_abandoned
-from .contract import REJECT_REASON_COLUMN, Rejects, is_positive, scored_columns
+from .contract import REJECT_COLUMNS, Rejects, is_positive, scored_columns
 
 COPY_BLOCK_BYTES = 1 << 20
 FILES = "files"
@@ -56,14 +55,7 @@ def scored_schema(model: LoadedModel) -> pa.Schema:
 
 def rejects_schema(position: str) -> pa.Schema:
     """The rejects file's columns: ``position`` (``line`` or ``row``), ``#``, ``video_id`` and ``reason``."""
-    return pa.schema(
-        [
-            pa.field(position, pa.int64()),
-            pa.field(config.ID_COLUMN, pa.string()),
-            pa.field(config.VIDEO_ID, pa.string()),
-            pa.field(REJECT_REASON_COLUMN, pa.string()),
-        ]
-    )
+    return pa.schema([pa.field(position, pa.int64()), *(pa.field(name, pa.string()) for name in REJECT_COLUMNS)])
 
 
 def scored_table(ids, video_ids, probability, ranks, model: LoadedModel) -> pa.Table:
