@@ -204,6 +204,18 @@ def test_the_paired_fold_differences_decide_when_the_record_holds_them(record):
     assert "a more flexible kind of model does worse" in _cv_words(changed)
 
 
+def test_the_limit_is_blamed_on_the_information_only_when_the_folds_rule_out_a_better_flexible_model(record):
+    changed = copy.deepcopy(record)
+    reference = "gradient boosting (reference)"
+    for model in (changed["cv"]["default_model"], "claim status alone (baseline)", reference):
+        _cv_auc(changed, model, 0.70, half=0.08)
+    changed["cv"]["paired_roc_auc"][reference] = {"mean": -0.05, "sd": 0.10, "ci_low": -0.18, "ci_high": 0.08}  # few videos
+    words = _cv_words(changed)
+    assert "a more flexible kind of model does about as well." in words and "the limit is" not in words
+    changed["cv"]["paired_roc_auc"][reference] = {"mean": -0.005, "sd": 0.005, "ci_low": -0.012, "ci_high": 0.002}
+    assert "a more flexible kind of model does about as well, so the limit is the information" in _cv_words(changed)
+
+
 def test_a_model_that_ranks_nearly_perfectly_is_not_said_to_be_limited(record):
     changed = copy.deepcopy(record)
     for model in (changed["cv"]["default_model"], "claim status alone (baseline)", "gradient boosting (reference)"):
@@ -212,6 +224,7 @@ def test_a_model_that_ranks_nearly_perfectly_is_not_said_to_be_limited(record):
     assert "a more flexible kind of model does about as well." in words and "the limit is" not in words
     _cv_auc(changed, changed["cv"]["default_model"], 0.90)
     _cv_auc(changed, "gradient boosting (reference)", 0.90)
+    changed["cv"]["paired_roc_auc"]["gradient boosting (reference)"] = {"mean": 0.0, "sd": 0.005, "ci_low": -0.007, "ci_high": 0.007}
     assert "a more flexible kind of model does about as well, so the limit is the information" in _cv_words(changed)
 
 

@@ -254,8 +254,12 @@ def _cv_insights(m: dict) -> list[str]:
             clauses.append(f"a more flexible kind of model ranks {them} better, so this one misses some of what the characteristics tell")
         else:
             verb = "does worse" if _ranks_better(full, flexible, _flipped(paired)) else "does about as well"
-            # A model that ranks (nearly) perfectly has no limit to blame on anything.
-            limit = ", so the limit is the information in these characteristics, not the method" if full["mean"] < NEAR_PERFECT_AUC else ""
+            # The limit is the information only if the folds rule out a flexible model doing much
+            # better (the paired interval's top below the margin), and a model that ranks (nearly)
+            # perfectly has no limit to blame on anything.
+            ruled_out = paired is None or paired["ci_high"] < AUC_MARGIN
+            limited = ruled_out and full["mean"] < NEAR_PERFECT_AUC
+            limit = ", so the limit is the information in these characteristics, not the method" if limited else ""
             clauses.append(f"a more flexible kind of model {verb}{limit}")
     return [capitalized("; ".join(clauses)) + "."] if clauses else []
 
